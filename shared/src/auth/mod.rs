@@ -1,0 +1,7 @@
+//! Auth primitives shared by the API binaries: JWTs and password hashing.
+
+mod password_hash;
+mod tokens;
+
+pub use password_hash::{hash_password, verify_password, PasswordHashError};
+pub use tokens::{Claims, IssuedToken, TokenError, TokenKind, TokenService};

@@ -1,0 +1,66 @@
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::SaltString;
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+
+use crate::domain::Password;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordHashError {
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error("the hashing thread stopped: {0}")]
+    Join(String),
+}
+
+/// Argon2id with the crate's recommended parameters, on a blocking thread: hashing is
+/// deliberately slow and must not stall the async runtime.
+pub async fn hash_password(password: Password) -> Result<String, PasswordHashError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| PasswordHashError::Hashing(e.to_string()))
+    })
+    .await
+    .map_err(|e| PasswordHashError::Join(e.to_string()))?
+}
+
+/// Verifies on a blocking thread. With `stored_hash = None` it still spends the time of one
+/// verification, so an unknown user and a wrong password cannot be told apart by timing.
+pub async fn verify_password(
+    candidate: String,
+    stored_hash: Option<String>,
+) -> Result<bool, PasswordHashError> {
+    tokio::task::spawn_blocking(move || {
+        let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let parsed =
+            PasswordHash::new(&hash).map_err(|e| PasswordHashError::Hashing(e.to_string()))?;
+        let ok = Argon2::default()
+            .verify_password(candidate.as_bytes(), &parsed)
+            .is_ok();
+        Ok(ok && hash != DUMMY_HASH)
+    })
+    .await
+    .map_err(|e| PasswordHashError::Join(e.to_string()))?
+}
+
+// Argon2id hash of a random string nobody knows; used only to spend equal time.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0N0jzq/AcYQe5sDiP4bbmcrEhBWAfpgOCpiJ6NYw5Qs";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_and_verifies() {
+        let pw = Password::parse("correct horse battery", None).unwrap();
+        let hash = hash_password(pw).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(!hash.contains("correct horse"));
+        assert!(verify_password("correct horse battery".into(), Some(hash.clone())).await.unwrap());
+        assert!(!verify_password("wrong".into(), Some(hash)).await.unwrap());
+        assert!(!verify_password("anything".into(), None).await.unwrap());
+    }
+}

@@ -1,0 +1,160 @@
+//! The MySQL/MariaDB pool, database creation and embedded migrations.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::migration::MigrationSource;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::bb8::{Pool, PooledConnection, RunError};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+pub type DbPool = Pool<AsyncMysqlConnection>;
+pub type DbConn<'a> = PooledConnection<'a, AsyncMysqlConnection>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("invalid DATABASE_URL: {0}")]
+    BadUrl(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<RunError> for DbError {
+    fn from(err: RunError) -> Self {
+        DbError::Unavailable(err.to_string())
+    }
+}
+
+impl From<diesel::ConnectionError> for DbError {
+    fn from(err: diesel::ConnectionError) -> Self {
+        DbError::Unavailable(err.to_string())
+    }
+}
+
+/// Builds the pool without connecting, so a process can start (and report 503) while the
+/// database is down; each checkout waits at most `checkout_timeout`.
+pub fn build_pool(database_url: &str, max_size: u32) -> DbPool {
+    let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(database_url);
+    Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(3))
+        .idle_timeout(Some(Duration::from_secs(300)))
+        .build_unchecked(manager)
+}
+
+/// Splits `mysql://user@host:port/name?opts` into the server URL and the database name.
+fn split_database_url(database_url: &str) -> Result<(String, String), DbError> {
+    let (without_query, query) = match database_url.split_once('?') {
+        Some((base, q)) => (base, Some(q)),
+        None => (database_url, None),
+    };
+    let scheme_end = without_query
+        .find("://")
+        .ok_or_else(|| DbError::BadUrl("expected mysql://user@host:port/database".into()))?;
+    let after_scheme = &without_query[scheme_end + 3..];
+    let (authority, name) = after_scheme
+        .split_once('/')
+        .ok_or_else(|| DbError::BadUrl("the URL names no database".into()))?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+        return Err(DbError::BadUrl(format!("unusable database name {name:?}")));
+    }
+    let mut server = format!("{}{}/", &without_query[..scheme_end + 3], authority);
+    if let Some(q) = query {
+        server.push('?');
+        server.push_str(q);
+    }
+    Ok((server, name.to_owned()))
+}
+
+pub fn database_name(database_url: &str) -> Result<String, DbError> {
+    split_database_url(database_url).map(|(_, name)| name)
+}
+
+pub async fn connect_server(database_url: &str) -> Result<AsyncMysqlConnection, DbError> {
+    let (server, _) = split_database_url(database_url)?;
+    Ok(AsyncMysqlConnection::establish(&server).await?)
+}
+
+pub async fn create_database_if_missing(database_url: &str) -> Result<(), DbError> {
+    let name = database_name(database_url)?;
+    let mut conn = connect_server(database_url).await?;
+    diesel::sql_query(format!(
+        "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    ))
+    .execute(&mut conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn drop_database(database_url: &str) -> Result<(), DbError> {
+    let name = database_name(database_url)?;
+    let mut conn = connect_server(database_url).await?;
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS `{name}`"))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
+/// Creates the database when missing and applies pending migrations. Diesel's migration
+/// harness is synchronous, so it runs on a blocking thread over the async connection.
+pub async fn migrate(database_url: &str) -> Result<Vec<String>, DbError> {
+    create_database_if_missing(database_url).await?;
+    let conn = AsyncMysqlConnection::establish(database_url).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut wrapper: AsyncConnectionWrapper<AsyncMysqlConnection> =
+            AsyncConnectionWrapper::from(conn);
+        let applied = wrapper
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| DbError::Migration(e.to_string()))?;
+        Ok(applied.iter().map(|v| v.to_string()).collect())
+    })
+    .await
+    .map_err(|e| DbError::Migration(e.to_string()))?
+}
+
+pub fn migration_count() -> usize {
+    MigrationSource::<diesel::mysql::Mysql>::migrations(&MIGRATIONS)
+        .map(|m| m.len())
+        .unwrap_or(0)
+}
+
+/// `SELECT 1` through the pool: the readiness probe.
+pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
+    let mut conn = pool.get().await?;
+    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    Ok(())
+}
+
+pub fn is_unique_violation(err: &diesel::result::Error) -> Option<String> {
+    match err {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        ) => Some(info.message().to_owned()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_url_into_server_and_name() {
+        let (server, name) = split_database_url("mysql://root@127.0.0.1:3306/dispatch").unwrap();
+        assert_eq!(server, "mysql://root@127.0.0.1:3306/");
+        assert_eq!(name, "dispatch");
+        assert!(split_database_url("mysql://root@127.0.0.1:3306").is_err());
+        assert!(split_database_url("mysql://root@h/bad`name").is_err());
+    }
+}

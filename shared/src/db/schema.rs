@@ -1,0 +1,53 @@
+// Mirrors the SQL in `migrations/`; keep both in step.
+
+diesel::table! {
+    users (id) {
+        id -> Char,
+        username -> Varchar,
+        email -> Varchar,
+        first_name -> Varchar,
+        last_name -> Varchar,
+        password_hash -> Varchar,
+        is_active -> Bool,
+        is_superuser -> Bool,
+        daily_task_limit -> Nullable<Unsigned<Integer>>,
+        token_version -> Unsigned<Integer>,
+        date_joined -> Datetime,
+        last_updated -> Datetime,
+        last_login -> Nullable<Datetime>,
+        welcome_mail_sent_at -> Nullable<Datetime>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Char,
+        family_id -> Char,
+        user_id -> Char,
+        created_at -> Datetime,
+        expires_at -> Datetime,
+        rotated_at -> Nullable<Datetime>,
+        revoked_at -> Nullable<Datetime>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Char,
+        kind -> Varchar,
+        status -> Varchar,
+        attempts -> Unsigned<Integer>,
+        owner_id -> Nullable<Char>,
+        payload -> Nullable<Longtext>,
+        result -> Nullable<Longtext>,
+        error -> Nullable<Text>,
+        error_code -> Nullable<Varchar>,
+        created_at -> Datetime,
+        updated_at -> Datetime,
+        finished_at -> Nullable<Datetime>,
+        enqueued_at -> Datetime,
+        lease_until -> Nullable<Datetime>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, jobs);

@@ -1,0 +1,21 @@
+/// An optional first or last name: at most 150 characters, surrounding space trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        if trimmed.chars().count() > 150 {
+            return Err("Ensure this field has no more than 150 characters.".into());
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err("Control characters are not allowed.".into());
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

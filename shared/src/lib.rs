@@ -1,0 +1,13 @@
+//! What the API and the worker share: configuration, the database, domain types, auth
+//! primitives, job definitions and the event bus.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod events;
+pub mod jobs;
+pub mod models;
+pub mod redis_conn;
+pub mod repo;
+pub mod telemetry;

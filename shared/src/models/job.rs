@@ -1,0 +1,94 @@
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::db::schema::jobs;
+use crate::jobs::{JobKind, JobStatus};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = jobs)]
+#[diesel(check_for_backend(diesel::mysql::Mysql))]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: u32,
+    pub owner_id: Option<String>,
+    pub payload: Option<String>,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+    pub enqueued_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = jobs)]
+pub struct NewJob {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: u32,
+    pub owner_id: Option<String>,
+    pub payload: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub enqueued_at: NaiveDateTime,
+}
+
+/// The public job resource (DESIGN §3). It is also the body of every job event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JobView {
+    pub id: Uuid,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub attempts: u32,
+    pub result: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl JobRow {
+    pub fn uuid(&self) -> Uuid {
+        Uuid::parse_str(&self.id).unwrap_or_default()
+    }
+
+    pub fn owner(&self) -> Option<Uuid> {
+        self.owner_id.as_deref().and_then(|o| Uuid::parse_str(o).ok())
+    }
+
+    pub fn status(&self) -> JobStatus {
+        self.status.parse().unwrap_or(JobStatus::Failed)
+    }
+
+    pub fn kind(&self) -> Option<JobKind> {
+        self.kind.parse().ok()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.status().is_finished()
+    }
+
+    pub fn view(&self) -> JobView {
+        JobView {
+            id: self.uuid(),
+            kind: self.kind().unwrap_or(JobKind::RegisterUser),
+            status: self.status(),
+            attempts: self.attempts,
+            result: self
+                .result
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok()),
+            error: self.error.clone(),
+            created_at: super::utc(self.created_at),
+            updated_at: super::utc(self.updated_at),
+            finished_at: self.finished_at.map(super::utc),
+        }
+    }
+}

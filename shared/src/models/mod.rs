@@ -1,0 +1,20 @@
+//! Rows as stored, and the public shapes the API and the events expose.
+
+mod job;
+mod user;
+
+pub use job::{JobRow, JobView, NewJob};
+pub use user::{NewUser, UserRow, UserView};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// Rows keep UTC as naive DATETIME(6); the API speaks RFC 3339 with an offset.
+pub fn utc(value: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(value, Utc)
+}
+
+pub fn now_naive() -> NaiveDateTime {
+    // MySQL keeps microseconds; truncating here keeps what we return equal to what we stored.
+    let now = Utc::now().naive_utc();
+    now - chrono::Duration::nanoseconds(i64::from(now.and_utc().timestamp_subsec_nanos() % 1000))
+}

@@ -1,0 +1,79 @@
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::db::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::mysql::Mysql))]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub daily_task_limit: Option<u32>,
+    pub token_version: u32,
+    pub date_joined: NaiveDateTime,
+    pub last_updated: NaiveDateTime,
+    pub last_login: Option<NaiveDateTime>,
+    pub welcome_mail_sent_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub date_joined: NaiveDateTime,
+    pub last_updated: NaiveDateTime,
+}
+
+/// The public shape of a user (DESIGN §4).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserView {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: String,
+    pub email: String,
+    pub date_joined: DateTime<Utc>,
+    pub last_updated: DateTime<Utc>,
+    pub last_login: Option<DateTime<Utc>>,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub daily_task_limit: u32,
+}
+
+impl UserRow {
+    pub fn uuid(&self) -> Uuid {
+        Uuid::parse_str(&self.id).unwrap_or_default()
+    }
+
+    pub fn view(&self, default_daily_task_limit: u32) -> UserView {
+        UserView {
+            id: self.uuid(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            username: self.username.clone(),
+            email: self.email.clone(),
+            date_joined: super::utc(self.date_joined),
+            last_updated: super::utc(self.last_updated),
+            last_login: self.last_login.map(super::utc),
+            is_active: self.is_active,
+            is_superuser: self.is_superuser,
+            daily_task_limit: self.daily_task_limit.unwrap_or(default_daily_task_limit),
+        }
+    }
+}

@@ -1,0 +1,218 @@
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::db::schema::jobs::dsl;
+use crate::jobs::{JobKind, JobStatus};
+use crate::models::{now_naive, JobRow, NewJob};
+use diesel_async::AsyncMysqlConnection;
+
+type Conn = AsyncMysqlConnection;
+
+fn later(d: Duration) -> chrono::NaiveDateTime {
+    now_naive() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(30))
+}
+
+fn earlier(d: Duration) -> chrono::NaiveDateTime {
+    now_naive() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(30))
+}
+
+pub fn new_job(kind: JobKind, owner: Option<Uuid>, payload: Option<String>) -> NewJob {
+    let now = now_naive();
+    NewJob {
+        id: Uuid::new_v4().to_string(),
+        kind: kind.as_str().to_owned(),
+        status: JobStatus::Queued.as_str().to_owned(),
+        attempts: 0,
+        owner_id: owner.map(|o| o.to_string()),
+        payload,
+        created_at: now,
+        updated_at: now,
+        enqueued_at: now,
+    }
+}
+
+pub async fn insert(conn: &mut Conn, job: &NewJob) -> QueryResult<()> {
+    diesel::insert_into(dsl::jobs).values(job).execute(conn).await.map(|_| ())
+}
+
+pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {
+    dsl::jobs
+        .find(id.to_string())
+        .select(JobRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(dsl::jobs.find(id.to_string())).execute(conn).await
+}
+
+pub async fn list_for_owner(
+    conn: &mut Conn,
+    owner: Uuid,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<JobRow>, i64)> {
+    let owner = owner.to_string();
+    let count = dsl::jobs
+        .filter(dsl::owner_id.eq(&owner))
+        .count()
+        .get_result(conn)
+        .await?;
+    let rows = dsl::jobs
+        .filter(dsl::owner_id.eq(&owner))
+        .order((dsl::created_at.desc(), dsl::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(JobRow::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, count))
+}
+
+/// Takes the job for one run: only a queued job, or a running one whose holder stopped
+/// renewing its lease, can be claimed, so two deliveries of one id never run at once.
+pub async fn claim(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryResult<bool> {
+    let now = now_naive();
+    let claimable = dsl::status.eq(JobStatus::Queued.as_str()).or(dsl::status
+        .eq(JobStatus::Running.as_str())
+        .and(dsl::lease_until.lt(now)));
+    let updated = diesel::update(dsl::jobs.find(id.to_string()).filter(claimable))
+        .set((
+            dsl::status.eq(JobStatus::Running.as_str()),
+            dsl::attempts.eq(dsl::attempts + 1),
+            dsl::lease_until.eq(later(lease)),
+            dsl::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(updated == 1)
+}
+
+pub async fn renew_lease(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryResult<()> {
+    diesel::update(
+        dsl::jobs
+            .find(id.to_string())
+            .filter(dsl::status.eq(JobStatus::Running.as_str())),
+    )
+    .set(dsl::lease_until.eq(later(lease)))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn succeed(conn: &mut Conn, id: Uuid, result: &serde_json::Value) -> QueryResult<()> {
+    let now = now_naive();
+    diesel::update(dsl::jobs.find(id.to_string()))
+        .set((
+            dsl::status.eq(JobStatus::Succeeded.as_str()),
+            dsl::result.eq(Some(result.to_string())),
+            dsl::error.eq(None::<String>),
+            dsl::error_code.eq(None::<String>),
+            dsl::payload.eq(None::<String>),
+            dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
+            dsl::updated_at.eq(now),
+            dsl::finished_at.eq(Some(now)),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn fail(conn: &mut Conn, id: Uuid, error: &str, code: &str) -> QueryResult<()> {
+    let now = now_naive();
+    diesel::update(dsl::jobs.find(id.to_string()))
+        .set((
+            dsl::status.eq(JobStatus::Failed.as_str()),
+            dsl::error.eq(Some(error)),
+            dsl::error_code.eq(Some(code)),
+            dsl::payload.eq(None::<String>),
+            dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
+            dsl::updated_at.eq(now),
+            dsl::finished_at.eq(Some(now)),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Back to `queued` between attempts, with the last error visible to pollers.
+pub async fn release_for_retry(conn: &mut Conn, id: Uuid, error: &str) -> QueryResult<()> {
+    let now = now_naive();
+    diesel::update(dsl::jobs.find(id.to_string()))
+        .set((
+            dsl::status.eq(JobStatus::Queued.as_str()),
+            dsl::error.eq(Some(error)),
+            dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
+            dsl::updated_at.eq(now),
+            dsl::enqueued_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Jobs whose Redis message may be gone: queued for longer than `queued_for`, or running
+/// under a lease nobody renewed.
+pub async fn due_for_requeue(
+    conn: &mut Conn,
+    queued_for: Duration,
+    limit: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    let now = now_naive();
+    let stale_queued = dsl::status
+        .eq(JobStatus::Queued.as_str())
+        .and(dsl::enqueued_at.lt(earlier(queued_for)));
+    let abandoned = dsl::status
+        .eq(JobStatus::Running.as_str())
+        .and(dsl::lease_until.lt(now));
+    dsl::jobs
+        .filter(stale_queued.or(abandoned))
+        .order(dsl::enqueued_at.asc())
+        .limit(limit)
+        .select((dsl::id, dsl::kind))
+        .load(conn)
+        .await
+}
+
+/// Records a re-push so the next reconciler pass waits another grace period for it.
+pub async fn mark_requeued(conn: &mut Conn, ids: &[String], grace: Duration) -> QueryResult<()> {
+    let now = now_naive();
+    diesel::update(
+        dsl::jobs
+            .filter(dsl::id.eq_any(ids))
+            .filter(dsl::status.eq(JobStatus::Queued.as_str())),
+    )
+    .set(dsl::enqueued_at.eq(now))
+    .execute(conn)
+    .await?;
+    diesel::update(
+        dsl::jobs
+            .filter(dsl::id.eq_any(ids))
+            .filter(dsl::status.eq(JobStatus::Running.as_str())),
+    )
+    .set(dsl::lease_until.eq(later(grace)))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn purge_finished(conn: &mut Conn, older_than: Duration, limit: i64) -> QueryResult<usize> {
+    let cutoff = earlier(older_than);
+    let ids: Vec<String> = dsl::jobs
+        .filter(dsl::finished_at.lt(cutoff))
+        .limit(limit)
+        .select(dsl::id)
+        .load(conn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(dsl::jobs.filter(dsl::id.eq_any(&ids)))
+        .execute(conn)
+        .await
+}

@@ -1,0 +1,90 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::refresh_tokens::dsl;
+use crate::models::now_naive;
+
+type Conn = AsyncMysqlConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::refresh_tokens)]
+#[diesel(check_for_backend(diesel::mysql::Mysql))]
+pub struct RefreshTokenRow {
+    pub id: String,
+    pub family_id: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub rotated_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    id: Uuid,
+    family: Uuid,
+    user: Uuid,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    let row = RefreshTokenRow {
+        id: id.to_string(),
+        family_id: family.to_string(),
+        user_id: user.to_string(),
+        created_at: now_naive(),
+        expires_at,
+        rotated_at: None,
+        revoked_at: None,
+    };
+    diesel::insert_into(dsl::refresh_tokens)
+        .values(&row)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<RefreshTokenRow>> {
+    dsl::refresh_tokens
+        .find(id.to_string())
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Marks the token rotated only if nobody else did first; false means it was already used.
+pub async fn mark_rotated(conn: &mut Conn, id: Uuid) -> QueryResult<bool> {
+    let updated = diesel::update(
+        dsl::refresh_tokens
+            .find(id.to_string())
+            .filter(dsl::rotated_at.is_null())
+            .filter(dsl::revoked_at.is_null()),
+    )
+    .set(dsl::rotated_at.eq(Some(now_naive())))
+    .execute(conn)
+    .await?;
+    Ok(updated == 1)
+}
+
+pub async fn revoke_family(conn: &mut Conn, family: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        dsl::refresh_tokens
+            .filter(dsl::family_id.eq(family.to_string()))
+            .filter(dsl::revoked_at.is_null()),
+    )
+    .set(dsl::revoked_at.eq(Some(now_naive())))
+    .execute(conn)
+    .await
+}
+
+pub async fn revoke_all_for_user(conn: &mut Conn, user: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        dsl::refresh_tokens
+            .filter(dsl::user_id.eq(user.to_string()))
+            .filter(dsl::revoked_at.is_null()),
+    )
+    .set(dsl::revoked_at.eq(Some(now_naive())))
+    .execute(conn)
+    .await
+}

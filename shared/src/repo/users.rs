@@ -1,0 +1,65 @@
+use diesel::prelude::*;
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::users::dsl;
+use crate::models::{now_naive, NewUser, UserRow};
+
+type Conn = AsyncMysqlConnection;
+
+pub async fn insert(conn: &mut Conn, user: &NewUser) -> QueryResult<()> {
+    diesel::insert_into(dsl::users).values(user).execute(conn).await.map(|_| ())
+}
+
+pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
+    dsl::users
+        .find(id.to_string())
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Login accepts a username or an email; both are stored lower-case.
+pub async fn find_by_login(conn: &mut Conn, login: &str) -> QueryResult<Option<UserRow>> {
+    let login = login.trim().to_lowercase();
+    let query = dsl::users.select(UserRow::as_select()).into_boxed();
+    let query = if login.contains('@') {
+        query.filter(dsl::email.eq(login))
+    } else {
+        query.filter(dsl::username.eq(login))
+    };
+    query
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Which of the two identifiers are already in use (by anyone but `except`).
+pub async fn taken(
+    conn: &mut Conn,
+    username: &str,
+    email: &str,
+    except: Option<Uuid>,
+) -> QueryResult<(bool, bool)> {
+    let mut query = dsl::users
+        .filter(dsl::username.eq(username).or(dsl::email.eq(email)))
+        .select((dsl::username, dsl::email))
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(dsl::id.ne(id.to_string()));
+    }
+    let rows: Vec<(String, String)> = query.load(conn).await?;
+    Ok((
+        rows.iter().any(|(u, _)| u == username),
+        rows.iter().any(|(_, e)| e == email),
+    ))
+}
+
+pub async fn touch_last_login(conn: &mut Conn, id: Uuid) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id.to_string()))
+        .set(dsl::last_login.eq(Some(now_naive())))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

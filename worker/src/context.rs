@@ -1,0 +1,14 @@
+use std::sync::Arc;
+
+use dispatch_shared::config::Settings;
+use dispatch_shared::db::DbPool;
+use dispatch_shared::events::EventPublisher;
+use dispatch_shared::jobs::JobQueues;
+
+/// What every job handler may use; shared by all workers of the process.
+pub struct JobContext {
+    pub settings: Arc<Settings>,
+    pub db: DbPool,
+    pub events: EventPublisher,
+    pub queues: JobQueues,
+}

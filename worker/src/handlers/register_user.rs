@@ -1,0 +1,62 @@
+use dispatch_shared::db::is_unique_violation;
+use dispatch_shared::jobs::error_codes;
+use dispatch_shared::jobs::register_user::RegisterUserPayload;
+use dispatch_shared::models::{now_naive, JobRow, NewUser, UserRow};
+use dispatch_shared::repo::users;
+
+use crate::context::JobContext;
+use crate::failure::JobFailure;
+
+pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, JobFailure> {
+    let payload: RegisterUserPayload = super::payload(job)?;
+    let mut conn = ctx.db.get().await.map_err(JobFailure::transient)?;
+
+    // A second run of the same job finds the user the first run created.
+    if let Some(existing) = users::find(&mut conn, payload.user_id).await? {
+        return Ok(view(ctx, &existing));
+    }
+
+    let now = now_naive();
+    let new_user = NewUser {
+        id: payload.user_id.to_string(),
+        username: payload.username.clone(),
+        email: payload.email.clone(),
+        first_name: payload.first_name.clone(),
+        last_name: payload.last_name.clone(),
+        password_hash: payload.password_hash.clone(),
+        is_active: true,
+        is_superuser: false,
+        date_joined: now,
+        last_updated: now,
+    };
+    match users::insert(&mut conn, &new_user).await {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e).is_some() => {
+            if let Some(existing) = users::find(&mut conn, payload.user_id).await? {
+                return Ok(view(ctx, &existing));
+            }
+            let (username_taken, _) =
+                users::taken(&mut conn, &payload.username, &payload.email, None).await?;
+            return Err(if username_taken {
+                JobFailure::permanent(
+                    error_codes::USERNAME_TAKEN,
+                    format!("A user with the username \"{}\" already exists.", payload.username),
+                )
+            } else {
+                JobFailure::permanent(
+                    error_codes::EMAIL_TAKEN,
+                    "A user with that email already exists.",
+                )
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let created = users::find(&mut conn, payload.user_id)
+        .await?
+        .ok_or_else(|| JobFailure::transient("the new user could not be read back"))?;
+    Ok(view(ctx, &created))
+}
+
+fn view(ctx: &JobContext, user: &UserRow) -> serde_json::Value {
+    serde_json::to_value(user.view(ctx.settings.daily_task_limit)).unwrap_or_default()
+}

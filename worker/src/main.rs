@@ -1,0 +1,31 @@
+//! dispatch-worker: runs every job kind from Redis, with MySQL as the source of truth.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use dispatch_shared::config::Settings;
+use dispatch_shared::telemetry;
+
+mod context;
+mod failure;
+mod handlers;
+mod maintenance;
+mod metrics_server;
+mod runner;
+mod workers;
+
+#[tokio::main]
+async fn main() {
+    let _ = dotenvy::dotenv();
+    telemetry::init();
+    if let Err(e) = run().await {
+        tracing::error!("dispatch-worker stopped: {e:#}");
+        eprintln!("dispatch-worker: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let settings = Arc::new(Settings::from_env().context("configuration")?);
+    workers::run(settings).await
+}

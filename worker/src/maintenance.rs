@@ -1,0 +1,72 @@
+//! Periodic upkeep, safe to run in every worker at once: re-pushing jobs whose Redis message
+//! may be lost, and purging finished rows past the retention period.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dispatch_shared::jobs::JobKind;
+use dispatch_shared::repo::jobs;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::context::JobContext;
+
+const RECONCILE_EVERY: Duration = Duration::from_secs(5);
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+const BATCH: i64 = 500;
+
+pub fn spawn(ctx: Arc<JobContext>, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut reconcile = tokio::time::interval(RECONCILE_EVERY);
+        let mut purge = tokio::time::interval(PURGE_EVERY);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = reconcile.tick() => {
+                    if let Err(e) = reconcile_once(&ctx).await {
+                        tracing::warn!(error = %e, "reconciler pass failed");
+                    }
+                }
+                _ = purge.tick() => {
+                    if let Err(e) = purge_once(&ctx).await {
+                        tracing::warn!(error = %e, "purge pass failed");
+                    }
+                }
+            }
+        }
+    })
+}
+
+pub async fn reconcile_once(ctx: &JobContext) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let mut conn = ctx.db.get().await?;
+    let due = jobs::due_for_requeue(&mut conn, ctx.settings.requeue_after, BATCH).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut pushed = Vec::with_capacity(due.len());
+    for (id, kind) in &due {
+        let (Ok(job_id), Ok(kind)) = (Uuid::parse_str(id), kind.parse::<JobKind>()) else {
+            continue;
+        };
+        match ctx.queues.push(kind, job_id).await {
+            Ok(()) => pushed.push(id.clone()),
+            Err(e) => {
+                // Redis is down: leave the rest for the next pass.
+                tracing::warn!(error = %e, "reconciler could not push; retrying later");
+                break;
+            }
+        }
+    }
+    jobs::mark_requeued(&mut conn, &pushed, ctx.settings.requeue_after).await?;
+    tracing::info!(count = pushed.len(), "re-enqueued jobs whose queue message may have been lost");
+    Ok(pushed.len())
+}
+
+async fn purge_once(ctx: &JobContext) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let mut conn = ctx.db.get().await?;
+    let purged = jobs::purge_finished(&mut conn, ctx.settings.job_retention, BATCH).await?;
+    if purged > 0 {
+        tracing::info!(purged, "purged finished jobs past retention");
+    }
+    Ok(purged)
+}

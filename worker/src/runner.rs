@@ -1,0 +1,140 @@
+//! Runs one delivery of a job id: claim the row, run the kind's handler, record and publish
+//! the outcome. MySQL decides who runs a job; Redis only wakes workers up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::{AbortError, BoxDynError, Data};
+use dispatch_shared::events::Event;
+use dispatch_shared::jobs::{error_codes, JobMessage};
+use dispatch_shared::repo::jobs;
+use uuid::Uuid;
+
+use crate::context::JobContext;
+use crate::failure::JobFailure;
+use crate::handlers;
+
+#[derive(Debug, thiserror::Error)]
+#[error("job {job_id} will be retried: {reason}")]
+pub struct RetryLater {
+    job_id: Uuid,
+    reason: String,
+}
+
+pub async fn execute(message: JobMessage, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
+    let job_id = message.job_id;
+    let ctx: &JobContext = &ctx;
+    let retry_later = |reason: String| -> BoxDynError { Box::new(RetryLater { job_id, reason }) };
+
+    let claimed = {
+        let mut conn = ctx.db.get().await.map_err(|e| retry_later(e.to_string()))?;
+        jobs::claim(&mut conn, job_id, ctx.settings.job_lease)
+            .await
+            .map_err(|e| retry_later(e.to_string()))?
+    };
+    if !claimed {
+        // Finished, deleted, or held by a live worker: a duplicate delivery, nothing to do.
+        tracing::debug!(%job_id, "job not claimable; skipping delivery");
+        return Ok(());
+    }
+
+    let job = {
+        let mut conn = ctx.db.get().await.map_err(|e| retry_later(e.to_string()))?;
+        jobs::find(&mut conn, job_id)
+            .await
+            .map_err(|e| retry_later(e.to_string()))?
+    };
+    let Some(job) = job else { return Ok(()) };
+    publish(ctx, job_id).await;
+
+    let Some(kind) = job.kind() else {
+        record_failure(ctx, job_id, error_codes::INVALID_PAYLOAD, "unknown job kind").await?;
+        return Err(AbortError::new(RetryLater { job_id, reason: "unknown job kind".into() }).into());
+    };
+
+    let started = std::time::Instant::now();
+    let lease_keeper = keep_lease(ctx, job_id);
+    let outcome = handlers::run(ctx, kind, &job).await;
+    lease_keeper.abort();
+    let elapsed = started.elapsed();
+
+    match outcome {
+        Ok(result) => {
+            let mut conn = ctx.db.get().await.map_err(|e| retry_later(e.to_string()))?;
+            jobs::succeed(&mut conn, job_id, &result)
+                .await
+                .map_err(|e| retry_later(e.to_string()))?;
+            drop(conn);
+            tracing::info!(%job_id, %kind, ?elapsed, attempts = job.attempts, "job succeeded");
+            metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "succeeded").increment(1);
+            publish(ctx, job_id).await;
+            Ok(())
+        }
+        Err(JobFailure::Permanent { code, message }) => {
+            tracing::warn!(%job_id, %kind, code, error = %message, "job failed permanently");
+            record_failure(ctx, job_id, code, &message).await?;
+            metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
+            Err(AbortError::new(RetryLater { job_id, reason: message }).into())
+        }
+        Err(JobFailure::Transient(reason)) if job.attempts >= ctx.settings.job_max_attempts => {
+            let message = format!("gave up after {} attempts: {reason}", job.attempts);
+            tracing::error!(%job_id, %kind, error = %message, "job failed");
+            record_failure(ctx, job_id, error_codes::EXHAUSTED, &message).await?;
+            metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
+            Err(AbortError::new(RetryLater { job_id, reason: message }).into())
+        }
+        Err(JobFailure::Transient(reason)) => {
+            tracing::warn!(%job_id, %kind, attempts = job.attempts, error = %reason, "job attempt failed; will retry");
+            metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "retried").increment(1);
+            if let Ok(mut conn) = ctx.db.get().await {
+                let _ = jobs::release_for_retry(&mut conn, job_id, &reason).await;
+            }
+            publish(ctx, job_id).await;
+            Err(retry_later(reason))
+        }
+    }
+}
+
+async fn record_failure(ctx: &JobContext, job_id: Uuid, code: &str, message: &str) -> Result<(), BoxDynError> {
+    let mut conn = ctx.db.get().await.map_err(|e| Box::new(e) as BoxDynError)?;
+    jobs::fail(&mut conn, job_id, message, code).await?;
+    drop(conn);
+    publish(ctx, job_id).await;
+    Ok(())
+}
+
+/// Publishes the row as it now stands, so every event equals what a poll would return.
+pub async fn publish(ctx: &JobContext, job_id: Uuid) {
+    let row = match ctx.db.get().await {
+        Ok(mut conn) => jobs::find(&mut conn, job_id).await.ok().flatten(),
+        Err(_) => None,
+    };
+    if let Some(row) = row {
+        ctx.events.publish(&Event::Job(row.view())).await;
+    }
+}
+
+/// Renews the lease while the handler runs, so a live worker keeps its job and a dead one
+/// loses it within one lease.
+fn keep_lease(ctx: &JobContext, job_id: Uuid) -> tokio::task::JoinHandle<()> {
+    let db = ctx.db.clone();
+    let lease = ctx.settings.job_lease;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(lease / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Ok(mut conn) = db.get().await {
+                if let Err(e) = jobs::renew_lease(&mut conn, job_id, lease).await {
+                    tracing::warn!(%job_id, error = %e, "lease renewal failed");
+                }
+            }
+        }
+    })
+}
+
+/// Backoff between attempts of a transient failure.
+pub fn backoff_bounds() -> (Duration, Duration) {
+    (Duration::from_millis(500), Duration::from_secs(20))
+}
+

@@ -1,0 +1,117 @@
+//! Wires the apalis workers (one per job kind) and the upkeep loops, and runs them until
+//! SIGTERM or Ctrl-C: then no new job is taken and the ones in hand finish.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+use apalis::layers::retry::HasherRng;
+use apalis::prelude::*;
+use dispatch_shared::config::Settings;
+use dispatch_shared::db;
+use dispatch_shared::events::EventPublisher;
+use dispatch_shared::jobs::{JobKind, JobQueues};
+use dispatch_shared::redis_conn;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::JobContext;
+use crate::{maintenance, metrics_server, runner};
+
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
+
+pub async fn run(settings: Arc<Settings>) -> anyhow::Result<()> {
+    metrics_server::install(settings.worker_metrics_bind)?;
+    let pool = db::build_pool(&settings.database_url, settings.db_pool_size);
+    wait_for_schema(&pool).await;
+
+    let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
+    let conn = wait_for_redis(&client).await;
+    let ctx = Arc::new(JobContext {
+        settings: settings.clone(),
+        db: pool,
+        events: EventPublisher::new(conn.clone(), &settings.redis_namespace),
+        queues: JobQueues::new(conn, &settings.redis_namespace),
+    });
+
+    let stop = CancellationToken::new();
+    let upkeep = maintenance::spawn(ctx.clone(), stop.clone());
+
+    let instance = format!("dispatch-worker-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut monitor = Monitor::new().shutdown_timeout(SHUTDOWN_GRACE);
+    let (min_backoff, max_backoff) = runner::backoff_bounds();
+    let backoff = ExponentialBackoffMaker::new(min_backoff, max_backoff, 0.5, HasherRng::default())
+        .context("retry backoff")?;
+    let retries = settings.job_max_attempts.saturating_sub(1) as usize;
+    for kind in [JobKind::RegisterUser] {
+        let ctx = ctx.clone();
+        let backoff = backoff.clone();
+        let name = format!("{instance}-{}", kind.as_str());
+        monitor = monitor.register(move |_restarts| {
+            WorkerBuilder::new(name.clone())
+                .backend(ctx.queues.storage(kind))
+                .data(ctx.clone())
+                .concurrency(ctx.settings.worker_concurrency)
+                .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))
+                .build(runner::execute)
+        });
+    }
+    tracing::info!(
+        %instance,
+        concurrency = settings.worker_concurrency,
+        "dispatch-worker started"
+    );
+    let outcome = monitor.run_with_signal(shutdown_signal()).await;
+    stop.cancel();
+    let _ = upkeep.await;
+    tracing::info!("dispatch-worker stopped");
+    outcome.context("worker monitor")
+}
+
+async fn wait_for_schema(pool: &db::DbPool) {
+    let mut warned = false;
+    loop {
+        match schema_ready(pool).await {
+            Ok(()) => return,
+            Err(e) => {
+                if !warned {
+                    tracing::warn!(error = %e, "waiting for the database and its migrations (dispatch-api applies them)");
+                    warned = true;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn schema_ready(pool: &db::DbPool) -> Result<(), db::DbError> {
+    use diesel_async::RunQueryDsl;
+    let mut conn = pool.get().await?;
+    diesel::sql_query("SELECT 1 FROM jobs LIMIT 1").execute(&mut conn).await?;
+    Ok(())
+}
+
+async fn wait_for_redis(client: &redis::Client) -> redis::aio::ConnectionManager {
+    let mut warned = false;
+    loop {
+        match redis_conn::connect(client).await {
+            Ok(conn) => return conn,
+            Err(e) => {
+                if !warned {
+                    tracing::warn!(error = %e, "waiting for Redis");
+                    warned = true;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: finishing jobs in hand"),
+        r = tokio::signal::ctrl_c() => { r?; tracing::info!("Ctrl-C: finishing jobs in hand") }
+    }
+    Ok(())
+}
