@@ -114,8 +114,12 @@ fn parsed<T: FromStr>(
 
 fn duration(src: &dyn Source, key: &'static str, default: &str) -> Result<Duration, ConfigError> {
     let raw = text(src, key, default);
-    let value = humantime::parse_duration(raw.trim())
-        .map_err(|e| err(key, format!("expected a duration such as 30s, 15m, 24h or 14d, got {raw:?} ({e})")))?;
+    let value = humantime::parse_duration(raw.trim()).map_err(|e| {
+        err(
+            key,
+            format!("expected a duration such as 30s, 15m, 24h or 14d, got {raw:?} ({e})"),
+        )
+    })?;
     if value.is_zero() {
         return Err(err(key, "must be longer than zero"));
     }
@@ -131,11 +135,18 @@ fn boolean(src: &dyn Source, key: &'static str, default: bool) -> Result<bool, C
     }
 }
 
-fn socket_addr(src: &dyn Source, key: &'static str, default: &str) -> Result<SocketAddr, ConfigError> {
+fn socket_addr(
+    src: &dyn Source,
+    key: &'static str,
+    default: &str,
+) -> Result<SocketAddr, ConfigError> {
     let raw = text(src, key, default);
-    raw.trim()
-        .parse()
-        .map_err(|_| err(key, format!("expected host:port such as 127.0.0.1:8000, got {raw:?}")))
+    raw.trim().parse().map_err(|_| {
+        err(
+            key,
+            format!("expected host:port such as 127.0.0.1:8000, got {raw:?}"),
+        )
+    })
 }
 
 fn default_concurrency() -> usize {
@@ -150,7 +161,10 @@ impl Settings {
     }
 
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let environment = match text(src, "DISPATCH_ENV", "development").to_ascii_lowercase().as_str() {
+        let environment = match text(src, "DISPATCH_ENV", "development")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "development" | "dev" => Environment::Development,
             "production" | "prod" => Environment::Production,
             other => {
@@ -163,7 +177,10 @@ impl Settings {
 
         let database_url = text(src, "DATABASE_URL", "mysql://root@127.0.0.1:3306/dispatch");
         if !database_url.starts_with("mysql://") {
-            return Err(err("DATABASE_URL", "expected a mysql://user[:password]@host:port/database URL"));
+            return Err(err(
+                "DATABASE_URL",
+                "expected a mysql://user[:password]@host:port/database URL",
+            ));
         }
         crate::db::database_name(&database_url).map_err(|e| err("DATABASE_URL", e.to_string()))?;
 
@@ -184,7 +201,10 @@ impl Settings {
 
         let jwt_secret = match src.get("DISPATCH_JWT_SECRET") {
             Some(secret) if secret.len() < 32 => {
-                return Err(err("DISPATCH_JWT_SECRET", "must be at least 32 characters long"))
+                return Err(err(
+                    "DISPATCH_JWT_SECRET",
+                    "must be at least 32 characters long",
+                ))
             }
             Some(secret) => JwtSecret {
                 bytes: secret.into_bytes(),
@@ -218,10 +238,15 @@ impl Settings {
             return Err(err("DISPATCH_WORKER_CONCURRENCY", "must be at least 1"));
         }
 
-        let worker_metrics_bind = match text(src, "DISPATCH_WORKER_METRICS_BIND", "127.0.0.1:9100").as_str() {
-            "off" => None,
-            _ => Some(socket_addr(src, "DISPATCH_WORKER_METRICS_BIND", "127.0.0.1:9100")?),
-        };
+        let worker_metrics_bind =
+            match text(src, "DISPATCH_WORKER_METRICS_BIND", "127.0.0.1:9100").as_str() {
+                "off" => None,
+                _ => Some(socket_addr(
+                    src,
+                    "DISPATCH_WORKER_METRICS_BIND",
+                    "127.0.0.1:9100",
+                )?),
+            };
 
         let trusted_proxies = match src.get("DISPATCH_TRUSTED_PROXIES") {
             None => Vec::new(),
@@ -230,8 +255,12 @@ impl Settings {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| {
-                    s.parse::<IpAddr>()
-                        .map_err(|_| err("DISPATCH_TRUSTED_PROXIES", format!("{s:?} is not an IP address")))
+                    s.parse::<IpAddr>().map_err(|_| {
+                        err(
+                            "DISPATCH_TRUSTED_PROXIES",
+                            format!("{s:?} is not an IP address"),
+                        )
+                    })
                 })
                 .collect::<Result<_, _>>()?,
         };

@@ -14,5 +14,8 @@ pub async fn connect(client: &redis::Client) -> redis::RedisResult<ConnectionMan
 
 pub async fn ping(conn: &ConnectionManager) -> redis::RedisResult<()> {
     let mut conn = conn.clone();
-    redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ())
+    redis::cmd("PING")
+        .query_async::<String>(&mut conn)
+        .await
+        .map(|_| ())
 }

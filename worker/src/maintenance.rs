@@ -37,7 +37,9 @@ pub fn spawn(ctx: Arc<JobContext>, stop: CancellationToken) -> tokio::task::Join
     })
 }
 
-pub async fn reconcile_once(ctx: &JobContext) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+pub async fn reconcile_once(
+    ctx: &JobContext,
+) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let mut conn = ctx.db.get().await?;
     let due = jobs::due_for_requeue(&mut conn, ctx.settings.requeue_after, BATCH).await?;
     if due.is_empty() {
@@ -58,7 +60,10 @@ pub async fn reconcile_once(ctx: &JobContext) -> Result<usize, Box<dyn std::erro
         }
     }
     jobs::mark_requeued(&mut conn, &pushed, ctx.settings.requeue_after).await?;
-    tracing::info!(count = pushed.len(), "re-enqueued jobs whose queue message may have been lost");
+    tracing::info!(
+        count = pushed.len(),
+        "re-enqueued jobs whose queue message may have been lost"
+    );
     Ok(pushed.len())
 }
 

@@ -48,8 +48,18 @@ pub async fn execute(message: JobMessage, ctx: Data<Arc<JobContext>>) -> Result<
     publish(ctx, job_id).await;
 
     let Some(kind) = job.kind() else {
-        record_failure(ctx, job_id, error_codes::INVALID_PAYLOAD, "unknown job kind").await?;
-        return Err(AbortError::new(RetryLater { job_id, reason: "unknown job kind".into() }).into());
+        record_failure(
+            ctx,
+            job_id,
+            error_codes::INVALID_PAYLOAD,
+            "unknown job kind",
+        )
+        .await?;
+        return Err(AbortError::new(RetryLater {
+            job_id,
+            reason: "unknown job kind".into(),
+        })
+        .into());
     };
 
     let started = std::time::Instant::now();
@@ -74,14 +84,22 @@ pub async fn execute(message: JobMessage, ctx: Data<Arc<JobContext>>) -> Result<
             tracing::warn!(%job_id, %kind, code, error = %message, "job failed permanently");
             record_failure(ctx, job_id, code, &message).await?;
             metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
-            Err(AbortError::new(RetryLater { job_id, reason: message }).into())
+            Err(AbortError::new(RetryLater {
+                job_id,
+                reason: message,
+            })
+            .into())
         }
         Err(JobFailure::Transient(reason)) if job.attempts >= ctx.settings.job_max_attempts => {
             let message = format!("gave up after {} attempts: {reason}", job.attempts);
             tracing::error!(%job_id, %kind, error = %message, "job failed");
             record_failure(ctx, job_id, error_codes::EXHAUSTED, &message).await?;
             metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
-            Err(AbortError::new(RetryLater { job_id, reason: message }).into())
+            Err(AbortError::new(RetryLater {
+                job_id,
+                reason: message,
+            })
+            .into())
         }
         Err(JobFailure::Transient(reason)) => {
             tracing::warn!(%job_id, %kind, attempts = job.attempts, error = %reason, "job attempt failed; will retry");
@@ -95,7 +113,12 @@ pub async fn execute(message: JobMessage, ctx: Data<Arc<JobContext>>) -> Result<
     }
 }
 
-async fn record_failure(ctx: &JobContext, job_id: Uuid, code: &str, message: &str) -> Result<(), BoxDynError> {
+async fn record_failure(
+    ctx: &JobContext,
+    job_id: Uuid,
+    code: &str,
+    message: &str,
+) -> Result<(), BoxDynError> {
     let mut conn = ctx.db.get().await.map_err(|e| Box::new(e) as BoxDynError)?;
     jobs::fail(&mut conn, job_id, message, code).await?;
     drop(conn);
@@ -137,4 +160,3 @@ fn keep_lease(ctx: &JobContext, job_id: Uuid) -> tokio::task::JoinHandle<()> {
 pub fn backoff_bounds() -> (Duration, Duration) {
     (Duration::from_millis(500), Duration::from_secs(20))
 }
-

@@ -37,7 +37,10 @@ pub async fn run(settings: Arc<Settings>) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let upkeep = maintenance::spawn(ctx.clone(), stop.clone());
 
-    let instance = format!("dispatch-worker-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let instance = format!(
+        "dispatch-worker-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
     let mut monitor = Monitor::new().shutdown_timeout(SHUTDOWN_GRACE);
     let (min_backoff, max_backoff) = runner::backoff_bounds();
     let backoff = ExponentialBackoffMaker::new(min_backoff, max_backoff, 0.5, HasherRng::default())
@@ -87,7 +90,9 @@ async fn wait_for_schema(pool: &db::DbPool) {
 async fn schema_ready(pool: &db::DbPool) -> Result<(), db::DbError> {
     use diesel_async::RunQueryDsl;
     let mut conn = pool.get().await?;
-    diesel::sql_query("SELECT 1 FROM jobs LIMIT 1").execute(&mut conn).await?;
+    diesel::sql_query("SELECT 1 FROM jobs LIMIT 1")
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }
 

@@ -148,7 +148,8 @@ mod tests {
         assert_eq!(claims.sub, user);
         assert_eq!(claims.ver, 3);
         assert_eq!(
-            svc.decode_kind(&access.token, TokenKind::Refresh).unwrap_err(),
+            svc.decode_kind(&access.token, TokenKind::Refresh)
+                .unwrap_err(),
             TokenError::WrongKind
         );
         let refresh = svc.issue_refresh(user, 3, Uuid::new_v4()).unwrap();

@@ -65,7 +65,11 @@ fn split_database_url(database_url: &str) -> Result<(String, String), DbError> {
     let (authority, name) = after_scheme
         .split_once('/')
         .ok_or_else(|| DbError::BadUrl("the URL names no database".into()))?;
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    {
         return Err(DbError::BadUrl(format!("unusable database name {name:?}")));
     }
     let mut server = format!("{}{}/", &without_query[..scheme_end + 3], authority);

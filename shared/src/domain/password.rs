@@ -10,7 +10,9 @@ impl Password {
     pub fn parse(raw: &str, username: Option<&Username>) -> Result<Self, String> {
         let len = raw.chars().count();
         if len < 8 {
-            return Err("This password is too short. It must contain at least 8 characters.".into());
+            return Err(
+                "This password is too short. It must contain at least 8 characters.".into(),
+            );
         }
         if len > 128 {
             return Err("Ensure this field has no more than 128 characters.".into());
@@ -47,6 +49,9 @@ mod tests {
         assert!(Password::parse("ALICE_SMITH", Some(&user)).is_err());
         assert!(Password::parse(&"x".repeat(129), None).is_err());
         assert!(Password::parse("correct horse", Some(&user)).is_ok());
-        assert_eq!(format!("{:?}", Password::parse("secret-pass", None).unwrap()), "Password(********)");
+        assert_eq!(
+            format!("{:?}", Password::parse("secret-pass", None).unwrap()),
+            "Password(********)"
+        );
     }
 }

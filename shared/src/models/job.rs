@@ -60,7 +60,9 @@ impl JobRow {
     }
 
     pub fn owner(&self) -> Option<Uuid> {
-        self.owner_id.as_deref().and_then(|o| Uuid::parse_str(o).ok())
+        self.owner_id
+            .as_deref()
+            .and_then(|o| Uuid::parse_str(o).ok())
     }
 
     pub fn status(&self) -> JobStatus {

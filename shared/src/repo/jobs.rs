@@ -35,7 +35,11 @@ pub fn new_job(kind: JobKind, owner: Option<Uuid>, payload: Option<String>) -> N
 }
 
 pub async fn insert(conn: &mut Conn, job: &NewJob) -> QueryResult<()> {
-    diesel::insert_into(dsl::jobs).values(job).execute(conn).await.map(|_| ())
+    diesel::insert_into(dsl::jobs)
+        .values(job)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {
@@ -48,7 +52,9 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {
 }
 
 pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<usize> {
-    diesel::delete(dsl::jobs.find(id.to_string())).execute(conn).await
+    diesel::delete(dsl::jobs.find(id.to_string()))
+        .execute(conn)
+        .await
 }
 
 pub async fn list_for_owner(
@@ -201,7 +207,11 @@ pub async fn mark_requeued(conn: &mut Conn, ids: &[String], grace: Duration) -> 
     Ok(())
 }
 
-pub async fn purge_finished(conn: &mut Conn, older_than: Duration, limit: i64) -> QueryResult<usize> {
+pub async fn purge_finished(
+    conn: &mut Conn,
+    older_than: Duration,
+    limit: i64,
+) -> QueryResult<usize> {
     let cutoff = earlier(older_than);
     let ids: Vec<String> = dsl::jobs
         .filter(dsl::finished_at.lt(cutoff))

@@ -8,7 +8,11 @@ use crate::models::{now_naive, NewUser, UserRow};
 type Conn = AsyncMysqlConnection;
 
 pub async fn insert(conn: &mut Conn, user: &NewUser) -> QueryResult<()> {
-    diesel::insert_into(dsl::users).values(user).execute(conn).await.map(|_| ())
+    diesel::insert_into(dsl::users)
+        .values(user)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
@@ -29,10 +33,7 @@ pub async fn find_by_login(conn: &mut Conn, login: &str) -> QueryResult<Option<U
     } else {
         query.filter(dsl::username.eq(login))
     };
-    query
-        .first(conn)
-        .await
-        .optional()
+    query.first(conn).await.optional()
 }
 
 /// Which of the two identifiers are already in use (by anyone but `except`).

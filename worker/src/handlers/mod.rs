@@ -9,7 +9,11 @@ use dispatch_shared::models::JobRow;
 use crate::context::JobContext;
 use crate::failure::JobFailure;
 
-pub async fn run(ctx: &JobContext, kind: JobKind, job: &JobRow) -> Result<serde_json::Value, JobFailure> {
+pub async fn run(
+    ctx: &JobContext,
+    kind: JobKind,
+    job: &JobRow,
+) -> Result<serde_json::Value, JobFailure> {
     match kind {
         JobKind::RegisterUser => register_user::run(ctx, job).await,
         other => Err(JobFailure::permanent(
@@ -24,6 +28,9 @@ pub fn payload<T: serde::de::DeserializeOwned>(job: &JobRow) -> Result<T, JobFai
         JobFailure::permanent(error_codes::INVALID_PAYLOAD, "the job has no payload")
     })?;
     serde_json::from_str(raw).map_err(|e| {
-        JobFailure::permanent(error_codes::INVALID_PAYLOAD, format!("the job payload is invalid: {e}"))
+        JobFailure::permanent(
+            error_codes::INVALID_PAYLOAD,
+            format!("the job payload is invalid: {e}"),
+        )
     })
 }

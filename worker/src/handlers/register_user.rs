@@ -40,7 +40,10 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
             return Err(if username_taken {
                 JobFailure::permanent(
                     error_codes::USERNAME_TAKEN,
-                    format!("A user with the username \"{}\" already exists.", payload.username),
+                    format!(
+                        "A user with the username \"{}\" already exists.",
+                        payload.username
+                    ),
                 )
             } else {
                 JobFailure::permanent(

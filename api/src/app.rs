@@ -1,0 +1,111 @@
+//! Assembles the HTTP application: the OpenAPI routes, WebSockets, Swagger UI, metrics, and
+//! the middleware that turns every error into problem details.
+
+use std::sync::Arc;
+
+use poem::http::{StatusCode, Uri};
+use poem::middleware::Tracing;
+use poem::{get, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
+use poem_openapi::OpenApiService;
+
+use crate::error::ApiError;
+use crate::metrics;
+use crate::problem::Problem;
+use crate::routes::auth::AuthApi;
+use crate::routes::health::HealthApi;
+use crate::routes::jobs::JobsApi;
+use crate::routes::ws_jobs;
+use crate::state::AppState;
+
+pub type Apis = (HealthApi, AuthApi, JobsApi);
+
+pub fn openapi() -> OpenApiService<Apis, ()> {
+    let apis = (HealthApi, AuthApi, JobsApi);
+    OpenApiService::new(apis, "Dispatch API", env!("CARGO_PKG_VERSION")).description(
+        "Accounts, tasks, assignments, a catalogue and mail, with slow work done by \
+             background jobs that clients follow by polling `/api/v1/jobs/{id}/` or over the \
+             WebSocket `/ws/jobs/{id}/`. Errors are RFC 9457 problem details. \
+             Authenticate with `Authorization: Bearer <access>` (see /api/v1/auth/login/).",
+    )
+}
+
+/// The spec as committed in `openapi/openapi.json`.
+pub fn spec_json() -> String {
+    openapi().spec()
+}
+
+pub fn build(state: Arc<AppState>) -> impl Endpoint {
+    let service = openapi();
+    let swagger = service.swagger_ui();
+    let spec = service.spec_endpoint();
+    Route::new()
+        .nest("/", service)
+        .nest("/api-docs", swagger)
+        .at("/api-docs/openapi.json", spec)
+        .at("/ws/jobs/:id/", get(ws_jobs::job_socket))
+        .at("/metrics", get(metrics::render))
+        .data(state)
+        .before(add_trailing_slash)
+        .catch_all_error(problem_response)
+        .around(metrics::track)
+        .with(Tracing)
+        .into_endpoint()
+}
+
+/// `/api/v1/jobs/x` and `/api/v1/jobs/x/` are the same resource.
+async fn add_trailing_slash(mut request: Request) -> poem::Result<Request> {
+    let path = request.uri().path();
+    if (path.starts_with("/api/v1/") || path.starts_with("/ws/")) && !path.ends_with('/') {
+        let rewritten = match request.uri().query() {
+            Some(q) => format!("{path}/?{q}"),
+            None => format!("{path}/"),
+        };
+        if let Ok(uri) = rewritten.parse::<Uri>() {
+            *request.uri_mut() = uri;
+        }
+    }
+    Ok(request)
+}
+
+/// Errors raised outside our handlers (routing, parameter parsing, the framework) get the
+/// same problem body as ours.
+async fn problem_response(err: poem::Error) -> Response {
+    if err.is::<ApiError>() {
+        return err.into_response();
+    }
+    let status = err.status();
+    let problem = if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        let mut errors = std::collections::BTreeMap::new();
+        errors.insert(param.name.to_owned(), vec![param.reason.clone()]);
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "validation-error",
+            "Invalid input.",
+        )
+        .with_detail(format!(
+            "Invalid value for `{}`: {}",
+            param.name, param.reason
+        ))
+        .with_errors(errors)
+    } else {
+        match status {
+            StatusCode::NOT_FOUND => ApiError::NotFound.problem(),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                Problem::new(status, "method-not-allowed", "Method not allowed.")
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ApiError::UnsupportedMediaType(err.to_string()).problem()
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(err.to_string()).problem(),
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized(err.to_string()).problem(),
+            s if s.is_client_error() => {
+                Problem::new(s, "bad-request", "Bad request.").with_detail(err.to_string())
+            }
+            _ => {
+                tracing::error!(error = %err, "unhandled error");
+                ApiError::internal(anyhow::anyhow!("unhandled")).problem()
+            }
+        }
+    };
+    problem.into_response()
+}

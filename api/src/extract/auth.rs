@@ -1,0 +1,177 @@
+//! The bearer-token extractor every authenticated endpoint uses. The token comes from
+//! `Authorization: Bearer …` or the `access_token` cookie set at login.
+
+use std::sync::Arc;
+
+use dispatch_shared::auth::{TokenError, TokenKind};
+use dispatch_shared::models::UserRow;
+use dispatch_shared::repo::users;
+use poem::{Request, RequestBody};
+use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const ACCESS_COOKIE: &str = "access_token";
+const SCHEME: &str = "bearerAuth";
+
+/// The authenticated, active user making the request.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub user: UserRow,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.user.is_superuser
+    }
+}
+
+/// Like `AuthUser`, but anonymous requests pass through as `None` (invalid tokens do not).
+pub struct OptionalAuth(pub Option<AuthUser>);
+
+/// The raw token of a request: the Authorization header (with or without `Bearer `), the
+/// `token` query parameter when `allow_query`, or the cookie.
+pub fn raw_token(request: &Request, allow_query: bool) -> Option<String> {
+    if let Some(value) = request
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let value = value.trim();
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .unwrap_or(value)
+            .trim();
+        if !token.is_empty() {
+            return Some(token.to_owned());
+        }
+    }
+    if allow_query {
+        if let Some(token) = request
+            .uri()
+            .query()
+            .and_then(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "token")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .filter(|t| !t.is_empty())
+        {
+            return Some(token);
+        }
+    }
+    request
+        .cookie()
+        .get(ACCESS_COOKIE)
+        .map(|c| c.value_str().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+pub async fn authenticate_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let claims = state
+        .tokens
+        .decode_kind(token, TokenKind::Access)
+        .map_err(|e| match e {
+            TokenError::Expired => ApiError::Unauthorized("The access token has expired.".into()),
+            TokenError::WrongKind => {
+                ApiError::Unauthorized("An access token is required, not a refresh token.".into())
+            }
+            TokenError::Invalid => ApiError::Unauthorized("The access token is not valid.".into()),
+        })?;
+    let mut conn = state.db.get().await?;
+    let user = users::find(&mut conn, claims.sub).await?;
+    match user {
+        Some(user) if user.is_active && user.token_version == claims.ver => Ok(AuthUser {
+            id: claims.sub,
+            user,
+        }),
+        _ => Err(ApiError::Unauthorized(
+            "The account is inactive or the token was revoked.".into(),
+        )),
+    }
+}
+
+fn state_of(request: &Request) -> Result<&Arc<AppState>, ApiError> {
+    request
+        .data::<Arc<AppState>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))
+}
+
+fn register_scheme(registry: &mut Registry) {
+    registry.create_security_scheme(
+        SCHEME,
+        MetaSecurityScheme {
+            ty: "http",
+            description: Some(
+                "The `access` token from login (also accepted from the `access_token` cookie).",
+            ),
+            name: None,
+            key_in: None,
+            scheme: Some("bearer"),
+            bearer_format: Some("JWT"),
+            flows: None,
+            openid_connect_url: None,
+        },
+    );
+}
+
+impl<'a> ApiExtractor<'a> for AuthUser {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_scheme(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let state = state_of(request)?;
+        let token = raw_token(request, false).ok_or_else(|| {
+            ApiError::Unauthorized("Authentication credentials were not provided.".into())
+        })?;
+        Ok(authenticate_token(state, &token).await?)
+    }
+}
+
+impl<'a> ApiExtractor<'a> for OptionalAuth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_scheme(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![SCHEME]
+    }
+
+    fn has_security_fallback() -> bool {
+        true
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let state = state_of(request)?;
+        match raw_token(request, false) {
+            None => Ok(OptionalAuth(None)),
+            Some(token) => Ok(OptionalAuth(Some(authenticate_token(state, &token).await?))),
+        }
+    }
+}

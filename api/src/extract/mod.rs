@@ -1,0 +1,7 @@
+pub mod auth;
+pub mod json;
+pub mod pagination;
+pub mod prefer;
+
+pub use auth::{AuthUser, OptionalAuth};
+pub use json::JsonBody;

@@ -1,0 +1,90 @@
+//! `page` / `page_size` and the `{count, next, previous, results}` envelope (DESIGN §2).
+
+use poem::Request;
+use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
+use poem_openapi::Object;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: u64,
+    pub page_size: u64,
+}
+
+impl Paging {
+    pub fn parse(page: Option<u64>, page_size: Option<u64>) -> Result<Self, ApiError> {
+        let page = page.unwrap_or(1);
+        if page == 0 {
+            return Err(ApiError::field("page", "Pages are numbered from 1."));
+        }
+        let page_size = match page_size {
+            None => DEFAULT_PAGE_SIZE,
+            Some(0) => return Err(ApiError::field("page_size", "Must be at least 1.")),
+            Some(n) => n.min(MAX_PAGE_SIZE),
+        };
+        Ok(Self { page, page_size })
+    }
+
+    pub fn offset(&self) -> i64 {
+        ((self.page - 1) * self.page_size) as i64
+    }
+
+    pub fn limit(&self) -> i64 {
+        self.page_size as i64
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct Page<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
+    /// Items across all pages.
+    pub count: u64,
+    /// The next page's URL, or null on the last page.
+    pub next: Option<String>,
+    /// The previous page's URL, or null on the first page.
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
+fn page_url(request: &Request, page: u64) -> String {
+    let path = request.uri().path();
+    let mut pairs: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| k != "page")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.push(("page".into(), page.to_string()));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{path}?{query}")
+}
+
+impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> Page<T> {
+    /// A page past the end of a non-empty list is a 404, as clients of DRF expect.
+    pub fn build(
+        request: &Request,
+        paging: Paging,
+        count: u64,
+        results: Vec<T>,
+    ) -> Result<Self, ApiError> {
+        if paging.page > 1 && (paging.page - 1) * paging.page_size >= count {
+            return Err(ApiError::NotFound);
+        }
+        let has_next = paging.page * paging.page_size < count;
+        Ok(Self {
+            count,
+            next: has_next.then(|| page_url(request, paging.page + 1)),
+            previous: (paging.page > 1).then(|| page_url(request, paging.page - 1)),
+            results,
+        })
+    }
+}

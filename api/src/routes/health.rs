@@ -1,0 +1,69 @@
+use std::sync::Arc;
+
+use poem::web::Data;
+use std::time::Duration;
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use crate::routes::ApiTags;
+use crate::state::AppState;
+
+pub struct HealthApi;
+
+#[derive(Debug, Object)]
+pub struct Health {
+    /// "ok", or "unavailable" when a dependency is down.
+    pub status: String,
+    pub mysql: String,
+    pub redis: String,
+}
+
+#[derive(ApiResponse)]
+pub enum Readiness {
+    /// MySQL and Redis answer.
+    #[oai(status = 200)]
+    Ready(Json<Health>),
+    /// A dependency is down.
+    #[oai(status = 503)]
+    NotReady(Json<Health>, #[oai(header = "Retry-After")] u64),
+}
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn word(ok: bool) -> String {
+    if ok { "ok" } else { "unavailable" }.to_owned()
+}
+
+#[OpenApi(tag = "ApiTags::Health")]
+impl HealthApi {
+    /// Liveness: the process answers
+    #[oai(path = "/healthz", method = "get")]
+    async fn healthz(&self) -> Json<serde_json::Value> {
+        Json(serde_json::json!({"status": "ok"}))
+    }
+
+    /// Readiness: MySQL and Redis reachable
+    #[oai(path = "/readyz", method = "get")]
+    async fn readyz(&self, state: Data<&Arc<AppState>>) -> Readiness {
+        let (mysql, redis) = tokio::join!(
+            tokio::time::timeout(PROBE_TIMEOUT, dispatch_shared::db::ping(&state.0.db)),
+            tokio::time::timeout(
+                PROBE_TIMEOUT,
+                dispatch_shared::redis_conn::ping(&state.0.redis)
+            ),
+        );
+        let mysql = matches!(mysql, Ok(Ok(())));
+        let redis = matches!(redis, Ok(Ok(())));
+        let health = Health {
+            status: word(mysql && redis),
+            mysql: word(mysql),
+            redis: word(redis),
+        };
+        if mysql && redis {
+            Readiness::Ready(Json(health))
+        } else {
+            Readiness::NotReady(Json(health), crate::error::RETRY_AFTER_SECS)
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Response bodies as documented in the OpenAPI spec (DESIGN §3–4).
+
+use chrono::{DateTime, Utc};
+use dispatch_shared::models::{JobView, UserView};
+use poem_openapi::Object;
+use uuid::Uuid;
+
+/// A user (public shape).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct User {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: String,
+    pub email: String,
+    pub date_joined: DateTime<Utc>,
+    pub last_updated: DateTime<Utc>,
+    pub last_login: Option<DateTime<Utc>>,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    /// The effective number of assignments allowed per day.
+    pub daily_task_limit: u32,
+}
+
+impl poem_openapi::types::Example for User {
+    fn example() -> Self {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T08:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        User {
+            id: Uuid::nil(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            username: "ada".into(),
+            email: "ada@example.com".into(),
+            date_joined: at,
+            last_updated: at,
+            last_login: None,
+            is_active: true,
+            is_superuser: false,
+            daily_task_limit: 5,
+        }
+    }
+}
+
+impl From<UserView> for User {
+    fn from(v: UserView) -> Self {
+        Self {
+            id: v.id,
+            first_name: v.first_name,
+            last_name: v.last_name,
+            username: v.username,
+            email: v.email,
+            date_joined: v.date_joined,
+            last_updated: v.last_updated,
+            last_login: v.last_login,
+            is_active: v.is_active,
+            is_superuser: v.is_superuser,
+            daily_task_limit: v.daily_task_limit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Tokens {
+    /// Short-lived JWT for `Authorization: Bearer …`.
+    pub access: String,
+    /// Long-lived JWT for `/api/v1/auth/token/refresh/`; rotated on every use.
+    pub refresh: String,
+}
+
+/// A user together with a fresh pair of tokens (login, and registration with `Prefer: wait`).
+#[derive(Debug, Clone, Object)]
+pub struct UserWithTokens {
+    #[oai(flatten)]
+    pub user: User,
+    pub tokens: Tokens,
+}
+
+/// A background job and its outcome.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Job {
+    pub id: Uuid,
+    /// register_user, resize_image, send_mail or daily_mail.
+    pub kind: String,
+    /// queued, running, succeeded or failed.
+    pub status: String,
+    /// Runs started so far.
+    pub attempts: u32,
+    /// The outcome of a succeeded job (for register_user, the new user).
+    pub result: Option<serde_json::Value>,
+    /// Why the job failed, in words.
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl poem_openapi::types::Example for Job {
+    fn example() -> Self {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T08:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        Job {
+            id: Uuid::nil(),
+            kind: "register_user".into(),
+            status: "succeeded".into(),
+            attempts: 1,
+            result: Some(serde_json::json!({"id": Uuid::nil(), "username": "ada"})),
+            error: None,
+            created_at: at,
+            updated_at: at,
+            finished_at: Some(at),
+        }
+    }
+}
+
+impl From<JobView> for Job {
+    fn from(v: JobView) -> Self {
+        Self {
+            id: v.id,
+            kind: v.kind.as_str().to_owned(),
+            status: v.status.as_str().to_owned(),
+            attempts: v.attempts,
+            result: v.result,
+            error: v.error,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            finished_at: v.finished_at,
+        }
+    }
+}
+
+/// The answer of an endpoint that started a job.
+#[derive(Debug, Clone, Object)]
+pub struct JobAccepted {
+    pub job_id: Uuid,
+    pub status: String,
+    /// Poll this for the job's state.
+    pub status_url: String,
+    /// Or open this WebSocket to be told when it finishes.
+    pub ws_url: String,
+}
+
+impl JobAccepted {
+    pub fn new(job_id: Uuid) -> Self {
+        Self {
+            job_id,
+            status: "queued".into(),
+            status_url: format!("/api/v1/jobs/{job_id}/"),
+            ws_url: format!("/ws/jobs/{job_id}/"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Message {
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Detail {
+    pub detail: String,
+}

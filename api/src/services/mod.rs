@@ -1,0 +1,5 @@
+//! What handlers call: the operations of each area, free of HTTP details.
+
+pub mod accounts;
+pub mod jobs;
+pub mod sessions;

@@ -1,0 +1,111 @@
+//! Token pairs and refresh-token families: a login starts a family, each refresh rotates
+//! within it, and replaying a rotated token revokes the whole family.
+
+use dispatch_shared::auth::{TokenError, TokenKind};
+use dispatch_shared::models::{now_naive, UserRow};
+use dispatch_shared::repo::{refresh_tokens, users};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::schemas::Tokens;
+use crate::state::AppState;
+
+async fn issue_pair(
+    state: &AppState,
+    user_id: Uuid,
+    version: u32,
+    family: Uuid,
+) -> Result<Tokens, ApiError> {
+    let access = state
+        .tokens
+        .issue_access(user_id, version)
+        .map_err(ApiError::internal)?;
+    let refresh = state
+        .tokens
+        .issue_refresh(user_id, version, family)
+        .map_err(ApiError::internal)?;
+    let expires_at = now_naive()
+        + chrono::Duration::from_std(state.tokens.refresh_ttl()).map_err(ApiError::internal)?;
+    let mut conn = state.db.get().await?;
+    refresh_tokens::insert(&mut conn, refresh.claims.jti, family, user_id, expires_at).await?;
+    Ok(Tokens {
+        access: access.token,
+        refresh: refresh.token,
+    })
+}
+
+/// A new login: a new family.
+pub async fn start(state: &AppState, user: &UserRow) -> Result<Tokens, ApiError> {
+    let tokens = issue_pair(state, user.uuid(), user.token_version, Uuid::new_v4()).await?;
+    let mut conn = state.db.get().await?;
+    users::touch_last_login(&mut conn, user.uuid()).await?;
+    Ok(tokens)
+}
+
+fn invalid_refresh() -> ApiError {
+    ApiError::Unauthorized("The refresh token is invalid, expired or revoked.".into())
+}
+
+pub async fn refresh(state: &AppState, token: &str) -> Result<Tokens, ApiError> {
+    let claims = state
+        .tokens
+        .decode_kind(token, TokenKind::Refresh)
+        .map_err(|_| invalid_refresh())?;
+    let family = claims.fam.ok_or_else(invalid_refresh)?;
+    let mut conn = state.db.get().await?;
+    let row = refresh_tokens::find(&mut conn, claims.jti)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if row.revoked_at.is_some() {
+        return Err(invalid_refresh());
+    }
+    if !refresh_tokens::mark_rotated(&mut conn, claims.jti).await? {
+        // Presented after it was rotated: someone replays an old token. End that login.
+        let revoked = refresh_tokens::revoke_family(&mut conn, family).await?;
+        tracing::warn!(user_id = %claims.sub, %family, revoked, "refresh token reuse; family revoked");
+        return Err(invalid_refresh());
+    }
+    let user = users::find(&mut conn, claims.sub).await?;
+    drop(conn);
+    match user {
+        Some(u) if u.is_active && u.token_version == claims.ver => {
+            issue_pair(state, claims.sub, u.token_version, family).await
+        }
+        _ => Err(invalid_refresh()),
+    }
+}
+
+/// Revokes one refresh token's family (it must belong to `user_id`) or all of the user's.
+pub async fn logout(
+    state: &AppState,
+    user_id: Uuid,
+    refresh: Option<&str>,
+    all: bool,
+) -> Result<(), ApiError> {
+    let mut conn = state.db.get().await?;
+    if all {
+        refresh_tokens::revoke_all_for_user(&mut conn, user_id).await?;
+        return Ok(());
+    }
+    let Some(token) = refresh else {
+        return Err(ApiError::field(
+            "refresh",
+            "Give the refresh token to revoke, or {\"all\": true}.",
+        ));
+    };
+    let claims = match state.tokens.decode_kind(token, TokenKind::Refresh) {
+        Ok(c) if c.sub == user_id => c,
+        Ok(_) | Err(TokenError::Invalid | TokenError::WrongKind) => {
+            return Err(ApiError::field(
+                "refresh",
+                "Not a valid refresh token of this account.",
+            ))
+        }
+        // An expired token needs no revoking.
+        Err(TokenError::Expired) => return Ok(()),
+    };
+    if let Some(family) = claims.fam {
+        refresh_tokens::revoke_family(&mut conn, family).await?;
+    }
+    Ok(())
+}

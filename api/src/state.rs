@@ -1,0 +1,47 @@
+use std::sync::Arc;
+
+use anyhow::Context;
+use dispatch_shared::auth::TokenService;
+use dispatch_shared::config::Settings;
+use dispatch_shared::db::{self, DbPool};
+use dispatch_shared::events::{self, Event, EventPublisher};
+use dispatch_shared::jobs::JobQueues;
+use dispatch_shared::redis_conn;
+use redis::aio::ConnectionManager;
+use tokio::sync::broadcast;
+
+/// Everything a request handler may need, built once per process.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: DbPool,
+    pub redis: ConnectionManager,
+    pub queues: JobQueues,
+    pub publisher: EventPublisher,
+    /// Events from every instance and worker, fanned out to this instance's WebSockets.
+    pub events: broadcast::Sender<Event>,
+    pub tokens: TokenService,
+}
+
+impl AppState {
+    pub async fn build(settings: Arc<Settings>) -> anyhow::Result<Arc<Self>> {
+        let db = db::build_pool(&settings.database_url, settings.db_pool_size);
+        let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
+        let redis = redis_conn::connect(&client)
+            .await
+            .with_context(|| format!("REDIS_URL: cannot reach Redis at {}", settings.redis_url))?;
+        let events = events::spawn_subscriber(client, &settings.redis_namespace);
+        Ok(Arc::new(Self {
+            queues: JobQueues::new(redis.clone(), &settings.redis_namespace),
+            publisher: EventPublisher::new(redis.clone(), &settings.redis_namespace),
+            tokens: TokenService::new(
+                &settings.jwt_secret,
+                settings.access_ttl,
+                settings.refresh_ttl,
+            ),
+            settings,
+            db,
+            redis,
+            events,
+        }))
+    }
+}
