@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use poem::http::{StatusCode, Uri};
-use poem::middleware::Tracing;
+use poem::middleware::{CatchPanic, CookieJarManager, Tracing};
 use poem::{get, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
@@ -42,23 +42,29 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .nest("/", service)
         .nest("/api-docs", swagger)
         .at("/api-docs/openapi.json", spec)
-        .at("/ws/jobs/:id/", get(ws_jobs::job_socket))
+        .at("/ws/jobs/:id", get(ws_jobs::job_socket))
         .at("/metrics", get(metrics::render))
         .data(state)
-        .before(add_trailing_slash)
+        .with(CookieJarManager::new())
+        .with(CatchPanic::new().with_handler(|_| {
+            ApiError::internal(anyhow::anyhow!("handler panicked")).problem().into_response()
+        }))
+        .before(strip_trailing_slash)
         .catch_all_error(problem_response)
         .around(metrics::track)
         .with(Tracing)
         .into_endpoint()
 }
 
-/// `/api/v1/jobs/x` and `/api/v1/jobs/x/` are the same resource.
-async fn add_trailing_slash(mut request: Request) -> poem::Result<Request> {
+/// `/api/v1/jobs/x/` (the documented form) and `/api/v1/jobs/x` are the same resource;
+/// routes are registered without the slash because poem-openapi normalises paths so.
+async fn strip_trailing_slash(mut request: Request) -> poem::Result<Request> {
     let path = request.uri().path();
-    if (path.starts_with("/api/v1/") || path.starts_with("/ws/")) && !path.ends_with('/') {
+    if (path.starts_with("/api/v1/") || path.starts_with("/ws/")) && path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
         let rewritten = match request.uri().query() {
-            Some(q) => format!("{path}/?{q}"),
-            None => format!("{path}/"),
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
         };
         if let Ok(uri) = rewritten.parse::<Uri>() {
             *request.uri_mut() = uri;

@@ -6,13 +6,7 @@ use anyhow::Context;
 use dispatch_shared::config::Settings;
 use dispatch_shared::telemetry;
 
-mod context;
-mod failure;
-mod handlers;
-mod maintenance;
-mod metrics_server;
-mod runner;
-mod workers;
+use dispatch_worker::workers;
 
 #[tokio::main]
 async fn main() {
@@ -27,5 +21,5 @@ async fn main() {
 
 async fn run() -> anyhow::Result<()> {
     let settings = Arc::new(Settings::from_env().context("configuration")?);
-    workers::run(settings).await
+    workers::run(settings, workers::shutdown_signal()).await
 }

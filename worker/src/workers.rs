@@ -19,8 +19,14 @@ use crate::context::JobContext;
 use crate::{maintenance, metrics_server, runner};
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
+// An idle worker asks Redis for work this often (one cheap script call per kind).
+const POLL_EVERY: Duration = Duration::from_millis(200);
 
-pub async fn run(settings: Arc<Settings>) -> anyhow::Result<()> {
+/// Runs until `shutdown` resolves, then lets the jobs in hand finish.
+pub async fn run(
+    settings: Arc<Settings>,
+    shutdown: impl std::future::Future<Output = std::io::Result<()>> + Send,
+) -> anyhow::Result<()> {
     metrics_server::install(settings.worker_metrics_bind)?;
     let pool = db::build_pool(&settings.database_url, settings.db_pool_size);
     wait_for_schema(&pool).await;
@@ -52,7 +58,7 @@ pub async fn run(settings: Arc<Settings>) -> anyhow::Result<()> {
         let name = format!("{instance}-{}", kind.as_str());
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
-                .backend(ctx.queues.storage(kind))
+                .backend(ctx.queues.storage(kind).poll_with_interval(POLL_EVERY))
                 .data(ctx.clone())
                 .concurrency(ctx.settings.worker_concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))
@@ -64,7 +70,7 @@ pub async fn run(settings: Arc<Settings>) -> anyhow::Result<()> {
         concurrency = settings.worker_concurrency,
         "dispatch-worker started"
     );
-    let outcome = monitor.run_with_signal(shutdown_signal()).await;
+    let outcome = monitor.run_with_signal(shutdown).await;
     stop.cancel();
     let _ = upkeep.await;
     tracing::info!("dispatch-worker stopped");
@@ -112,7 +118,7 @@ async fn wait_for_redis(client: &redis::Client) -> redis::aio::ConnectionManager
     }
 }
 
-async fn shutdown_signal() -> std::io::Result<()> {
+pub async fn shutdown_signal() -> std::io::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: finishing jobs in hand"),

@@ -1,0 +1,144 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use dispatch_shared::config::Settings;
+use uuid::Uuid;
+
+pub const MYSQL_SERVER: &str = "mysql://root@127.0.0.1:3306";
+
+fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn mysql_server() -> String {
+    std::env::var("TEST_MYSQL_SERVER").unwrap_or_else(|_| MYSQL_SERVER.into())
+}
+
+/// A fresh database name and Redis namespace, and the variables that point a process at them.
+pub struct TestEnv {
+    pub id: String,
+    pub database_url: String,
+    pub redis_url: String,
+    pub namespace: String,
+    vars: HashMap<String, String>,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let id = Uuid::new_v4().simple().to_string()[..16].to_owned();
+        let database_url = format!("{}/dispatch_test_{id}", mysql_server());
+        let namespace = format!("dispatch_test_{id}");
+        let mut vars = HashMap::new();
+        vars.insert("DATABASE_URL".into(), database_url.clone());
+        vars.insert("REDIS_URL".into(), redis_url());
+        vars.insert("DISPATCH_REDIS_NAMESPACE".into(), namespace.clone());
+        vars.insert("DISPATCH_BIND".into(), "127.0.0.1:0".into());
+        vars.insert("DISPATCH_WORKER_METRICS_BIND".into(), "off".into());
+        vars.insert("DISPATCH_WORKER_CONCURRENCY".into(), "8".into());
+        vars.insert("DISPATCH_DB_POOL_SIZE".into(), "8".into());
+        vars.insert(
+            "DISPATCH_JWT_SECRET".into(),
+            format!("test-secret-{id}-0123456789abcdef0123456789"),
+        );
+        Self {
+            id,
+            database_url,
+            redis_url: redis_url(),
+            namespace,
+            vars,
+        }
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
+        self.vars.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn vars(&self) -> &HashMap<String, String> {
+        &self.vars
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        let vars = self.vars.clone();
+        let settings = Settings::from_source(&move |k: &str| vars.get(k).cloned())
+            .unwrap_or_else(|e| panic!("test settings are invalid: {e}"));
+        Arc::new(settings)
+    }
+
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.redis_url.as_str())
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis must be running on 127.0.0.1:6379 for the tests")
+    }
+
+    /// Runs `sql` against this test's database.
+    pub async fn execute(&self, sql: &str) -> usize {
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
+            .await
+            .expect("test database");
+        diesel::sql_query(sql).execute(&mut conn).await.expect("sql")
+    }
+
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
+            .await
+            .expect("test database");
+        let count: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result(&mut conn)
+            .await
+            .expect("count");
+        count.n
+    }
+
+    /// Deletes every key of this test's namespace (what a Redis flush does to one test).
+    pub async fn flush_namespace(&self) {
+        flush_namespace(&self.redis_url, &self.namespace).await;
+    }
+}
+
+async fn flush_namespace(redis_url: &str, namespace: &str) {
+    let Ok(client) = redis::Client::open(redis_url) else { return };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("*{namespace}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+    }
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let database_url = self.database_url.clone();
+        let redis_url = self.redis_url.clone();
+        let namespace = self.namespace.clone();
+        // Drop cannot await; clean up on a runtime of our own, off the test's runtime.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                let _ = dispatch_shared::db::drop_database(&database_url).await;
+                flush_namespace(&redis_url, &namespace).await;
+            });
+        });
+        let _ = cleanup.join();
+    }
+}

@@ -1,0 +1,212 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::env::TestEnv;
+
+pub const JOB_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The real API (and, unless told otherwise, a real worker) running in this process on a
+/// random port against this test's own database and Redis namespace.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    api: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    worker: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    // Last, so the database outlives the tasks using it.
+    pub env: TestEnv,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_env(TestEnv::new(), true).await
+    }
+
+    pub async fn spawn_without_worker() -> Self {
+        Self::spawn_env(TestEnv::new(), false).await
+    }
+
+    pub async fn spawn_env(env: TestEnv, with_worker: bool) -> Self {
+        let settings = env.settings();
+        dispatch_shared::db::migrate(&settings.database_url)
+            .await
+            .expect("MariaDB must be running on 127.0.0.1:3306 (root, no password) for the tests");
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("bind a random port");
+        let port = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .map(|a| a.port())
+            .expect("a TCP address");
+        let (stop_api, stopped) = oneshot::channel::<()>();
+        let api_settings = settings.clone();
+        let api = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = dispatch_api::serve_on(api_settings, acceptor, shutdown).await {
+                eprintln!("test API stopped: {e:#}");
+            }
+        });
+        let mut app = Self {
+            address: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("http client"),
+            api: Some((stop_api, api)),
+            worker: None,
+            env,
+        };
+        if with_worker {
+            app.start_worker();
+        }
+        app.wait_ready().await;
+        app
+    }
+
+    pub fn settings(&self) -> Arc<dispatch_shared::config::Settings> {
+        self.env.settings()
+    }
+
+    pub fn start_worker(&mut self) {
+        let settings = self.env.settings();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+                Ok(())
+            };
+            if let Err(e) = dispatch_worker::workers::run(settings, shutdown).await {
+                eprintln!("test worker stopped: {e:#}");
+            }
+        });
+        self.worker = Some((stop, handle));
+    }
+
+    /// A graceful stop (what SIGTERM does): jobs in hand finish first.
+    pub async fn stop_worker(&mut self) {
+        if let Some((stop, handle)) = self.worker.take() {
+            let _ = stop.send(());
+            let _ = handle.await;
+        }
+    }
+
+    async fn wait_ready(&self) {
+        let client = self.client.clone();
+        let url = self.url("/readyz");
+        crate::wait_until(Duration::from_secs(30), "the API to become ready", || {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                match client.get(&url).send().await {
+                    Ok(r) if r.status() == 200 => Some(()),
+                    _ => None,
+                }
+            }
+        })
+        .await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{}", self.address.replacen("http://", "ws://", 1), path)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Registers and waits for the job; returns the 201 body (user and tokens).
+    pub async fn register(&self, username: &str, password: &str) -> Value {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/register/"))
+            .header("Prefer", "wait=20")
+            .json(&json!({
+                "username": username,
+                "email": format!("{username}@example.com"),
+                "password": password,
+            }))
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        let body: Value = response.json().await.expect("json body");
+        assert_eq!(status, 201, "registration of {username} failed: {body}");
+        body
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = self
+            .post(
+                "/api/v1/auth/login/",
+                &json!({"username": username, "password": password}),
+            )
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("json body");
+        assert_eq!(status, 200, "login of {username} failed: {body}");
+        body["tokens"]["access"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
+    /// Polls the job until it has finished; returns its final JSON.
+    pub async fn await_job(&self, job_id: &str, token: Option<&str>) -> Value {
+        self.await_job_within(job_id, token, JOB_TIMEOUT).await
+    }
+
+    pub async fn await_job_within(&self, job_id: &str, token: Option<&str>, timeout: Duration) -> Value {
+        let url = self.url(&format!("/api/v1/jobs/{job_id}/"));
+        let client = self.client.clone();
+        let token = token.map(str::to_owned);
+        crate::wait_until(timeout, &format!("job {job_id} to finish"), || {
+            let mut request = client.get(&url);
+            if let Some(t) = &token {
+                request = request.bearer_auth(t);
+            }
+            async move {
+                let response = request.send().await.ok()?;
+                let job: Value = response.json().await.ok()?;
+                matches!(job["status"].as_str(), Some("succeeded" | "failed")).then_some(job)
+            }
+        })
+        .await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((_, handle)) = self.worker.take() {
+            handle.abort();
+        }
+        if let Some((_, handle)) = self.api.take() {
+            handle.abort();
+        }
+    }
+}

@@ -1,0 +1,193 @@
+use std::collections::HashSet;
+
+use dispatch_tests::TestApp;
+use futures::future::join_all;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn register_without_waiting_returns_a_job_that_creates_the_user() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"username": "Ada_L", "email": "Ada@Example.com", "password": "analytical-1",
+                    "first_name": "Ada", "last_name": "Lovelace"}),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("Location header");
+    let accepted: Value = response.json().await.unwrap();
+    let job_id = accepted["job_id"].as_str().unwrap();
+    assert_eq!(accepted["status"], "queued");
+    assert_eq!(accepted["status_url"], format!("/api/v1/jobs/{job_id}/"));
+    assert_eq!(accepted["ws_url"], format!("/ws/jobs/{job_id}/"));
+    assert_eq!(location, format!("/api/v1/jobs/{job_id}/"));
+
+    let job = app.await_job(job_id, None).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["kind"], "register_user");
+    assert_eq!(job["attempts"], 1);
+    assert!(job["finished_at"].is_string());
+    let user = &job["result"];
+    assert_eq!(user["username"], "ada_l");
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["first_name"], "Ada");
+    assert_eq!(user["is_active"], true);
+    assert_eq!(user["is_superuser"], false);
+    assert_eq!(user["daily_task_limit"], 5);
+    assert!(user.get("password").is_none() && user.get("password_hash").is_none());
+
+    let token = app.login("ADA_L", "analytical-1").await;
+    let profile: Value = app.get_auth("/api/v1/auth/profile/", &token).await.json().await.unwrap();
+    assert_eq!(profile["id"], user["id"]);
+    assert!(profile["last_login"].is_string());
+    // Login by email works too.
+    app.login("ada@example.com", "analytical-1").await;
+}
+
+#[tokio::test]
+async fn prefer_wait_answers_201_with_user_and_tokens() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/register/"))
+        .header("Prefer", "wait=10")
+        .json(&json!({"username": "grace", "email": "grace@example.com", "password": "cobol-1959"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["username"], "grace");
+    let access = body["tokens"]["access"].as_str().unwrap();
+    assert!(body["tokens"]["refresh"].is_string());
+    let profile = app.get_auth("/api/v1/auth/profile/", access).await;
+    assert_eq!(profile.status(), 200);
+}
+
+#[tokio::test]
+async fn prefer_wait_without_a_worker_falls_back_to_202() {
+    let app = TestApp::spawn_without_worker().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/register/"))
+        .header("Prefer", "wait=1")
+        .json(&json!({"username": "linus", "email": "linus@example.com", "password": "kernel-1991"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "queued");
+}
+
+#[tokio::test]
+async fn invalid_registrations_get_field_errors_and_create_nothing() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (json!({"username": "ab", "email": "x@example.com", "password": "long-enough-1"}), "username"),
+        (json!({"username": "bad name", "email": "x@example.com", "password": "long-enough-1"}), "username"),
+        (json!({"username": "okname", "email": "not-an-email", "password": "long-enough-1"}), "email"),
+        (json!({"username": "okname", "email": "x@example.com", "password": "short1"}), "password"),
+        (json!({"username": "okname", "email": "x@example.com", "password": "1234567890"}), "password"),
+        (json!({"username": "okname123", "email": "x@example.com", "password": "OKNAME123"}), "password"),
+        (json!({"username": "okname", "email": "x@example.com", "password": "OkName"}), "password"),
+        (json!({"username": "okname", "email": "x@example.com"}), "password"),
+        (json!({"username": 42, "email": "x@example.com", "password": "long-enough-1"}), "username"),
+        (json!({"username": "okname", "email": "x@example.com", "password": "long-enough-1", "first_name": "x".repeat(151)}), "first_name"),
+    ];
+    for (body, field) in cases {
+        let response = app.post("/api/v1/auth/register/", &body).await;
+        assert_eq!(response.status(), 400, "{body}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{body}"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["status"], 400);
+        assert!(problem["errors"][field].is_array(), "{body} -> {problem}");
+    }
+    assert_eq!(app.env.count_rows("jobs").await, 0, "invalid input must not enqueue anything");
+    assert_eq!(app.env.count_rows("users").await, 0);
+}
+
+#[tokio::test]
+async fn taken_username_or_email_is_refused_at_once_with_409() {
+    let app = TestApp::spawn().await;
+    app.register("taken_name", "password-123").await;
+    let response = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"username": "Taken_Name", "email": "other@example.com", "password": "password-123"}),
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    let problem: Value = response.json().await.unwrap();
+    assert!(problem["type"].as_str().unwrap().ends_with("username-taken"));
+    assert!(problem["errors"]["username"].is_array());
+
+    let response = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"username": "someone_else", "email": "TAKEN_NAME@example.com", "password": "password-123"}),
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    let problem: Value = response.json().await.unwrap();
+    assert!(problem["errors"]["email"].is_array());
+}
+
+#[tokio::test]
+async fn twenty_concurrent_registrations_of_one_username_create_exactly_one_user() {
+    let app = TestApp::spawn().await;
+    let requests = (0..20).map(|i| {
+        let app = &app;
+        async move {
+            let response = app
+                .post(
+                    "/api/v1/auth/register/",
+                    &json!({"username": "racer", "email": format!("racer{i}@example.com"),
+                            "password": "fast-and-furious"}),
+                )
+                .await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        }
+    });
+    let responses = join_all(requests).await;
+    let mut job_ids = Vec::new();
+    for (status, body) in &responses {
+        match status {
+            202 => job_ids.push(body["job_id"].as_str().unwrap().to_owned()),
+            409 => assert!(body["type"].as_str().unwrap().ends_with("username-taken")),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    let mut succeeded = 0;
+    let mut user_ids = HashSet::new();
+    for id in &job_ids {
+        let job = app.await_job(id, None).await;
+        match job["status"].as_str() {
+            Some("succeeded") => {
+                succeeded += 1;
+                user_ids.insert(job["result"]["id"].as_str().unwrap().to_owned());
+            }
+            Some("failed") => {
+                let error = job["error"].as_str().unwrap();
+                assert!(error.contains("racer") && error.contains("already exists"), "{error}");
+            }
+            _ => unreachable!(),
+        }
+    }
+    assert_eq!(succeeded, 1, "exactly one registration wins");
+    assert_eq!(user_ids.len(), 1);
+    assert_eq!(app.env.count_rows("users").await, 1);
+    app.login("racer", "fast-and-furious").await;
+}

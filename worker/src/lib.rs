@@ -1,0 +1,9 @@
+//! dispatch-worker as a library, so tests can run the real worker in-process.
+
+pub mod context;
+pub mod failure;
+pub mod handlers;
+pub mod maintenance;
+pub mod metrics_server;
+pub mod runner;
+pub mod workers;
