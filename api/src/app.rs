@@ -47,7 +47,9 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .data(state)
         .with(CookieJarManager::new())
         .with(CatchPanic::new().with_handler(|_| {
-            ApiError::internal(anyhow::anyhow!("handler panicked")).problem().into_response()
+            ApiError::internal(anyhow::anyhow!("handler panicked"))
+                .problem()
+                .into_response()
         }))
         .before(strip_trailing_slash)
         .catch_all_error(problem_response)
@@ -60,7 +62,10 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
 /// routes are registered without the slash because poem-openapi normalises paths so.
 async fn strip_trailing_slash(mut request: Request) -> poem::Result<Request> {
     let path = request.uri().path();
-    if (path.starts_with("/api/v1/") || path.starts_with("/ws/")) && path.len() > 1 && path.ends_with('/') {
+    if (path.starts_with("/api/v1/") || path.starts_with("/ws/"))
+        && path.len() > 1
+        && path.ends_with('/')
+    {
         let trimmed = path.trim_end_matches('/');
         let rewritten = match request.uri().query() {
             Some(q) => format!("{trimmed}?{q}"),

@@ -79,7 +79,10 @@ impl TestEnv {
         let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
             .await
             .expect("test database");
-        diesel::sql_query(sql).execute(&mut conn).await.expect("sql")
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .expect("sql")
     }
 
     pub async fn count_rows(&self, table: &str) -> i64 {
@@ -106,8 +109,12 @@ impl TestEnv {
 }
 
 async fn flush_namespace(redis_url: &str, namespace: &str) {
-    let Ok(client) = redis::Client::open(redis_url) else { return };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return };
+    let Ok(client) = redis::Client::open(redis_url) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("*{namespace}*"))
         .query_async(&mut conn)
@@ -131,7 +138,10 @@ impl Drop for TestEnv {
         let namespace = self.namespace.clone();
         // Drop cannot await; clean up on a runtime of our own, off the test's runtime.
         let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {

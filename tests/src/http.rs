@@ -181,7 +181,12 @@ impl TestApp {
         self.await_job_within(job_id, token, JOB_TIMEOUT).await
     }
 
-    pub async fn await_job_within(&self, job_id: &str, token: Option<&str>, timeout: Duration) -> Value {
+    pub async fn await_job_within(
+        &self,
+        job_id: &str,
+        token: Option<&str>,
+        timeout: Duration,
+    ) -> Value {
         let url = self.url(&format!("/api/v1/jobs/{job_id}/"));
         let client = self.client.clone();
         let token = token.map(str::to_owned);

@@ -41,7 +41,9 @@ impl Binary {
         for (k, v) in extra {
             command.env(k, v);
         }
-        let child = command.spawn().unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
         Self { child, name }
     }
 

@@ -43,7 +43,12 @@ async fn register_without_waiting_returns_a_job_that_creates_the_user() {
     assert!(user.get("password").is_none() && user.get("password_hash").is_none());
 
     let token = app.login("ADA_L", "analytical-1").await;
-    let profile: Value = app.get_auth("/api/v1/auth/profile/", &token).await.json().await.unwrap();
+    let profile: Value = app
+        .get_auth("/api/v1/auth/profile/", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(profile["id"], user["id"]);
     assert!(profile["last_login"].is_string());
     // Login by email works too.
@@ -77,7 +82,9 @@ async fn prefer_wait_without_a_worker_falls_back_to_202() {
         .client
         .post(app.url("/api/v1/auth/register/"))
         .header("Prefer", "wait=1")
-        .json(&json!({"username": "linus", "email": "linus@example.com", "password": "kernel-1991"}))
+        .json(
+            &json!({"username": "linus", "email": "linus@example.com", "password": "kernel-1991"}),
+        )
         .send()
         .await
         .unwrap();
@@ -90,16 +97,46 @@ async fn prefer_wait_without_a_worker_falls_back_to_202() {
 async fn invalid_registrations_get_field_errors_and_create_nothing() {
     let app = TestApp::spawn().await;
     let cases = [
-        (json!({"username": "ab", "email": "x@example.com", "password": "long-enough-1"}), "username"),
-        (json!({"username": "bad name", "email": "x@example.com", "password": "long-enough-1"}), "username"),
-        (json!({"username": "okname", "email": "not-an-email", "password": "long-enough-1"}), "email"),
-        (json!({"username": "okname", "email": "x@example.com", "password": "short1"}), "password"),
-        (json!({"username": "okname", "email": "x@example.com", "password": "1234567890"}), "password"),
-        (json!({"username": "okname123", "email": "x@example.com", "password": "OKNAME123"}), "password"),
-        (json!({"username": "okname", "email": "x@example.com", "password": "OkName"}), "password"),
-        (json!({"username": "okname", "email": "x@example.com"}), "password"),
-        (json!({"username": 42, "email": "x@example.com", "password": "long-enough-1"}), "username"),
-        (json!({"username": "okname", "email": "x@example.com", "password": "long-enough-1", "first_name": "x".repeat(151)}), "first_name"),
+        (
+            json!({"username": "ab", "email": "x@example.com", "password": "long-enough-1"}),
+            "username",
+        ),
+        (
+            json!({"username": "bad name", "email": "x@example.com", "password": "long-enough-1"}),
+            "username",
+        ),
+        (
+            json!({"username": "okname", "email": "not-an-email", "password": "long-enough-1"}),
+            "email",
+        ),
+        (
+            json!({"username": "okname", "email": "x@example.com", "password": "short1"}),
+            "password",
+        ),
+        (
+            json!({"username": "okname", "email": "x@example.com", "password": "1234567890"}),
+            "password",
+        ),
+        (
+            json!({"username": "okname123", "email": "x@example.com", "password": "OKNAME123"}),
+            "password",
+        ),
+        (
+            json!({"username": "okname", "email": "x@example.com", "password": "OkName"}),
+            "password",
+        ),
+        (
+            json!({"username": "okname", "email": "x@example.com"}),
+            "password",
+        ),
+        (
+            json!({"username": 42, "email": "x@example.com", "password": "long-enough-1"}),
+            "username",
+        ),
+        (
+            json!({"username": "okname", "email": "x@example.com", "password": "long-enough-1", "first_name": "x".repeat(151)}),
+            "first_name",
+        ),
     ];
     for (body, field) in cases {
         let response = app.post("/api/v1/auth/register/", &body).await;
@@ -113,7 +150,11 @@ async fn invalid_registrations_get_field_errors_and_create_nothing() {
         assert_eq!(problem["status"], 400);
         assert!(problem["errors"][field].is_array(), "{body} -> {problem}");
     }
-    assert_eq!(app.env.count_rows("jobs").await, 0, "invalid input must not enqueue anything");
+    assert_eq!(
+        app.env.count_rows("jobs").await,
+        0,
+        "invalid input must not enqueue anything"
+    );
     assert_eq!(app.env.count_rows("users").await, 0);
 }
 
@@ -129,7 +170,10 @@ async fn taken_username_or_email_is_refused_at_once_with_409() {
         .await;
     assert_eq!(response.status(), 409);
     let problem: Value = response.json().await.unwrap();
-    assert!(problem["type"].as_str().unwrap().ends_with("username-taken"));
+    assert!(problem["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("username-taken"));
     assert!(problem["errors"]["username"].is_array());
 
     let response = app
@@ -181,7 +225,10 @@ async fn twenty_concurrent_registrations_of_one_username_create_exactly_one_user
             }
             Some("failed") => {
                 let error = job["error"].as_str().unwrap();
-                assert!(error.contains("racer") && error.contains("already exists"), "{error}");
+                assert!(
+                    error.contains("racer") && error.contains("already exists"),
+                    "{error}"
+                );
             }
             _ => unreachable!(),
         }

@@ -1,0 +1,307 @@
+use dispatch_tests::TestApp;
+use serde_json::{json, Value};
+
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(
+        body["type"].is_string() && body["title"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+#[tokio::test]
+async fn bad_input_of_every_kind_gets_its_problem() {
+    let app = TestApp::spawn_without_worker().await;
+    let login = app.url("/api/v1/auth/login/");
+
+    let r = app
+        .client
+        .post(&login)
+        .header("content-type", "application/json")
+        .body("{\"username\": ")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(r, 400).await;
+    assert!(body["type"].as_str().unwrap().ends_with("malformed-json"));
+
+    let r = app
+        .client
+        .post(&login)
+        .header("content-type", "application/json")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400).await;
+
+    let r = app
+        .post(
+            "/api/v1/auth/login/",
+            &json!({"username": ["x"], "password": true}),
+        )
+        .await;
+    let body = problem(r, 400).await;
+    assert!(
+        body["errors"]["username"].is_array() && body["errors"]["password"].is_array(),
+        "{body}"
+    );
+
+    let r = app.post("/api/v1/auth/login/", &json!([1, 2])).await;
+    let body = problem(r, 400).await;
+    assert!(body["errors"].is_object());
+
+    let r = app
+        .client
+        .post(&login)
+        .header("content-type", "text/plain")
+        .body("username=x")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 415).await;
+    let r = app.client.post(&login).body("{}").send().await.unwrap();
+    problem(r, 415).await;
+
+    let huge = format!(
+        "{{\"username\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(1024 * 1024 + 10)
+    );
+    let r = app
+        .client
+        .post(&login)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 413).await;
+
+    let r = app.client.put(&login).send().await.unwrap();
+    problem(r, 405).await;
+
+    let r = app
+        .client
+        .get(app.url("/api/v1/nothing-here/"))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 404).await;
+
+    let r = app
+        .client
+        .get(app.url("/api/v1/jobs/?page=abc"))
+        .bearer_auth("x")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 401).await;
+}
+
+#[tokio::test]
+async fn tokens_are_checked_and_failures_are_401_problems() {
+    let app = TestApp::spawn().await;
+    let registered = app.register("tok_user", "token-pass-1").await;
+    let profile = "/api/v1/auth/profile/";
+
+    let r = app.client.get(app.url(profile)).send().await.unwrap();
+    problem(r, 401).await;
+    let r = app.get_auth(profile, "not-a-jwt").await;
+    problem(r, 401).await;
+    // Signed with another secret.
+    let other = dispatch_shared::auth::TokenService::new(
+        &dispatch_tests::TestEnv::new().settings().jwt_secret,
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(60),
+    );
+    let user_id = uuid::Uuid::parse_str(registered["id"].as_str().unwrap()).unwrap();
+    let forged = other.issue_access(user_id, 0).unwrap().token;
+    problem(app.get_auth(profile, &forged).await, 401).await;
+    // A refresh token is not an access token.
+    let refresh = registered["tokens"]["refresh"].as_str().unwrap();
+    problem(app.get_auth(profile, refresh).await, 401).await;
+    // Expired: issued with our secret but a lifetime already over.
+    let settings = app.settings();
+    let expired_issuer = dispatch_shared::auth::TokenService::new(
+        &settings.jwt_secret,
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(1),
+    );
+    let expired = expired_issuer.issue_access(user_id, 0).unwrap().token;
+    dispatch_tests::wait_until(
+        std::time::Duration::from_secs(5),
+        "the token to expire",
+        || {
+            let app = &app;
+            let expired = expired.clone();
+            async move { (app.get_auth(profile, &expired).await.status() == 401).then_some(()) }
+        },
+    )
+    .await;
+    let body = problem(app.get_auth(profile, &expired).await, 401).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    // The good one works, with and without the trailing slash, and via the cookie.
+    let access = registered["tokens"]["access"].as_str().unwrap();
+    assert_eq!(app.get_auth(profile, access).await.status(), 200);
+    assert_eq!(
+        app.get_auth("/api/v1/auth/profile", access).await.status(),
+        200
+    );
+    let r = app
+        .client
+        .get(app.url(profile))
+        .header("cookie", format!("access_token={access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_identical_401s() {
+    let app = TestApp::spawn().await;
+    app.register("known_user", "right-password-1").await;
+    let wrong = app
+        .post(
+            "/api/v1/auth/login/",
+            &json!({"username": "known_user", "password": "wrong-password"}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/api/v1/auth/login/",
+            &json!({"username": "nobody_here", "password": "wrong-password"}),
+        )
+        .await;
+    let a = problem(wrong, 401).await;
+    let b = problem(unknown, 401).await;
+    assert_eq!(a, b);
+}
+
+#[tokio::test]
+async fn login_sets_an_http_only_cookie() {
+    let app = TestApp::spawn().await;
+    app.register("cookie_user", "cookie-pass-1").await;
+    let r = app
+        .post(
+            "/api/v1/auth/login/",
+            &json!({"username": "cookie_user", "password": "cookie-pass-1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("access_token="));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn_without_worker().await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["mysql"], "ok");
+    assert_eq!(body["redis"], "ok");
+    let r = app.client.get(app.url("/api-docs")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("swagger"));
+    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("dispatch_http_requests_total"));
+}
+
+#[tokio::test]
+async fn readiness_is_503_with_retry_after_while_mysql_is_unreachable() {
+    // An API pointed at a port where no MySQL listens stays up and says so.
+    let mut env = dispatch_tests::TestEnv::new();
+    let settings_ok = env.settings();
+    dispatch_shared::db::migrate(&settings_ok.database_url)
+        .await
+        .unwrap();
+    let port = dispatch_tests::process::free_port();
+    env.set(
+        "DATABASE_URL",
+        &format!("mysql://root@127.0.0.1:{port}/nothing"),
+    );
+    env.set("DISPATCH_AUTO_MIGRATE", "false");
+    let settings = env.settings();
+    let acceptor = {
+        use poem::listener::{Acceptor, Listener, TcpListener};
+        let a = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .unwrap();
+        let addr = a.local_addr()[0].as_socket_addr().copied().unwrap();
+        (a, addr)
+    };
+    let (acceptor, addr) = acceptor;
+    let server = tokio::spawn(dispatch_api::serve_on(
+        settings,
+        acceptor,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/readyz");
+    let response = dispatch_tests::wait_until(
+        std::time::Duration::from_secs(10),
+        "the API to answer",
+        || {
+            let client = client.clone();
+            let url = url.clone();
+            async move { client.get(&url).send().await.ok() }
+        },
+    )
+    .await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["mysql"], "unavailable");
+    assert_eq!(body["redis"], "ok");
+    // A request needing the database is a 503 problem, not a 500.
+    let r = client
+        .post(format!("http://{addr}/api/v1/auth/login/"))
+        .json(&json!({"username": "x_user", "password": "whatever-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    server.abort();
+}
+
+#[tokio::test]
+async fn committed_openapi_spec_matches_the_code() {
+    let committed = include_str!("../../openapi/openapi.json");
+    let generated = dispatch_api::app::spec_json();
+    let committed: Value = serde_json::from_str(committed).expect("openapi/openapi.json is JSON");
+    let generated: Value = serde_json::from_str(&generated).unwrap();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `cargo run -p dispatch-api -- openapi > openapi/openapi.json`"
+    );
+    // Every operation is described and has an example somewhere in its schemas.
+    for (path, item) in generated["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["summary"].is_string(), "{method} {path} has no summary");
+        }
+    }
+}
