@@ -41,6 +41,13 @@ pub async fn reconcile_once(
     ctx: &JobContext,
 ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let mut conn = ctx.db.get().await?;
+    let abandoned = jobs::release_abandoned(&mut conn, ctx.settings.requeue_after).await?;
+    if abandoned > 0 {
+        tracing::warn!(
+            abandoned,
+            "jobs whose worker stopped were released for another run"
+        );
+    }
     let due = jobs::due_for_requeue(&mut conn, ctx.settings.requeue_after, BATCH).await?;
     if due.is_empty() {
         return Ok(0);
@@ -59,7 +66,7 @@ pub async fn reconcile_once(
             }
         }
     }
-    jobs::mark_requeued(&mut conn, &pushed, ctx.settings.requeue_after).await?;
+    jobs::mark_requeued(&mut conn, &pushed).await?;
     tracing::info!(
         count = pushed.len(),
         "re-enqueued jobs whose queue message may have been lost"

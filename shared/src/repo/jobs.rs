@@ -162,22 +162,34 @@ pub async fn release_for_retry(conn: &mut Conn, id: Uuid, error: &str) -> QueryR
         .map(|_| ())
 }
 
-/// Jobs whose Redis message may be gone: queued for longer than `queued_for`, or running
-/// under a lease nobody renewed.
+/// Running jobs whose holder stopped renewing the lease (its worker died) go back to
+/// `queued`, due for an immediate re-push. Returns how many.
+pub async fn release_abandoned(conn: &mut Conn, queued_for: Duration) -> QueryResult<usize> {
+    let now = now_naive();
+    diesel::update(
+        dsl::jobs
+            .filter(dsl::status.eq(JobStatus::Running.as_str()))
+            .filter(dsl::lease_until.lt(now)),
+    )
+    .set((
+        dsl::status.eq(JobStatus::Queued.as_str()),
+        dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
+        dsl::updated_at.eq(now),
+        dsl::enqueued_at.eq(earlier(queued_for + Duration::from_secs(1))),
+    ))
+    .execute(conn)
+    .await
+}
+
+/// Queued jobs whose Redis message may be gone: enqueued longer than `queued_for` ago.
 pub async fn due_for_requeue(
     conn: &mut Conn,
     queued_for: Duration,
     limit: i64,
 ) -> QueryResult<Vec<(String, String)>> {
-    let now = now_naive();
-    let stale_queued = dsl::status
-        .eq(JobStatus::Queued.as_str())
-        .and(dsl::enqueued_at.lt(earlier(queued_for)));
-    let abandoned = dsl::status
-        .eq(JobStatus::Running.as_str())
-        .and(dsl::lease_until.lt(now));
     dsl::jobs
-        .filter(stale_queued.or(abandoned))
+        .filter(dsl::status.eq(JobStatus::Queued.as_str()))
+        .filter(dsl::enqueued_at.lt(earlier(queued_for)))
         .order(dsl::enqueued_at.asc())
         .limit(limit)
         .select((dsl::id, dsl::kind))
@@ -186,25 +198,16 @@ pub async fn due_for_requeue(
 }
 
 /// Records a re-push so the next reconciler pass waits another grace period for it.
-pub async fn mark_requeued(conn: &mut Conn, ids: &[String], grace: Duration) -> QueryResult<()> {
-    let now = now_naive();
+pub async fn mark_requeued(conn: &mut Conn, ids: &[String]) -> QueryResult<()> {
     diesel::update(
         dsl::jobs
             .filter(dsl::id.eq_any(ids))
             .filter(dsl::status.eq(JobStatus::Queued.as_str())),
     )
-    .set(dsl::enqueued_at.eq(now))
+    .set(dsl::enqueued_at.eq(now_naive()))
     .execute(conn)
-    .await?;
-    diesel::update(
-        dsl::jobs
-            .filter(dsl::id.eq_any(ids))
-            .filter(dsl::status.eq(JobStatus::Running.as_str())),
-    )
-    .set(dsl::lease_until.eq(later(grace)))
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
+    .map(|_| ())
 }
 
 pub async fn purge_finished(
