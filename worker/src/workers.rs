@@ -11,12 +11,12 @@ use apalis::prelude::*;
 use dispatch_shared::config::Settings;
 use dispatch_shared::db;
 use dispatch_shared::events::EventPublisher;
-use dispatch_shared::jobs::{JobKind, JobQueues};
+use dispatch_shared::jobs::JobQueues;
 use dispatch_shared::redis_conn;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::JobContext;
-use crate::{maintenance, metrics_server, runner};
+use crate::{handlers, maintenance, metrics_server, runner};
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
 // An idle worker asks Redis for work this often (one cheap script call per kind).
@@ -52,7 +52,7 @@ pub async fn run(
     let backoff = ExponentialBackoffMaker::new(min_backoff, max_backoff, 0.5, HasherRng::default())
         .context("retry backoff")?;
     let retries = settings.job_max_attempts.saturating_sub(1) as usize;
-    for kind in [JobKind::RegisterUser] {
+    for &kind in handlers::HANDLED {
         let ctx = ctx.clone();
         let backoff = backoff.clone();
         let name = format!("{instance}-{}", kind.as_str());

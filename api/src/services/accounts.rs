@@ -127,7 +127,7 @@ pub fn job_failure(job: &JobRow) -> ApiError {
 }
 
 pub enum WaitOutcome {
-    Finished(UserRow),
+    Finished(Box<UserRow>),
     Pending,
 }
 
@@ -156,7 +156,7 @@ pub async fn await_registration(
             let user = users::find(&mut conn, user_id)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            Ok(WaitOutcome::Finished(user))
+            Ok(WaitOutcome::Finished(Box::new(user)))
         }
         JobStatus::Failed => Err(job_failure(&job)),
         _ => Ok(WaitOutcome::Pending),

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Makes sure MariaDB and Redis answer, starting them when they are installed but stopped,
+# and saying exactly what to install when they are missing. Sourced by run.sh and test.sh.
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_port() {
+  local host=$1 port=$2 name=$3
+  for _ in $(seq 1 60); do
+    port_open "$host" "$port" && return 0
+    sleep 0.5
+  done
+  echo "error: $name did not start listening on $host:$port within 30 s" >&2
+  return 1
+}
+
+# host and port of a URL like scheme://user@host:port/db
+url_host() { echo "$1" | sed -E 's#^[a-z]+://([^@/]*@)?([^:/?]+).*#\2#'; }
+url_port() { echo "$1" | sed -nE 's#^[a-z]+://([^@/]*@)?[^:/?]+:([0-9]+).*#\2#p'; }
+
+is_local() { [[ "$1" == "127.0.0.1" || "$1" == "localhost" || "$1" == "::1" ]]; }
+
+ensure_mariadb() {
+  local url=${DATABASE_URL:-mysql://root@127.0.0.1:3306/dispatch}
+  local host port
+  host=$(url_host "$url"); port=$(url_port "$url"); port=${port:-3306}
+  port_open "$host" "$port" && return 0
+  if ! is_local "$host"; then
+    echo "error: MySQL/MariaDB at $host:$port (DATABASE_URL) does not answer" >&2
+    return 1
+  fi
+  local daemon
+  daemon=$(command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd /usr/sbin/mysqld 2>/dev/null | head -n1)
+  if [[ -z "$daemon" ]]; then
+    cat >&2 <<'MSG'
+error: MariaDB is not installed. Install it with:
+    sudo apt-get update && sudo apt-get install -y mariadb-server
+(or point DATABASE_URL at a running MySQL/MariaDB server)
+MSG
+    return 1
+  fi
+  echo "Starting MariaDB ($daemon)..."
+  mkdir -p /run/mysqld 2>/dev/null && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  if command -v start-stop-daemon >/dev/null; then
+    start-stop-daemon --start --oknodo --background --exec "$daemon"
+  else
+    nohup "$daemon" >/dev/null 2>&1 &
+  fi
+  wait_port "$host" "$port" MariaDB
+}
+
+ensure_redis() {
+  local url=${REDIS_URL:-redis://127.0.0.1:6379}
+  local host port
+  host=$(url_host "$url"); port=$(url_port "$url"); port=${port:-6379}
+  port_open "$host" "$port" && return 0
+  if ! is_local "$host"; then
+    echo "error: Redis at $host:$port (REDIS_URL) does not answer" >&2
+    return 1
+  fi
+  if ! command -v redis-server >/dev/null; then
+    cat >&2 <<'MSG'
+error: Redis is not installed. Install it with:
+    sudo apt-get update && sudo apt-get install -y redis-server
+(or point REDIS_URL at a running Redis server)
+MSG
+    return 1
+  fi
+  echo "Starting Redis..."
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no >/dev/null
+  wait_port "$host" "$port" Redis
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null; then
+    echo "error: Rust is not installed. Install it from https://rustup.rs (rustup, then: rustup default stable)" >&2
+    return 1
+  fi
+}
+
+ensure_services() {
+  ensure_rust && ensure_mariadb && ensure_redis
+}

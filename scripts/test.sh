@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real MariaDB and Redis (started here if needed). Each
+# test creates and drops its own database and Redis namespace, so tests run in parallel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+ensure_services
+
+# The end-to-end tests start the real binaries as separate processes.
+cargo build --bins
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
