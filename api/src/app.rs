@@ -14,13 +14,14 @@ use crate::problem::Problem;
 use crate::routes::auth::AuthApi;
 use crate::routes::health::HealthApi;
 use crate::routes::jobs::JobsApi;
+use crate::routes::profile::ProfileApi;
 use crate::routes::ws_jobs;
 use crate::state::AppState;
 
-pub type Apis = (HealthApi, AuthApi, JobsApi);
+pub type Apis = (HealthApi, AuthApi, ProfileApi, JobsApi);
 
 pub fn openapi() -> OpenApiService<Apis, ()> {
-    let apis = (HealthApi, AuthApi, JobsApi);
+    let apis = (HealthApi, AuthApi, ProfileApi, JobsApi);
     OpenApiService::new(apis, "Dispatch API", env!("CARGO_PKG_VERSION")).description(
         "Accounts, tasks, assignments, a catalogue and mail, with slow work done by \
              background jobs that clients follow by polling `/api/v1/jobs/{id}/` or over the \

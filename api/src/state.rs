@@ -10,6 +10,9 @@ use dispatch_shared::redis_conn;
 use redis::aio::ConnectionManager;
 use tokio::sync::broadcast;
 
+use crate::services::throttle::LoginThrottle;
+use crate::services::user_cache::UserCache;
+
 /// Everything a request handler may need, built once per process.
 pub struct AppState {
     pub settings: Arc<Settings>,
@@ -20,6 +23,8 @@ pub struct AppState {
     /// Events from every instance and worker, fanned out to this instance's WebSockets.
     pub events: broadcast::Sender<Event>,
     pub tokens: TokenService,
+    pub users: UserCache,
+    pub throttle: LoginThrottle,
 }
 
 impl AppState {
@@ -30,7 +35,10 @@ impl AppState {
             .await
             .with_context(|| format!("REDIS_URL: cannot reach Redis at {}", settings.redis_url))?;
         let events = events::spawn_subscriber(client, &settings.redis_namespace);
+        let users = UserCache::new(&events);
         Ok(Arc::new(Self {
+            users,
+            throttle: LoginThrottle::new(redis.clone(), &settings.redis_namespace),
             queues: JobQueues::new(redis.clone(), &settings.redis_namespace),
             publisher: EventPublisher::new(redis.clone(), &settings.redis_namespace),
             tokens: TokenService::new(

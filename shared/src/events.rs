@@ -16,6 +16,10 @@ use crate::models::JobView;
 #[serde(tag = "topic", content = "data", rename_all = "snake_case")]
 pub enum Event {
     Job(JobView),
+    /// A user was changed or deleted: every instance drops its cached copy.
+    UserChanged {
+        user_id: Uuid,
+    },
     /// A change to one user's tasks; `body` is what that user's stream receives.
     Task {
         user_id: Uuid,

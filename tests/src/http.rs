@@ -70,6 +70,33 @@ impl TestApp {
         app
     }
 
+    /// Another API instance on the same database and Redis namespace, as a second machine
+    /// would run it; returns its base URL. It stops when the test's runtime ends.
+    pub async fn spawn_second_instance(&self) -> String {
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("bind a random port");
+        let port = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .map(|a| a.port())
+            .expect("a TCP address");
+        let settings = self.env.settings();
+        tokio::spawn(async move {
+            let _ = dispatch_api::serve_on(settings, acceptor, std::future::pending()).await;
+        });
+        let base = format!("http://127.0.0.1:{port}");
+        let client = self.client.clone();
+        let url = format!("{base}/readyz");
+        crate::wait_until(Duration::from_secs(30), "the second instance", || {
+            let client = client.clone();
+            let url = url.clone();
+            async move { (client.get(&url).send().await.ok()?.status() == 200).then_some(()) }
+        })
+        .await;
+        base
+    }
+
     pub fn settings(&self) -> Arc<dispatch_shared::config::Settings> {
         self.env.settings()
     }

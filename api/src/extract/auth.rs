@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use dispatch_shared::auth::{TokenError, TokenKind};
 use dispatch_shared::models::UserRow;
-use dispatch_shared::repo::users;
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
@@ -21,7 +20,7 @@ const SCHEME: &str = "bearerAuth";
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: Uuid,
-    pub user: UserRow,
+    pub user: Arc<UserRow>,
 }
 
 impl AuthUser {
@@ -83,8 +82,7 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<AuthUse
             }
             TokenError::Invalid => ApiError::Unauthorized("The access token is not valid.".into()),
         })?;
-    let mut conn = state.db.get().await?;
-    let user = users::find(&mut conn, claims.sub).await?;
+    let user = state.users.get(&state.db, claims.sub).await?;
     match user {
         Some(user) if user.is_active && user.token_version == claims.ver => Ok(AuthUser {
             id: claims.sub,

@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod client_address;
 pub mod json;
 pub mod pagination;
 pub mod prefer;

@@ -7,13 +7,14 @@ use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use crate::error::{ApiError, ApiResult};
-use crate::extract::auth::ACCESS_COOKIE;
+use crate::error::ApiResult;
+use crate::extract::auth::{authenticate_token, ACCESS_COOKIE};
+use crate::extract::client_address::client_address;
 use crate::extract::prefer::wait_preference;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{JobAccepted, Tokens, User, UserWithTokens};
-use crate::services::accounts::{self, LoginError, Registration, WaitOutcome};
+use crate::schemas::{JobAccepted, Message, Tokens, User, UserWithTokens};
+use crate::services::accounts::{self, Registration, WaitOutcome};
 use crate::services::sessions;
 use crate::state::AppState;
 
@@ -149,6 +150,7 @@ impl AuthApi {
     async fn login(
         &self,
         state: Data<&Arc<AppState>>,
+        request: &Request,
         body: JsonBody<LoginRequest>,
     ) -> ApiResult<LoginResponse> {
         let body = body.0;
@@ -160,18 +162,8 @@ impl AuthApi {
             errors.add("password", "This field may not be blank.");
         }
         errors.into_result()?;
-        let user =
-            match accounts::check_credentials(state.0, &body.username, &body.password).await? {
-                Ok(user) => user,
-                Err(LoginError::BadCredentials) => {
-                    return Err(ApiError::Unauthorized(
-                        "No active account found with the given credentials.".into(),
-                    ))
-                }
-                Err(LoginError::Inactive) => {
-                    return Err(ApiError::Forbidden("This account is deactivated.".into()))
-                }
-            };
+        let address = client_address(request, &state.settings.trusted_proxies);
+        let user = accounts::login(state.0, &body.username, &body.password, address).await?;
         let tokens: Tokens = sessions::start(state.0, &user).await?;
         let cookie = access_cookie(state.0, &tokens.access);
         let mut conn = state.0.db.get().await?;
@@ -185,11 +177,80 @@ impl AuthApi {
         ))
     }
 
-    /// The caller's profile
-    #[oai(path = "/api/v1/auth/profile/", method = "get")]
-    async fn profile(&self, state: Data<&Arc<AppState>>, auth: AuthUser) -> ApiResult<Json<User>> {
-        Ok(Json(
-            auth.user.view(state.0.settings.daily_task_limit).into(),
-        ))
+    /// Log out
+    ///
+    /// Revokes the given refresh token's login (`{"refresh": "…"}`) or every login of the
+    /// user (`{"all": true}`), and clears the `access_token` cookie.
+    #[oai(path = "/api/v1/auth/logout/", method = "post")]
+    async fn logout(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        body: JsonBody<LogoutRequest>,
+    ) -> ApiResult<LogoutResponse> {
+        let body = body.0;
+        sessions::logout(
+            state.0,
+            auth.id,
+            body.refresh.as_deref(),
+            body.all.unwrap_or(false),
+        )
+        .await?;
+        Ok(LogoutResponse::NoContent(format!(
+            "{ACCESS_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        )))
     }
+
+    /// Rotate a refresh token
+    ///
+    /// Answers a new access and refresh token; the old refresh token stops working. Presenting
+    /// a refresh token that was already rotated revokes every token of that login.
+    #[oai(path = "/api/v1/auth/token/refresh/", method = "post")]
+    async fn refresh(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: JsonBody<RefreshRequest>,
+    ) -> ApiResult<Json<Tokens>> {
+        Ok(Json(sessions::refresh(state.0, &body.0.refresh).await?))
+    }
+
+    /// Verify a token
+    ///
+    /// 200 when the access token is valid and its user active, 401 otherwise.
+    #[oai(path = "/api/v1/auth/token/verify/", method = "post")]
+    async fn verify(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: JsonBody<VerifyRequest>,
+    ) -> ApiResult<Json<Message>> {
+        authenticate_token(state.0, &body.0.token).await?;
+        Ok(Json(Message {
+            message: "Token is valid".into(),
+        }))
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct LogoutRequest {
+    /// The refresh token whose login ends.
+    pub refresh: Option<String>,
+    /// End every login of this user.
+    pub all: Option<bool>,
+}
+
+#[derive(Debug, Object)]
+pub struct RefreshRequest {
+    pub refresh: String,
+}
+
+#[derive(Debug, Object)]
+pub struct VerifyRequest {
+    pub token: String,
+}
+
+#[derive(ApiResponse)]
+pub enum LogoutResponse {
+    /// Logged out; the cookie is cleared.
+    #[oai(status = 204)]
+    NoContent(#[oai(header = "Set-Cookie")] String),
 }

@@ -1,6 +1,7 @@
 pub mod auth;
 pub mod health;
 pub mod jobs;
+pub mod profile;
 pub mod ws_jobs;
 
 use poem_openapi::Tags;

@@ -1,5 +1,6 @@
 //! Registration (as a job) and credential checks.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use dispatch_shared::auth::{hash_password, verify_password};
@@ -163,17 +164,20 @@ pub async fn await_registration(
     }
 }
 
-pub enum LoginError {
-    BadCredentials,
-    Inactive,
-}
-
-/// The same answer, after the same work, whether the account exists or not.
-pub async fn check_credentials(
+/// Checks credentials under the login throttle. A wrong password and an unknown user get
+/// the same answer after the same work; a deactivated account with the right password is 403.
+pub async fn login(
     state: &AppState,
     login: &str,
     password: &str,
-) -> Result<Result<UserRow, LoginError>, ApiError> {
+    address: IpAddr,
+) -> Result<UserRow, ApiError> {
+    match state.throttle.blocked_for(login, address).await {
+        Ok(Some(retry_after)) => return Err(ApiError::TooManyRequests { retry_after }),
+        Ok(None) => {}
+        // Throttling must not take logins down with Redis.
+        Err(e) => tracing::warn!(error = %e, "login throttle unavailable"),
+    }
     let user = {
         let mut conn = state.db.get().await?;
         users::find_by_login(&mut conn, login).await?
@@ -184,9 +188,24 @@ pub async fn check_credentials(
     )
     .await
     .map_err(ApiError::internal)?;
-    Ok(match user {
-        Some(user) if ok && user.is_active => Ok(user),
-        Some(_) if ok => Err(LoginError::Inactive),
-        _ => Err(LoginError::BadCredentials),
-    })
+    match user {
+        Some(user) if ok => {
+            if let Err(e) = state.throttle.record_success(login).await {
+                tracing::warn!(error = %e, "login throttle unavailable");
+            }
+            if user.is_active {
+                Ok(user)
+            } else {
+                Err(ApiError::Forbidden("This account is deactivated.".into()))
+            }
+        }
+        _ => {
+            if let Err(e) = state.throttle.record_failure(login, address).await {
+                tracing::warn!(error = %e, "login throttle unavailable");
+            }
+            Err(ApiError::Unauthorized(
+                "No active account found with the given credentials.".into(),
+            ))
+        }
+    }
 }

@@ -2,4 +2,7 @@
 
 pub mod accounts;
 pub mod jobs;
+pub mod profile;
 pub mod sessions;
+pub mod throttle;
+pub mod user_cache;

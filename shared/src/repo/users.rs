@@ -64,3 +64,49 @@ pub async fn touch_last_login(conn: &mut Conn, id: Uuid) -> QueryResult<()> {
         .await
         .map(|_| ())
 }
+
+/// The fields a user may change on their own profile; `None` leaves a field as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = crate::db::schema::users)]
+pub struct ProfileChanges {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub last_updated: Option<chrono::NaiveDateTime>,
+}
+
+pub async fn update_profile(
+    conn: &mut Conn,
+    id: Uuid,
+    mut changes: ProfileChanges,
+) -> QueryResult<()> {
+    changes.last_updated = Some(now_naive());
+    diesel::update(dsl::users.find(id.to_string()))
+        .set(&changes)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn set_password_hash(conn: &mut Conn, id: Uuid, hash: &str) -> QueryResult<()> {
+    diesel::update(dsl::users.find(id.to_string()))
+        .set((
+            dsl::password_hash.eq(hash),
+            dsl::last_updated.eq(now_naive()),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Deletes the user; refresh tokens go with it (foreign key), and so do the user's jobs.
+pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<usize> {
+    use crate::db::schema::jobs;
+    diesel::delete(jobs::table.filter(jobs::owner_id.eq(id.to_string())))
+        .execute(conn)
+        .await?;
+    diesel::delete(dsl::users.find(id.to_string()))
+        .execute(conn)
+        .await
+}

@@ -1,0 +1,123 @@
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use crate::error::ApiResult;
+use crate::extract::{AuthUser, JsonBody};
+use crate::routes::ApiTags;
+use crate::schemas::{Detail, User};
+use crate::services::profile::{self, ProfileUpdate, RawProfile};
+use crate::state::AppState;
+
+pub struct ProfileApi;
+
+#[derive(Debug, Object)]
+pub struct ProfileRequest {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct PasswordChangeRequest {
+    pub old_password: String,
+    /// The new password (8–128 characters, not all digits, not the username).
+    pub new_password_1: String,
+    /// The new password again.
+    pub new_password_2: String,
+}
+
+#[derive(ApiResponse)]
+pub enum Deleted {
+    /// The account and everything it owned are gone.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+impl ProfileRequest {
+    fn raw(&self) -> RawProfile<'_> {
+        RawProfile {
+            username: self.username.as_deref(),
+            email: self.email.as_deref(),
+            first_name: self.first_name.as_deref(),
+            last_name: self.last_name.as_deref(),
+        }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Auth")]
+impl ProfileApi {
+    /// The caller's profile
+    #[oai(path = "/api/v1/auth/profile/", method = "get")]
+    async fn get(&self, state: Data<&Arc<AppState>>, auth: AuthUser) -> ApiResult<Json<User>> {
+        Ok(Json(auth.user.view(state.settings.daily_task_limit).into()))
+    }
+
+    /// Update some profile fields
+    ///
+    /// Any of username, email, first_name, last_name; the same validation as registration.
+    /// A username or email taken by someone else answers 409 with `errors`.
+    #[oai(path = "/api/v1/auth/profile/", method = "patch")]
+    async fn patch(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        body: JsonBody<ProfileRequest>,
+    ) -> ApiResult<Json<User>> {
+        let update = ProfileUpdate::parse(body.0.raw(), false)?;
+        let user = profile::update(state.0, &auth, update).await?;
+        Ok(Json(user.view(state.settings.daily_task_limit).into()))
+    }
+
+    /// Replace the profile
+    ///
+    /// username and email are required; omitted names become empty.
+    #[oai(path = "/api/v1/auth/profile/", method = "put")]
+    async fn put(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        body: JsonBody<ProfileRequest>,
+    ) -> ApiResult<Json<User>> {
+        let update = ProfileUpdate::parse(body.0.raw(), true)?;
+        let user = profile::update(state.0, &auth, update).await?;
+        Ok(Json(user.view(state.settings.daily_task_limit).into()))
+    }
+
+    /// Delete the caller's account
+    ///
+    /// Its tokens stop working on every instance within seconds.
+    #[oai(path = "/api/v1/auth/profile/", method = "delete")]
+    async fn delete(&self, state: Data<&Arc<AppState>>, auth: AuthUser) -> ApiResult<Deleted> {
+        profile::delete(state.0, &auth).await?;
+        Ok(Deleted::NoContent)
+    }
+
+    /// Change the password
+    ///
+    /// A wrong old password or two different new ones answer 400 with `errors`. Every refresh
+    /// token of the account is revoked: other devices log in again.
+    #[oai(path = "/api/v1/auth/profile/password/", method = "post")]
+    async fn change_password(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        body: JsonBody<PasswordChangeRequest>,
+    ) -> ApiResult<Json<Detail>> {
+        let body = body.0;
+        profile::change_password(
+            state.0,
+            &auth,
+            &body.old_password,
+            &body.new_password_1,
+            &body.new_password_2,
+        )
+        .await?;
+        Ok(Json(Detail {
+            detail: "password updated successfully".into(),
+        }))
+    }
+}

@@ -1,0 +1,122 @@
+//! Login throttling shared by every API instance through Redis (DESIGN §4): after 5
+//! consecutive failures for one account, or 50 failures within a minute from one client
+//! address, attempts answer 429 for 30 seconds. A success resets the account's count;
+//! attempts while blocked neither count nor extend the block.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+
+pub const ACCOUNT_LIMIT: u64 = 5;
+pub const ADDRESS_LIMIT: u64 = 50;
+pub const ADDRESS_WINDOW: Duration = Duration::from_secs(60);
+pub const BLOCK_FOR: Duration = Duration::from_secs(30);
+// Consecutive failures are forgotten after a quiet quarter of an hour.
+const ACCOUNT_MEMORY: Duration = Duration::from_secs(15 * 60);
+
+pub struct LoginThrottle {
+    conn: ConnectionManager,
+    namespace: String,
+}
+
+fn account_key(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
+impl LoginThrottle {
+    pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
+        Self {
+            conn,
+            namespace: namespace.to_owned(),
+        }
+    }
+
+    fn key(&self, parts: &[&str]) -> String {
+        format!("{}:throttle:{}", self.namespace, parts.join(":"))
+    }
+
+    /// How long the caller must still wait, if blocked.
+    pub async fn blocked_for(
+        &self,
+        login: &str,
+        address: IpAddr,
+    ) -> redis::RedisResult<Option<Duration>> {
+        let mut conn = self.conn.clone();
+        let (account_ttl, address_ttl): (i64, i64) = redis::pipe()
+            .cmd("PTTL")
+            .arg(self.key(&["block", "account", &account_key(login)]))
+            .cmd("PTTL")
+            .arg(self.key(&["block", "address", &address.to_string()]))
+            .query_async(&mut conn)
+            .await?;
+        let longest = account_ttl.max(address_ttl);
+        Ok((longest > 0).then(|| Duration::from_millis(longest as u64)))
+    }
+
+    pub async fn record_failure(&self, login: &str, address: IpAddr) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        let account = account_key(login);
+        let address = address.to_string();
+        let account_count_key = self.key(&["failures", "account", &account]);
+        let address_count_key = self.key(&["failures", "address", &address]);
+        let (account_failures, address_failures): (u64, u64) = redis::pipe()
+            .cmd("INCR")
+            .arg(&account_count_key)
+            .cmd("EXPIRE")
+            .arg(&account_count_key)
+            .arg(ACCOUNT_MEMORY.as_secs())
+            .ignore()
+            .cmd("INCR")
+            .arg(&address_count_key)
+            .cmd("EXPIRE")
+            .arg(&address_count_key)
+            .arg(ADDRESS_WINDOW.as_secs())
+            .arg("NX")
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        let mut block = redis::pipe();
+        let mut blocking = false;
+        if account_failures >= ACCOUNT_LIMIT {
+            block
+                .cmd("SET")
+                .arg(self.key(&["block", "account", &account]))
+                .arg(1)
+                .arg("PX")
+                .arg(BLOCK_FOR.as_millis() as u64)
+                .arg("NX")
+                .ignore()
+                .cmd("DEL")
+                .arg(&account_count_key)
+                .ignore();
+            blocking = true;
+        }
+        if address_failures >= ADDRESS_LIMIT {
+            block
+                .cmd("SET")
+                .arg(self.key(&["block", "address", &address]))
+                .arg(1)
+                .arg("PX")
+                .arg(BLOCK_FOR.as_millis() as u64)
+                .arg("NX")
+                .ignore()
+                .cmd("DEL")
+                .arg(&address_count_key)
+                .ignore();
+            blocking = true;
+        }
+        if blocking {
+            block.query_async::<()>(&mut conn).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn record_success(&self, login: &str) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("DEL")
+            .arg(self.key(&["failures", "account", &account_key(login)]))
+            .query_async::<()>(&mut conn)
+            .await
+    }
+}

@@ -1,0 +1,72 @@
+//! Authenticated requests read the user from a short-lived per-instance cache instead of
+//! MySQL. An entry lives at most `TTL`, and changes made through any instance are published
+//! so every instance drops its copy at once: a deactivated or deleted user's tokens stop
+//! working within `TTL` even if the event is lost.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dispatch_shared::db::DbPool;
+use dispatch_shared::events::{Event, EventPublisher};
+use dispatch_shared::models::UserRow;
+use dispatch_shared::repo::users;
+use moka::future::Cache;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+pub const TTL: Duration = Duration::from_secs(3);
+const CAPACITY: u64 = 100_000;
+
+#[derive(Clone)]
+pub struct UserCache {
+    entries: Cache<Uuid, Arc<UserRow>>,
+}
+
+impl UserCache {
+    pub fn new(events: &broadcast::Sender<Event>) -> Self {
+        let entries = Cache::builder()
+            .max_capacity(CAPACITY)
+            .time_to_live(TTL)
+            .build();
+        let cache = Self { entries };
+        let mut receiver = events.subscribe();
+        let listener = cache.clone();
+        tokio::spawn(async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(Event::UserChanged { user_id }) => {
+                        listener.entries.invalidate(&user_id).await
+                    }
+                    Ok(_) => {}
+                    // Missed events: drop everything rather than serve a stale user.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        listener.entries.invalidate_all()
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        cache
+    }
+
+    pub async fn get(&self, db: &DbPool, id: Uuid) -> Result<Option<Arc<UserRow>>, ApiError> {
+        if let Some(user) = self.entries.get(&id).await {
+            return Ok(Some(user));
+        }
+        let mut conn = db.get().await?;
+        let Some(user) = users::find(&mut conn, id).await? else {
+            return Ok(None);
+        };
+        let user = Arc::new(user);
+        self.entries.insert(id, user.clone()).await;
+        Ok(Some(user))
+    }
+
+    /// Call after changing or deleting a user.
+    pub async fn changed(&self, publisher: &EventPublisher, id: Uuid) {
+        self.entries.invalidate(&id).await;
+        publisher.publish(&Event::UserChanged { user_id: id }).await;
+    }
+}
