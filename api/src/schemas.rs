@@ -63,6 +63,7 @@ impl From<UserView> for User {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Tokens {
     /// Short-lived JWT for `Authorization: Bearer …`.
     pub access: String,
@@ -72,6 +73,7 @@ pub struct Tokens {
 
 /// A user together with a fresh pair of tokens (login, and registration with `Prefer: wait`).
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct UserWithTokens {
     #[oai(flatten)]
     pub user: User,
@@ -135,6 +137,7 @@ impl From<JobView> for Job {
 
 /// The answer of an endpoint that started a job.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct JobAccepted {
     pub job_id: Uuid,
     pub status: String,
@@ -156,11 +159,53 @@ impl JobAccepted {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Message {
     pub message: String,
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Detail {
     pub detail: String,
+}
+
+impl poem_openapi::types::Example for Tokens {
+    fn example() -> Self {
+        Self {
+            access: "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<access>".into(),
+            refresh: "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<refresh>".into(),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for UserWithTokens {
+    fn example() -> Self {
+        Self {
+            user: User::example(),
+            tokens: Tokens::example(),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for JobAccepted {
+    fn example() -> Self {
+        Self::new(Uuid::nil())
+    }
+}
+
+impl poem_openapi::types::Example for Message {
+    fn example() -> Self {
+        Self {
+            message: "Token is valid".into(),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Detail {
+    fn example() -> Self {
+        Self {
+            detail: "password updated successfully".into(),
+        }
+    }
 }

@@ -35,7 +35,7 @@ impl AppState {
             .await
             .with_context(|| format!("REDIS_URL: cannot reach Redis at {}", settings.redis_url))?;
         let events = events::spawn_subscriber(client, &settings.redis_namespace);
-        let users = UserCache::new(&events);
+        let users = UserCache::new(settings.user_cache_ttl, &events);
         Ok(Arc::new(Self {
             users,
             throttle: LoginThrottle::new(redis.clone(), &settings.redis_namespace),

@@ -65,6 +65,8 @@ pub struct Settings {
     pub auto_migrate: bool,
     pub trusted_proxies: Vec<IpAddr>,
     pub db_pool_size: u32,
+    /// How long an instance may serve a user from memory; zero disables the cache.
+    pub user_cache_ttl: Duration,
 }
 
 /// Where the variables come from; tests pass a closure over a map instead of the process env.
@@ -122,6 +124,26 @@ fn duration(src: &dyn Source, key: &'static str, default: &str) -> Result<Durati
     })?;
     if value.is_zero() {
         return Err(err(key, "must be longer than zero"));
+    }
+    Ok(value)
+}
+
+/// At most 5 s: a deactivated user's tokens must stop working within that (DESIGN §4).
+fn user_cache_ttl(src: &dyn Source) -> Result<Duration, ConfigError> {
+    const KEY: &str = "DISPATCH_USER_CACHE_TTL";
+    let raw = text(src, KEY, "3s");
+    let value = if raw.trim() == "0" {
+        Duration::ZERO
+    } else {
+        humantime::parse_duration(raw.trim()).map_err(|e| {
+            err(
+                KEY,
+                format!("expected a duration such as 3s, got {raw:?} ({e})"),
+            )
+        })?
+    };
+    if value > Duration::from_secs(5) {
+        return Err(err(KEY, "must be at most 5s"));
     }
     Ok(value)
 }
@@ -300,6 +322,7 @@ impl Settings {
             auto_migrate: boolean(src, "DISPATCH_AUTO_MIGRATE", true)?,
             trusted_proxies,
             db_pool_size,
+            user_cache_ttl: user_cache_ttl(src)?,
         })
     }
 }

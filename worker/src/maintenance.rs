@@ -12,19 +12,25 @@ use uuid::Uuid;
 use crate::context::JobContext;
 
 const RECONCILE_EVERY: Duration = Duration::from_secs(5);
-const PURGE_EVERY: Duration = Duration::from_secs(60);
+const PURGE_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 const BATCH: i64 = 500;
 
 pub fn spawn(ctx: Arc<JobContext>, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut reconcile = tokio::time::interval(RECONCILE_EVERY);
-        let mut purge = tokio::time::interval(PURGE_EVERY);
+        // A short retention (as in tests) is honoured within half of it.
+        let purge_every =
+            (ctx.settings.job_retention / 2).clamp(Duration::from_secs(1), PURGE_AT_MOST_EVERY);
+        let mut purge = tokio::time::interval(purge_every);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = reconcile.tick() => {
                     if let Err(e) = reconcile_once(&ctx).await {
                         tracing::warn!(error = %e, "reconciler pass failed");
+                    }
+                    if let Err(e) = record_queue_depth(&ctx).await {
+                        tracing::debug!(error = %e, "queue depth not measured");
                     }
                 }
                 _ = purge.tick() => {
@@ -81,4 +87,20 @@ async fn purge_once(ctx: &JobContext) -> Result<usize, Box<dyn std::error::Error
         tracing::info!(purged, "purged finished jobs past retention");
     }
     Ok(purged)
+}
+
+/// `dispatch_queue_depth{kind}`: jobs waiting for a worker, as MySQL counts them.
+async fn record_queue_depth(
+    ctx: &JobContext,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut conn = ctx.db.get().await?;
+    let depths = jobs::queued_by_kind(&mut conn).await?;
+    for kind in JobKind::ALL {
+        let depth = depths
+            .iter()
+            .find(|(k, _)| k == kind.as_str())
+            .map_or(0, |(_, n)| *n);
+        metrics::gauge!("dispatch_queue_depth", "kind" => kind.as_str()).set(depth as f64);
+    }
+    Ok(())
 }

@@ -65,7 +65,10 @@ impl poem_openapi::types::Example for LoginRequest {
 pub enum RegisterResponse {
     /// Registration finished while the client waited (`Prefer: wait=N`).
     #[oai(status = 201)]
-    Created(Json<UserWithTokens>),
+    Created(
+        Json<UserWithTokens>,
+        #[oai(header = "Preference-Applied")] String,
+    ),
     /// Registration is queued; follow the job.
     #[oai(status = 202)]
     Accepted(
@@ -125,10 +128,10 @@ impl AuthApi {
             WaitOutcome::Finished(user) => {
                 let tokens = sessions::start(state.0, &user).await?;
                 let user = user.view(state.0.settings.daily_task_limit).into();
-                Ok(RegisterResponse::Created(Json(UserWithTokens {
-                    user,
-                    tokens,
-                })))
+                Ok(RegisterResponse::Created(
+                    Json(UserWithTokens { user, tokens }),
+                    format!("wait={}", wait.as_secs()),
+                ))
             }
             WaitOutcome::Pending => {
                 let location = accepted.status_url.clone();
@@ -231,6 +234,7 @@ impl AuthApi {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct LogoutRequest {
     /// The refresh token whose login ends.
     pub refresh: Option<String>,
@@ -239,11 +243,13 @@ pub struct LogoutRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct RefreshRequest {
     pub refresh: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct VerifyRequest {
     pub token: String,
 }
@@ -253,4 +259,29 @@ pub enum LogoutResponse {
     /// Logged out; the cookie is cleared.
     #[oai(status = 204)]
     NoContent(#[oai(header = "Set-Cookie")] String),
+}
+
+impl poem_openapi::types::Example for LogoutRequest {
+    fn example() -> Self {
+        Self {
+            refresh: Some("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<refresh>".into()),
+            all: None,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for RefreshRequest {
+    fn example() -> Self {
+        Self {
+            refresh: "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<refresh>".into(),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for VerifyRequest {
+    fn example() -> Self {
+        Self {
+            token: "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<access>".into(),
+        }
+    }
 }

@@ -12,6 +12,7 @@ use crate::state::AppState;
 pub struct HealthApi;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Health {
     /// "ok", or "unavailable" when a dependency is down.
     pub status: String,
@@ -38,12 +39,17 @@ fn word(ok: bool) -> String {
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
     /// Liveness: the process answers
+    ///
+    /// Always 200 while the process runs; it checks no dependency.
     #[oai(path = "/healthz", method = "get")]
     async fn healthz(&self) -> Json<serde_json::Value> {
         Json(serde_json::json!({"status": "ok"}))
     }
 
     /// Readiness: MySQL and Redis reachable
+    ///
+    /// 200 when both answer within 2 s, otherwise 503 with `Retry-After`; it recovers
+    /// without a restart when they return.
     #[oai(path = "/readyz", method = "get")]
     async fn readyz(&self, state: Data<&Arc<AppState>>) -> Readiness {
         let (mysql, redis) = tokio::join!(
@@ -64,6 +70,16 @@ impl HealthApi {
             Readiness::Ready(Json(health))
         } else {
             Readiness::NotReady(Json(health), crate::error::RETRY_AFTER_SECS)
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Health {
+    fn example() -> Self {
+        Self {
+            status: "ok".into(),
+            mysql: "ok".into(),
+            redis: "ok".into(),
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::state::AppState;
 pub struct ProfileApi;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ProfileRequest {
     pub username: Option<String>,
     pub email: Option<String>,
@@ -22,6 +23,7 @@ pub struct ProfileRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct PasswordChangeRequest {
     pub old_password: String,
     /// The new password (8–128 characters, not all digits, not the username).
@@ -51,6 +53,8 @@ impl ProfileRequest {
 #[OpenApi(tag = "ApiTags::Auth")]
 impl ProfileApi {
     /// The caller's profile
+    ///
+    /// The authenticated user, from the bearer token or the `access_token` cookie.
     #[oai(path = "/api/v1/auth/profile/", method = "get")]
     async fn get(&self, state: Data<&Arc<AppState>>, auth: AuthUser) -> ApiResult<Json<User>> {
         Ok(Json(auth.user.view(state.settings.daily_task_limit).into()))
@@ -119,5 +123,26 @@ impl ProfileApi {
         Ok(Json(Detail {
             detail: "password updated successfully".into(),
         }))
+    }
+}
+
+impl poem_openapi::types::Example for ProfileRequest {
+    fn example() -> Self {
+        Self {
+            username: None,
+            email: None,
+            first_name: Some("Augusta Ada".into()),
+            last_name: Some("King".into()),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for PasswordChangeRequest {
+    fn example() -> Self {
+        Self {
+            old_password: "analytical-engine".into(),
+            new_password_1: "difference-engine".into(),
+            new_password_2: "difference-engine".into(),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Authenticated requests read the user from a short-lived per-instance cache instead of
-//! MySQL. An entry lives at most `TTL`, and changes made through any instance are published
-//! so every instance drops its copy at once: a deactivated or deleted user's tokens stop
-//! working within `TTL` even if the event is lost.
+//! MySQL. An entry lives at most `DISPATCH_USER_CACHE_TTL` (≤ 5 s), and changes made through
+//! any instance are published so every instance drops its copy at once: a deactivated or
+//! deleted user's tokens stop working within the TTL even if the event is lost.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,21 +16,24 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
-pub const TTL: Duration = Duration::from_secs(3);
 const CAPACITY: u64 = 100_000;
 
 #[derive(Clone)]
 pub struct UserCache {
     entries: Cache<Uuid, Arc<UserRow>>,
+    enabled: bool,
 }
 
 impl UserCache {
-    pub fn new(events: &broadcast::Sender<Event>) -> Self {
+    pub fn new(ttl: Duration, events: &broadcast::Sender<Event>) -> Self {
         let entries = Cache::builder()
             .max_capacity(CAPACITY)
-            .time_to_live(TTL)
+            .time_to_live(ttl.max(Duration::from_millis(1)))
             .build();
-        let cache = Self { entries };
+        let cache = Self {
+            entries,
+            enabled: !ttl.is_zero(),
+        };
         let mut receiver = events.subscribe();
         let listener = cache.clone();
         tokio::spawn(async move {
@@ -52,6 +55,10 @@ impl UserCache {
     }
 
     pub async fn get(&self, db: &DbPool, id: Uuid) -> Result<Option<Arc<UserRow>>, ApiError> {
+        if !self.enabled {
+            let mut conn = db.get().await?;
+            return Ok(users::find(&mut conn, id).await?.map(Arc::new));
+        }
         if let Some(user) = self.entries.get(&id).await {
             return Ok(Some(user));
         }

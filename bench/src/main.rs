@@ -1,0 +1,122 @@
+//! `dispatch-bench <scenario>` against a running API: prints throughput and latency.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Parser, ValueEnum};
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scenario {
+    /// Registrations with `Prefer: wait` (hashing + a job round trip through the worker).
+    Register,
+    /// Authenticated profile reads (token check + user lookup).
+    Profile,
+    /// Logins (Argon2 verification).
+    Login,
+}
+
+#[derive(Parser)]
+struct Args {
+    scenario: Scenario,
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    base: String,
+    #[arg(long, default_value_t = 1000)]
+    requests: usize,
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+async fn one_user(client: &reqwest::Client, base: &str) -> anyhow::Result<(String, String)> {
+    let name = format!("bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let password = "bench-password-1".to_owned();
+    let r = client
+        .post(format!("{base}/api/v1/auth/register/"))
+        .header("Prefer", "wait=30")
+        .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": password}))
+        .send()
+        .await?;
+    if r.status() != 201 {
+        bail!("registration answered {}", r.status());
+    }
+    let body: Value = r.json().await?;
+    let token = body["tokens"]["access"]
+        .as_str()
+        .context("access token")?
+        .to_owned();
+    Ok((name, token))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let base = Arc::new(args.base.clone());
+    let (name, token) = one_user(&client, &base).await?;
+    let token = Arc::new(token);
+    let name = Arc::new(name);
+
+    let started = Instant::now();
+    let results: Vec<(bool, Duration)> = stream::iter(0..args.requests)
+        .map(|_| {
+            let client = client.clone();
+            let base = base.clone();
+            let token = token.clone();
+            let name = name.clone();
+            async move {
+                let t = Instant::now();
+                let ok = match args.scenario {
+                    Scenario::Register => one_user(&client, &base).await.is_ok(),
+                    Scenario::Profile => client
+                        .get(format!("{base}/api/v1/auth/profile/"))
+                        .bearer_auth(token.as_str())
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == 200),
+                    Scenario::Login => client
+                        .post(format!("{base}/api/v1/auth/login/"))
+                        .json(&json!({"username": name.as_str(), "password": "bench-password-1"}))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == 200),
+                };
+                (ok, t.elapsed())
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let failures = results.iter().filter(|(ok, _)| !ok).count();
+    let mut latencies: Vec<Duration> = results.into_iter().map(|(_, d)| d).collect();
+    latencies.sort();
+    println!(
+        "{:<9} {:>6} req  c={:<3} {:>9.1} req/s  p50 {:>8.2?}  p95 {:>8.2?}  p99 {:>8.2?}  errors {}",
+        match args.scenario {
+            Scenario::Register => "register",
+            Scenario::Profile => "profile",
+            Scenario::Login => "login",
+        },
+        args.requests,
+        args.concurrency,
+        args.requests as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99),
+        failures
+    );
+    Ok(())
+}

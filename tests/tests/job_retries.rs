@@ -1,0 +1,104 @@
+//! Transient failures are retried with backoff, give up after the configured attempts with a
+//! readable error, and finished rows are purged after the retention period.
+
+use std::time::Duration;
+
+use dispatch_tests::{wait_until, TestApp, TestEnv};
+use serde_json::{json, Value};
+
+async fn enqueue(app: &TestApp, username: &str) -> String {
+    let r = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"username": username, "email": format!("{username}@example.com"), "password": "retry-pass-1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let body: Value = r.json().await.unwrap();
+    body["job_id"].as_str().unwrap().to_owned()
+}
+
+async fn job(app: &TestApp, id: &str) -> Value {
+    app.client
+        .get(app.url(&format!("/api/v1/jobs/{id}/")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_until_the_dependency_returns() {
+    let mut env = TestEnv::new();
+    env.set("DISPATCH_REQUEUE_AFTER", "2s");
+    let mut app = TestApp::spawn_env(env, false).await;
+    let id = enqueue(&app, "patient_user").await;
+    // The table the handler needs disappears: every attempt fails with a database error.
+    app.env.execute("RENAME TABLE users TO users_away").await;
+    app.start_worker();
+    let failed_attempt = wait_until(
+        Duration::from_secs(20),
+        "a failed attempt to be recorded",
+        || {
+            let app = &app;
+            let id = id.clone();
+            async move {
+                let j = job(app, &id).await;
+                (j["attempts"].as_u64()? >= 1 && j["error"].is_string()).then_some(j)
+            }
+        },
+    )
+    .await;
+    assert_ne!(failed_attempt["status"], "failed", "{failed_attempt}");
+    app.env.execute("RENAME TABLE users_away TO users").await;
+    let done = app
+        .await_job_within(&id, None, Duration::from_secs(40))
+        .await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["attempts"].as_u64().unwrap() >= 2, "{done}");
+    assert!(done["error"].is_null());
+    assert_eq!(app.env.count_rows("users").await, 1);
+}
+
+#[tokio::test]
+async fn retries_stop_after_the_configured_attempts_with_a_readable_error() {
+    let mut env = TestEnv::new();
+    env.set("DISPATCH_JOB_MAX_ATTEMPTS", "2");
+    env.set("DISPATCH_REQUEUE_AFTER", "2s");
+    let mut app = TestApp::spawn_env(env, false).await;
+    let id = enqueue(&app, "doomed_user").await;
+    app.env.execute("RENAME TABLE users TO users_away").await;
+    app.start_worker();
+    let done = app
+        .await_job_within(&id, None, Duration::from_secs(40))
+        .await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["attempts"], 2);
+    let error = done["error"].as_str().unwrap();
+    assert!(error.contains("gave up after 2 attempts"), "{error}");
+    assert!(done["finished_at"].is_string());
+    app.env.execute("RENAME TABLE users_away TO users").await;
+}
+
+#[tokio::test]
+async fn finished_jobs_are_purged_after_the_retention_period() {
+    let mut env = TestEnv::new();
+    env.set("DISPATCH_JOB_RETENTION", "2s");
+    let app = TestApp::spawn_env(env, true).await;
+    let id = enqueue(&app, "purged_user").await;
+    assert_eq!(app.await_job(&id, None).await["status"], "succeeded");
+    wait_until(
+        Duration::from_secs(15),
+        "the finished job to be purged",
+        || {
+            let app = &app;
+            let url = app.url(&format!("/api/v1/jobs/{id}/"));
+            async move { (app.client.get(&url).send().await.ok()?.status() == 404).then_some(()) }
+        },
+    )
+    .await;
+    // The user it created stays.
+    assert_eq!(app.env.count_rows("users").await, 1);
+}
