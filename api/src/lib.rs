@@ -37,12 +37,7 @@ pub async fn serve_on<A: Acceptor + 'static>(
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     if settings.auto_migrate {
-        let applied = dispatch_shared::db::migrate(&settings.database_url)
-            .await
-            .context("DATABASE_URL: could not apply migrations")?;
-        if !applied.is_empty() {
-            tracing::info!(?applied, "migrations applied");
-        }
+        migrate_when_reachable(&settings.database_url).await?;
     }
     if settings.jwt_secret.generated {
         tracing::warn!("DISPATCH_JWT_SECRET is not set: using a random secret, so tokens die with this process");
@@ -55,4 +50,26 @@ pub async fn serve_on<A: Acceptor + 'static>(
         .run_with_graceful_shutdown(app, shutdown, Some(std::time::Duration::from_secs(10)))
         .await
         .context("HTTP server")
+}
+
+/// The database may still be starting (compose, a reboot): retry for a minute, then give up
+/// with the cause.
+async fn migrate_when_reachable(database_url: &str) -> anyhow::Result<()> {
+    use dispatch_shared::db::{self, DbError};
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match db::migrate(database_url).await {
+            Ok(applied) => {
+                if !applied.is_empty() {
+                    tracing::info!(?applied, "migrations applied");
+                }
+                return Ok(());
+            }
+            Err(DbError::Unavailable(cause)) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(%cause, "database unreachable; retrying migrations");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(e).context("DATABASE_URL: could not apply migrations"),
+        }
+    }
 }

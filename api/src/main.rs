@@ -39,6 +39,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() {
+    dispatch_shared::memory::return_large_blocks_to_the_system();
     let _ = dotenvy::dotenv();
     telemetry::init();
     if let Err(e) = run(Cli::parse()).await {

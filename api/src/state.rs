@@ -31,9 +31,7 @@ impl AppState {
     pub async fn build(settings: Arc<Settings>) -> anyhow::Result<Arc<Self>> {
         let db = db::build_pool(&settings.database_url, settings.db_pool_size);
         let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
-        let redis = redis_conn::connect(&client)
-            .await
-            .with_context(|| format!("REDIS_URL: cannot reach Redis at {}", settings.redis_url))?;
+        let redis = redis_conn::connect_lazy(&client).context("REDIS_URL")?;
         let events = events::spawn_subscriber(client, &settings.redis_namespace);
         let users = UserCache::new(settings.user_cache_ttl, &events);
         Ok(Arc::new(Self {

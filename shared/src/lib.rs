@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod jobs;
+pub mod memory;
 pub mod models;
 pub mod redis_conn;
 pub mod repo;

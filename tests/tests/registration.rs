@@ -67,8 +67,17 @@ async fn prefer_wait_answers_201_with_user_and_tokens() {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
+    let response_preference_applied = response.headers()["preference-applied"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["username"], "grace");
+    assert!(
+        body["last_login"].is_string(),
+        "the registration logged the user in: {body}"
+    );
+    assert_eq!(response_preference_applied, "wait=10");
     let access = body["tokens"]["access"].as_str().unwrap();
     assert!(body["tokens"]["refresh"].is_string());
     let profile = app.get_auth("/api/v1/auth/profile/", access).await;
@@ -237,4 +246,33 @@ async fn twenty_concurrent_registrations_of_one_username_create_exactly_one_user
     assert_eq!(user_ids.len(), 1);
     assert_eq!(app.env.count_rows("users").await, 1);
     app.login("racer", "fast-and-furious").await;
+}
+
+#[tokio::test]
+async fn a_name_taken_while_waiting_answers_409_with_prefer_wait() {
+    let app = TestApp::spawn().await;
+    let attempt = |email: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/register/"))
+            .header("Prefer", "wait=10")
+            .json(&json!({"username": "contested", "email": email, "password": "contested-pass"}))
+            .send()
+    };
+    let (a, b) = tokio::join!(attempt("first@example.com"), attempt("second@example.com"));
+    let mut statuses = vec![a.unwrap(), b.unwrap()];
+    statuses.sort_by_key(|r| r.status());
+    let loser = statuses.pop().unwrap();
+    let winner = statuses.pop().unwrap();
+    assert_eq!(winner.status(), 201);
+    assert_eq!(loser.status(), 409);
+    assert_eq!(loser.headers()["content-type"], "application/problem+json");
+    let problem: Value = loser.json().await.unwrap();
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("username-taken"),
+        "{problem}"
+    );
+    assert!(problem["errors"]["username"].is_array());
 }

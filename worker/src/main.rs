@@ -10,6 +10,7 @@ use dispatch_worker::workers;
 
 #[tokio::main]
 async fn main() {
+    dispatch_shared::memory::return_large_blocks_to_the_system();
     let _ = dotenvy::dotenv();
     telemetry::init();
     if let Err(e) = run().await {

@@ -21,11 +21,12 @@ use crate::{handlers, maintenance, metrics_server, runner};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
 // An idle worker asks Redis for work this often (one cheap script call per kind).
 const POLL_EVERY: Duration = Duration::from_millis(200);
+const RESTART_AFTER: Duration = Duration::from_secs(2);
 
 /// Runs until `shutdown` resolves, then lets the jobs in hand finish.
 pub async fn run(
     settings: Arc<Settings>,
-    shutdown: impl std::future::Future<Output = std::io::Result<()>> + Send,
+    shutdown: impl std::future::Future<Output = std::io::Result<()>> + Send + 'static,
 ) -> anyhow::Result<()> {
     metrics_server::install(settings.worker_metrics_bind)?;
     let pool = db::build_pool(&settings.database_url, settings.db_pool_size);
@@ -41,17 +42,60 @@ pub async fn run(
     });
 
     let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        if let Err(e) = shutdown.await {
+            tracing::error!(error = %e, "cannot listen for shutdown signals");
+        }
+        on_signal.cancel();
+    });
     let upkeep = maintenance::spawn(ctx.clone(), stop.clone());
 
     let instance = format!(
         "dispatch-worker-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
-    let mut monitor = Monitor::new().shutdown_timeout(SHUTDOWN_GRACE);
+    tracing::info!(
+        %instance,
+        concurrency = settings.worker_concurrency,
+        "dispatch-worker started"
+    );
+    let outcome = loop {
+        let monitor = monitor(&instance, &ctx)?;
+        let control = monitor.context();
+        let running = monitor.run();
+        tokio::pin!(running);
+        let outcome = tokio::select! {
+            outcome = &mut running => outcome,
+            _ = stop.cancelled() => {
+                let _ = control.shutdown();
+                running.await
+            }
+        };
+        if stop.is_cancelled() {
+            break outcome;
+        }
+        // apalis stops a worker whose backend failed (Redis unreachable): start again, as
+        // the same named workers, so their unfinished tasks are taken back at once.
+        tracing::error!(error = ?outcome, "workers stopped; restarting in {RESTART_AFTER:?}");
+        tokio::select! {
+            _ = stop.cancelled() => break Ok(()),
+            _ = tokio::time::sleep(RESTART_AFTER) => {}
+        }
+    };
+    stop.cancel();
+    let _ = upkeep.await;
+    tracing::info!("dispatch-worker stopped");
+    outcome.context("worker monitor")
+}
+
+/// One apalis worker per handled kind, each on its own queue.
+fn monitor(instance: &str, ctx: &Arc<JobContext>) -> anyhow::Result<Monitor> {
     let (min_backoff, max_backoff) = runner::backoff_bounds();
     let backoff = ExponentialBackoffMaker::new(min_backoff, max_backoff, 0.5, HasherRng::default())
         .context("retry backoff")?;
-    let retries = settings.job_max_attempts.saturating_sub(1) as usize;
+    let retries = ctx.settings.job_max_attempts.saturating_sub(1) as usize;
+    let mut monitor = Monitor::new().shutdown_timeout(SHUTDOWN_GRACE);
     for &kind in handlers::HANDLED {
         let ctx = ctx.clone();
         let backoff = backoff.clone();
@@ -65,16 +109,7 @@ pub async fn run(
                 .build(runner::execute)
         });
     }
-    tracing::info!(
-        %instance,
-        concurrency = settings.worker_concurrency,
-        "dispatch-worker started"
-    );
-    let outcome = monitor.run_with_signal(shutdown).await;
-    stop.cancel();
-    let _ = upkeep.await;
-    tracing::info!("dispatch-worker stopped");
-    outcome.context("worker monitor")
+    Ok(monitor)
 }
 
 async fn wait_for_schema(pool: &db::DbPool) {

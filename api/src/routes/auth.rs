@@ -126,7 +126,7 @@ impl AuthApi {
         };
         match accounts::await_registration(state.0, job_id, wait).await? {
             WaitOutcome::Finished(user) => {
-                let tokens = sessions::start(state.0, &user).await?;
+                let (tokens, user) = sessions::start(state.0, &user).await?;
                 let user = user.view(state.0.settings.daily_task_limit).into();
                 Ok(RegisterResponse::Created(
                     Json(UserWithTokens { user, tokens }),
@@ -167,13 +167,9 @@ impl AuthApi {
         errors.into_result()?;
         let address = client_address(request, &state.settings.trusted_proxies);
         let user = accounts::login(state.0, &body.username, &body.password, address).await?;
-        let tokens: Tokens = sessions::start(state.0, &user).await?;
+        let (tokens, user) = sessions::start(state.0, &user).await?;
         let cookie = access_cookie(state.0, &tokens.access);
-        let mut conn = state.0.db.get().await?;
-        let fresh = dispatch_shared::repo::users::find(&mut conn, user.uuid())
-            .await?
-            .unwrap_or(user);
-        let user: User = fresh.view(state.0.settings.daily_task_limit).into();
+        let user: User = user.view(state.0.settings.daily_task_limit).into();
         Ok(LoginResponse::Ok(
             Json(UserWithTokens { user, tokens }),
             cookie,

@@ -34,12 +34,14 @@ async fn issue_pair(
     })
 }
 
-/// A new login: a new family.
-pub async fn start(state: &AppState, user: &UserRow) -> Result<Tokens, ApiError> {
+/// A new login: a new family. Returns the tokens and the user as it now stands.
+pub async fn start(state: &AppState, user: &UserRow) -> Result<(Tokens, UserRow), ApiError> {
     let tokens = issue_pair(state, user.uuid(), user.token_version, Uuid::new_v4()).await?;
     let mut conn = state.db.get().await?;
-    users::touch_last_login(&mut conn, user.uuid()).await?;
-    Ok(tokens)
+    let at = users::touch_last_login(&mut conn, user.uuid()).await?;
+    let mut user = user.clone();
+    user.last_login = Some(at);
+    Ok((tokens, user))
 }
 
 fn invalid_refresh() -> ApiError {

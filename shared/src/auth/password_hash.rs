@@ -2,7 +2,31 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 
+use std::sync::OnceLock;
+
+use tokio::sync::Semaphore;
+
 use crate::domain::Password;
+
+/// At most one hash per core at a time: more would only queue on the CPU while each holds its
+/// ~19 MiB block, so a burst costs latency instead of memory.
+fn permits() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+async fn on_hashing_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, PasswordHashError> + Send + 'static,
+) -> Result<T, PasswordHashError> {
+    let _permit = permits()
+        .acquire()
+        .await
+        .map_err(|e| PasswordHashError::Join(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| PasswordHashError::Join(e.to_string()))?
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordHashError {
@@ -15,7 +39,7 @@ pub enum PasswordHashError {
 /// Argon2id with the crate's recommended parameters, on a blocking thread: hashing is
 /// deliberately slow and must not stall the async runtime.
 pub async fn hash_password(password: Password) -> Result<String, PasswordHashError> {
-    tokio::task::spawn_blocking(move || {
+    on_hashing_thread(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.expose().as_bytes(), &salt)
@@ -23,7 +47,6 @@ pub async fn hash_password(password: Password) -> Result<String, PasswordHashErr
             .map_err(|e| PasswordHashError::Hashing(e.to_string()))
     })
     .await
-    .map_err(|e| PasswordHashError::Join(e.to_string()))?
 }
 
 /// Verifies on a blocking thread. With `stored_hash = None` it still spends the time of one
@@ -32,7 +55,7 @@ pub async fn verify_password(
     candidate: String,
     stored_hash: Option<String>,
 ) -> Result<bool, PasswordHashError> {
-    tokio::task::spawn_blocking(move || {
+    on_hashing_thread(move || {
         let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let parsed =
             PasswordHash::new(&hash).map_err(|e| PasswordHashError::Hashing(e.to_string()))?;
@@ -42,7 +65,6 @@ pub async fn verify_password(
         Ok(ok && hash != DUMMY_HASH)
     })
     .await
-    .map_err(|e| PasswordHashError::Join(e.to_string()))?
 }
 
 // Argon2id hash of a random string nobody knows; used only to spend equal time.

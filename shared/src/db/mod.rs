@@ -4,7 +4,6 @@ pub mod schema;
 
 use std::time::Duration;
 
-use diesel::migration::MigrationSource;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection, RunError};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -124,12 +123,6 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, DbError> {
     })
     .await
     .map_err(|e| DbError::Migration(e.to_string()))?
-}
-
-pub fn migration_count() -> usize {
-    MigrationSource::<diesel::mysql::Mysql>::migrations(&MIGRATIONS)
-        .map(|m| m.len())
-        .unwrap_or(0)
 }
 
 /// `SELECT 1` through the pool: the readiness probe.

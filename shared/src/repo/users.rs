@@ -57,12 +57,14 @@ pub async fn taken(
     ))
 }
 
-pub async fn touch_last_login(conn: &mut Conn, id: Uuid) -> QueryResult<()> {
+/// Records a login now and returns the time recorded.
+pub async fn touch_last_login(conn: &mut Conn, id: Uuid) -> QueryResult<chrono::NaiveDateTime> {
+    let now = now_naive();
     diesel::update(dsl::users.find(id.to_string()))
-        .set(dsl::last_login.eq(Some(now_naive())))
+        .set(dsl::last_login.eq(Some(now)))
         .execute(conn)
         .await
-        .map(|_| ())
+        .map(|_| now)
 }
 
 /// The fields a user may change on their own profile; `None` leaves a field as it is.

@@ -1,0 +1,124 @@
+//! Faults injected into real dependencies: a private Redis server is stopped and restarted
+//! under a running API and worker.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use dispatch_tests::process::{free_port, Binary};
+use dispatch_tests::{wait_until, TestEnv};
+use serde_json::{json, Value};
+
+struct PrivateRedis {
+    child: Child,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed for the fault tests");
+        Self { child }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn status_of(client: &reqwest::Client, url: &str) -> Option<u16> {
+    Some(client.get(url).send().await.ok()?.status().as_u16())
+}
+
+#[tokio::test]
+async fn a_redis_outage_loses_no_job_and_readiness_recovers() {
+    let redis_port = free_port();
+    let mut redis = PrivateRedis::start(redis_port);
+    let mut env = TestEnv::new();
+    env.set("REDIS_URL", &format!("redis://127.0.0.1:{redis_port}"));
+    env.set("DISPATCH_REQUEUE_AFTER", "1s");
+    let bind = format!("127.0.0.1:{}", free_port());
+    env.set("DISPATCH_BIND", &bind);
+    let base = format!("http://{bind}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let ready = format!("{base}/readyz");
+    let _api = Binary::start("dispatch-api", &env, &[]);
+    let _worker = Binary::start("dispatch-worker", &env, &[]);
+    wait_until(Duration::from_secs(30), "readiness", || {
+        let (client, ready) = (client.clone(), ready.clone());
+        async move { (status_of(&client, &ready).await? == 200).then_some(()) }
+    })
+    .await;
+
+    redis.stop();
+    let response = wait_until(
+        Duration::from_secs(20),
+        "readiness to report Redis down",
+        || {
+            let (client, ready) = (client.clone(), ready.clone());
+            async move {
+                let r = client.get(&ready).send().await.ok()?;
+                (r.status() == 503).then_some(r)
+            }
+        },
+    )
+    .await;
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["redis"], "unavailable");
+    assert_eq!(body["mysql"], "ok");
+
+    // Accepted while Redis is down: the row is the record.
+    let r = client
+        .post(format!("{base}/api/v1/auth/register/"))
+        .json(&json!({"username": "outage", "email": "outage@example.com", "password": "outage-pass-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let accepted: Value = r.json().await.unwrap();
+    let status_url = format!("{base}{}", accepted["status_url"].as_str().unwrap());
+
+    // Redis comes back empty; nothing is restarted by hand.
+    let _redis = PrivateRedis::start(redis_port);
+    wait_until(Duration::from_secs(30), "readiness to recover", || {
+        let (client, ready) = (client.clone(), ready.clone());
+        async move { (status_of(&client, &ready).await? == 200).then_some(()) }
+    })
+    .await;
+    let job = wait_until(
+        Duration::from_secs(60),
+        "the job accepted during the outage",
+        || {
+            let (client, url) = (client.clone(), status_url.clone());
+            async move {
+                let job: Value = client.get(&url).send().await.ok()?.json().await.ok()?;
+                (job["status"] == "succeeded").then_some(job)
+            }
+        },
+    )
+    .await;
+    assert_eq!(job["result"]["username"], "outage");
+    assert_eq!(env.count_rows("users").await, 1);
+}
