@@ -6,11 +6,21 @@ use std::time::Duration;
 
 use crate::env::TestEnv;
 
-/// `target/<profile>/` of this build: tests run from `target/<profile>/deps/`.
-fn bin_dir() -> PathBuf {
+/// `target/<profile>/<name>` of this build: tests run from `target/<profile>/deps/`.
+pub fn binary_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let deps = exe.parent().expect("deps dir");
-    deps.parent().expect("profile dir").to_path_buf()
+    deps.parent().expect("profile dir").join(name)
+}
+
+/// A command for `name` with exactly the test's environment.
+pub fn command(name: &str, env: &TestEnv) -> Command {
+    let mut command = Command::new(binary_path(name));
+    command.env_clear();
+    for (k, v) in env.vars() {
+        command.env(k, v);
+    }
+    command
 }
 
 pub struct Binary {
@@ -21,7 +31,7 @@ pub struct Binary {
 impl Binary {
     /// Starts `name` (dispatch-api or dispatch-worker) with the test's environment plus `extra`.
     pub fn start(name: &'static str, env: &TestEnv, extra: &[(&str, &str)]) -> Self {
-        let path = bin_dir().join(name);
+        let path = binary_path(name);
         assert!(
             path.exists(),
             "{} is missing: build the binaries first (cargo build --bins)",
@@ -94,4 +104,43 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// Starts `dispatch-api` on a free port (recorded in `env`) and waits until it is ready;
+/// returns the process and its base URL.
+pub async fn start_api(env: &mut TestEnv, extra: &[(&str, &str)]) -> (Binary, String) {
+    let bind = format!("127.0.0.1:{}", free_port());
+    env.set("DISPATCH_BIND", &bind);
+    let api = Binary::start("dispatch-api", env, extra);
+    let base = format!("http://{bind}");
+    wait_ready(&base).await;
+    (api, base)
+}
+
+pub async fn wait_ready(base: &str) {
+    let url = format!("{base}/readyz");
+    crate::wait_until(Duration::from_secs(30), "dispatch-api to be ready", || {
+        let url = url.clone();
+        async move { (reqwest::get(&url).await.ok()?.status() == 200).then_some(()) }
+    })
+    .await;
+}
+
+/// Polls a job's status URL until `done` accepts it.
+pub async fn await_job_state(
+    status_url: &str,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let client = reqwest::Client::new();
+    crate::wait_until(timeout, what, || {
+        let request = client.get(status_url).send();
+        let done = &done;
+        async move {
+            let job: serde_json::Value = request.await.ok()?.json().await.ok()?;
+            done(&job).then_some(job)
+        }
+    })
+    .await
 }

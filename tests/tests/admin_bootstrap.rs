@@ -1,24 +1,12 @@
 use std::process::Command;
 use std::time::Duration;
 
-use dispatch_tests::process::{free_port, Binary};
-use dispatch_tests::{wait_until, TestEnv};
+use dispatch_tests::process::{command, free_port, start_api};
+use dispatch_tests::TestEnv;
 use serde_json::{json, Value};
 
 fn api_command(env: &TestEnv) -> Command {
-    let path = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("dispatch-api");
-    let mut command = Command::new(path);
-    command.env_clear();
-    for (k, v) in env.vars() {
-        command.env(k, v);
-    }
-    command
+    command("dispatch-api", env)
 }
 
 async fn login(base: &str, username: &str, password: &str) -> (u16, Value) {
@@ -77,15 +65,7 @@ async fn create_superuser_makes_an_admin_and_refuses_weak_or_duplicate_ones() {
         .unwrap();
     assert!(!again.status.success());
 
-    let bind = format!("127.0.0.1:{}", free_port());
-    env.set("DISPATCH_BIND", &bind);
-    let _api = Binary::start("dispatch-api", &env, &[]);
-    let base = format!("http://{bind}");
-    wait_until(Duration::from_secs(30), "the API", || {
-        let url = format!("{base}/readyz");
-        async move { (reqwest::get(&url).await.ok()?.status() == 200).then_some(()) }
-    })
-    .await;
+    let (_api, base) = start_api(&mut env, &[]).await;
     let (status, body) = login(&base, "boss", "strong-boss-pass").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["is_superuser"], true);
@@ -94,21 +74,13 @@ async fn create_superuser_makes_an_admin_and_refuses_weak_or_duplicate_ones() {
 #[tokio::test]
 async fn the_admin_from_the_environment_is_created_at_start_once() {
     let mut env = TestEnv::new();
-    let bind = format!("127.0.0.1:{}", free_port());
-    env.set("DISPATCH_BIND", &bind);
     let admin = [
         ("DISPATCH_ADMIN_USERNAME", "root_admin"),
         ("DISPATCH_ADMIN_EMAIL", "root@example.com"),
         ("DISPATCH_ADMIN_PASSWORD", "bootstrap-pass-1"),
     ];
-    let base = format!("http://{bind}");
     for _ in 0..2 {
-        let mut api = Binary::start("dispatch-api", &env, &admin);
-        wait_until(Duration::from_secs(30), "the API", || {
-            let url = format!("{base}/readyz");
-            async move { (reqwest::get(&url).await.ok()?.status() == 200).then_some(()) }
-        })
-        .await;
+        let (mut api, base) = start_api(&mut env, &admin).await;
         let (status, body) = login(&base, "root_admin", "bootstrap-pass-1").await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["is_superuser"], true);

@@ -2,25 +2,16 @@
 
 use std::time::Duration;
 
-use dispatch_tests::process::{free_port, Binary};
-use dispatch_tests::{wait_until, ws, TestEnv};
+use dispatch_tests::process::{binary_path, command, start_api, Binary};
+use dispatch_tests::{ws, TestEnv};
 use serde_json::{json, Value};
 
 #[tokio::test]
 async fn register_follow_the_job_over_websocket_then_log_in() {
     let mut env = TestEnv::new();
-    let bind = format!("127.0.0.1:{}", free_port());
-    env.set("DISPATCH_BIND", &bind);
-    let base = format!("http://{bind}");
-    let _api = Binary::start("dispatch-api", &env, &[]);
+    let (_api, base) = start_api(&mut env, &[]).await;
     let _worker = Binary::start("dispatch-worker", &env, &[]);
     let client = reqwest::Client::new();
-    wait_until(Duration::from_secs(30), "dispatch-api to be ready", || {
-        let client = client.clone();
-        let url = format!("{base}/readyz");
-        async move { (client.get(&url).send().await.ok()?.status() == 200).then_some(()) }
-    })
-    .await;
 
     let r = client
         .post(format!("{base}/api/v1/auth/register"))
@@ -30,7 +21,11 @@ async fn register_follow_the_job_over_websocket_then_log_in() {
         .unwrap();
     assert_eq!(r.status(), 202);
     let accepted: Value = r.json().await.unwrap();
-    let ws_url = format!("ws://{bind}{}", accepted["ws_url"].as_str().unwrap());
+    let ws_url = format!(
+        "{}{}",
+        base.replacen("http", "ws", 1),
+        accepted["ws_url"].as_str().unwrap()
+    );
     let transcript = ws::follow(&ws_url, &[], Duration::from_secs(30)).await;
     let last = transcript.messages.last().expect("at least one message");
     assert_eq!(last["status"], "succeeded", "{:?}", transcript.messages);
@@ -64,34 +59,16 @@ async fn a_wrong_setting_stops_the_binary_naming_the_variable() {
         ("dispatch-api", "DISPATCH_ACCESS_TTL", "forever"),
         ("dispatch-worker", "DISPATCH_WORKER_CONCURRENCY", "many"),
     ] {
-        let path = std::env::current_exe()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join(name);
-        let mut command = std::process::Command::new(path);
-        command.env_clear();
-        for (k, v) in env.vars() {
-            command.env(k, v);
-        }
-        let output = command.env(var, value).output().unwrap();
+        let output = command(name, &env).env(var, value).output().unwrap();
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(var), "{name}: {stderr}");
     }
-    let mut production = std::process::Command::new(
-        std::env::current_exe()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("dispatch-api"),
-    );
-    production.env_clear().env("DISPATCH_ENV", "production");
-    let output = production.output().unwrap();
+    let output = std::process::Command::new(binary_path("dispatch-api"))
+        .env_clear()
+        .env("DISPATCH_ENV", "production")
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("DISPATCH_JWT_SECRET"));
 }

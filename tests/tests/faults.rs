@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use dispatch_tests::process::{free_port, Binary};
+use dispatch_tests::process::{await_job_state, free_port, start_api, Binary};
 use dispatch_tests::{wait_until, TestEnv};
 use serde_json::{json, Value};
 
@@ -55,21 +55,13 @@ async fn a_redis_outage_loses_no_job_and_readiness_recovers() {
     let mut env = TestEnv::new();
     env.set("REDIS_URL", &format!("redis://127.0.0.1:{redis_port}"));
     env.set("DISPATCH_REQUEUE_AFTER", "1s");
-    let bind = format!("127.0.0.1:{}", free_port());
-    env.set("DISPATCH_BIND", &bind);
-    let base = format!("http://{bind}");
+    let (_api, base) = start_api(&mut env, &[]).await;
+    let _worker = Binary::start("dispatch-worker", &env, &[]);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
     let ready = format!("{base}/readyz");
-    let _api = Binary::start("dispatch-api", &env, &[]);
-    let _worker = Binary::start("dispatch-worker", &env, &[]);
-    wait_until(Duration::from_secs(30), "readiness", || {
-        let (client, ready) = (client.clone(), ready.clone());
-        async move { (status_of(&client, &ready).await? == 200).then_some(()) }
-    })
-    .await;
 
     redis.stop();
     let response = wait_until(
@@ -107,16 +99,11 @@ async fn a_redis_outage_loses_no_job_and_readiness_recovers() {
         async move { (status_of(&client, &ready).await? == 200).then_some(()) }
     })
     .await;
-    let job = wait_until(
+    let job = await_job_state(
+        &status_url,
         Duration::from_secs(60),
         "the job accepted during the outage",
-        || {
-            let (client, url) = (client.clone(), status_url.clone());
-            async move {
-                let job: Value = client.get(&url).send().await.ok()?.json().await.ok()?;
-                (job["status"] == "succeeded").then_some(job)
-            }
-        },
+        |j| j["status"] == "succeeded",
     )
     .await;
     assert_eq!(job["result"]["username"], "outage");

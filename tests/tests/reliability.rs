@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
-use dispatch_tests::process::{free_port, Binary};
-use dispatch_tests::{wait_until, TestApp, TestEnv};
+use dispatch_tests::process::{await_job_state, start_api, Binary};
+use dispatch_tests::{TestApp, TestEnv};
 use serde_json::{json, Value};
 
 async fn enqueue_registration(client: &reqwest::Client, base: &str, username: &str) -> String {
@@ -17,6 +17,53 @@ async fn enqueue_registration(client: &reqwest::Client, base: &str, username: &s
     assert_eq!(r.status(), 202);
     let body: Value = r.json().await.unwrap();
     body["job_id"].as_str().unwrap().to_owned()
+}
+
+/// Holds a gap lock on `username` so a worker's INSERT of it blocks: the job is then provably
+/// in the middle of its run. Dropping the connection (or ROLLBACK) releases it.
+async fn block_inserts_of(env: &TestEnv, username: &str) -> AsyncMysqlConnection {
+    let mut conn = AsyncMysqlConnection::establish(&env.database_url)
+        .await
+        .unwrap();
+    diesel::sql_query("BEGIN").execute(&mut conn).await.unwrap();
+    diesel::sql_query(format!(
+        "SELECT id FROM users WHERE username = '{username}' FOR UPDATE"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn
+}
+
+async fn release(mut blocker: AsyncMysqlConnection) {
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+}
+
+/// Starts the API and a worker, and enqueues a registration that blocks mid-run.
+async fn job_in_the_middle_of_its_run(
+    env: &mut TestEnv,
+    username: &str,
+) -> (Binary, Binary, AsyncMysqlConnection, String) {
+    let (api, base) = start_api(env, &[]).await;
+    let blocker = block_inserts_of(env, username).await;
+    let worker = Binary::start("dispatch-worker", env, &[]);
+    let id = enqueue_registration(&reqwest::Client::new(), &base, username).await;
+    let status_url = format!("{base}/api/v1/jobs/{id}/");
+    await_job_state(
+        &status_url,
+        Duration::from_secs(20),
+        "the job to be running",
+        |j| j["status"] == "running",
+    )
+    .await;
+    (api, worker, blocker, status_url)
+}
+
+fn finished(job: &Value) -> bool {
+    matches!(job["status"].as_str(), Some("succeeded" | "failed"))
 }
 
 #[tokio::test]
@@ -45,63 +92,17 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_job_completes_once() {
     let mut env = TestEnv::new();
     env.set("DISPATCH_JOB_LEASE", "3s");
     env.set("DISPATCH_REQUEUE_AFTER", "2s");
-    let port = free_port();
-    let bind = format!("127.0.0.1:{port}");
-    env.set("DISPATCH_BIND", &bind);
-    let base = format!("http://{bind}");
-    let _api = Binary::start("dispatch-api", &env, &[]);
-    let client = reqwest::Client::new();
-    wait_until(Duration::from_secs(30), "dispatch-api to be ready", || {
-        let client = client.clone();
-        let url = format!("{base}/readyz");
-        async move { (client.get(&url).send().await.ok()?.status() == 200).then_some(()) }
-    })
-    .await;
-
-    // Hold a gap lock on the username so the worker's INSERT blocks: the job is then
-    // provably in the middle of its run when the worker dies.
-    let mut blocker = AsyncMysqlConnection::establish(&env.database_url)
-        .await
-        .unwrap();
-    diesel::sql_query("BEGIN")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
-    diesel::sql_query("SELECT id FROM users WHERE username = 'victim' FOR UPDATE")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
-
-    let mut worker = Binary::start("dispatch-worker", &env, &[]);
-    let id = enqueue_registration(&client, &base, "victim").await;
-    let status_url = format!("{base}/api/v1/jobs/{id}/");
-    wait_until(Duration::from_secs(20), "the job to be running", || {
-        let client = client.clone();
-        let url = status_url.clone();
-        async move {
-            let job: Value = client.get(&url).send().await.ok()?.json().await.ok()?;
-            (job["status"] == "running").then_some(())
-        }
-    })
-    .await;
+    let (_api, mut worker, blocker, status_url) =
+        job_in_the_middle_of_its_run(&mut env, "victim").await;
     worker.kill();
-    diesel::sql_query("ROLLBACK")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
+    release(blocker).await;
 
     let _worker = Binary::start("dispatch-worker", &env, &[]);
-    let job = wait_until(
+    let job = await_job_state(
+        &status_url,
         Duration::from_secs(60),
         "the job to finish after the restart",
-        || {
-            let client = client.clone();
-            let url = status_url.clone();
-            async move {
-                let job: Value = client.get(&url).send().await.ok()?.json().await.ok()?;
-                matches!(job["status"].as_str(), Some("succeeded" | "failed")).then_some(job)
-            }
-        },
+        finished,
     )
     .await;
     assert_eq!(job["status"], "succeeded", "{job}");
@@ -115,62 +116,21 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_job_completes_once() {
 #[tokio::test]
 async fn sigterm_lets_the_job_in_hand_finish() {
     let mut env = TestEnv::new();
-    let port = free_port();
-    let bind = format!("127.0.0.1:{port}");
-    env.set("DISPATCH_BIND", &bind);
-    let base = format!("http://{bind}");
-    let _api = Binary::start("dispatch-api", &env, &[]);
-    let client = reqwest::Client::new();
-    wait_until(Duration::from_secs(30), "dispatch-api to be ready", || {
-        let client = client.clone();
-        let url = format!("{base}/readyz");
-        async move { (client.get(&url).send().await.ok()?.status() == 200).then_some(()) }
-    })
-    .await;
-    let mut blocker = AsyncMysqlConnection::establish(&env.database_url)
-        .await
-        .unwrap();
-    diesel::sql_query("BEGIN")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
-    diesel::sql_query("SELECT id FROM users WHERE username = 'patient' FOR UPDATE")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
-    let mut worker = Binary::start("dispatch-worker", &env, &[]);
-    let id = enqueue_registration(&client, &base, "patient").await;
-    let status_url = format!("{base}/api/v1/jobs/{id}/");
-    wait_until(Duration::from_secs(20), "the job to be running", || {
-        let client = client.clone();
-        let url = status_url.clone();
-        async move {
-            let job: Value = client.get(&url).send().await.ok()?.json().await.ok()?;
-            (job["status"] == "running").then_some(())
-        }
-    })
-    .await;
+    let (_api, mut worker, blocker, status_url) =
+        job_in_the_middle_of_its_run(&mut env, "patient").await;
     // SIGTERM while the job is blocked; release the lock only afterwards.
-    let terminating = {
-        let pid = worker.pid();
-        std::process::Command::new("kill")
-            .arg("-TERM")
-            .arg(pid.to_string())
-            .status()
-            .unwrap()
-    };
-    assert!(terminating.success());
-    diesel::sql_query("ROLLBACK")
-        .execute(&mut blocker)
-        .await
+    let sent = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(worker.pid().to_string())
+        .status()
         .unwrap();
+    assert!(sent.success());
+    release(blocker).await;
     assert!(
         worker.terminate(Duration::from_secs(30)).await,
         "the worker exits cleanly"
     );
-    let job: Value = client
-        .get(&status_url)
-        .send()
+    let job: Value = reqwest::get(&status_url)
         .await
         .unwrap()
         .json()
