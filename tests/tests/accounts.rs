@@ -90,6 +90,13 @@ async fn verify_answers_valid_or_401() {
     )
     .await;
     assert_eq!(status, 401);
+    // A refresh token verifies until it is rotated.
+    let refresh_token = body["tokens"]["refresh"].as_str().unwrap();
+    let verify = json!({"token": refresh_token});
+    let verify_path = "/api/v1/auth/token/verify/";
+    assert_eq!(app.post(verify_path, &verify).await.status(), 200);
+    assert_eq!(refresh(&app, refresh_token).await.0, 200);
+    assert_eq!(app.post(verify_path, &verify).await.status(), 401);
 }
 
 #[tokio::test]

@@ -138,6 +138,20 @@ async fn owned_jobs_are_visible_to_their_owner_only_and_listed_newest_first() {
             .status(),
         400
     );
+    assert_eq!(
+        app.get_auth("/api/v1/jobs/?page=-1", alice_token)
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.get_auth("/api/v1/jobs/?page_size=x", alice_token)
+            .await
+            .status(),
+        400
+    );
+    let absurd = format!("/api/v1/jobs/?page={}&page_size=100", u64::MAX);
+    assert_eq!(app.get_auth(&absurd, alice_token).await.status(), 404);
     let clamped: Value = app
         .get_auth("/api/v1/jobs/?page_size=1000", alice_token)
         .await

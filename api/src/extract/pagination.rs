@@ -9,6 +9,9 @@ use crate::error::ApiError;
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
 
+/// Pages beyond this cannot hold rows (MySQL offsets are signed 64-bit); they are simply empty.
+const MAX_OFFSET: u64 = i64::MAX as u64;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {
     pub page: u64,
@@ -29,8 +32,11 @@ impl Paging {
         Ok(Self { page, page_size })
     }
 
+    /// Rows before this page; saturates for absurd page numbers instead of overflowing.
     pub fn offset(&self) -> i64 {
-        ((self.page - 1) * self.page_size) as i64
+        (self.page - 1)
+            .saturating_mul(self.page_size)
+            .min(MAX_OFFSET) as i64
     }
 
     pub fn limit(&self) -> i64 {
@@ -76,10 +82,10 @@ impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> Page<T> {
         count: u64,
         results: Vec<T>,
     ) -> Result<Self, ApiError> {
-        if paging.page > 1 && (paging.page - 1) * paging.page_size >= count {
+        if paging.page > 1 && paging.offset() as u64 >= count {
             return Err(ApiError::NotFound);
         }
-        let has_next = paging.page * paging.page_size < count;
+        let has_next = paging.page.saturating_mul(paging.page_size) < count;
         Ok(Self {
             count,
             next: has_next.then(|| page_url(request, paging.page + 1)),

@@ -8,7 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::error::ApiResult;
-use crate::extract::auth::{authenticate_token, ACCESS_COOKIE};
+use crate::extract::auth::ACCESS_COOKIE;
 use crate::extract::client_address::client_address;
 use crate::extract::prefer::wait_preference;
 use crate::extract::{AuthUser, JsonBody};
@@ -215,14 +215,15 @@ impl AuthApi {
 
     /// Verify a token
     ///
-    /// 200 when the access token is valid and its user active, 401 otherwise.
+    /// 200 when the token (access or refresh) is genuine, unexpired, not revoked, and its user
+    /// active; 401 otherwise.
     #[oai(path = "/api/v1/auth/token/verify/", method = "post")]
     async fn verify(
         &self,
         state: Data<&Arc<AppState>>,
         body: JsonBody<VerifyRequest>,
     ) -> ApiResult<Json<Message>> {
-        authenticate_token(state.0, &body.0.token).await?;
+        sessions::verify(state.0, &body.0.token).await?;
         Ok(Json(Message {
             message: "Token is valid".into(),
         }))

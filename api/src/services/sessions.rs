@@ -111,3 +111,22 @@ pub async fn logout(
     }
     Ok(())
 }
+
+/// Whether `token` (access or refresh) is genuine, unexpired, of an active user and, for a
+/// refresh token, neither rotated nor revoked.
+pub async fn verify(state: &AppState, token: &str) -> Result<(), ApiError> {
+    let invalid = || ApiError::Unauthorized("Token is invalid or expired.".into());
+    let claims = state.tokens.decode(token).map_err(|_| invalid())?;
+    let user = state.users.get(&state.db, claims.sub).await?;
+    if !user.is_some_and(|u| u.is_active && u.token_version == claims.ver) {
+        return Err(invalid());
+    }
+    if claims.typ == TokenKind::Refresh {
+        let mut conn = state.db.get().await?;
+        let row = refresh_tokens::find(&mut conn, claims.jti).await?;
+        if !row.is_some_and(|r| r.rotated_at.is_none() && r.revoked_at.is_none()) {
+            return Err(invalid());
+        }
+    }
+    Ok(())
+}

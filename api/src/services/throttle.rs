@@ -77,39 +77,30 @@ impl LoginThrottle {
             .query_async(&mut conn)
             .await?;
         let mut block = redis::pipe();
-        let mut blocking = false;
         if account_failures >= ACCOUNT_LIMIT {
-            block
-                .cmd("SET")
-                .arg(self.key(&["block", "account", &account]))
-                .arg(1)
-                .arg("PX")
-                .arg(BLOCK_FOR.as_millis() as u64)
-                .arg("NX")
-                .ignore()
-                .cmd("DEL")
-                .arg(&account_count_key)
-                .ignore();
-            blocking = true;
+            self.block(&mut block, "account", &account, &account_count_key);
         }
         if address_failures >= ADDRESS_LIMIT {
-            block
-                .cmd("SET")
-                .arg(self.key(&["block", "address", &address]))
-                .arg(1)
-                .arg("PX")
-                .arg(BLOCK_FOR.as_millis() as u64)
-                .arg("NX")
-                .ignore()
-                .cmd("DEL")
-                .arg(&address_count_key)
-                .ignore();
-            blocking = true;
+            self.block(&mut block, "address", &address, &address_count_key);
         }
-        if blocking {
+        if account_failures >= ACCOUNT_LIMIT || address_failures >= ADDRESS_LIMIT {
             block.query_async::<()>(&mut conn).await?;
         }
         Ok(())
+    }
+
+    /// Starts a block (unless one runs: NX keeps it from being extended) and forgets the count.
+    fn block(&self, pipe: &mut redis::Pipeline, scope: &str, who: &str, count_key: &str) {
+        pipe.cmd("SET")
+            .arg(self.key(&["block", scope, who]))
+            .arg(1)
+            .arg("PX")
+            .arg(BLOCK_FOR.as_millis() as u64)
+            .arg("NX")
+            .ignore()
+            .cmd("DEL")
+            .arg(count_key)
+            .ignore();
     }
 
     pub async fn record_success(&self, login: &str) -> redis::RedisResult<()> {
