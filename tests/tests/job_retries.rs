@@ -101,4 +101,38 @@ async fn finished_jobs_are_purged_after_the_retention_period() {
     .await;
     // The user it created stays.
     assert_eq!(app.env.count_rows("users").await, 1);
+    // Redis keeps nothing of finished work: only MySQL has the record.
+    let settings = app.settings();
+    let queue = dispatch_shared::jobs::JobQueues::new(
+        dispatch_shared::redis_conn::connect(
+            &redis::Client::open(settings.redis_url.as_str()).unwrap(),
+        )
+        .await
+        .unwrap(),
+        &settings.redis_namespace,
+    )
+    .config(dispatch_shared::jobs::JobKind::RegisterUser);
+    wait_until(
+        Duration::from_secs(15),
+        "Redis to forget the finished task",
+        || {
+            let env = &app.env;
+            let (data, done) = (queue.job_data_hash(), queue.done_jobs_set());
+            async move {
+                let mut conn = env.redis().await;
+                let entries: i64 = redis::cmd("HLEN")
+                    .arg(&data)
+                    .query_async(&mut conn)
+                    .await
+                    .ok()?;
+                let done: i64 = redis::cmd("EXISTS")
+                    .arg(&done)
+                    .query_async(&mut conn)
+                    .await
+                    .ok()?;
+                (entries == 0 && done == 0).then_some(())
+            }
+        },
+    )
+    .await;
 }

@@ -83,6 +83,9 @@ pub async fn reconcile_once(
 async fn purge_once(ctx: &JobContext) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let mut conn = ctx.db.get().await?;
     let purged = jobs::purge_finished(&mut conn, ctx.settings.job_retention, BATCH).await?;
+    for &kind in crate::handlers::HANDLED {
+        ctx.queues.vacuum(kind).await?;
+    }
     if purged > 0 {
         tracing::info!(purged, "purged finished jobs past retention");
     }

@@ -42,14 +42,38 @@ impl JobQueues {
     }
 
     pub fn config(&self, kind: JobKind) -> Config {
-        Config::default()
+        let mut config = Config::default()
             .queue(self.queue_name(kind))
             .heartbeat_interval(HEARTBEAT)
-            .missed_heartbeats(MISSED_HEARTBEATS)
+            .missed_heartbeats(MISSED_HEARTBEATS);
+        // Progress travels on our own channel. (`persist_results` must stay on: with it off,
+        // apalis-redis never acknowledges a task, which then stays in flight forever.)
+        config.emit_events = false;
+        config
     }
 
     pub fn storage(&self, kind: JobKind) -> RedisStorage<JobMessage> {
         RedisStorage::new(self.conn.clone()).with_config(self.config(kind))
+    }
+
+    /// Drops what Redis keeps of finished tasks (their data, metadata and the done/dead
+    /// sets); MySQL holds the record, so Redis stays as small as the work in flight.
+    pub async fn vacuum(&self, kind: JobKind) -> Result<usize, QueueError> {
+        use apalis_core::backend::Vacuum;
+        let mut storage = self.storage(kind);
+        let removed = storage
+            .vacuum()
+            .await
+            .map_err(|e| QueueError(e.to_string()))?;
+        let config = self.config(kind);
+        let mut conn = self.conn.clone();
+        redis::cmd("UNLINK")
+            .arg(config.done_jobs_set())
+            .arg(config.dead_jobs_set())
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| QueueError(e.to_string()))?;
+        Ok(removed)
     }
 
     pub async fn push(&self, kind: JobKind, job_id: Uuid) -> Result<(), QueueError> {
