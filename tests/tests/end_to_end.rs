@@ -72,3 +72,53 @@ async fn a_wrong_setting_stops_the_binary_naming_the_variable() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("DISPATCH_JWT_SECRET"));
 }
+
+#[tokio::test]
+async fn two_api_instances_and_two_workers_share_the_work_and_the_events() {
+    let mut env = TestEnv::new();
+    let (_api_a, base_a) = start_api(&mut env, &[]).await;
+    let (_api_b, base_b) = start_api(&mut env, &[]).await;
+    let _worker_1 = Binary::start("dispatch-worker", &env, &[]);
+    let _worker_2 = Binary::start("dispatch-worker", &env, &[]);
+    let client = reqwest::Client::new();
+
+    // Jobs enqueued through A, followed over WebSockets on B.
+    let mut followers = Vec::new();
+    for i in 0..10 {
+        let r = client
+            .post(format!("{base_a}/api/v1/auth/register/"))
+            .json(
+                &json!({"username": format!("multi_{i}"), "email": format!("multi_{i}@example.com"),
+                          "password": "multi-pass-1"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        let accepted: Value = r.json().await.unwrap();
+        let url = format!(
+            "{}{}",
+            base_b.replacen("http", "ws", 1),
+            accepted["ws_url"].as_str().unwrap()
+        );
+        followers.push(tokio::spawn(async move {
+            ws::follow(&url, &[], Duration::from_secs(30)).await
+        }));
+    }
+    for follower in followers {
+        let transcript = follower.await.unwrap();
+        let last = transcript.messages.last().expect("a message");
+        assert_eq!(last["status"], "succeeded", "{:?}", transcript.messages);
+        assert_eq!(last["attempts"], 1, "each job ran exactly once: {last}");
+        assert_eq!(transcript.close_code, Some(1000));
+    }
+    assert_eq!(env.count_rows("users").await, 10);
+    // Either instance serves any user.
+    let r = client
+        .post(format!("{base_b}/api/v1/auth/login/"))
+        .json(&json!({"username": "multi_3", "password": "multi-pass-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

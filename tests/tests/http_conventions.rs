@@ -317,3 +317,28 @@ async fn committed_openapi_spec_matches_the_code() {
         }
     }
 }
+
+#[tokio::test]
+async fn concurrent_migrations_from_several_instances_do_not_collide() {
+    let env = dispatch_tests::TestEnv::new();
+    let url = env.database_url.clone();
+    let runs = (0..4).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { dispatch_shared::db::migrate(&url).await })
+    });
+    let results = futures::future::join_all(runs).await;
+    let mut applied_total = 0;
+    for result in results {
+        applied_total += result.unwrap().expect("every instance starts").len();
+    }
+    let embedded = diesel::migration::MigrationSource::<diesel::mysql::Mysql>::migrations(
+        &dispatch_shared::db::MIGRATIONS,
+    )
+    .unwrap()
+    .len();
+    assert_eq!(
+        applied_total, embedded,
+        "each migration applied exactly once"
+    );
+    assert_eq!(env.count_rows("users").await, 0);
+}

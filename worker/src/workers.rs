@@ -102,7 +102,11 @@ fn monitor(instance: &str, ctx: &Arc<JobContext>) -> anyhow::Result<Monitor> {
         let name = format!("{instance}-{}", kind.as_str());
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
-                .backend(ctx.queues.storage(kind).poll_with_interval(POLL_EVERY))
+                .backend(
+                    ctx.queues
+                        .consumer(kind, ctx.settings.worker_concurrency)
+                        .poll_with_interval(POLL_EVERY),
+                )
                 .data(ctx.clone())
                 .concurrency(ctx.settings.worker_concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))

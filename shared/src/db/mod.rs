@@ -112,6 +112,32 @@ pub async fn drop_database(database_url: &str) -> Result<(), DbError> {
 /// harness is synchronous, so it runs on a blocking thread over the async connection.
 pub async fn migrate(database_url: &str) -> Result<Vec<String>, DbError> {
     create_database_if_missing(database_url).await?;
+    // Several instances may start at once: one migrates, the others wait and find nothing
+    // left to do. The lock belongs to this connection and dies with it.
+    let mut lock = AsyncMysqlConnection::establish(database_url).await?;
+    let acquired: LockResult =
+        diesel::sql_query("SELECT GET_LOCK('dispatch_migrations', 120) AS ok")
+            .get_result(&mut lock)
+            .await?;
+    if acquired.ok != Some(1) {
+        return Err(DbError::Migration(
+            "another instance held the migration lock for 2 minutes".into(),
+        ));
+    }
+    let applied = apply_pending(database_url).await;
+    let _ = diesel::sql_query("SELECT RELEASE_LOCK('dispatch_migrations') AS ok")
+        .get_result::<LockResult>(&mut lock)
+        .await;
+    applied
+}
+
+#[derive(diesel::QueryableByName)]
+struct LockResult {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    ok: Option<i64>,
+}
+
+async fn apply_pending(database_url: &str) -> Result<Vec<String>, DbError> {
     let conn = AsyncMysqlConnection::establish(database_url).await?;
     tokio::task::spawn_blocking(move || {
         let mut wrapper: AsyncConnectionWrapper<AsyncMysqlConnection> =

@@ -56,6 +56,13 @@ impl JobQueues {
         RedisStorage::new(self.conn.clone()).with_config(self.config(kind))
     }
 
+    /// A consumer's storage: it fetches (and locks) no more tasks than it can run at once,
+    /// so idle workers elsewhere get the rest.
+    pub fn consumer(&self, kind: JobKind, concurrency: usize) -> RedisStorage<JobMessage> {
+        let config = self.config(kind).batch_size(concurrency.max(1));
+        RedisStorage::new(self.conn.clone()).with_config(config)
+    }
+
     /// Drops what Redis keeps of finished tasks (their data, metadata and the done/dead
     /// sets); MySQL holds the record, so Redis stays as small as the work in flight.
     pub async fn vacuum(&self, kind: JobKind) -> Result<usize, QueueError> {
