@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use poem::http::{StatusCode, Uri};
-use poem::middleware::{CatchPanic, CookieJarManager, Tracing};
+use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::{get, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
@@ -55,7 +55,6 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .before(strip_trailing_slash)
         .catch_all_error(problem_response)
         .around(metrics::track)
-        .with(Tracing)
         .into_endpoint()
 }
 

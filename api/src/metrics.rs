@@ -36,15 +36,20 @@ fn route_label(path: &str) -> String {
         .join("/")
 }
 
+/// Counts, times and logs each request. The log line has the path but never the query
+/// string, which may carry a token (`/ws/jobs/{id}/?token=…`).
 pub async fn track<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
     let started = Instant::now();
     let method = request.method().to_string();
-    let route = route_label(request.uri().path());
+    let path = request.uri().path().to_owned();
+    let route = route_label(&path);
     let response = next.call(request).await.map(IntoResponse::into_response);
     let status = match &response {
         Ok(r) => r.status().as_u16(),
         Err(e) => e.status().as_u16(),
     };
+    let elapsed = started.elapsed();
+    tracing::info!(%method, %path, status, ?elapsed, "request");
     let labels = [
         ("method", method),
         ("route", route),
@@ -52,6 +57,6 @@ pub async fn track<E: Endpoint>(next: E, request: Request) -> poem::Result<Respo
     ];
     metrics::counter!("dispatch_http_requests_total", &labels).increment(1);
     metrics::histogram!("dispatch_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+        .record(elapsed.as_secs_f64());
     response
 }

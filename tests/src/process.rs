@@ -31,6 +31,28 @@ pub struct Binary {
 impl Binary {
     /// Starts `name` (dispatch-api or dispatch-worker) with the test's environment plus `extra`.
     pub fn start(name: &'static str, env: &TestEnv, extra: &[(&str, &str)]) -> Self {
+        Self::spawn(name, env, extra, Stdio::null(), Stdio::inherit())
+    }
+
+    /// Like `start`, with the process's output (its log) written to `log`.
+    pub fn start_logged(
+        name: &'static str,
+        env: &TestEnv,
+        extra: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Self {
+        let file = std::fs::File::create(log).expect("log file");
+        let stdout = file.try_clone().expect("log file");
+        Self::spawn(name, env, extra, Stdio::from(stdout), Stdio::from(file))
+    }
+
+    fn spawn(
+        name: &'static str,
+        env: &TestEnv,
+        extra: &[(&str, &str)],
+        stdout: Stdio,
+        stderr: Stdio,
+    ) -> Self {
         let path = binary_path(name);
         assert!(
             path.exists(),
@@ -43,8 +65,8 @@ impl Binary {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stdout(stdout)
+            .stderr(stderr);
         for (k, v) in env.vars() {
             command.env(k, v);
         }
@@ -112,6 +134,16 @@ pub async fn start_api(env: &mut TestEnv, extra: &[(&str, &str)]) -> (Binary, St
     let bind = format!("127.0.0.1:{}", free_port());
     env.set("DISPATCH_BIND", &bind);
     let api = Binary::start("dispatch-api", env, extra);
+    let base = format!("http://{bind}");
+    wait_ready(&base).await;
+    (api, base)
+}
+
+/// `start_api` with the API's log written to `log`.
+pub async fn start_logged_api(env: &mut TestEnv, log: &std::path::Path) -> (Binary, String) {
+    let bind = format!("127.0.0.1:{}", free_port());
+    env.set("DISPATCH_BIND", &bind);
+    let api = Binary::start_logged("dispatch-api", env, &[("RUST_LOG", "debug")], log);
     let base = format!("http://{bind}");
     wait_ready(&base).await;
     (api, base)
