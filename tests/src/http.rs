@@ -35,14 +35,7 @@ impl TestApp {
         dispatch_shared::db::migrate(&settings.database_url)
             .await
             .expect("MariaDB must be running on 127.0.0.1:3306 (root, no password) for the tests");
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("bind a random port");
-        let port = acceptor.local_addr()[0]
-            .as_socket_addr()
-            .map(|a| a.port())
-            .expect("a TCP address");
+        let (acceptor, port) = random_port().await;
         let (stop_api, stopped) = oneshot::channel::<()>();
         let api_settings = settings.clone();
         let api = tokio::spawn(async move {
@@ -73,14 +66,7 @@ impl TestApp {
     /// Another API instance on the same database and Redis namespace, as a second machine
     /// would run it; returns its base URL. It stops when the test's runtime ends.
     pub async fn spawn_second_instance(&self) -> String {
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("bind a random port");
-        let port = acceptor.local_addr()[0]
-            .as_socket_addr()
-            .map(|a| a.port())
-            .expect("a TCP address");
+        let (acceptor, port) = random_port().await;
         let settings = self.env.settings();
         tokio::spawn(async move {
             let _ = dispatch_api::serve_on(settings, acceptor, std::future::pending()).await;
@@ -230,6 +216,19 @@ impl TestApp {
         })
         .await
     }
+}
+
+/// A listener on a free port of 127.0.0.1, and the port.
+async fn random_port() -> (impl Acceptor + 'static, u16) {
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .expect("bind a random port");
+    let port = acceptor.local_addr()[0]
+        .as_socket_addr()
+        .map(|a| a.port())
+        .expect("a TCP address");
+    (acceptor, port)
 }
 
 impl Drop for TestApp {

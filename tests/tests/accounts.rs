@@ -231,30 +231,25 @@ async fn password_change_checks_the_old_one_and_replaces_it() {
             .json(&json!({"old_password": old, "new_password_1": new1, "new_password_2": new2}))
             .send()
     };
-    let (status, body) = json_of(
-        change("wrong-pass", "second-pass-2", "second-pass-2")
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert!(body["errors"]["old_password"].is_array());
-    let (status, body) = json_of(
-        change("first-pass-1", "second-pass-2", "different-2")
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert!(body["errors"]["new_password_2"].is_array());
-    let (status, body) = json_of(
-        change("first-pass-1", "123456789", "123456789")
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert!(body["errors"]["new_password_1"].is_array());
+    for (old, new1, new2, field) in [
+        (
+            "wrong-pass",
+            "second-pass-2",
+            "second-pass-2",
+            "old_password",
+        ),
+        (
+            "first-pass-1",
+            "second-pass-2",
+            "different-2",
+            "new_password_2",
+        ),
+        ("first-pass-1", "123456789", "123456789", "new_password_1"),
+    ] {
+        let (status, body) = json_of(change(old, new1, new2).await.unwrap()).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["errors"][field].is_array(), "{body}");
+    }
     let (status, body) = json_of(
         change("first-pass-1", "second-pass-2", "second-pass-2")
             .await

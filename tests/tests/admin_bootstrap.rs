@@ -22,47 +22,29 @@ async fn login(base: &str, username: &str, password: &str) -> (u16, Value) {
 #[tokio::test]
 async fn create_superuser_makes_an_admin_and_refuses_weak_or_duplicate_ones() {
     let mut env = TestEnv::new();
-    let weak = api_command(&env)
-        .args([
-            "create-superuser",
-            "--username",
-            "boss",
-            "--email",
-            "boss@example.com",
-        ])
-        .env("DISPATCH_ADMIN_PASSWORD", "12345678")
-        .output()
-        .unwrap();
+    let create_boss = |password: &str| {
+        api_command(&env)
+            .args([
+                "create-superuser",
+                "--username",
+                "boss",
+                "--email",
+                "boss@example.com",
+            ])
+            .env("DISPATCH_ADMIN_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let weak = create_boss("12345678");
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
-
-    let created = api_command(&env)
-        .args([
-            "create-superuser",
-            "--username",
-            "boss",
-            "--email",
-            "boss@example.com",
-        ])
-        .env("DISPATCH_ADMIN_PASSWORD", "strong-boss-pass")
-        .output()
-        .unwrap();
+    let created = create_boss("strong-boss-pass");
     assert!(
         created.status.success(),
         "{}",
         String::from_utf8_lossy(&created.stderr)
     );
-    let again = api_command(&env)
-        .args([
-            "create-superuser",
-            "--username",
-            "boss",
-            "--email",
-            "boss@example.com",
-        ])
-        .env("DISPATCH_ADMIN_PASSWORD", "strong-boss-pass")
-        .output()
-        .unwrap();
+    let again = create_boss("strong-boss-pass");
     assert!(!again.status.success());
 
     let (_api, base) = start_api(&mut env, &[]).await;
