@@ -15,13 +15,13 @@ use crate::routes::auth::AuthApi;
 use crate::routes::health::HealthApi;
 use crate::routes::jobs::JobsApi;
 use crate::routes::profile::ProfileApi;
-use crate::routes::ws_jobs;
+use crate::routes::ws_jobs::JobStreamApi;
 use crate::state::AppState;
 
-pub type Apis = (HealthApi, AuthApi, ProfileApi, JobsApi);
+pub type Apis = (HealthApi, AuthApi, ProfileApi, JobsApi, JobStreamApi);
 
 pub fn openapi() -> OpenApiService<Apis, ()> {
-    let apis = (HealthApi, AuthApi, ProfileApi, JobsApi);
+    let apis = (HealthApi, AuthApi, ProfileApi, JobsApi, JobStreamApi);
     OpenApiService::new(apis, "Dispatch API", env!("CARGO_PKG_VERSION")).description(
         "Accounts, tasks, assignments, a catalogue and mail, with slow work done by \
              background jobs that clients follow by polling `/api/v1/jobs/{id}/` or over the \
@@ -43,7 +43,6 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .nest("/", service)
         .nest("/api-docs", swagger)
         .at("/api-docs/openapi.json", spec)
-        .at("/ws/jobs/:id", get(ws_jobs::job_socket))
         .at("/metrics", get(metrics::render))
         .data(state)
         .with(CookieJarManager::new())

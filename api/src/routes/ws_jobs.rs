@@ -5,36 +5,57 @@ use std::sync::Arc;
 
 use dispatch_shared::events::Event;
 use dispatch_shared::models::JobRow;
+use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
-use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream};
-use poem::web::{Data, Path};
-use poem::{handler, IntoResponse, Request};
+use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream, WebSocketUpgraded};
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::Path;
 use poem_openapi::types::ToJSON;
+use poem_openapi::OpenApi;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::extract::auth::{authenticate_token, raw_token, AuthUser};
+use crate::routes::ApiTags;
 use crate::schemas::Job;
 use crate::services::jobs::{self, RECHECK_EVERY};
 use crate::state::AppState;
 
 pub const CLOSE_NOT_FOUND: u16 = 4404;
 
-#[handler]
-pub async fn job_socket(
-    request: &Request,
-    Path(id): Path<String>,
-    ws: WebSocket,
-    Data(state): Data<&Arc<AppState>>,
-) -> impl IntoResponse {
-    let caller = match raw_token(request, true) {
-        Some(token) => authenticate_token(state, &token).await.ok(),
-        None => None,
-    };
-    let state = state.clone();
-    ws.on_upgrade(move |socket| async move {
-        follow(state, Uuid::parse_str(&id).ok(), caller, socket).await;
-    })
+pub struct JobStreamApi;
+
+type Session = Box<dyn FnOnce(WebSocketStream) -> BoxFuture<'static, ()> + Send + Sync>;
+
+#[OpenApi(tag = "ApiTags::Jobs")]
+impl JobStreamApi {
+    /// Follow a job over a WebSocket
+    ///
+    /// Sends the job (the same JSON as `GET /api/v1/jobs/{id}/`) at once; if it has not
+    /// finished, sends it again on each change and when it finishes, then closes normally
+    /// (1000). An unknown id, or a job the caller may not see, closes with 4404. The token may
+    /// come in the `authorization` header (with or without `Bearer `), the `token` query
+    /// parameter, or the `access_token` cookie; registration jobs need none.
+    #[oai(path = "/ws/jobs/:id/", method = "get")]
+    async fn follow(
+        &self,
+        state: Data<&Arc<AppState>>,
+        request: &Request,
+        /// The job id.
+        id: Path<String>,
+        ws: WebSocket,
+    ) -> WebSocketUpgraded<Session> {
+        let caller = match raw_token(request, true) {
+            Some(token) => authenticate_token(state.0, &token).await.ok(),
+            None => None,
+        };
+        let state = state.0.clone();
+        let job_id = Uuid::parse_str(&id.0).ok();
+        let session: Session =
+            Box::new(move |socket| Box::pin(follow(state, job_id, caller, socket)));
+        ws.on_upgrade(session)
+    }
 }
 
 fn job_message(job: &JobRow) -> Message {
