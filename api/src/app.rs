@@ -53,6 +53,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         }))
         .before(strip_trailing_slash)
         .catch_all_error(problem_response)
+        .around(no_store)
         .around(metrics::track)
         .into_endpoint()
 }
@@ -75,6 +76,19 @@ async fn strip_trailing_slash(mut request: Request) -> poem::Result<Request> {
         }
     }
     Ok(request)
+}
+
+/// API answers are per-user and may carry tokens: no cache may keep them.
+async fn no_store<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
+    let api = request.uri().path().starts_with("/api/v1/");
+    let mut response = next.call(request).await?.into_response();
+    if api {
+        response.headers_mut().insert(
+            poem::http::header::CACHE_CONTROL,
+            poem::http::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(response)
 }
 
 /// Errors raised outside our handlers (routing, parameter parsing, the framework) get the

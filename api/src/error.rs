@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use dispatch_shared::db::DbError;
 use dispatch_shared::domain::ValidationErrors;
-use poem::http::{header, StatusCode};
+use poem::http::{header, HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::{types::Type, ApiResponse};
@@ -194,6 +194,11 @@ impl poem::error::ResponseError for ApiError {
             ApiError::TooManyRequests { retry_after } => Some(retry_after.as_secs().max(1)),
             _ => None,
         };
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(secs) = retry_after {
             if let Ok(value) = secs.to_string().parse() {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

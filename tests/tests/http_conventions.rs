@@ -205,6 +205,15 @@ async fn login_sets_an_http_only_cookie() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = app
+        .client
+        .get(app.url("/api/v1/auth/profile/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
 }
 
 #[tokio::test]
