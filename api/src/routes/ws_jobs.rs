@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use dispatch_shared::events::Event;
 use dispatch_shared::models::JobRow;
 use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
@@ -13,13 +12,12 @@ use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::types::ToJSON;
 use poem_openapi::OpenApi;
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::extract::auth::{authenticate_token, raw_token, AuthUser};
 use crate::routes::ApiTags;
 use crate::schemas::Job;
-use crate::services::jobs::{self, RECHECK_EVERY};
+use crate::services::jobs::{self, JobWatch, RECHECK_EVERY};
 use crate::state::AppState;
 
 pub const CLOSE_NOT_FOUND: u16 = 4404;
@@ -78,45 +76,42 @@ async fn follow(
     caller: Option<AuthUser>,
     mut socket: WebSocketStream,
 ) {
-    // Subscribe before the first read so no event between the read and the wait is missed.
-    let mut events = state.events.subscribe();
-    let job = match id {
-        Some(id) => jobs::find_visible(&state, id, caller.as_ref()).await.ok(),
-        None => None,
+    let visible = match id {
+        Some(id) => jobs::find_visible(&state, id, caller.as_ref())
+            .await
+            .is_ok(),
+        None => false,
     };
-    let (Some(id), Some(mut job)) = (id, job) else {
+    let Some(id) = id.filter(|_| visible) else {
         close(&mut socket, CLOSE_NOT_FOUND, "job not found").await;
         return;
     };
-    if socket.send(job_message(&job)).await.is_err() {
-        return;
-    }
-    let mut recheck = tokio::time::interval(RECHECK_EVERY);
-    recheck.tick().await;
-    while !job.is_finished() {
-        let latest = tokio::select! {
-            received = events.recv() => match received {
-                Ok(Event::Job(view)) if view.id == id => jobs::load(&state, id).await.ok().flatten(),
-                Ok(_) => continue,
-                Err(RecvError::Lagged(_)) => jobs::load(&state, id).await.ok().flatten(),
-                Err(RecvError::Closed) => return,
-            },
-            _ = recheck.tick() => jobs::load(&state, id).await.ok().flatten(),
+    let mut watch = JobWatch::new(&state, id);
+    loop {
+        let change = tokio::select! {
+            change = watch.next_change() => change,
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => continue,
             },
         };
-        let Some(latest) = latest else {
+        match change {
+            Ok(Some(job)) => {
+                if socket.send(job_message(&job)).await.is_err() {
+                    return;
+                }
+                if job.is_finished() {
+                    close(&mut socket, 1000, "job finished").await;
+                    return;
+                }
+            }
             // Acknowledged (deleted) by someone else meanwhile.
-            close(&mut socket, CLOSE_NOT_FOUND, "job not found").await;
-            return;
-        };
-        let changed = latest.status != job.status || latest.attempts != job.attempts;
-        job = latest;
-        if changed && socket.send(job_message(&job)).await.is_err() {
-            return;
+            Ok(None) => {
+                close(&mut socket, CLOSE_NOT_FOUND, "job not found").await;
+                return;
+            }
+            // MySQL unavailable: keep the socket, try again on the next change or tick.
+            Err(_) => tokio::time::sleep(RECHECK_EVERY).await,
         }
     }
-    close(&mut socket, 1000, "job finished").await;
 }

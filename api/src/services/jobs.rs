@@ -4,8 +4,8 @@ use dispatch_shared::events::Event;
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::JobRow;
 use dispatch_shared::repo::jobs;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -62,36 +62,75 @@ pub async fn load(state: &AppState, id: Uuid) -> Result<Option<JobRow>, ApiError
 // Pub/sub is the fast path; this re-read covers a lost event or a Redis restart.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(2);
 
+/// Follows one job: yields it as it stands, then each change (status or attempts) until it
+/// finishes. Every instance hears every worker's events; a periodic re-read of the row makes
+/// a lost event cost a delay, never the outcome.
+pub struct JobWatch<'a> {
+    state: &'a AppState,
+    id: Uuid,
+    events: broadcast::Receiver<Event>,
+    last: Option<(String, u32)>,
+}
+
+impl<'a> JobWatch<'a> {
+    /// Subscribes before the first read, so no change between the read and the wait is lost.
+    pub fn new(state: &'a AppState, id: Uuid) -> Self {
+        Self {
+            events: state.events.subscribe(),
+            state,
+            id,
+            last: None,
+        }
+    }
+
+    /// The job now (first call), then its next change; `None` once the row is gone.
+    pub async fn next_change(&mut self) -> Result<Option<JobRow>, ApiError> {
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+        loop {
+            if self.last.is_some() {
+                tokio::select! {
+                    _ = recheck.tick() => {}
+                    received = self.events.recv() => match received {
+                        Ok(Event::Job(view)) if view.id == self.id => {}
+                        Ok(_) => continue,
+                        Err(RecvError::Lagged(_)) => {}
+                        // The subscriber lives as long as the process; poll meanwhile.
+                        Err(RecvError::Closed) => { recheck.tick().await; }
+                    }
+                }
+            }
+            let Some(job) = load(self.state, self.id).await? else {
+                return Ok(None);
+            };
+            let seen = (job.status.clone(), job.attempts);
+            if self.last.as_ref() != Some(&seen) {
+                self.last = Some(seen);
+                return Ok(Some(job));
+            }
+        }
+    }
+}
+
 /// Waits until the job finishes or `timeout` passes; returns the row as last seen.
 pub async fn await_finished(
     state: &AppState,
     id: Uuid,
     timeout: Duration,
 ) -> Result<Option<JobRow>, ApiError> {
-    let mut events = state.events.subscribe();
-    let deadline = Instant::now() + timeout;
-    loop {
-        let row = load(state, id).await?;
-        match &row {
-            None => return Ok(None),
-            Some(job) if job.is_finished() => return Ok(row),
-            Some(_) if Instant::now() >= deadline => return Ok(row),
-            Some(_) => {}
-        }
-        let recheck_at = (Instant::now() + RECHECK_EVERY).min(deadline);
+    let mut watch = JobWatch::new(state, id);
+    let mut latest = None;
+    let waiting = async {
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep_until(recheck_at) => break,
-                received = events.recv() => match received {
-                    Ok(Event::Job(view)) if view.id == id && view.status.is_finished() => break,
-                    Ok(_) => continue,
-                    Err(RecvError::Lagged(_)) => break,
-                    Err(RecvError::Closed) => {
-                        tokio::time::sleep_until(recheck_at).await;
-                        break;
-                    }
-                }
+            match watch.next_change().await? {
+                Some(job) if job.is_finished() => return Ok(Some(job)),
+                Some(job) => latest = Some(job),
+                None => return Ok(None),
             }
         }
+    };
+    match tokio::time::timeout(timeout, waiting).await {
+        Ok(outcome) => outcome,
+        Err(_) => Ok(latest),
     }
 }
