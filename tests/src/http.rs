@@ -143,6 +143,20 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// The status of `method path`, with the bearer token when given.
+    pub async fn status(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> u16 {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("request sent")
+            .status()
+            .as_u16()
+    }
+
     pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

@@ -21,6 +21,28 @@ async fn login_body(app: &TestApp, username: &str, password: &str) -> Value {
     body
 }
 
+/// Registers a user and has a second API instance serve (and so cache) them; returns the
+/// registration body, the access token and the profile URL on the second instance.
+async fn known_to_a_second_instance(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+) -> (Value, String, String) {
+    let second = app.spawn_second_instance().await;
+    let me = app.register(username, password).await;
+    let token = me["tokens"]["access"].as_str().unwrap().to_owned();
+    let on_second = format!("{second}/api/v1/auth/profile/");
+    let r = app
+        .client
+        .get(&on_second)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    (me, token, on_second)
+}
+
 /// Waits (at most the 5 s DESIGN allows) until `url` refuses `token`.
 async fn refused_within_5s(app: &TestApp, url: &str, token: &str) {
     let started = Instant::now();
@@ -273,21 +295,8 @@ async fn password_change_checks_the_old_one_and_replaces_it() {
 #[tokio::test]
 async fn a_deleted_users_token_is_rejected_within_5s_on_another_instance() {
     let app = TestApp::spawn().await;
-    let second = app.spawn_second_instance().await;
-    let me = app.register("ephemeral", "short-lived-1").await;
-    let token = me["tokens"]["access"].as_str().unwrap().to_owned();
-    let on_second = format!("{second}/api/v1/auth/profile/");
-    // Warm the second instance's cache.
-    assert_eq!(
-        app.client
-            .get(&on_second)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let (me, token, on_second) =
+        known_to_a_second_instance(&app, "ephemeral", "short-lived-1").await;
 
     let r = app
         .client
@@ -306,20 +315,7 @@ async fn a_deleted_users_token_is_rejected_within_5s_on_another_instance() {
 #[tokio::test]
 async fn a_deactivated_user_is_refused_within_5s_and_login_is_403() {
     let app = TestApp::spawn().await;
-    let second = app.spawn_second_instance().await;
-    let me = app.register("sleeper", "sleeper-pass-1").await;
-    let token = me["tokens"]["access"].as_str().unwrap().to_owned();
-    let on_second = format!("{second}/api/v1/auth/profile/");
-    assert_eq!(
-        app.client
-            .get(&on_second)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let (_, token, on_second) = known_to_a_second_instance(&app, "sleeper", "sleeper-pass-1").await;
     // Deactivated behind the API's back (as an operator would in SQL): only the cache's
     // lifetime stands between the change and its effect.
     app.env

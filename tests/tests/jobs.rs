@@ -3,6 +3,7 @@ use std::time::Duration;
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::repo::jobs as job_repo;
 use dispatch_tests::{ws, TestApp};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn register_job(app: &TestApp, username: &str) -> String {
@@ -37,27 +38,14 @@ async fn registration_jobs_are_readable_and_acknowledgeable_by_id() {
     let id = register_job(&app, "ack_user").await;
     let job = app.await_job(&id, None).await;
     assert_eq!(job["status"], "succeeded");
-    let r = app
-        .client
-        .delete(app.url(&format!("/api/v1/jobs/{id}/")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    let r = app
-        .client
-        .get(app.url(&format!("/api/v1/jobs/{id}/")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = app
-        .client
-        .get(app.url("/api/v1/jobs/not-a-uuid/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    let path = format!("/api/v1/jobs/{id}/");
+    assert_eq!(app.status(Method::DELETE, &path, None).await, 204);
+    assert_eq!(app.status(Method::GET, &path, None).await, 404);
+    assert_eq!(
+        app.status(Method::GET, "/api/v1/jobs/not-a-uuid/", None)
+            .await,
+        404
+    );
 }
 
 #[tokio::test]
@@ -74,31 +62,12 @@ async fn owned_jobs_are_visible_to_their_owner_only_and_listed_newest_first() {
     let path = format!("/api/v1/jobs/{}/", ids[0]);
     assert_eq!(app.get_auth(&path, alice_token).await.status(), 200);
     assert_eq!(app.get_auth(&path, bob_token).await.status(), 404);
+    assert_eq!(app.status(Method::GET, &path, None).await, 404);
     assert_eq!(
-        app.client
-            .get(app.url(&path))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.status(Method::DELETE, &path, Some(bob_token)).await,
         404
     );
-    let r = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(bob_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-
-    let r = app
-        .client
-        .get(app.url("/api/v1/jobs/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(app.status(Method::GET, "/api/v1/jobs/", None).await, 401);
     let page: Value = app
         .get_auth("/api/v1/jobs/?page_size=2", alice_token)
         .await

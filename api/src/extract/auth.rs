@@ -100,6 +100,15 @@ fn state_of(request: &Request) -> Result<&Arc<AppState>, ApiError> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))
 }
 
+/// The request's user: `None` without a token, an error with a bad one.
+async fn authenticate_request(request: &Request) -> Result<Option<AuthUser>, ApiError> {
+    let state = state_of(request)?;
+    match raw_token(request, false) {
+        None => Ok(None),
+        Some(token) => authenticate_token(state, &token).await.map(Some),
+    }
+}
+
 fn register_scheme(registry: &mut Registry) {
     registry.create_security_scheme(
         SCHEME,
@@ -136,11 +145,9 @@ impl<'a> ApiExtractor<'a> for AuthUser {
         _body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let state = state_of(request)?;
-        let token = raw_token(request, false).ok_or_else(|| {
+        Ok(authenticate_request(request).await?.ok_or_else(|| {
             ApiError::Unauthorized("Authentication credentials were not provided.".into())
-        })?;
-        Ok(authenticate_token(state, &token).await?)
+        })?)
     }
 }
 
@@ -166,10 +173,6 @@ impl<'a> ApiExtractor<'a> for OptionalAuth {
         _body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let state = state_of(request)?;
-        match raw_token(request, false) {
-            None => Ok(OptionalAuth(None)),
-            Some(token) => Ok(OptionalAuth(Some(authenticate_token(state, &token).await?))),
-        }
+        Ok(OptionalAuth(authenticate_request(request).await?))
     }
 }

@@ -1,6 +1,7 @@
 //! Token pairs and refresh-token families: a login starts a family, each refresh rotates
 //! within it, and replaying a rotated token revokes the whole family.
 
+use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::auth::{TokenError, TokenKind};
 use dispatch_shared::models::{now_naive, UserRow};
 use dispatch_shared::repo::{refresh_tokens, users};
@@ -12,6 +13,7 @@ use crate::state::AppState;
 
 async fn issue_pair(
     state: &AppState,
+    conn: &mut AsyncMysqlConnection,
     user_id: Uuid,
     version: u32,
     family: Uuid,
@@ -26,8 +28,7 @@ async fn issue_pair(
         .map_err(ApiError::internal)?;
     let expires_at = now_naive()
         + chrono::Duration::from_std(state.tokens.refresh_ttl()).map_err(ApiError::internal)?;
-    let mut conn = state.db.get().await?;
-    refresh_tokens::insert(&mut conn, refresh.claims.jti, family, user_id, expires_at).await?;
+    refresh_tokens::insert(conn, refresh.claims.jti, family, user_id, expires_at).await?;
     Ok(Tokens {
         access: access.token,
         refresh: refresh.token,
@@ -36,8 +37,15 @@ async fn issue_pair(
 
 /// A new login: a new family. Returns the tokens and the user as it now stands.
 pub async fn start(state: &AppState, user: &UserRow) -> Result<(Tokens, UserRow), ApiError> {
-    let tokens = issue_pair(state, user.uuid(), user.token_version, Uuid::new_v4()).await?;
     let mut conn = state.db.get().await?;
+    let tokens = issue_pair(
+        state,
+        &mut conn,
+        user.uuid(),
+        user.token_version,
+        Uuid::new_v4(),
+    )
+    .await?;
     let at = users::touch_last_login(&mut conn, user.uuid()).await?;
     let mut user = user.clone();
     user.last_login = Some(at);
@@ -68,10 +76,9 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<Tokens, ApiError> 
         return Err(invalid_refresh());
     }
     let user = users::find(&mut conn, claims.sub).await?;
-    drop(conn);
     match user {
         Some(u) if u.is_active && u.token_version == claims.ver => {
-            issue_pair(state, claims.sub, u.token_version, family).await
+            issue_pair(state, &mut conn, claims.sub, u.token_version, family).await
         }
         _ => Err(invalid_refresh()),
     }
