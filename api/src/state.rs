@@ -10,6 +10,7 @@ use dispatch_shared::redis_conn;
 use redis::aio::ConnectionManager;
 use tokio::sync::broadcast;
 
+use crate::services::task_stream::TaskHub;
 use crate::services::throttle::LoginThrottle;
 use crate::services::user_cache::UserCache;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub tokens: TokenService,
     pub users: UserCache,
     pub throttle: LoginThrottle,
+    /// This instance's task-stream sockets, by user.
+    pub task_streams: Arc<TaskHub>,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
         let events = events::spawn_subscriber(client, &settings.redis_namespace);
         let users = UserCache::new(settings.user_cache_ttl, &events);
         Ok(Arc::new(Self {
+            task_streams: TaskHub::spawn(&events),
             users,
             throttle: LoginThrottle::new(redis.clone(), &settings.redis_namespace),
             queues: JobQueues::new(redis.clone(), &settings.redis_namespace),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dispatch_shared::auth::{TokenError, TokenKind};
+use dispatch_shared::auth::{Claims, TokenError, TokenKind};
 use dispatch_shared::models::UserRow;
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
@@ -72,6 +72,16 @@ pub fn raw_token(request: &Request, allow_query: bool) -> Option<String> {
 }
 
 pub async fn authenticate_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    authenticate_claims(state, token)
+        .await
+        .map(|(user, _)| user)
+}
+
+/// The user and the token's claims (for connections that must end when the token does).
+pub async fn authenticate_claims(
+    state: &AppState,
+    token: &str,
+) -> Result<(AuthUser, Claims), ApiError> {
     let claims = state
         .tokens
         .decode_kind(token, TokenKind::Access)
@@ -84,10 +94,13 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<AuthUse
         })?;
     let user = state.users.get(&state.db, claims.sub).await?;
     match user {
-        Some(user) if user.is_active && user.token_version == claims.ver => Ok(AuthUser {
-            id: claims.sub,
-            user,
-        }),
+        Some(user) if user.is_active && user.token_version == claims.ver => Ok((
+            AuthUser {
+                id: claims.sub,
+                user,
+            },
+            claims,
+        )),
         _ => Err(ApiError::Unauthorized(
             "The account is inactive or the token was revoked.".into(),
         )),

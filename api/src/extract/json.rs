@@ -80,10 +80,55 @@ fn field_errors<T: Type>(value: &Value) -> ValidationErrors {
             let expected = field_schema.ty;
             if !type_matches(expected, field_value) {
                 errors.add(name, format!("Expected {}.", describe(expected)));
+            } else if let Some(message) = constraint_violation(field_schema, field_value) {
+                errors.add(name, message);
             }
         }
     }
     errors
+}
+
+/// The first constraint of the field's schema that `value` breaks, in words. The schema is
+/// the contract clients read, so what it promises is checked here, per field.
+fn constraint_violation(schema: &MetaSchema, value: &Value) -> Option<String> {
+    if !schema.enum_items.is_empty() && !schema.enum_items.contains(value) {
+        return Some(format!("{value} is not a valid choice."));
+    }
+    if let Some(text) = value.as_str() {
+        let chars = text.chars().count();
+        if let Some(max) = schema.max_length.filter(|max| chars > *max) {
+            return Some(format!(
+                "Ensure this field has no more than {max} characters."
+            ));
+        }
+        if let Some(min) = schema.min_length.filter(|min| chars < *min) {
+            return Some(format!("Ensure this field has at least {min} characters."));
+        }
+        let well_formed = match schema.format {
+            Some("uuid") => uuid::Uuid::parse_str(text).is_ok(),
+            Some("date") => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+            Some("date-time") => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+            _ => true,
+        };
+        if !well_formed {
+            return Some(match schema.format {
+                Some("uuid") => "Must be a valid UUID.".to_owned(),
+                Some("date") => "Date has wrong format. Use YYYY-MM-DD.".to_owned(),
+                _ => "Datetime has wrong format. Use RFC 3339.".to_owned(),
+            });
+        }
+    }
+    if let Some(number) = value.as_f64() {
+        if let Some(max) = schema.maximum.filter(|max| number > *max) {
+            return Some(format!("Ensure this value is less than or equal to {max}."));
+        }
+        if let Some(min) = schema.minimum.filter(|min| number < *min) {
+            return Some(format!(
+                "Ensure this value is greater than or equal to {min}."
+            ));
+        }
+    }
+    None
 }
 
 impl<T: ParseFromJSON> JsonBody<T> {

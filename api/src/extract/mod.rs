@@ -1,6 +1,7 @@
 pub mod auth;
 pub mod client_address;
 pub mod json;
+pub mod ordering;
 pub mod pagination;
 pub mod prefer;
 

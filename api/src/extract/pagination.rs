@@ -1,5 +1,6 @@
 //! `page` / `page_size` and the `{count, next, previous, results}` envelope (DESIGN §2).
 
+use dispatch_shared::repo::listing::Window;
 use poem::Request;
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::Object;
@@ -41,6 +42,13 @@ impl Paging {
 
     pub fn limit(&self) -> i64 {
         self.page_size as i64
+    }
+
+    pub fn window(&self) -> Window {
+        Window {
+            offset: self.offset(),
+            limit: self.limit(),
+        }
     }
 }
 

@@ -1,8 +1,12 @@
+pub mod assignments;
 pub mod auth;
 pub mod health;
 pub mod jobs;
 pub mod profile;
+pub mod tasks;
+pub mod ws;
 pub mod ws_jobs;
+pub mod ws_tasks;
 
 use poem_openapi::Tags;
 
@@ -12,6 +16,10 @@ pub enum ApiTags {
     Auth,
     /// Background jobs: poll their state or acknowledge their results.
     Jobs,
+    /// The caller's tasks and their live stream.
+    Tasks,
+    /// Tasks assigned to users per date, within a daily limit.
+    Assignments,
     /// Liveness and readiness probes.
     Health,
 }

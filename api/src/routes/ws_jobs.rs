@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use dispatch_shared::models::JobRow;
-use futures::future::BoxFuture;
-use futures::{SinkExt, StreamExt};
-use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream, WebSocketUpgraded};
+use futures::StreamExt;
+use poem::web::websocket::{Message, WebSocket, WebSocketStream};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Path;
@@ -15,6 +14,7 @@ use poem_openapi::OpenApi;
 use uuid::Uuid;
 
 use crate::extract::auth::{authenticate_token, raw_token, AuthUser};
+use crate::routes::ws::{close, send, Session, Upgrade};
 use crate::routes::ApiTags;
 use crate::schemas::Job;
 use crate::services::jobs::{self, JobWatch, RECHECK_EVERY};
@@ -23,8 +23,6 @@ use crate::state::AppState;
 pub const CLOSE_NOT_FOUND: u16 = 4404;
 
 pub struct JobStreamApi;
-
-type Session = Box<dyn FnOnce(WebSocketStream) -> BoxFuture<'static, ()> + Send + Sync>;
 
 #[OpenApi(tag = "ApiTags::Jobs")]
 impl JobStreamApi {
@@ -43,7 +41,7 @@ impl JobStreamApi {
         /// The job id.
         id: Path<String>,
         ws: WebSocket,
-    ) -> WebSocketUpgraded<Session> {
+    ) -> Upgrade {
         let caller = match raw_token(request, true) {
             Some(token) => authenticate_token(state.0, &token).await.ok(),
             None => None,
@@ -52,22 +50,12 @@ impl JobStreamApi {
         let job_id = Uuid::parse_str(&id.0).ok();
         let session: Session =
             Box::new(move |socket| Box::pin(follow(state, job_id, caller, socket)));
-        ws.on_upgrade(session)
+        Upgrade::new(ws, session)
     }
 }
 
 fn job_message(job: &JobRow) -> Message {
     Message::Text(Job::from(job.view()).to_json_string())
-}
-
-async fn close(socket: &mut WebSocketStream, code: u16, reason: &str) {
-    let _ = socket
-        .send(Message::Close(Some((
-            CloseCode::from(code),
-            reason.to_owned(),
-        ))))
-        .await;
-    let _ = socket.close().await;
 }
 
 async fn follow(
@@ -97,7 +85,7 @@ async fn follow(
         };
         match change {
             Ok(Some(job)) => {
-                if socket.send(job_message(&job)).await.is_err() {
+                if !send(&mut socket, job_message(&job)).await {
                     return;
                 }
                 if job.is_finished() {

@@ -1,8 +1,11 @@
 //! What handlers call: the operations of each area, free of HTTP details.
 
 pub mod accounts;
+pub mod assignments;
 pub mod jobs;
 pub mod profile;
 pub mod sessions;
+pub mod task_stream;
+pub mod tasks;
 pub mod throttle;
 pub mod user_cache;

@@ -50,4 +50,42 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, jobs);
+diesel::table! {
+    tasks (id) {
+        id -> Char,
+        owner_id -> Char,
+        title -> Varchar,
+        description -> Text,
+        status_task -> Varchar,
+        date_created -> Datetime,
+        last_updated -> Datetime,
+    }
+}
+
+diesel::table! {
+    assignments (id) {
+        id -> Char,
+        task_id -> Char,
+        user_id -> Char,
+        date -> Date,
+        created_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    assignment_days (user_id, date) {
+        user_id -> Char,
+        date -> Date,
+    }
+}
+
+diesel::joinable!(assignments -> tasks (task_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    jobs,
+    tasks,
+    assignments,
+    assignment_days
+);

@@ -1,13 +1,17 @@
 //! Validated domain types: once built, a value is valid everywhere.
 
 mod email;
+pub mod ordering;
 mod password;
 mod person_name;
+mod task;
 mod username;
 mod validation;
 
 pub use email::Email;
+pub use ordering::{Ordering, Sort, SortField};
 pub use password::Password;
 pub use person_name::PersonName;
+pub use task::{TaskDescription, TaskStatus, TaskTitle, DESCRIPTION_MAX, TITLE_MAX, TITLE_PATTERN};
 pub use username::Username;
 pub use validation::ValidationErrors;

@@ -1,9 +1,11 @@
 //! Rows as stored, and the public shapes the API and the events expose.
 
 mod job;
+mod task;
 mod user;
 
 pub use job::{JobRow, JobView, NewJob};
+pub use task::{AssignmentRow, AssignmentView, TaskRow, TaskView};
 pub use user::{NewUser, UserRow, UserView};
 
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -1,5 +1,8 @@
 //! Queries, one module per table. Functions take a connection so callers choose transactions.
 
+pub mod assignments;
 pub mod jobs;
+pub mod listing;
 pub mod refresh_tokens;
+pub mod tasks;
 pub mod users;

@@ -209,3 +209,16 @@ impl poem_openapi::types::Example for Detail {
         }
     }
 }
+
+mod assignments;
+mod tasks;
+
+pub use assignments::{Assignment, NewAssignment};
+pub use tasks::{NewTask, Task, TaskPatch, TaskStatusValue};
+
+/// 2026-11-22T08:00:00Z, the moment every example is taken at.
+pub(crate) fn example_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T08:00:00Z")
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default()
+}

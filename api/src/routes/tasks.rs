@@ -1,0 +1,169 @@
+//! `/api/v1/tasks/`: the caller's own tasks (DESIGN §5). Another user's task is a 404.
+
+use std::sync::Arc;
+
+use dispatch_shared::repo::tasks::{TaskFilter, TaskSort};
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::extract::ordering::{ordering_or_default, OrderingParam};
+use crate::extract::pagination::{Page, Paging};
+use crate::extract::{AuthUser, JsonBody};
+use crate::routes::ApiTags;
+use crate::schemas::{Message, NewTask, Task, TaskPatch, TaskStatusValue};
+use crate::services::tasks::{self, TaskInput};
+use crate::state::AppState;
+
+pub struct TasksApi;
+
+#[derive(ApiResponse)]
+pub enum TaskCreated {
+    /// The new task.
+    #[oai(status = 201)]
+    Created(Json<Task>),
+}
+
+#[OpenApi(tag = "ApiTags::Tasks")]
+impl TasksApi {
+    /// Create a task
+    ///
+    /// `title` is required; `description` defaults to empty and `status_task` to `TO DO`.
+    /// The caller's task streams receive it with `"action": "task_create"`.
+    #[oai(path = "/api/v1/tasks/", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        body: JsonBody<NewTask>,
+    ) -> ApiResult<TaskCreated> {
+        let body = body.0;
+        let input = TaskInput::parse(
+            Some(&body.title),
+            body.description.as_deref(),
+            body.status_task.map(Into::into),
+            true,
+        )?;
+        let task = tasks::create(state.0, auth.id, input).await?;
+        Ok(TaskCreated::Created(Json(task.view().into())))
+    }
+
+    /// The caller's tasks
+    ///
+    /// Paginated; newest first unless `ordering` says otherwise (`date_created`,
+    /// `last_updated`, `title`, each optionally prefixed by `-`, comma-separated).
+    #[oai(path = "/api/v1/tasks/", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        request: &Request,
+        auth: AuthUser,
+        /// 1-based page number.
+        #[oai(validator(minimum(value = "1")))]
+        page: Query<Option<u64>>,
+        /// Items per page (default 20; larger values are clamped to 100).
+        #[oai(validator(minimum(value = "1")))]
+        page_size: Query<Option<u64>>,
+        /// Only tasks with this status.
+        status_task: Query<Option<TaskStatusValue>>,
+        /// Case-insensitive substring of the title or the description.
+        search: Query<Option<String>>,
+        /// Sort keys, e.g. `-last_updated,title`.
+        ordering: Query<Option<OrderingParam<TaskSort>>>,
+    ) -> ApiResult<Json<Page<Task>>> {
+        let paging = Paging::parse(page.0, page_size.0)?;
+        let filter = TaskFilter {
+            status: status_task.0.map(Into::into),
+            search: search.0.filter(|s| !s.is_empty()),
+        };
+        let ordering = ordering_or_default(ordering.0);
+        let (rows, count) =
+            tasks::list(state.0, auth.id, &filter, &ordering, paging.window()).await?;
+        let results = rows.iter().map(|r| r.view().into()).collect();
+        Ok(Json(Page::build(request, paging, count as u64, results)?))
+    }
+
+    /// One task
+    #[oai(path = "/api/v1/tasks/:id/", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        /// The task's id.
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Task>> {
+        let task = tasks::find(state.0, auth.id, id.0).await?;
+        Ok(Json(task.view().into()))
+    }
+
+    /// Replace a task
+    ///
+    /// Every field: `title` is required, an omitted `description` becomes empty and an
+    /// omitted `status_task` becomes `TO DO`.
+    #[oai(path = "/api/v1/tasks/:id/", method = "put")]
+    async fn put(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        /// The task's id.
+        id: Path<Uuid>,
+        body: JsonBody<NewTask>,
+    ) -> ApiResult<Json<Task>> {
+        let body = body.0;
+        let input = TaskInput::parse(
+            Some(&body.title),
+            body.description.as_deref(),
+            body.status_task.map(Into::into),
+            true,
+        )?;
+        let task = tasks::update(state.0, auth.id, id.0, input).await?;
+        Ok(Json(task.view().into()))
+    }
+
+    /// Change some fields of a task
+    ///
+    /// Omitted fields keep their value. The caller's task streams receive the result with
+    /// `"action": "task_update"`.
+    #[oai(path = "/api/v1/tasks/:id/", method = "patch")]
+    async fn patch(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        /// The task's id.
+        id: Path<Uuid>,
+        body: JsonBody<TaskPatch>,
+    ) -> ApiResult<Json<Task>> {
+        let body = body.0;
+        let input = TaskInput::parse(
+            body.title.as_deref(),
+            body.description.as_deref(),
+            body.status_task.map(Into::into),
+            false,
+        )?;
+        let task = tasks::update(state.0, auth.id, id.0, input).await?;
+        Ok(Json(task.view().into()))
+    }
+
+    /// Delete a task
+    ///
+    /// Its assignments go with it. The caller's task streams receive
+    /// `{"id", "action": "task_delete"}`.
+    #[oai(path = "/api/v1/tasks/:id/", method = "delete")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        /// The task's id.
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Message>> {
+        tasks::delete(state.0, auth.id, id.0).await?;
+        Ok(Json(Message {
+            message: "Task deleted successfully".into(),
+        }))
+    }
+}

@@ -1,0 +1,94 @@
+//! What the WebSocket endpoints share: small per-connection buffers, the documented
+//! upgrade response, closing with a code, and sends that cannot hang on a stalled peer.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::SinkExt;
+use poem::web::websocket::{
+    CloseCode, Message, WebSocket, WebSocketConfig, WebSocketStream, WebSocketUpgraded,
+};
+use poem::{IntoResponse, Response};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::ApiResponse;
+
+use crate::problem::{Problem, CONTENT_TYPE};
+
+/// A send that the peer has not taken in this long ends the connection.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub type Session = Box<dyn FnOnce(WebSocketStream) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Clients send us nothing but control frames, so the read side needs little; tungstenite's
+/// default 128 KiB read buffer per connection would dominate an idle socket's cost.
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024))
+}
+
+/// The upgrade answer of our WebSocket endpoints, documented with the 400 a request that
+/// is not a WebSocket handshake gets.
+pub struct Upgrade(WebSocketUpgraded<Session>);
+
+impl Upgrade {
+    pub fn new(ws: WebSocket, session: Session) -> Self {
+        Self(ws.config(config()).on_upgrade(session))
+    }
+}
+
+impl IntoResponse for Upgrade {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+impl ApiResponse for Upgrade {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![
+                MetaResponse {
+                    description: "Switching to the WebSocket protocol.",
+                    status: Some(101),
+                    status_range: None,
+                    content: vec![],
+                    headers: vec![],
+                },
+                MetaResponse {
+                    description: "Not a WebSocket handshake (a plain HTTP request).",
+                    status: Some(400),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: CONTENT_TYPE,
+                        schema: Problem::schema_ref(),
+                    }],
+                    headers: vec![],
+                },
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        Problem::register(registry);
+    }
+}
+
+/// Sends `message`, giving up after `SEND_TIMEOUT`; false when the connection is done for.
+pub async fn send(socket: &mut WebSocketStream, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// A close frame with `code` and `reason`, then the end of the connection.
+pub async fn close(socket: &mut WebSocketStream, code: u16, reason: &str) {
+    let frame = Message::Close(Some((CloseCode::from(code), reason.to_owned())));
+    if send(socket, frame).await {
+        let _ = tokio::time::timeout(SEND_TIMEOUT, socket.close()).await;
+    }
+}

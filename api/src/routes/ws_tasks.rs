@@ -1,0 +1,136 @@
+//! `GET /ws/tasks/`: every change to the caller's tasks, from any instance, as reference 002
+//! shows them. The socket closes with 4401 without valid credentials, when the token
+//! expires, or within seconds of the account being deactivated or deleted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dispatch_shared::auth::Claims;
+use futures::StreamExt;
+use poem::web::websocket::{Message, WebSocket, WebSocketStream};
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::OpenApi;
+
+use crate::extract::auth::{authenticate_claims, raw_token};
+use crate::routes::ws::{close, send, Session, Upgrade};
+use crate::routes::ApiTags;
+use crate::services::task_stream::{Ended, StreamItem};
+use crate::state::AppState;
+
+pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// The client did not keep up with its events (RFC 6455 "policy violation").
+pub const CLOSE_TOO_SLOW: u16 = 1008;
+/// This instance missed events; reconnect and re-read (RFC 6455 "try again later").
+pub const CLOSE_RECONNECT: u16 = 1013;
+
+/// Idle sockets get a ping this often, so proxies keep them and dead peers are noticed.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// The account is re-checked this often (and at once when it changes through the API).
+const RECHECK_EVERY: Duration = Duration::from_secs(1);
+
+pub struct TaskStreamApi;
+
+#[OpenApi(tag = "ApiTags::Tasks")]
+impl TaskStreamApi {
+    /// Live changes to the caller's tasks (WebSocket)
+    ///
+    /// After the upgrade the server sends one JSON message per change to the caller's tasks,
+    /// made through any API instance: the task plus `"action": "task_create"` or
+    /// `"task_update"`, and `{"id", "action": "task_delete"}`. No other user's changes are
+    /// ever sent. The token may come in the `authorization` header (with or without
+    /// `Bearer `), the `token` query parameter, or the `access_token` cookie. Close codes:
+    /// 4401 no valid token, the token expired, or the account was deactivated or deleted;
+    /// 1008 the client read too slowly and its queue overflowed; 1013 the instance missed
+    /// events (reconnect and re-read the list). The server pings every 20 s.
+    #[oai(path = "/ws/tasks/", method = "get")]
+    async fn stream(
+        &self,
+        state: Data<&Arc<AppState>>,
+        request: &Request,
+        ws: WebSocket,
+    ) -> Upgrade {
+        let caller = match raw_token(request, true) {
+            Some(token) => authenticate_claims(state.0, &token).await.ok(),
+            None => None,
+        };
+        let state = state.0.clone();
+        let session: Session = Box::new(move |socket| Box::pin(stream(state, caller, socket)));
+        Upgrade::new(ws, session)
+    }
+}
+
+/// Whether the token still speaks for an active user. When MySQL cannot tell, the socket
+/// stays: the token's own expiry still bounds it.
+async fn still_authorized(state: &AppState, claims: &Claims) -> bool {
+    match state.users.get(&state.db, claims.sub).await {
+        Ok(Some(user)) => user.is_active && user.token_version == claims.ver,
+        Ok(None) => false,
+        Err(_) => true,
+    }
+}
+
+fn expiry(claims: &Claims) -> tokio::time::Instant {
+    let left = claims.exp - chrono::Utc::now().timestamp();
+    tokio::time::Instant::now() + Duration::from_secs(left.max(0) as u64)
+}
+
+async fn stream(
+    state: Arc<AppState>,
+    caller: Option<(crate::extract::AuthUser, Claims)>,
+    mut socket: WebSocketStream,
+) {
+    let Some((user, claims)) = caller else {
+        close(&mut socket, CLOSE_UNAUTHORIZED, "authentication required").await;
+        return;
+    };
+    let mut subscription = state.task_streams.subscribe(user.id);
+    let expires = tokio::time::sleep_until(expiry(&claims));
+    tokio::pin!(expires);
+    let mut recheck = tokio::time::interval(RECHECK_EVERY);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    loop {
+        tokio::select! {
+            item = subscription.queue.recv() => match item {
+                Some(StreamItem::Message(text)) => {
+                    if !send(&mut socket, Message::Text(text.to_string())).await {
+                        return;
+                    }
+                }
+                Some(StreamItem::Recheck) => {
+                    if !still_authorized(&state, &claims).await {
+                        close(&mut socket, CLOSE_UNAUTHORIZED, "account inactive or token revoked").await;
+                        return;
+                    }
+                }
+                None => {
+                    let (code, reason) = match subscription.ended() {
+                        Ended::TooSlow => (CLOSE_TOO_SLOW, "too slow: events overflowed"),
+                        _ => (CLOSE_RECONNECT, "events missed: reconnect"),
+                    };
+                    close(&mut socket, code, reason).await;
+                    return;
+                }
+            },
+            _ = &mut expires => {
+                close(&mut socket, CLOSE_UNAUTHORIZED, "token expired").await;
+                return;
+            }
+            _ = recheck.tick() => {
+                if !still_authorized(&state, &claims).await {
+                    close(&mut socket, CLOSE_UNAUTHORIZED, "account inactive or token revoked").await;
+                    return;
+                }
+            }
+            _ = ping.tick() => {
+                if !send(&mut socket, Message::Ping(Vec::new())).await {
+                    return;
+                }
+            }
+            incoming = socket.next() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

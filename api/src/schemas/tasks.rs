@@ -1,0 +1,163 @@
+//! Task bodies (DESIGN §5, reference 002).
+
+use chrono::{DateTime, Utc};
+use dispatch_shared::domain::TaskStatus;
+use dispatch_shared::models::TaskView;
+use poem_openapi::types::ToJSON;
+use poem_openapi::{Enum, Object};
+use uuid::Uuid;
+
+use super::example_time;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TaskStatusValue {
+    #[oai(rename = "TO DO")]
+    ToDo,
+    #[oai(rename = "IN PROGRESS")]
+    InProgress,
+    #[oai(rename = "DONE")]
+    Done,
+}
+
+impl From<TaskStatusValue> for TaskStatus {
+    fn from(v: TaskStatusValue) -> Self {
+        match v {
+            TaskStatusValue::ToDo => TaskStatus::ToDo,
+            TaskStatusValue::InProgress => TaskStatus::InProgress,
+            TaskStatusValue::Done => TaskStatus::Done,
+        }
+    }
+}
+
+impl TaskStatusValue {
+    fn from_stored(raw: &str) -> Self {
+        match TaskStatus::parse(raw) {
+            Ok(TaskStatus::InProgress) => TaskStatusValue::InProgress,
+            Ok(TaskStatus::Done) => TaskStatusValue::Done,
+            _ => TaskStatusValue::ToDo,
+        }
+    }
+}
+
+/// A task of the caller's.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Task {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub status_task: TaskStatusValue,
+    pub date_created: DateTime<Utc>,
+    pub last_updated: DateTime<Utc>,
+}
+
+impl From<TaskView> for Task {
+    fn from(v: TaskView) -> Self {
+        Self {
+            id: v.id,
+            status_task: TaskStatusValue::from_stored(&v.status_task),
+            title: v.title,
+            description: v.description,
+            date_created: v.date_created,
+            last_updated: v.last_updated,
+        }
+    }
+}
+
+impl Task {
+    /// The live-stream message of reference 002: the task plus `action`.
+    pub fn stream_message(&self, action: &str) -> serde_json::Value {
+        let mut body = self.to_json().unwrap_or_default();
+        if let Some(object) = body.as_object_mut() {
+            object.insert("action".into(), action.into());
+        }
+        body
+    }
+}
+
+impl poem_openapi::types::Example for Task {
+    fn example() -> Self {
+        Self {
+            id: Uuid::nil(),
+            title: "Complete Backend Assessment".into(),
+            description: "Write and submit the project proposal".into(),
+            status_task: TaskStatusValue::ToDo,
+            date_created: example_time(),
+            last_updated: example_time(),
+        }
+    }
+}
+
+/// A new task, or every field of one (PUT).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct NewTask {
+    /// 1–100 characters; surrounding blanks are trimmed and a blank title is refused.
+    #[oai(validator(max_length = 100, pattern = r"[^ \t\n\r\x0b\x0c]"))]
+    pub title: String,
+    /// At most 10 000 characters (default empty).
+    #[oai(validator(max_length = 10000))]
+    pub description: Option<String>,
+    /// Default `TO DO`.
+    pub status_task: Option<TaskStatusValue>,
+}
+
+impl poem_openapi::types::Example for NewTask {
+    fn example() -> Self {
+        Self {
+            title: "Complete Backend Assessment".into(),
+            description: Some("Write and submit the project proposal".into()),
+            status_task: Some(TaskStatusValue::ToDo),
+        }
+    }
+}
+
+/// Some fields of a task (PATCH); omitted fields keep their value.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct TaskPatch {
+    /// 1–100 characters; surrounding blanks are trimmed and a blank title is refused.
+    #[oai(validator(max_length = 100, pattern = r"[^ \t\n\r\x0b\x0c]"))]
+    pub title: Option<String>,
+    /// At most 10 000 characters.
+    #[oai(validator(max_length = 10000))]
+    pub description: Option<String>,
+    pub status_task: Option<TaskStatusValue>,
+}
+
+impl poem_openapi::types::Example for TaskPatch {
+    fn example() -> Self {
+        Self {
+            title: None,
+            description: None,
+            status_task: Some(TaskStatusValue::Done),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::registry::{MetaSchemaRef, Registry};
+    use poem_openapi::types::Type;
+
+    use super::*;
+
+    #[test]
+    fn title_schema_pattern_is_the_domain_pattern() {
+        let mut registry = Registry::new();
+        NewTask::register(&mut registry);
+        let schema = &registry.schemas["NewTask"];
+        let (_, title) = schema
+            .properties
+            .iter()
+            .find(|(name, _)| *name == "title")
+            .expect("a title property");
+        let MetaSchemaRef::Inline(title) = title else {
+            panic!("title is inline");
+        };
+        assert_eq!(
+            title.pattern.as_deref(),
+            Some(dispatch_shared::domain::TITLE_PATTERN)
+        );
+    }
+}

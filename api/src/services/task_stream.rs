@@ -1,0 +1,174 @@
+//! Routes task events to the sockets of the user they belong to, on this instance.
+//!
+//! One dispatcher reads the instance's event fan-out and hands each task event, serialised
+//! once, to that user's sockets only. Every socket has a bounded queue: a socket whose queue
+//! is full is cut off (its queue closes with `Ended::TooSlow`) instead of slowing the
+//! dispatcher or holding unbounded memory.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use dispatch_shared::events::Event;
+use tokio::sync::{broadcast, mpsc};
+use uuid::Uuid;
+
+/// Messages a socket may have queued before it counts as too slow.
+pub const SOCKET_QUEUE: usize = 256;
+
+#[derive(Debug, Clone)]
+pub enum StreamItem {
+    /// A message for the client, already serialised.
+    Message(Arc<str>),
+    /// The user changed: check the credentials now.
+    Recheck,
+}
+
+/// Why a socket's queue was closed by the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Open = 0,
+    TooSlow = 1,
+    /// This instance fell behind the event bus; events may be missing.
+    Lagged = 2,
+}
+
+struct Subscriber {
+    id: u64,
+    queue: mpsc::Sender<StreamItem>,
+    ended: Arc<AtomicU8>,
+}
+
+#[derive(Default)]
+pub struct TaskHub {
+    sockets: Mutex<HashMap<Uuid, Vec<Subscriber>>>,
+    next_id: AtomicU64,
+}
+
+/// One socket's end: its queue, and why it ended. Dropping it unregisters the socket.
+pub struct Subscription {
+    hub: Arc<TaskHub>,
+    user: Uuid,
+    id: u64,
+    pub queue: mpsc::Receiver<StreamItem>,
+    ended: Arc<AtomicU8>,
+}
+
+impl Subscription {
+    pub fn ended(&self) -> Ended {
+        match self.ended.load(Ordering::Acquire) {
+            1 => Ended::TooSlow,
+            2 => Ended::Lagged,
+            _ => Ended::Open,
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.remove(self.user, self.id);
+    }
+}
+
+impl TaskHub {
+    /// Builds the hub and starts its dispatcher on `events`.
+    pub fn spawn(events: &broadcast::Sender<Event>) -> Arc<Self> {
+        let hub = Arc::new(Self::default());
+        let mut receiver = events.subscribe();
+        let dispatcher = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            loop {
+                let received = receiver.recv().await;
+                let Some(hub) = dispatcher.upgrade() else {
+                    return;
+                };
+                match received {
+                    Ok(Event::Task { user_id, body }) => {
+                        hub.deliver(user_id, StreamItem::Message(body.to_string().into()))
+                    }
+                    Ok(Event::UserChanged { user_id }) => hub.deliver(user_id, StreamItem::Recheck),
+                    Ok(Event::Job(_)) => {}
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            missed,
+                            "task streams fell behind the event bus; closing them"
+                        );
+                        hub.end_all(Ended::Lagged);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        hub
+    }
+
+    pub fn subscribe(self: &Arc<Self>, user: Uuid) -> Subscription {
+        let (sender, queue) = mpsc::channel(SOCKET_QUEUE);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let ended = Arc::new(AtomicU8::new(Ended::Open as u8));
+        self.lock().entry(user).or_default().push(Subscriber {
+            id,
+            queue: sender,
+            ended: ended.clone(),
+        });
+        Subscription {
+            hub: self.clone(),
+            user,
+            id,
+            queue,
+            ended,
+        }
+    }
+
+    /// Sockets open on this instance.
+    pub fn len(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<Subscriber>>> {
+        // A panic while holding this lock cannot leave the map half-changed.
+        self.sockets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn deliver(&self, user: Uuid, item: StreamItem) {
+        let mut sockets = self.lock();
+        let Some(subscribers) = sockets.get_mut(&user) else {
+            return;
+        };
+        subscribers.retain(|s| match s.queue.try_send(item.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                s.ended.store(Ended::TooSlow as u8, Ordering::Release);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+        if subscribers.is_empty() {
+            sockets.remove(&user);
+        }
+    }
+
+    fn end_all(&self, why: Ended) {
+        let mut sockets = self.lock();
+        for subscriber in sockets.values().flatten() {
+            subscriber.ended.store(why as u8, Ordering::Release);
+        }
+        sockets.clear();
+    }
+
+    fn remove(&self, user: Uuid, id: u64) {
+        let mut sockets = self.lock();
+        if let Some(subscribers) = sockets.get_mut(&user) {
+            subscribers.retain(|s| s.id != id);
+            if subscribers.is_empty() {
+                sockets.remove(&user);
+            }
+        }
+    }
+}

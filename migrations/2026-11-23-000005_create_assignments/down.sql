@@ -1,0 +1,2 @@
+DROP TABLE assignment_days;
+DROP TABLE assignments;

@@ -1,0 +1,150 @@
+//! A user's tasks. Every query is scoped by owner: another user's task does not exist here.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::apply_ordering;
+use crate::db::schema::tasks::{self, dsl};
+use crate::domain::{Ordering, Sort, SortField, TaskStatus};
+use crate::models::TaskRow;
+use crate::repo::listing::{contains_pattern, Window};
+
+type Conn = AsyncMysqlConnection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSort {
+    DateCreated,
+    LastUpdated,
+    Title,
+}
+
+impl SortField for TaskSort {
+    const FIELDS: &'static [(&'static str, Self)] = &[
+        ("date_created", TaskSort::DateCreated),
+        ("last_updated", TaskSort::LastUpdated),
+        ("title", TaskSort::Title),
+    ];
+    const DEFAULT: &'static [Sort<Self>] = &[Sort::desc(TaskSort::DateCreated)];
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub status: Option<TaskStatus>,
+    /// Case-insensitive substring of the title or the description.
+    pub search: Option<String>,
+}
+
+fn filtered<'a>(
+    owner: &'a str,
+    filter: &'a TaskFilter,
+) -> tasks::BoxedQuery<'a, diesel::mysql::Mysql> {
+    let mut query = dsl::tasks.filter(dsl::owner_id.eq(owner)).into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(dsl::status_task.eq(status.as_str()));
+    }
+    if let Some(text) = filter.search.as_deref() {
+        let pattern = contains_pattern(text);
+        query = query.filter(
+            dsl::title
+                .like(pattern.clone())
+                .or(dsl::description.like(pattern)),
+        );
+    }
+    query
+}
+
+/// One page of the owner's tasks and the number across all pages.
+pub async fn list(
+    conn: &mut Conn,
+    owner: Uuid,
+    filter: &TaskFilter,
+    ordering: &Ordering<TaskSort>,
+    window: Window,
+) -> QueryResult<(Vec<TaskRow>, i64)> {
+    let owner = owner.to_string();
+    let count: i64 = filtered(&owner, filter).count().get_result(conn).await?;
+    if count <= window.offset {
+        return Ok((Vec::new(), count));
+    }
+    let query = filtered(&owner, filter).select(TaskRow::as_select());
+    let rows = apply_ordering!(query, ordering, dsl::id, {
+        TaskSort::DateCreated => dsl::date_created,
+        TaskSort::LastUpdated => dsl::last_updated,
+        TaskSort::Title => dsl::title,
+    })
+    .offset(window.offset)
+    .limit(window.limit)
+    .load(conn)
+    .await?;
+    Ok((rows, count))
+}
+
+pub async fn find(conn: &mut Conn, owner: Uuid, id: Uuid) -> QueryResult<Option<TaskRow>> {
+    dsl::tasks
+        .find(id.to_string())
+        .filter(dsl::owner_id.eq(owner.to_string()))
+        .select(TaskRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The task whoever owns it (for assignments, where an admin may act on any task).
+pub async fn find_any(conn: &mut Conn, id: Uuid) -> QueryResult<Option<TaskRow>> {
+    dsl::tasks
+        .find(id.to_string())
+        .select(TaskRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn insert(conn: &mut Conn, task: &TaskRow) -> QueryResult<()> {
+    diesel::insert_into(dsl::tasks)
+        .values(task)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The columns an update sets; `None` leaves a column as it is.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = tasks)]
+pub struct TaskChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status_task: Option<String>,
+    pub last_updated: NaiveDateTime,
+}
+
+/// Applies `changes` to the owner's task; false when there is no such task.
+pub async fn update(
+    conn: &mut Conn,
+    owner: Uuid,
+    id: Uuid,
+    changes: &TaskChanges,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        dsl::tasks
+            .find(id.to_string())
+            .filter(dsl::owner_id.eq(owner.to_string())),
+    )
+    .set(changes)
+    .execute(conn)
+    .await?;
+    Ok(updated > 0)
+}
+
+/// Deletes the owner's task (its assignments go with it); false when there was none.
+pub async fn delete(conn: &mut Conn, owner: Uuid, id: Uuid) -> QueryResult<bool> {
+    let deleted = diesel::delete(
+        dsl::tasks
+            .find(id.to_string())
+            .filter(dsl::owner_id.eq(owner.to_string())),
+    )
+    .execute(conn)
+    .await?;
+    Ok(deleted > 0)
+}
