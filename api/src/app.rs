@@ -120,17 +120,15 @@ async fn problem_response(err: poem::Error) -> Response {
     }
     let status = err.status();
     let problem = if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        let reason = humane_reason(&param.reason);
         let mut errors = std::collections::BTreeMap::new();
-        errors.insert(param.name.to_owned(), vec![param.reason.clone()]);
+        errors.insert(param.name.to_owned(), vec![reason.clone()]);
         Problem::new(
             StatusCode::BAD_REQUEST,
             "validation-error",
             "Invalid input.",
         )
-        .with_detail(format!(
-            "Invalid value for `{}`: {}",
-            param.name, param.reason
-        ))
+        .with_detail(format!("Invalid value for `{}`: {reason}", param.name))
         .with_errors(errors)
     } else {
         match status {
@@ -153,4 +151,58 @@ async fn problem_response(err: poem::Error) -> Response {
         }
     };
     problem.into_response()
+}
+
+/// poem-openapi's parameter errors name its internal type names and validators; clients get
+/// the part that says what is wrong with their value.
+fn humane_reason(reason: &str) -> String {
+    let mut text = reason;
+    if let Some(end) = text.find(" (occurred while parsing") {
+        text = &text[..end];
+    }
+    if text.starts_with("failed to parse \"") {
+        if let Some(start) = text.find("\": ") {
+            text = &text[start + 3..];
+        }
+    }
+    let bound = |rest: &str| {
+        rest.split([',', ')'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    };
+    if let Some(rest) = text.strip_prefix("verification failed. minimum(") {
+        return format!(
+            "Ensure this value is greater than or equal to {}.",
+            bound(rest)
+        );
+    }
+    if let Some(rest) = text.strip_prefix("verification failed. maximum(") {
+        return format!(
+            "Ensure this value is less than or equal to {}.",
+            bound(rest)
+        );
+    }
+    text.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::humane_reason;
+
+    #[test]
+    fn parameter_errors_read_as_sentences() {
+        assert_eq!(
+            humane_reason("verification failed. minimum(1, exclusive: false)"),
+            "Ensure this value is greater than or equal to 1."
+        );
+        assert_eq!(
+            humane_reason(
+                "failed to parse \"string(^-?(a|b)$)\": Unknown ordering field \"c\". \
+                 (occurred while parsing \"optional_string\")"
+            ),
+            "Unknown ordering field \"c\"."
+        );
+    }
 }

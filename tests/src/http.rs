@@ -203,6 +203,32 @@ impl TestApp {
             .to_owned()
     }
 
+    /// `method path` with an optional bearer token and JSON body; the status and the JSON
+    /// answer (`Null` when there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        call_at(&self.client, &self.url(path), method, token, body).await
+    }
+
+    /// Registers and logs in a user; returns their id and access token.
+    pub async fn user(&self, username: &str) -> TestUser {
+        let password = format!("{username}-password-1");
+        let body = self.register(username, &password).await;
+        TestUser {
+            id: body["id"].as_str().expect("a user id").to_owned(),
+            token: body["tokens"]["access"]
+                .as_str()
+                .expect("an access token")
+                .to_owned(),
+            username: username.to_owned(),
+        }
+    }
+
     /// Polls the job until it has finished; returns its final JSON.
     pub async fn await_job(&self, job_id: &str, token: Option<&str>) -> Value {
         self.await_job_within(job_id, token, JOB_TIMEOUT).await
@@ -230,6 +256,35 @@ impl TestApp {
         })
         .await
     }
+}
+
+/// A registered user of a test.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub token: String,
+    pub username: String,
+}
+
+/// `method url` with an optional bearer token and JSON body, against any instance.
+pub async fn call_at(
+    client: &reqwest::Client,
+    url: &str,
+    method: reqwest::Method,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = client.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// A listener on a free port of 127.0.0.1, and the port.

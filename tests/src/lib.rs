@@ -7,7 +7,7 @@ pub mod process;
 pub mod ws;
 
 pub use env::TestEnv;
-pub use http::TestApp;
+pub use http::{call_at, TestApp, TestUser};
 pub use process::Binary;
 
 use std::time::Duration;

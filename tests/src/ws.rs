@@ -60,3 +60,55 @@ pub async fn next_message(socket: &mut Socket) -> Message {
         .expect("the socket is open")
         .expect("a frame")
 }
+
+/// Opens a WebSocket with extra request headers (e.g. `authorization`, `cookie`).
+pub async fn connect(url: &str, headers: &[(&str, &str)]) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().expect("ws request");
+    for (k, v) in headers {
+        request.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes())
+                .expect("header name"),
+            v.parse().expect("header value"),
+        );
+    }
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects");
+    socket
+}
+
+/// The next JSON text message (skipping pings), failing the test after `timeout`.
+pub async fn next_json(socket: &mut Socket, timeout: Duration) -> Value {
+    let read = async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(&text).expect("json message")
+                }
+                Some(Ok(Message::Close(frame))) => panic!("socket closed: {frame:?}"),
+                Some(Ok(_)) => continue,
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .expect("a message in time")
+}
+
+/// Reads (discarding messages) until the server closes; the close code.
+pub async fn close_code(socket: &mut Socket, timeout: Duration) -> Option<u16> {
+    let read = async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .expect("the server closes the socket in time")
+}

@@ -6,6 +6,10 @@ use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use regex::Regex;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -76,16 +80,45 @@ fn field_errors<T: Type>(value: &Value) -> ValidationErrors {
         if field_value.is_null() {
             continue;
         }
-        if let Some(field_schema) = lookup(&registry, property) {
-            let expected = field_schema.ty;
-            if !type_matches(expected, field_value) {
-                errors.add(name, format!("Expected {}.", describe(expected)));
-            } else if let Some(message) = constraint_violation(field_schema, field_value) {
-                errors.add(name, message);
-            }
+        let problem = resolved(&registry, property)
+            .into_iter()
+            .find_map(|field_schema| {
+                let expected = field_schema.ty;
+                if !type_matches(expected, field_value) {
+                    Some(format!("Expected {}.", describe(expected)))
+                } else {
+                    constraint_violation(field_schema, field_value)
+                }
+            });
+        if let Some(message) = problem {
+            errors.add(name, message);
         }
     }
     errors
+}
+
+/// A property's schema and, when it wraps others in `allOf` (a documented reference), those.
+fn resolved<'r>(registry: &'r Registry, property: &'r MetaSchemaRef) -> Vec<&'r MetaSchema> {
+    let Some(schema) = lookup(registry, property) else {
+        return Vec::new();
+    };
+    let mut all = vec![schema];
+    all.extend(schema.all_of.iter().filter_map(|r| lookup(registry, r)));
+    all
+}
+
+/// Whether `text` matches the schema's `pattern` (unanchored, as in JSON Schema). Patterns
+/// are few and fixed, so each is compiled once.
+fn matches_pattern(pattern: &str, text: &str) -> bool {
+    static COMPILED: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+    let mut compiled = COMPILED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let regex = compiled
+        .entry(pattern.to_owned())
+        .or_insert_with(|| Regex::new(pattern).ok());
+    regex.as_ref().is_none_or(|r| r.is_match(text))
 }
 
 /// The first constraint of the field's schema that `value` breaks, in words. The schema is
@@ -103,6 +136,15 @@ fn constraint_violation(schema: &MetaSchema, value: &Value) -> Option<String> {
         }
         if let Some(min) = schema.min_length.filter(|min| chars < *min) {
             return Some(format!("Ensure this field has at least {min} characters."));
+        }
+        if let Some(pattern) = schema.pattern.as_deref() {
+            if !matches_pattern(pattern, text) {
+                return Some(if chars == 0 || text.trim().is_empty() {
+                    "This field may not be blank.".to_owned()
+                } else {
+                    format!("Must match the pattern {pattern}.")
+                });
+            }
         }
         let well_formed = match schema.format {
             Some("uuid") => uuid::Uuid::parse_str(text).is_ok(),

@@ -1,0 +1,359 @@
+//! Tasks (DESIGN §5, reference 002): CRUD, validation, ownership, and the shared list piece
+//! (pagination, filters, ordering) as every list endpoint uses it.
+
+use dispatch_tests::{TestApp, TestUser};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn create(app: &TestApp, user: &TestUser, body: Value) -> Value {
+    let (status, task) = app
+        .call(
+            Method::POST,
+            "/api/v1/tasks/",
+            Some(&user.token),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(status, 201, "{task}");
+    task
+}
+
+fn titles(page: &Value) -> Vec<&str> {
+    page["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|t| t["title"].as_str().expect("a title"))
+        .collect()
+}
+
+#[tokio::test]
+async fn crud_flow_of_reference_002() {
+    let app = TestApp::spawn().await;
+    let ada = app.user("ada").await;
+    let task = create(
+        &app,
+        &ada,
+        json!({"title": "Complete Backend Assessment", "description": "Write and submit the project proposal", "status_task": "TO DO"}),
+    )
+    .await;
+    let id = task["id"].as_str().unwrap().to_owned();
+    let mut keys: Vec<&str> = task
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "date_created",
+            "description",
+            "id",
+            "last_updated",
+            "status_task",
+            "title"
+        ]
+    );
+    assert_eq!(task["date_created"], task["last_updated"]);
+
+    let path = format!("/api/v1/tasks/{id}/");
+    let (status, fetched) = app.call(Method::GET, &path, Some(&ada.token), None).await;
+    assert_eq!((status, &fetched), (200, &task));
+    // Without the trailing slash too.
+    let (status, _) = app
+        .call(
+            Method::GET,
+            path.trim_end_matches('/'),
+            Some(&ada.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (status, put) = app
+        .call(
+            Method::PUT,
+            &path,
+            Some(&ada.token),
+            Some(&json!({"title": "Complete Backend Assessment", "status_task": "DONE"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{put}");
+    assert_eq!(put["status_task"], "DONE");
+    assert_eq!(put["description"], "", "PUT resets an omitted description");
+    assert_eq!(put["date_created"], task["date_created"]);
+    assert_ne!(put["last_updated"], task["last_updated"]);
+
+    let (status, patched) = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&ada.token),
+            Some(&json!({"status_task": "IN PROGRESS"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["status_task"], "IN PROGRESS");
+    assert_eq!(patched["title"], "Complete Backend Assessment");
+
+    let (status, list) = app
+        .call(Method::GET, "/api/v1/tasks/", Some(&ada.token), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["next"], Value::Null);
+    assert_eq!(list["previous"], Value::Null);
+    assert_eq!(list["results"][0], patched);
+
+    let (status, deleted) = app
+        .call(Method::DELETE, &path, Some(&ada.token), None)
+        .await;
+    assert_eq!(
+        (status, deleted),
+        (200, json!({"message": "Task deleted successfully"}))
+    );
+    let (status, _) = app.call(Method::GET, &path, Some(&ada.token), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .call(Method::DELETE, &path, Some(&ada.token), None)
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn invalid_tasks_get_field_errors_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let ada = app.user("ada").await;
+    let long = "x".repeat(101);
+    let cases = [
+        (json!({}), "title"),
+        (json!({"title": null}), "title"),
+        (json!({"title": "  \t "}), "title"),
+        (json!({"title": long}), "title"),
+        (json!({"title": 7}), "title"),
+        (
+            json!({"title": "ok", "description": "d".repeat(10_001)}),
+            "description",
+        ),
+        (json!({"title": "ok", "description": ["no"]}), "description"),
+        (json!({"title": "ok", "status_task": "done"}), "status_task"),
+        (
+            json!({"title": "ok", "status_task": "FINISHED"}),
+            "status_task",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = app
+            .call(
+                Method::POST,
+                "/api/v1/tasks/",
+                Some(&ada.token),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(status, 400, "{body} → {problem}");
+        assert!(
+            problem["errors"][field].is_array(),
+            "{body} should name {field}: {problem}"
+        );
+    }
+    // Bodies that are not JSON objects at all.
+    let response = app
+        .client
+        .post(app.url("/api/v1/tasks/"))
+        .bearer_auth(&ada.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let response = app
+        .client
+        .post(app.url("/api/v1/tasks/"))
+        .bearer_auth(&ada.token)
+        .header("content-type", "text/plain")
+        .body("title")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    assert_eq!(app.env.count_rows("tasks").await, 0);
+
+    // Exactly 100 characters (not bytes) is fine, and titles are trimmed.
+    let long = create(&app, &ada, json!({"title": "é".repeat(100)})).await;
+    assert_eq!(long["title"].as_str().unwrap().chars().count(), 100);
+    let task = create(&app, &ada, json!({"title": "  trimmed\n"})).await;
+    assert_eq!(task["title"], "trimmed");
+    assert_eq!(task["status_task"], "TO DO");
+    assert_eq!(task["description"], "");
+
+    let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
+    let (status, problem) = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&ada.token),
+            Some(&json!({"title": ""})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(problem["errors"]["title"].is_array());
+    let (status, problem) = app
+        .call(
+            Method::PUT,
+            &path,
+            Some(&ada.token),
+            Some(&json!({"status_task": "DONE"})),
+        )
+        .await;
+    assert_eq!(status, 400, "PUT needs the title");
+    assert!(problem["errors"]["title"].is_array());
+    let (_, unchanged) = app.call(Method::GET, &path, Some(&ada.token), None).await;
+    assert_eq!(unchanged, task);
+
+    let (status, _) = app.call(Method::GET, "/api/v1/tasks/", None, None).await;
+    assert_eq!(status, 401);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/tasks/",
+            None,
+            Some(&json!({"title": "x"})),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn another_users_task_is_not_found_on_every_verb() {
+    let app = TestApp::spawn().await;
+    let ada = app.user("ada").await;
+    let bob = app.user("bob").await;
+    let task = create(&app, &ada, json!({"title": "private"})).await;
+    let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
+    let body = json!({"title": "stolen"});
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::PUT, Some(&body)),
+        (Method::PATCH, Some(&body)),
+        (Method::DELETE, None),
+    ] {
+        let (status, problem) = app
+            .call(method.clone(), &path, Some(&bob.token), body)
+            .await;
+        assert_eq!(status, 404, "{method} → {problem}");
+    }
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/tasks/", Some(&bob.token), None)
+        .await;
+    assert_eq!(list["count"], 0);
+    let (_, still) = app.call(Method::GET, &path, Some(&ada.token), None).await;
+    assert_eq!(still, task);
+}
+
+#[tokio::test]
+async fn lists_filter_search_order_and_page() {
+    let app = TestApp::spawn().await;
+    let ada = app.user("ada").await;
+    let bob = app.user("bob").await;
+    for (title, description, status) in [
+        ("Buy milk", "semi-skimmed", "TO DO"),
+        ("write REPORT", "quarterly", "IN PROGRESS"),
+        ("Call Alice", "about the report", "DONE"),
+        ("100% done", "literal percent", "DONE"),
+        ("archive", "", "TO DO"),
+    ] {
+        create(
+            &app,
+            &ada,
+            json!({"title": title, "description": description, "status_task": status}),
+        )
+        .await;
+    }
+    create(&app, &bob, json!({"title": "bob's report"})).await;
+    let get = |query: &str| {
+        let path = format!("/api/v1/tasks/{query}");
+        let app = &app;
+        let token = ada.token.clone();
+        async move { app.call(Method::GET, &path, Some(&token), None).await }
+    };
+
+    // Newest first by default.
+    let (_, all) = get("").await;
+    assert_eq!(all["count"], 5);
+    assert_eq!(
+        titles(&all),
+        [
+            "archive",
+            "100% done",
+            "Call Alice",
+            "write REPORT",
+            "Buy milk"
+        ]
+    );
+
+    let (_, done) = get("?status_task=DONE&ordering=title").await;
+    assert_eq!(titles(&done), ["100% done", "Call Alice"]);
+
+    // Case-insensitive substring of title or description; wildcards are literal.
+    let (_, report) = get("?search=RePoRt&ordering=title").await;
+    assert_eq!(titles(&report), ["Call Alice", "write REPORT"]);
+    let (_, percent) = get("?search=%25").await;
+    assert_eq!(titles(&percent), ["100% done"]);
+    let (_, underscore) = get("?search=_").await;
+    assert_eq!(underscore["count"], 0);
+
+    let (_, by_title_desc) = get("?ordering=-title").await;
+    assert_eq!(
+        titles(&by_title_desc),
+        [
+            "write REPORT",
+            "Call Alice",
+            "Buy milk",
+            "archive",
+            "100% done"
+        ]
+    );
+    let (_, by_status_then_title) = get("?ordering=date_created,title").await;
+    assert_eq!(titles(&by_status_then_title)[0], "Buy milk");
+
+    for bad in [
+        "?ordering=colour",
+        "?ordering=title,",
+        "?ordering=",
+        "?status_task=LATER",
+        "?page_size=0",
+        "?page=0",
+        "?page=-1",
+    ] {
+        let (status, problem) = get(bad).await;
+        assert_eq!(status, 400, "{bad} → {problem}");
+        assert!(problem["errors"].is_object(), "{bad} → {problem}");
+    }
+
+    // Pages of two: next and previous keep the other parameters.
+    let (_, first) = get("?page_size=2&ordering=title").await;
+    assert_eq!(first["count"], 5);
+    assert_eq!(titles(&first), ["100% done", "archive"]);
+    assert_eq!(first["previous"], Value::Null);
+    let next = first["next"].as_str().expect("a next page").to_owned();
+    assert!(
+        next.contains("page=2") && next.contains("ordering=title") && next.contains("page_size=2")
+    );
+    let next_path = next.trim_start_matches(&app.address);
+    let (_, second) = app
+        .call(Method::GET, next_path, Some(&ada.token), None)
+        .await;
+    assert_eq!(titles(&second), ["Buy milk", "Call Alice"]);
+    assert!(second["previous"].as_str().unwrap().contains("page=1"));
+    let (_, third) = get("?page_size=2&ordering=title&page=3").await;
+    assert_eq!(titles(&third), ["write REPORT"]);
+    assert_eq!(third["next"], Value::Null);
+    let (status, _) = get("?page_size=2&page=4").await;
+    assert_eq!(status, 404, "a page past the end");
+    let (_, clamped) = get("?page_size=1000").await;
+    assert_eq!(clamped["results"].as_array().unwrap().len(), 5);
+}
