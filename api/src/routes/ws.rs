@@ -16,7 +16,7 @@ use poem_openapi::ApiResponse;
 use crate::problem::{Problem, CONTENT_TYPE};
 
 /// A send that the peer has not taken in this long ends the connection.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub type Session = Box<dyn FnOnce(WebSocketStream) -> BoxFuture<'static, ()> + Send + Sync>;
 

@@ -67,6 +67,7 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.hub.remove(self.user, self.id);
+        metrics::gauge!("dispatch_task_stream_sockets").decrement(1);
     }
 }
 
@@ -106,6 +107,7 @@ impl TaskHub {
         let (sender, queue) = mpsc::channel(SOCKET_QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let ended = Arc::new(AtomicU8::new(Ended::Open as u8));
+        metrics::gauge!("dispatch_task_stream_sockets").increment(1);
         self.lock().entry(user).or_default().push(Subscriber {
             id,
             queue: sender,
