@@ -109,3 +109,72 @@ async fn a_redis_outage_loses_no_job_and_readiness_recovers() {
     assert_eq!(job["result"]["username"], "outage");
     assert_eq!(env.count_rows("users").await, 1);
 }
+
+#[tokio::test]
+async fn task_streams_resubscribe_after_a_redis_outage() {
+    use dispatch_tests::ws::{connect, next_json};
+    use dispatch_tests::TestApp;
+    use reqwest::Method;
+
+    let redis_port = free_port();
+    let mut redis = PrivateRedis::start(redis_port);
+    let mut env = TestEnv::new();
+    env.set("REDIS_URL", &format!("redis://127.0.0.1:{redis_port}"));
+    let app = TestApp::spawn_env(env, true).await;
+    let ada = app.user("ada").await;
+    let mut socket = connect(
+        &app.ws_url("/ws/tasks/"),
+        &[("authorization", &format!("Bearer {}", ada.token))],
+    )
+    .await;
+
+    redis.stop();
+    let ready = app.url("/readyz");
+    wait_until(
+        Duration::from_secs(20),
+        "readiness to report Redis down",
+        || {
+            let (client, ready) = (app.client.clone(), ready.clone());
+            async move { (status_of(&client, &ready).await? == 503).then_some(()) }
+        },
+    )
+    .await;
+    let _redis = PrivateRedis::start(redis_port);
+    wait_until(Duration::from_secs(30), "readiness to recover", || {
+        let (client, ready) = (app.client.clone(), ready.clone());
+        async move { (status_of(&client, &ready).await? == 200).then_some(()) }
+    })
+    .await;
+
+    // The same socket, never reopened, hears writes again once the instance re-subscribed
+    // by itself. Each attempt is a new task; the first one heard ends the wait.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, task) = app
+            .call(
+                Method::POST,
+                "/api/v1/tasks/",
+                Some(&ada.token),
+                Some(&json!({"title": "after the outage"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{task}");
+        let heard = tokio::time::timeout(Duration::from_secs(1), async {
+            loop {
+                let message = next_json(&mut socket, Duration::from_secs(30)).await;
+                if message["id"] == task["id"] {
+                    return message;
+                }
+            }
+        })
+        .await;
+        if let Ok(message) = heard {
+            assert_eq!(message["action"], "task_create");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the socket never heard a write after Redis came back"
+        );
+    }
+}

@@ -148,7 +148,7 @@ fn constraint_violation(schema: &MetaSchema, value: &Value) -> Option<String> {
         }
         let well_formed = match schema.format {
             Some("uuid") => uuid::Uuid::parse_str(text).is_ok(),
-            Some("date") => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+            Some("date") => crate::schemas::Date::parse(text).is_ok(),
             Some("date-time") => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
             _ => true,
         };

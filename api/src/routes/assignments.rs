@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use dispatch_shared::repo::assignments::{AssignmentFilter, AssignmentSort};
 use poem::web::Data;
 use poem::Request;
@@ -17,7 +16,7 @@ use crate::extract::ordering::{ordering_or_default, OrderingParam};
 use crate::extract::pagination::{Page, Paging};
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{Assignment, NewAssignment};
+use crate::schemas::{Assignment, Date, NewAssignment};
 use crate::services::assignments;
 use crate::state::AppState;
 
@@ -57,7 +56,7 @@ impl AssignmentsApi {
         let new = assignments::NewAssignment {
             task_id: body.task_id,
             user_id: body.user_id,
-            date: body.date,
+            date: body.date.0,
         };
         let row = assignments::create(state.0, &auth, new).await?;
         Ok(AssignmentCreated::Created(Json(row.view().into())))
@@ -85,7 +84,7 @@ impl AssignmentsApi {
         /// Only this task's.
         task_id: Query<Option<Uuid>>,
         /// Only this date (YYYY-MM-DD).
-        date: Query<Option<NaiveDate>>,
+        date: Query<Option<Date>>,
         /// Sort keys, e.g. `date,-created_at`.
         ordering: Query<Option<OrderingParam<AssignmentSort>>>,
     ) -> ApiResult<Json<Page<Assignment>>> {
@@ -93,7 +92,7 @@ impl AssignmentsApi {
         let filter = AssignmentFilter {
             user_id: user_id.0,
             task_id: task_id.0,
-            date: date.0,
+            date: date.0.map(|d| d.0),
         };
         let ordering = ordering_or_default(ordering.0);
         let (rows, count) =

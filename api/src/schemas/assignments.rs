@@ -1,11 +1,11 @@
 //! Assignment bodies (DESIGN §6, reference 001).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use dispatch_shared::models::AssignmentView;
 use poem_openapi::Object;
 use uuid::Uuid;
 
-use super::example_time;
+use super::{example_time, Date};
 
 /// A task assigned to a user for one date.
 #[derive(Debug, Clone, Object)]
@@ -15,7 +15,7 @@ pub struct Assignment {
     pub task_id: Uuid,
     /// The assignee.
     pub user_id: Uuid,
-    pub date: NaiveDate,
+    pub date: Date,
     pub created_at: DateTime<Utc>,
 }
 
@@ -25,7 +25,7 @@ impl From<AssignmentView> for Assignment {
             id: v.id,
             task_id: v.task_id,
             user_id: v.user_id,
-            date: v.date,
+            date: Date(v.date),
             created_at: v.created_at,
         }
     }
@@ -37,7 +37,7 @@ impl poem_openapi::types::Example for Assignment {
             id: Uuid::nil(),
             task_id: Uuid::nil(),
             user_id: Uuid::nil(),
-            date: example_time().date_naive(),
+            date: Date(example_time().date_naive()),
             created_at: example_time(),
         }
     }
@@ -51,7 +51,7 @@ pub struct NewAssignment {
     /// The assignee: an active user.
     pub user_id: Uuid,
     /// YYYY-MM-DD.
-    pub date: NaiveDate,
+    pub date: Date,
 }
 
 impl poem_openapi::types::Example for NewAssignment {
@@ -59,7 +59,7 @@ impl poem_openapi::types::Example for NewAssignment {
         Self {
             task_id: Uuid::nil(),
             user_id: Uuid::nil(),
-            date: example_time().date_naive(),
+            date: Date(example_time().date_naive()),
         }
     }
 }
