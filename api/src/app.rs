@@ -74,6 +74,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         }))
         .before(strip_trailing_slash)
         .catch_all_error(problem_response)
+        .around(crate::allow::add_allow)
         .around(no_store)
         .around(metrics::track)
         .into_endpoint()

@@ -1,5 +1,6 @@
 //! dispatch-api as a library, so tests can run the real application in-process.
 
+pub mod allow;
 pub mod app;
 pub mod bootstrap;
 pub mod error;

@@ -89,6 +89,8 @@ impl TasksApi {
     }
 
     /// One task
+    ///
+    /// One of the caller's tasks; another user's task is a 404.
     #[oai(path = "/api/v1/tasks/:id/", method = "get")]
     async fn get(
         &self,
