@@ -8,6 +8,9 @@ ensure_services
 
 # The end-to-end tests start the real binaries as separate processes.
 cargo build --bins
+# The API contract test fuzzes the served OpenAPI spec with Schemathesis.
+SCHEMATHESIS_BIN=$(./scripts/schemathesis.sh)
+export SCHEMATHESIS_BIN
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

@@ -119,6 +119,9 @@ async fn problem_response(err: poem::Error) -> Response {
     if err.is::<ApiError>() {
         return err.into_response();
     }
+    if err.is::<poem::error::WebSocketError>() {
+        return upgrade_required();
+    }
     let status = err.status();
     let problem = if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
         let reason = humane_reason(&param.reason);
@@ -152,6 +155,22 @@ async fn problem_response(err: poem::Error) -> Response {
         }
     };
     problem.into_response()
+}
+
+/// A plain HTTP request to a WebSocket endpoint (RFC 9110 §15.5.22).
+fn upgrade_required() -> Response {
+    let mut response = Problem::new(
+        StatusCode::UPGRADE_REQUIRED,
+        "upgrade-required",
+        "WebSocket handshake required.",
+    )
+    .with_detail("This endpoint speaks WebSocket only; connect with a WebSocket client.")
+    .into_response();
+    response.headers_mut().insert(
+        poem::http::header::UPGRADE,
+        poem::http::HeaderValue::from_static("websocket"),
+    );
+    response
 }
 
 /// poem-openapi's parameter errors name its internal type names and validators; clients get

@@ -146,9 +146,10 @@ async fn every_accepted_credential_works_and_none_closes_with_4401() {
             "{url} {headers:?}"
         );
     }
-    // A plain HTTP request to the stream is a documented 400.
+    // A plain HTTP request to the stream is a documented 426.
     let response = app.client.get(app.url("/ws/tasks/")).send().await.unwrap();
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 426);
+    assert_eq!(response.headers()["upgrade"], "websocket");
 }
 
 #[tokio::test]

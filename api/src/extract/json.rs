@@ -149,6 +149,7 @@ fn constraint_violation(schema: &MetaSchema, value: &Value) -> Option<String> {
         let well_formed = match schema.format {
             Some("uuid") => uuid::Uuid::parse_str(text).is_ok(),
             Some("date") => crate::schemas::Date::parse(text).is_ok(),
+            Some("email") => dispatch_shared::domain::Email::parse(text).is_ok(),
             Some("date-time") => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
             _ => true,
         };
@@ -156,6 +157,7 @@ fn constraint_violation(schema: &MetaSchema, value: &Value) -> Option<String> {
             return Some(match schema.format {
                 Some("uuid") => "Must be a valid UUID.".to_owned(),
                 Some("date") => "Date has wrong format. Use YYYY-MM-DD.".to_owned(),
+                Some("email") => "Enter a valid email address.".to_owned(),
                 _ => "Datetime has wrong format. Use RFC 3339.".to_owned(),
             });
         }

@@ -57,8 +57,10 @@ pub struct Page<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
     /// Items across all pages.
     pub count: u64,
     /// The next page's URL, or null on the last page.
+    #[oai(nullable)]
     pub next: Option<String>,
     /// The previous page's URL, or null on the first page.
+    #[oai(nullable)]
     pub previous: Option<String>,
     pub results: Vec<T>,
 }

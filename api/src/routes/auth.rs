@@ -13,7 +13,7 @@ use crate::extract::client_address::client_address;
 use crate::extract::prefer::wait_preference;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{JobAccepted, Message, Tokens, User, UserWithTokens};
+use crate::schemas::{EmailText, JobAccepted, Message, Tokens, User, UserWithTokens};
 use crate::services::accounts::{self, Registration, WaitOutcome};
 use crate::services::sessions;
 use crate::state::AppState;
@@ -24,11 +24,24 @@ pub struct AuthApi;
 #[oai(example)]
 pub struct RegisterRequest {
     /// 3–150 letters, digits or underscores; stored lower-case.
+    #[oai(validator(min_length = 3, max_length = 150, pattern = "^[A-Za-z0-9_]+$"))]
     pub username: String,
-    pub email: String,
+    /// Stored lower-case.
+    pub email: EmailText,
     /// 8–128 characters, not all digits, not the username.
+    #[oai(validator(min_length = 8, max_length = 128, pattern = "[^0-9]"))]
     pub password: String,
+    /// At most 150 characters.
+    #[oai(
+        nullable,
+        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
     pub first_name: Option<String>,
+    /// At most 150 characters.
+    #[oai(
+        nullable,
+        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
     pub last_name: Option<String>,
 }
 
@@ -36,7 +49,7 @@ impl poem_openapi::types::Example for RegisterRequest {
     fn example() -> Self {
         RegisterRequest {
             username: "ada".into(),
-            email: "ada@example.com".into(),
+            email: EmailText("ada@example.com".into()),
             password: "analytical-engine".into(),
             first_name: Some("Ada".into()),
             last_name: Some("Lovelace".into()),
@@ -48,7 +61,9 @@ impl poem_openapi::types::Example for RegisterRequest {
 #[oai(example)]
 pub struct LoginRequest {
     /// The username or the email address.
+    #[oai(validator(min_length = 1))]
     pub username: String,
+    #[oai(validator(min_length = 1))]
     pub password: String,
 }
 
@@ -113,7 +128,7 @@ impl AuthApi {
         let body = body.0;
         let registration = Registration::parse(
             &body.username,
-            &body.email,
+            &body.email.0,
             &body.password,
             body.first_name.as_deref(),
             body.last_name.as_deref(),
@@ -234,8 +249,10 @@ impl AuthApi {
 #[oai(example)]
 pub struct LogoutRequest {
     /// The refresh token whose login ends.
+    #[oai(nullable)]
     pub refresh: Option<String>,
     /// End every login of this user.
+    #[oai(nullable)]
     pub all: Option<bool>,
 }
 

@@ -74,8 +74,10 @@ impl JobsApi {
         request: &Request,
         auth: AuthUser,
         /// 1-based page number.
+        #[oai(validator(minimum(value = "1")))]
         page: Query<Option<u64>>,
-        /// Items per page (default 20, at most 100).
+        /// Items per page (default 20; larger values are clamped to 100).
+        #[oai(validator(minimum(value = "1")))]
         page_size: Query<Option<u64>>,
     ) -> ApiResult<Json<Page<Job>>> {
         let paging = Paging::parse(page.0, page_size.0)?;

@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{Detail, User};
+use crate::schemas::{Detail, EmailText, User};
 use crate::services::profile::{self, ProfileUpdate, RawProfile};
 use crate::state::AppState;
 
@@ -16,9 +16,49 @@ pub struct ProfileApi;
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct ProfileRequest {
+    /// 3–150 letters, digits or underscores; stored lower-case.
+    #[oai(
+        nullable,
+        validator(min_length = 3, max_length = 150, pattern = "^[A-Za-z0-9_]+$")
+    )]
     pub username: Option<String>,
-    pub email: Option<String>,
+    /// Stored lower-case.
+    #[oai(nullable)]
+    pub email: Option<EmailText>,
+    /// At most 150 characters.
+    #[oai(
+        nullable,
+        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
     pub first_name: Option<String>,
+    /// At most 150 characters.
+    #[oai(
+        nullable,
+        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
+    pub last_name: Option<String>,
+}
+
+/// Every profile field (PUT): username and email are required; omitted names become empty.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ProfileReplacement {
+    /// 3–150 letters, digits or underscores; stored lower-case.
+    #[oai(validator(min_length = 3, max_length = 150, pattern = "^[A-Za-z0-9_]+$"))]
+    pub username: String,
+    /// Stored lower-case.
+    pub email: EmailText,
+    /// At most 150 characters.
+    #[oai(
+        nullable,
+        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
+    pub first_name: Option<String>,
+    /// At most 150 characters.
+    #[oai(
+        nullable,
+        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
     pub last_name: Option<String>,
 }
 
@@ -27,6 +67,7 @@ pub struct ProfileRequest {
 pub struct PasswordChangeRequest {
     pub old_password: String,
     /// The new password (8–128 characters, not all digits, not the username).
+    #[oai(validator(min_length = 8, max_length = 128, pattern = "[^0-9]"))]
     pub new_password_1: String,
     /// The new password again.
     pub new_password_2: String,
@@ -43,7 +84,7 @@ impl ProfileRequest {
     fn raw(&self) -> RawProfile<'_> {
         RawProfile {
             username: self.username.as_deref(),
-            email: self.email.as_deref(),
+            email: self.email.as_ref().map(|e| e.0.as_str()),
             first_name: self.first_name.as_deref(),
             last_name: self.last_name.as_deref(),
         }
@@ -84,9 +125,16 @@ impl ProfileApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AuthUser,
-        body: JsonBody<ProfileRequest>,
+        body: JsonBody<ProfileReplacement>,
     ) -> ApiResult<Json<User>> {
-        let update = ProfileUpdate::parse(body.0.raw(), true)?;
+        let body = body.0;
+        let raw = RawProfile {
+            username: Some(&body.username),
+            email: Some(&body.email.0),
+            first_name: body.first_name.as_deref(),
+            last_name: body.last_name.as_deref(),
+        };
+        let update = ProfileUpdate::parse(raw, true)?;
         let user = profile::update(state.0, &auth, update).await?;
         Ok(Json(user.view(state.settings.daily_task_limit).into()))
     }
@@ -143,6 +191,17 @@ impl poem_openapi::types::Example for PasswordChangeRequest {
             old_password: "analytical-engine".into(),
             new_password_1: "difference-engine".into(),
             new_password_2: "difference-engine".into(),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for ProfileReplacement {
+    fn example() -> Self {
+        Self {
+            username: "ada".into(),
+            email: EmailText("ada@example.com".into()),
+            first_name: Some("Augusta Ada".into()),
+            last_name: Some("King".into()),
         }
     }
 }

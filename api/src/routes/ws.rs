@@ -31,7 +31,7 @@ fn config() -> WebSocketConfig {
         .max_frame_size(Some(64 * 1024))
 }
 
-/// The upgrade answer of our WebSocket endpoints, documented with the 400 a request that
+/// The upgrade answer of our WebSocket endpoints, documented with the 426 a request that
 /// is not a WebSocket handshake gets.
 pub struct Upgrade(WebSocketUpgraded<Session>);
 
@@ -60,7 +60,7 @@ impl ApiResponse for Upgrade {
                 },
                 MetaResponse {
                     description: "Not a WebSocket handshake (a plain HTTP request).",
-                    status: Some(400),
+                    status: Some(426),
                     status_range: None,
                     content: vec![MetaMediaType {
                         content_type: CONTENT_TYPE,

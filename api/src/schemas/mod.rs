@@ -16,6 +16,7 @@ pub struct User {
     pub email: String,
     pub date_joined: DateTime<Utc>,
     pub last_updated: DateTime<Utc>,
+    #[oai(nullable)]
     pub last_login: Option<DateTime<Utc>>,
     pub is_active: bool,
     pub is_superuser: bool,
@@ -92,11 +93,14 @@ pub struct Job {
     /// Runs started so far.
     pub attempts: u32,
     /// The outcome of a succeeded job (for register_user, the new user).
+    #[oai(nullable)]
     pub result: Option<serde_json::Value>,
     /// Why the job failed, in words.
+    #[oai(nullable)]
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -212,10 +216,12 @@ impl poem_openapi::types::Example for Detail {
 
 mod assignments;
 mod date;
+mod email;
 mod tasks;
 
 pub use assignments::{Assignment, NewAssignment};
 pub use date::Date;
+pub use email::EmailText;
 pub use tasks::{NewTask, Task, TaskPatch, TaskStatusValue};
 
 /// 2026-11-22T08:00:00Z, the moment every example is taken at.

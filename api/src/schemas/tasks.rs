@@ -96,9 +96,10 @@ pub struct NewTask {
     #[oai(validator(max_length = 100, pattern = r"[^ \t\n\r\x0b\x0c]"))]
     pub title: String,
     /// At most 10 000 characters (default empty).
-    #[oai(validator(max_length = 10000))]
+    #[oai(nullable, validator(max_length = 10000))]
     pub description: Option<String>,
     /// Default `TO DO`.
+    #[oai(nullable)]
     pub status_task: Option<TaskStatusValue>,
 }
 
@@ -117,11 +118,12 @@ impl poem_openapi::types::Example for NewTask {
 #[oai(example)]
 pub struct TaskPatch {
     /// 1–100 characters; surrounding blanks are trimmed and a blank title is refused.
-    #[oai(validator(max_length = 100, pattern = r"[^ \t\n\r\x0b\x0c]"))]
+    #[oai(nullable, validator(max_length = 100, pattern = r"[^ \t\n\r\x0b\x0c]"))]
     pub title: Option<String>,
     /// At most 10 000 characters.
-    #[oai(validator(max_length = 10000))]
+    #[oai(nullable, validator(max_length = 10000))]
     pub description: Option<String>,
+    #[oai(nullable)]
     pub status_task: Option<TaskStatusValue>,
 }
 

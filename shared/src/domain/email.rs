@@ -7,7 +7,11 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim().to_lowercase();
+        // Not trimmed: a request that the OpenAPI `format: email` refuses is refused here.
+        let trimmed = raw.to_lowercase();
+        if trimmed.chars().any(char::is_whitespace) {
+            return Err("Enter a valid email address.".into());
+        }
         if trimmed.len() > 254 {
             return Err("Ensure this field has no more than 254 characters.".into());
         }

@@ -5,10 +5,11 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim();
-        if trimmed.chars().count() > 150 {
+        // The limit applies to what was sent, as the OpenAPI maxLength says.
+        if raw.chars().count() > 150 {
             return Err("Ensure this field has no more than 150 characters.".into());
         }
+        let trimmed = raw.trim();
         if trimmed.chars().any(char::is_control) {
             return Err("Control characters are not allowed.".into());
         }

@@ -1,11 +1,12 @@
-/// 3–150 ASCII letters, digits or underscores, stored lower-case.
+/// 3–150 ASCII letters, digits or underscores, stored lower-case. Nothing is trimmed: what
+/// the OpenAPI pattern refuses, this refuses too.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Username(String);
 
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim();
+        let trimmed = raw;
         let len = trimmed.chars().count();
         if len < 3 {
             return Err("Ensure this field has at least 3 characters.".into());
@@ -33,7 +34,8 @@ mod tests {
 
     #[test]
     fn accepts_and_lowercases() {
-        assert_eq!(Username::parse(" Alice_01 ").unwrap().as_str(), "alice_01");
+        assert_eq!(Username::parse("Alice_01").unwrap().as_str(), "alice_01");
+        assert!(Username::parse(" alice ").is_err());
     }
 
     #[test]
