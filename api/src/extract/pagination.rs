@@ -2,7 +2,10 @@
 
 use dispatch_shared::repo::listing::Window;
 use poem::Request;
-use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+};
 use poem_openapi::Object;
 
 use crate::error::ApiError;
@@ -20,8 +23,9 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn parse(page: Option<u64>, page_size: Option<u64>) -> Result<Self, ApiError> {
-        let page = page.unwrap_or(1);
+    pub fn parse(page: Option<PageParam>, page_size: Option<PageParam>) -> Result<Self, ApiError> {
+        let page = page.map_or(1, |p| p.0);
+        let page_size = page_size.map(|p| p.0);
         if page == 0 {
             return Err(ApiError::field("page", "Pages are numbered from 1."));
         }
@@ -102,5 +106,50 @@ impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> Page<T> {
             previous: (paging.page > 1).then(|| page_url(request, paging.page - 1)),
             results,
         })
+    }
+}
+
+/// `page` and `page_size` as query parameters: whole numbers from 1 up to 2^53 − 1 (the
+/// largest every JSON client represents exactly), as their schema says.
+#[derive(Debug, Clone, Copy)]
+pub struct PageParam(pub u64);
+
+const MAX_PAGE_PARAM: u64 = (1 << 53) - 1;
+
+impl Type for PageParam {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "integer_page".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::new_with_format("integer", "int64");
+        schema.minimum = Some(1.0);
+        schema.maximum = Some(MAX_PAGE_PARAM as f64);
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromParameter for PageParam {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        match value.parse::<u64>() {
+            Ok(n) if (1..=MAX_PAGE_PARAM).contains(&n) => Ok(PageParam(n)),
+            _ => Err(ParseError::custom(format!(
+                "Must be a whole number from 1 to {MAX_PAGE_PARAM}."
+            ))),
+        }
     }
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::extract::ordering::{ordering_or_default, OrderingParam};
-use crate::extract::pagination::{Page, Paging};
+use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{Assignment, Date, NewAssignment};
@@ -74,11 +74,9 @@ impl AssignmentsApi {
         request: &Request,
         auth: AuthUser,
         /// 1-based page number.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageParam>>,
         /// Items per page (default 20; larger values are clamped to 100).
-        #[oai(validator(minimum(value = "1")))]
-        page_size: Query<Option<u64>>,
+        page_size: Query<Option<PageParam>>,
         /// Only this assignee's.
         user_id: Query<Option<Uuid>>,
         /// Only this task's.

@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::pagination::{Page, Paging};
+use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::{AuthUser, OptionalAuth};
 use crate::routes::ApiTags;
 use crate::schemas::Job;
@@ -74,11 +74,9 @@ impl JobsApi {
         request: &Request,
         auth: AuthUser,
         /// 1-based page number.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageParam>>,
         /// Items per page (default 20; larger values are clamped to 100).
-        #[oai(validator(minimum(value = "1")))]
-        page_size: Query<Option<u64>>,
+        page_size: Query<Option<PageParam>>,
     ) -> ApiResult<Json<Page<Job>>> {
         let paging = Paging::parse(page.0, page_size.0)?;
         let mut conn = state.0.db.get().await?;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::extract::ordering::{ordering_or_default, OrderingParam};
-use crate::extract::pagination::{Page, Paging};
+use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{Message, NewTask, Task, TaskPatch, TaskStatusValue};
@@ -64,11 +64,9 @@ impl TasksApi {
         request: &Request,
         auth: AuthUser,
         /// 1-based page number.
-        #[oai(validator(minimum(value = "1")))]
-        page: Query<Option<u64>>,
+        page: Query<Option<PageParam>>,
         /// Items per page (default 20; larger values are clamped to 100).
-        #[oai(validator(minimum(value = "1")))]
-        page_size: Query<Option<u64>>,
+        page_size: Query<Option<PageParam>>,
         /// Only tasks with this status.
         status_task: Query<Option<TaskStatusValue>>,
         /// Case-insensitive substring of the title or the description.
