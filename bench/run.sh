@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Measures Dispatch (release build) on this machine and prints the figures:
 #   idle RSS of dispatch-api and dispatch-worker, registration (hash + job round trip),
-#   login, and profile reads with and without the per-instance user cache.
+#   login, profile reads with and without the per-instance user cache, task reads, lists
+#   and creates beside MariaDB's own primary-key-select rate (sysbench oltp_point_select,
+#   measured in the same run), and the task stream's fan-out over two instances.
 # Usage: bench/run.sh            (MariaDB and Redis are started if needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_services
+if ! command -v sysbench >/dev/null; then
+  echo "Installing sysbench (the database's own ceiling)..." >&2
+  apt-get install -y -qq sysbench >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq sysbench; } >/dev/null
+fi
+# 2,000 sockets in one client process, and as many in the servers.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 cargo build --release --bins -p dispatch-api -p dispatch-worker -p dispatch-bench >/dev/null
 bin=target/release
@@ -21,16 +29,17 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS \`$db\`" 2>/dev/null || true
+  mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS \`$db\`; DROP DATABASE IF EXISTS \`${db}_sb\`" 2>/dev/null || true
   redis-cli --scan --pattern "dispatch_bench_$$*" 2>/dev/null | xargs -r redis-cli del >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-start_api() { # $1 = extra env assignment
-  env DISPATCH_BIND="127.0.0.1:$port" $1 "$bin/dispatch-api" &
+start_api() { # $1 = extra env assignment, $2 = port (default $port)
+  local p=${2:-$port}
+  env DISPATCH_BIND="127.0.0.1:$p" $1 "$bin/dispatch-api" &
   pids+=($!)
   for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+    curl -fs "http://127.0.0.1:$p/readyz" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "API did not start" >&2; exit 1
@@ -53,3 +62,34 @@ kill "$api_pid"; wait "$api_pid" 2>/dev/null || true
 start_api "DISPATCH_USER_CACHE_TTL=0"
 echo "== profile reads with the user cache disabled (a MySQL read per request)"
 "$bin/dispatch-bench" profile  --base "http://127.0.0.1:$port" --requests 20000 --concurrency 64
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+echo "== the database's ceiling: MariaDB primary-key selects (sysbench oltp_point_select, 32 threads)"
+sb=(--db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=root --mysql-db="${db}_sb" --tables=1 --table-size=10000)
+mysql -uroot -h127.0.0.1 -e "CREATE DATABASE \`${db}_sb\`"
+sysbench oltp_point_select "${sb[@]}" prepare >/dev/null
+ceiling=$(sysbench oltp_point_select "${sb[@]}" --threads=32 --time=10 run | awk '/queries:/ {gsub(/[(]/, "", $3); print $3}')
+echo "point selects    ${ceiling}/s"
+
+ratio() { awk -v a="$1" -v b="$ceiling" 'BEGIN {printf "%.0f %%", 100 * a / b}'; }
+measure() { # scenario requests concurrency: prints the bench line and the ratio to the ceiling
+  local line rate
+  line=$("$bin/dispatch-bench" "$1" --base "http://127.0.0.1:$port" --requests "$2" --concurrency "$3")
+  rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
+  echo "$line   = $(ratio "$rate") of point selects"
+}
+start_api "DISPATCH_USER_CACHE_TTL=0"
+echo "== tasks (user cache off: every request reads MySQL for the user, then for the task)"
+measure task-get 20000 32
+measure task-get 20000 64
+measure task-list 10000 32
+measure task-list 10000 64
+measure task-create 10000 32
+measure task-create 10000 64
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+echo "== task stream fan-out: 2,000 sockets over two API instances, 20 writers"
+start_api "" "$port"; first=${pids[-1]}
+start_api "" "$((port + 1))"; second=${pids[-1]}
+"$bin/dispatch-bench" fanout --base "http://127.0.0.1:$port" --more-bases "http://127.0.0.1:$((port + 1))" \
+  --api-pids "$first,$second" --sockets 2000 --users 100 --concurrency 20 --requests 2000

@@ -8,6 +8,8 @@ use clap::{Parser, ValueEnum};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
+mod fanout;
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Scenario {
     /// Registrations with `Prefer: wait` (hashing + a job round trip through the worker).
@@ -16,6 +18,14 @@ enum Scenario {
     Profile,
     /// Logins (Argon2 verification).
     Login,
+    /// `GET /api/v1/tasks/{id}/` of one of the user's 100 tasks.
+    TaskGet,
+    /// `GET /api/v1/tasks/` (a page of 20 of the user's 100 tasks).
+    TaskList,
+    /// `POST /api/v1/tasks/` (an insert and its live event).
+    TaskCreate,
+    /// Task-stream sockets over several instances and writers (see `fanout.rs`).
+    Fanout,
 }
 
 #[derive(Parser)]
@@ -27,6 +37,34 @@ struct Args {
     requests: usize,
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// fanout: more instances' base URLs, comma-separated (`--base` is the first).
+    #[arg(long, value_delimiter = ',')]
+    more_bases: Vec<String>,
+    /// fanout: the API processes whose memory is measured.
+    #[arg(long, value_delimiter = ',')]
+    api_pids: Vec<u32>,
+    #[arg(long, default_value_t = 2000)]
+    sockets: usize,
+    #[arg(long, default_value_t = 100)]
+    users: usize,
+}
+
+async fn seed_tasks(client: &reqwest::Client, base: &str, token: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let r = client
+            .post(format!("{base}/api/v1/tasks/"))
+            .bearer_auth(token)
+            .json(&json!({"title": format!("seed {i}"), "description": "benchmark task"}))
+            .send()
+            .await?;
+        if r.status() != 201 {
+            bail!("task create answered {}", r.status());
+        }
+        let task: Value = r.json().await?;
+        ids.push(task["id"].as_str().context("task id")?.to_owned());
+    }
+    Ok(ids)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -37,7 +75,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
-async fn one_user(client: &reqwest::Client, base: &str) -> anyhow::Result<(String, String)> {
+pub(crate) async fn one_user(client: &reqwest::Client, base: &str) -> anyhow::Result<(String, String)> {
     let name = format!("bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let password = "bench-password-1".to_owned();
     let r = client
@@ -65,17 +103,36 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(60))
         .build()?;
     let base = Arc::new(args.base.clone());
+    if let Scenario::Fanout = args.scenario {
+        let mut bases = vec![args.base.clone()];
+        bases.extend(args.more_bases.clone());
+        let plan = fanout::Plan {
+            bases,
+            api_pids: args.api_pids.clone(),
+            users: args.users,
+            sockets: args.sockets,
+            writers: args.concurrency,
+            writes: args.requests,
+        };
+        return fanout::run(&client, plan).await;
+    }
     let (name, token) = one_user(&client, &base).await?;
+    let tasks = match args.scenario {
+        Scenario::TaskGet | Scenario::TaskList => seed_tasks(&client, &base, &token, 100).await?,
+        _ => Vec::new(),
+    };
+    let tasks = Arc::new(tasks);
     let token = Arc::new(token);
     let name = Arc::new(name);
 
     let started = Instant::now();
     let results: Vec<(bool, Duration)> = stream::iter(0..args.requests)
-        .map(|_| {
+        .map(|n| {
             let client = client.clone();
             let base = base.clone();
             let token = token.clone();
             let name = name.clone();
+            let tasks = tasks.clone();
             async move {
                 let t = Instant::now();
                 let ok = match args.scenario {
@@ -92,6 +149,26 @@ async fn main() -> anyhow::Result<()> {
                         .send()
                         .await
                         .is_ok_and(|r| r.status() == 200),
+                    Scenario::TaskGet => client
+                        .get(format!("{base}/api/v1/tasks/{}/", tasks[n % tasks.len()]))
+                        .bearer_auth(token.as_str())
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == 200),
+                    Scenario::TaskList => client
+                        .get(format!("{base}/api/v1/tasks/"))
+                        .bearer_auth(token.as_str())
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == 200),
+                    Scenario::TaskCreate => client
+                        .post(format!("{base}/api/v1/tasks/"))
+                        .bearer_auth(token.as_str())
+                        .json(&json!({"title": format!("bench {n}")}))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == 201),
+                    Scenario::Fanout => false,
                 };
                 (ok, t.elapsed())
             }
@@ -104,11 +181,15 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies: Vec<Duration> = results.into_iter().map(|(_, d)| d).collect();
     latencies.sort();
     println!(
-        "{:<9} {:>6} req  c={:<3} {:>9.1} req/s  p50 {:>8.2?}  p95 {:>8.2?}  p99 {:>8.2?}  errors {}",
+        "{:<11} {:>6} req  c={:<3} {:>9.1} req/s  p50 {:>8.2?}  p95 {:>8.2?}  p99 {:>8.2?}  errors {}",
         match args.scenario {
             Scenario::Register => "register",
             Scenario::Profile => "profile",
             Scenario::Login => "login",
+            Scenario::TaskGet => "task-get",
+            Scenario::TaskList => "task-list",
+            Scenario::TaskCreate => "task-create",
+            Scenario::Fanout => "fanout",
         },
         args.requests,
         args.concurrency,
