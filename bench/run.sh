@@ -78,6 +78,10 @@ measure() { # scenario requests concurrency: prints the bench line and the ratio
   rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
   echo "$line   = $(ratio "$rate") of point selects"
 }
+echo "== tasks, default configuration (the user comes from the per-instance cache)"
+start_api ""
+measure task-get 20000 32
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 start_api "DISPATCH_USER_CACHE_TTL=0"
 echo "== tasks (user cache off: every request reads MySQL for the user, then for the task)"
 measure task-get 20000 32
