@@ -39,7 +39,12 @@ struct Deliveries {
     count: watch::Sender<usize>,
 }
 
-async fn create(client: &reqwest::Client, base: &str, token: &str, title: &str) -> anyhow::Result<()> {
+async fn create(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    title: &str,
+) -> anyhow::Result<()> {
     let r = client
         .post(format!("{base}/api/v1/tasks/"))
         .bearer_auth(token)
@@ -80,7 +85,10 @@ pub async fn run(client: &reqwest::Client, plan: Plan) -> anyhow::Result<()> {
     for s in 0..plan.sockets {
         let base = &plan.bases[s % plan.bases.len()];
         let token = &tokens[s % plan.users];
-        let url = format!("{}/ws/tasks/?token={token}", base.replacen("http://", "ws://", 1));
+        let url = format!(
+            "{}/ws/tasks/?token={token}",
+            base.replacen("http://", "ws://", 1)
+        );
         let (mut socket, _) = tokio_tungstenite::connect_async(url)
             .await
             .with_context(|| format!("socket {s}"))?;
@@ -90,7 +98,9 @@ pub async fn run(client: &reqwest::Client, plan: Plan) -> anyhow::Result<()> {
             while let Some(Ok(message)) = socket.next().await {
                 if let Message::Text(text) = message {
                     let at = Instant::now();
-                    let Ok(body) = serde_json::from_str::<Value>(&text) else { continue };
+                    let Ok(body) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
                     let started = body["title"]
                         .as_str()
                         .and_then(|t| sent.lock().ok()?.get(t).copied());
@@ -107,11 +117,20 @@ pub async fn run(client: &reqwest::Client, plan: Plan) -> anyhow::Result<()> {
     // Every socket is subscribed once each user's probe reached all of that user's sockets.
     let mut counter = deliveries.count.subscribe();
     for (u, token) in tokens.iter().enumerate() {
-        create(client, &plan.bases[u % plan.bases.len()], token, &format!("probe {u}")).await?;
+        create(
+            client,
+            &plan.bases[u % plan.bases.len()],
+            token,
+            &format!("probe {u}"),
+        )
+        .await?;
     }
     let probes = wait_count(&mut counter, plan.sockets, Duration::from_secs(30)).await;
     if probes < plan.sockets {
-        bail!("only {probes} of {} sockets heard their probe", plan.sockets);
+        bail!(
+            "only {probes} of {} sockets heard their probe",
+            plan.sockets
+        );
     }
     let idle: Vec<u64> = plan.api_pids.iter().map(|p| rss_kib(*p)).collect();
 
@@ -136,9 +155,18 @@ pub async fn run(client: &reqwest::Client, plan: Plan) -> anyhow::Result<()> {
     let errors = results.iter().filter(|r| r.is_err()).count();
     let expected = plan.sockets + plan.writes * per_user;
     let got = wait_count(&mut counter, expected, Duration::from_secs(30)).await;
-    let mut latencies = deliveries.latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let mut latencies = deliveries
+        .latencies
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
     latencies.sort();
-    let pct = |p: f64| latencies.get(((latencies.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len().max(1) - 1) as f64 * p) as usize)
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "fanout      {} sockets over {} instances, {} users, {} writers: {} writes in {:.1?} ({:.0} writes/s), {} of {} deliveries, write→event p50 {:.2?} p99 {:.2?}, write errors {}",
         plan.sockets,

@@ -49,7 +49,12 @@ struct Args {
     users: usize,
 }
 
-async fn seed_tasks(client: &reqwest::Client, base: &str, token: &str, n: usize) -> anyhow::Result<Vec<String>> {
+async fn seed_tasks(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let r = client
@@ -75,7 +80,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
-pub(crate) async fn one_user(client: &reqwest::Client, base: &str) -> anyhow::Result<(String, String)> {
+pub(crate) async fn one_user(
+    client: &reqwest::Client,
+    base: &str,
+) -> anyhow::Result<(String, String)> {
     let name = format!("bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let password = "bench-password-1".to_owned();
     let r = client

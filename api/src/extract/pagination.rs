@@ -2,7 +2,7 @@
 
 use dispatch_shared::repo::listing::Window;
 use poem::Request;
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::registry::MetaSchema;
 use poem_openapi::types::{
     ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
 };
@@ -116,32 +116,12 @@ pub struct PageParam(pub u64);
 
 const MAX_PAGE_PARAM: u64 = (1 << 53) - 1;
 
-impl Type for PageParam {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> std::borrow::Cow<'static, str> {
-        "integer_page".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        let mut schema = MetaSchema::new_with_format("integer", "int64");
-        schema.minimum = Some(1.0);
-        schema.maximum = Some(MAX_PAGE_PARAM as f64);
-        MetaSchemaRef::Inline(Box::new(schema))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+crate::scalar_type!(PageParam, "integer_page", || {
+    let mut schema = MetaSchema::new_with_format("integer", "int64");
+    schema.minimum = Some(1.0);
+    schema.maximum = Some(MAX_PAGE_PARAM as f64);
+    schema
+});
 
 impl ParseFromParameter for PageParam {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {

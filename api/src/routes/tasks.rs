@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use dispatch_shared::domain::ValidationErrors;
 use dispatch_shared::repo::tasks::{TaskFilter, TaskSort};
 use poem::web::Data;
 use poem::Request;
@@ -20,6 +21,16 @@ use crate::services::tasks::{self, TaskInput};
 use crate::state::AppState;
 
 pub struct TasksApi;
+
+/// POST and PUT both carry every field.
+fn full_input(body: &NewTask) -> Result<TaskInput, ValidationErrors> {
+    TaskInput::parse(
+        Some(&body.title),
+        body.description.as_deref(),
+        body.status_task.map(Into::into),
+        true,
+    )
+}
 
 #[derive(ApiResponse)]
 pub enum TaskCreated {
@@ -41,13 +52,7 @@ impl TasksApi {
         auth: AuthUser,
         body: JsonBody<NewTask>,
     ) -> ApiResult<TaskCreated> {
-        let body = body.0;
-        let input = TaskInput::parse(
-            Some(&body.title),
-            body.description.as_deref(),
-            body.status_task.map(Into::into),
-            true,
-        )?;
+        let input = full_input(&body.0)?;
         let task = tasks::create(state.0, auth.id, input).await?;
         Ok(TaskCreated::Created(Json(task.view().into())))
     }
@@ -114,13 +119,7 @@ impl TasksApi {
         id: Path<Uuid>,
         body: JsonBody<NewTask>,
     ) -> ApiResult<Json<Task>> {
-        let body = body.0;
-        let input = TaskInput::parse(
-            Some(&body.title),
-            body.description.as_deref(),
-            body.status_task.map(Into::into),
-            true,
-        )?;
+        let input = full_input(&body.0)?;
         let task = tasks::update(state.0, auth.id, id.0, input).await?;
         Ok(Json(task.view().into()))
     }

@@ -217,6 +217,7 @@ impl poem_openapi::types::Example for Detail {
 mod assignments;
 mod date;
 mod email;
+mod scalar;
 mod tasks;
 
 pub use assignments::{Assignment, NewAssignment};
