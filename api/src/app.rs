@@ -11,6 +11,7 @@ use poem_openapi::OpenApiService;
 use crate::error::ApiError;
 use crate::metrics;
 use crate::problem::Problem;
+use crate::routes::admin_users::AdminUsersApi;
 use crate::routes::assignments::AssignmentsApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::health::HealthApi;
@@ -30,6 +31,7 @@ pub type Apis = (
     TasksApi,
     TaskStreamApi,
     AssignmentsApi,
+    AdminUsersApi,
 );
 
 pub fn openapi() -> OpenApiService<Apis, ()> {
@@ -42,6 +44,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
         TasksApi,
         TaskStreamApi,
         AssignmentsApi,
+        AdminUsersApi,
     );
     OpenApiService::new(apis, "Dispatch API", env!("CARGO_PKG_VERSION")).description(
         "Accounts, tasks, assignments, a catalogue and mail, with slow work done by \

@@ -41,7 +41,14 @@ fn operations_in(spec: &Value) -> usize {
 async fn every_operation_honours_the_served_spec() {
     let bin = schemathesis();
     let mut env = TestEnv::new();
-    let (_api, base) = start_api(&mut env, &[("RUST_LOG", "warn")]).await;
+    let admin = [
+        ("DISPATCH_ADMIN_USERNAME", "contract_admin"),
+        ("DISPATCH_ADMIN_EMAIL", "contract_admin@example.com"),
+        ("DISPATCH_ADMIN_PASSWORD", "contract-admin-pass-1"),
+    ];
+    let mut api_env = vec![("RUST_LOG", "warn")];
+    api_env.extend(admin);
+    let (_api, base) = start_api(&mut env, &api_env).await;
     let _worker = Binary::start("dispatch-worker", &env, &[("RUST_LOG", "warn")]);
     let spec_url = format!("{base}/api-docs/openapi.json");
     let spec: Value = reqwest::get(&spec_url).await.unwrap().json().await.unwrap();
@@ -57,6 +64,7 @@ async fn every_operation_honours_the_served_spec() {
             .env("PYTHONPATH", &dir)
             .env("SCHEMATHESIS_HOOKS", "hooks")
             .env("NO_COLOR", "1")
+            .envs(admin)
             .args(["--config-file", "schemathesis.toml", "run", &spec_url])
             .args([
                 "--checks",

@@ -1,3 +1,4 @@
+pub mod admin_users;
 pub mod assignments;
 pub mod auth;
 pub mod health;
@@ -20,6 +21,8 @@ pub enum ApiTags {
     Tasks,
     /// Tasks assigned to users per date, within a daily limit.
     Assignments,
+    /// The admin dashboard: every user, activation, admin rights and limits.
+    Admin,
     /// Liveness and readiness probes.
     Health,
 }

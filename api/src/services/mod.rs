@@ -1,6 +1,7 @@
 //! What handlers call: the operations of each area, free of HTTP details.
 
 pub mod accounts;
+pub mod admin_users;
 pub mod assignments;
 pub mod jobs;
 pub mod profile;

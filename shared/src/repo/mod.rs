@@ -1,5 +1,6 @@
 //! Queries, one module per table. Functions take a connection so callers choose transactions.
 
+pub mod admin_users;
 pub mod assignments;
 pub mod jobs;
 pub mod listing;

@@ -1,0 +1,168 @@
+//! `/api/v1/admin/users/`: the admin dashboard's users table (DESIGN §4, reference 000).
+//! Admins only: anyone else gets 403.
+
+use std::sync::Arc;
+
+use dispatch_shared::repo::admin_users::UserSort;
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::extract::ordering::{ordering_or_default, OrderingParam};
+use crate::extract::pagination::{Page, PageParam, Paging};
+use crate::extract::{AuthUser, JsonBody};
+use crate::routes::ApiTags;
+use crate::schemas::{EmailText, User};
+use crate::services::admin_users::{self, require_admin, RawAdminChanges};
+use crate::state::AppState;
+
+pub struct AdminUsersApi;
+
+/// What an admin may change on a user; omitted (or null) fields keep their value.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct AdminUserPatch {
+    /// false deactivates: logins answer 403 and the user's tokens stop working.
+    #[oai(nullable)]
+    pub is_active: Option<bool>,
+    #[oai(nullable)]
+    pub is_superuser: Option<bool>,
+    /// Assignments allowed per day.
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "100000")))]
+    pub daily_task_limit: Option<u32>,
+    /// At most 150 characters.
+    #[oai(
+        nullable,
+        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
+    pub first_name: Option<String>,
+    /// At most 150 characters.
+    #[oai(
+        nullable,
+        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
+    pub last_name: Option<String>,
+    #[oai(nullable)]
+    pub email: Option<EmailText>,
+}
+
+impl poem_openapi::types::Example for AdminUserPatch {
+    fn example() -> Self {
+        Self {
+            is_active: Some(false),
+            is_superuser: None,
+            daily_task_limit: Some(3),
+            first_name: None,
+            last_name: None,
+            email: None,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum UserDeleted {
+    /// Deleted, with their tokens, tasks and assignments.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[OpenApi(tag = "ApiTags::Admin")]
+impl AdminUsersApi {
+    /// All users (admins only)
+    ///
+    /// Paginated; `count` is the total number of users matching. `search` is a
+    /// case-insensitive substring of the username, email or names; `ordering` on username
+    /// (default), email, first_name, last_name, date_joined, last_login, is_active, each
+    /// optionally prefixed by `-`.
+    #[oai(path = "/api/v1/admin/users/", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        request: &Request,
+        auth: AuthUser,
+        /// 1-based page number.
+        page: Query<Option<PageParam>>,
+        /// Items per page (default 20; larger values are clamped to 100).
+        page_size: Query<Option<PageParam>>,
+        /// Case-insensitive substring of the username, email, first or last name.
+        search: Query<Option<String>>,
+        /// Sort keys, e.g. `-date_joined,username`.
+        ordering: Query<Option<OrderingParam<UserSort>>>,
+    ) -> ApiResult<Json<Page<User>>> {
+        require_admin(&auth)?;
+        let paging = Paging::parse(page.0, page_size.0)?;
+        let ordering = ordering_or_default(ordering.0);
+        let search = search.0.filter(|s| !s.is_empty());
+        let (rows, count) =
+            admin_users::list(state.0, search.as_deref(), &ordering, paging.window()).await?;
+        let limit = state.settings.daily_task_limit;
+        let results = rows.iter().map(|u| u.view(limit).into()).collect();
+        Ok(Json(Page::build(request, paging, count as u64, results)?))
+    }
+
+    /// One user (admins only)
+    ///
+    /// The user's public shape, whoever they are.
+    #[oai(path = "/api/v1/admin/users/:id/", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        /// The user's id.
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<User>> {
+        require_admin(&auth)?;
+        let user = admin_users::find(state.0, id.0).await?;
+        Ok(Json(user.view(state.settings.daily_task_limit).into()))
+    }
+
+    /// Change a user (admins only)
+    ///
+    /// Activate or deactivate, grant or revoke admin, set the daily task limit, names or
+    /// email. Deactivation takes effect on every instance at once: logins answer 403, tokens
+    /// stop working and open task streams close. Deactivating, demoting or deleting the
+    /// last active admin is a 409 `last-admin`; an email in use is a 409.
+    #[oai(path = "/api/v1/admin/users/:id/", method = "patch")]
+    async fn patch(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        /// The user's id.
+        id: Path<Uuid>,
+        body: JsonBody<AdminUserPatch>,
+    ) -> ApiResult<Json<User>> {
+        require_admin(&auth)?;
+        let body = body.0;
+        let changes = admin_users::parse_changes(RawAdminChanges {
+            is_active: body.is_active,
+            is_superuser: body.is_superuser,
+            daily_task_limit: body.daily_task_limit,
+            first_name: body.first_name.as_deref(),
+            last_name: body.last_name.as_deref(),
+            email: body.email.as_ref().map(|e| e.0.as_str()),
+        })?;
+        let user = admin_users::update(state.0, id.0, changes).await?;
+        Ok(Json(user.view(state.settings.daily_task_limit).into()))
+    }
+
+    /// Delete a user (admins only)
+    ///
+    /// The last active admin cannot be deleted (409 `last-admin`).
+    #[oai(path = "/api/v1/admin/users/:id/", method = "delete")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AuthUser,
+        /// The user's id.
+        id: Path<Uuid>,
+    ) -> ApiResult<UserDeleted> {
+        require_admin(&auth)?;
+        admin_users::delete(state.0, id.0).await?;
+        Ok(UserDeleted::NoContent)
+    }
+}

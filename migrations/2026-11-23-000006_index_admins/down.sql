@@ -1,0 +1,1 @@
+DROP INDEX users_admins_idx ON users;
