@@ -342,3 +342,48 @@ async fn a_deactivated_user_is_refused_within_5s_and_login_is_403() {
     .await;
     assert_eq!(status, 401);
 }
+
+/// 16 refreshes of one token at once, over two instances: one wins, and because the other
+/// 15 replayed a rotated token, the winner's new token is revoked with its family too.
+#[tokio::test]
+async fn concurrent_refreshes_have_one_winner_whose_token_the_reuse_revokes() {
+    let app = TestApp::spawn().await;
+    let second = app.spawn_second_instance().await;
+    app.register("racer", "race-pass-123").await;
+    for trial in 0..5 {
+        let login = login_body(&app, "racer", "race-pass-123").await;
+        let token = login["tokens"]["refresh"].as_str().unwrap().to_owned();
+        let attempts = (0..16).map(|i| {
+            let base = if i % 2 == 0 {
+                app.address.clone()
+            } else {
+                second.clone()
+            };
+            let (client, token) = (app.client.clone(), token.clone());
+            async move {
+                let r = client
+                    .post(format!("{base}/api/v1/auth/token/refresh/"))
+                    .json(&json!({"refresh": token}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        });
+        let outcomes = futures::future::join_all(attempts).await;
+        let winners: Vec<&Value> = outcomes
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(winners.len(), 1, "trial {trial}: {outcomes:?}");
+        assert!(outcomes.iter().all(|(s, _)| *s == 200 || *s == 401));
+        let successor = winners[0]["refresh"].as_str().unwrap();
+        let (status, _) = refresh(&app, successor).await;
+        assert_eq!(
+            status, 401,
+            "trial {trial}: the winner's token survived the reuse"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Token pairs and refresh-token families: a login starts a family, each refresh rotates
 //! within it, and replaying a rotated token revokes the whole family.
 
-use diesel_async::AsyncMysqlConnection;
+use diesel_async::{AsyncConnection, AsyncMysqlConnection};
 use dispatch_shared::auth::{TokenError, TokenKind};
 use dispatch_shared::models::{now_naive, UserRow};
 use dispatch_shared::repo::{refresh_tokens, users};
@@ -69,19 +69,38 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<Tokens, ApiError> 
     if row.revoked_at.is_some() {
         return Err(invalid_refresh());
     }
-    if !refresh_tokens::mark_rotated(&mut conn, claims.jti).await? {
-        // Presented after it was rotated: someone replays an old token. End that login.
-        let revoked = refresh_tokens::revoke_family(&mut conn, family).await?;
-        tracing::warn!(user_id = %claims.sub, %family, revoked, "refresh token reuse; family revoked");
-        return Err(invalid_refresh());
-    }
-    let user = users::find(&mut conn, claims.sub).await?;
-    match user {
-        Some(u) if u.is_active && u.token_version == claims.ver => {
-            issue_pair(state, &mut conn, claims.sub, u.token_version, family).await
+    // Marking the old token and inserting its successor commit together. A concurrent
+    // refresh of the same token waits on the row lock until then, finds it rotated, and its
+    // family revocation below therefore covers the successor too.
+    let outcome = conn
+        .transaction(async |conn| -> Result<Rotation, ApiError> {
+            if !refresh_tokens::mark_rotated(conn, claims.jti).await? {
+                return Ok(Rotation::Reused);
+            }
+            match users::find(conn, claims.sub).await? {
+                Some(u) if u.is_active && u.token_version == claims.ver => Ok(Rotation::Issued(
+                    issue_pair(state, conn, claims.sub, u.token_version, family).await?,
+                )),
+                _ => Ok(Rotation::Refused),
+            }
+        })
+        .await?;
+    match outcome {
+        Rotation::Issued(tokens) => Ok(tokens),
+        Rotation::Refused => Err(invalid_refresh()),
+        Rotation::Reused => {
+            // Presented after it was rotated: someone replays an old token. End that login.
+            let revoked = refresh_tokens::revoke_family(&mut conn, family).await?;
+            tracing::warn!(user_id = %claims.sub, %family, revoked, "refresh token reuse; family revoked");
+            Err(invalid_refresh())
         }
-        _ => Err(invalid_refresh()),
     }
+}
+
+enum Rotation {
+    Issued(Tokens),
+    Reused,
+    Refused,
 }
 
 /// Revokes one refresh token's family (it must belong to `user_id`) or all of the user's.
