@@ -85,3 +85,35 @@ async fn fifty_failures_from_one_address_block_it() {
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn username_and_email_failures_share_one_count() {
+    let app = TestApp::spawn().await;
+    app.register("twonames", "twonames-pass-1").await;
+    // Three by username, two by email (in another case): five for the one account.
+    for login in [
+        "twonames",
+        "TwoNames",
+        "twonames",
+        "twonames@example.com",
+        "TWONAMES@example.com",
+    ] {
+        let r = attempt(&app.client, &app.address, login, "wrong-guess").await;
+        assert_eq!(r.status(), 401, "{login}");
+    }
+    for login in ["twonames", "twonames@example.com"] {
+        let r = attempt(&app.client, &app.address, login, "twonames-pass-1").await;
+        assert_eq!(r.status(), 429, "{login} is blocked too");
+    }
+    // Unknown names keep a count of their own, normalised.
+    for login in ["Ghost", "ghost ", "GHOST", "ghost", "gHost"] {
+        let r = attempt(&app.client, &app.address, login, "whatever-1").await;
+        assert_eq!(r.status(), 401, "{login}");
+    }
+    assert_eq!(
+        attempt(&app.client, &app.address, "ghost", "whatever-1")
+            .await
+            .status(),
+        429
+    );
+}

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::services::jobs;
+use crate::services::throttle::account_key;
 use crate::state::AppState;
 
 pub struct Registration {
@@ -172,16 +173,17 @@ pub async fn login(
     password: &str,
     address: IpAddr,
 ) -> Result<UserRow, ApiError> {
-    match state.throttle.blocked_for(login, address).await {
+    let user = {
+        let mut conn = state.db.get().await?;
+        users::find_by_login(&mut conn, login).await?
+    };
+    let account = account_key(user.as_ref().map(UserRow::uuid), login);
+    match state.throttle.blocked_for(&account, address).await {
         Ok(Some(retry_after)) => return Err(ApiError::TooManyRequests { retry_after }),
         Ok(None) => {}
         // Throttling must not take logins down with Redis.
         Err(e) => tracing::warn!(error = %e, "login throttle unavailable"),
     }
-    let user = {
-        let mut conn = state.db.get().await?;
-        users::find_by_login(&mut conn, login).await?
-    };
     let ok = verify_password(
         password.to_owned(),
         user.as_ref().map(|u| u.password_hash.clone()),
@@ -190,7 +192,7 @@ pub async fn login(
     .map_err(ApiError::internal)?;
     match user {
         Some(user) if ok => {
-            if let Err(e) = state.throttle.record_success(login).await {
+            if let Err(e) = state.throttle.record_success(&account).await {
                 tracing::warn!(error = %e, "login throttle unavailable");
             }
             if user.is_active {
@@ -200,7 +202,7 @@ pub async fn login(
             }
         }
         _ => {
-            if let Err(e) = state.throttle.record_failure(login, address).await {
+            if let Err(e) = state.throttle.record_failure(&account, address).await {
                 tracing::warn!(error = %e, "login throttle unavailable");
             }
             Err(ApiError::Unauthorized(

@@ -20,8 +20,14 @@ pub struct LoginThrottle {
     namespace: String,
 }
 
-fn account_key(login: &str) -> String {
-    login.trim().to_lowercase()
+/// The account a login attempt counts against: the user's id when the name (username or
+/// email) belongs to someone, so both names share one count; otherwise the name as typed,
+/// normalised.
+pub fn account_key(user: Option<uuid::Uuid>, login: &str) -> String {
+    match user {
+        Some(id) => format!("user:{id}"),
+        None => format!("name:{}", login.trim().to_lowercase()),
+    }
 }
 
 impl LoginThrottle {
@@ -39,13 +45,13 @@ impl LoginThrottle {
     /// How long the caller must still wait, if blocked.
     pub async fn blocked_for(
         &self,
-        login: &str,
+        account: &str,
         address: IpAddr,
     ) -> redis::RedisResult<Option<Duration>> {
         let mut conn = self.conn.clone();
         let (account_ttl, address_ttl): (i64, i64) = redis::pipe()
             .cmd("PTTL")
-            .arg(self.key(&["block", "account", &account_key(login)]))
+            .arg(self.key(&["block", "account", account]))
             .cmd("PTTL")
             .arg(self.key(&["block", "address", &address.to_string()]))
             .query_async(&mut conn)
@@ -54,9 +60,8 @@ impl LoginThrottle {
         Ok((longest > 0).then(|| Duration::from_millis(longest as u64)))
     }
 
-    pub async fn record_failure(&self, login: &str, address: IpAddr) -> redis::RedisResult<()> {
+    pub async fn record_failure(&self, account: &str, address: IpAddr) -> redis::RedisResult<()> {
         let mut conn = self.conn.clone();
-        let account = account_key(login);
         let address = address.to_string();
         let account_count_key = self.key(&["failures", "account", &account]);
         let address_count_key = self.key(&["failures", "address", &address]);
@@ -78,7 +83,7 @@ impl LoginThrottle {
             .await?;
         let mut block = redis::pipe();
         if account_failures >= ACCOUNT_LIMIT {
-            self.block(&mut block, "account", &account, &account_count_key);
+            self.block(&mut block, "account", account, &account_count_key);
         }
         if address_failures >= ADDRESS_LIMIT {
             self.block(&mut block, "address", &address, &address_count_key);
@@ -103,10 +108,10 @@ impl LoginThrottle {
             .ignore();
     }
 
-    pub async fn record_success(&self, login: &str) -> redis::RedisResult<()> {
+    pub async fn record_success(&self, account: &str) -> redis::RedisResult<()> {
         let mut conn = self.conn.clone();
         redis::cmd("DEL")
-            .arg(self.key(&["failures", "account", &account_key(login)]))
+            .arg(self.key(&["failures", "account", account]))
             .query_async::<()>(&mut conn)
             .await
     }
