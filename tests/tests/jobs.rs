@@ -252,3 +252,28 @@ async fn websocket_closes_4404_for_unknown_or_foreign_jobs() {
         assert_eq!(job_json["id"], job.as_str());
     }
 }
+
+#[tokio::test]
+async fn a_followers_job_socket_closes_when_the_account_is_deactivated() {
+    // The row is written directly, not pushed: it stays queued while the test runs.
+    let app = TestApp::spawn().await;
+    let owner = app.user("follower").await;
+    let id = owned_job(&app, &owner.id).await;
+    let mut socket = ws::connect(
+        &app.ws_url(&format!("/ws/jobs/{id}/")),
+        &[("authorization", &owner.token)],
+    )
+    .await;
+    let first = ws::next_json(&mut socket, Duration::from_secs(10)).await;
+    assert_eq!(first["status"], "queued");
+    app.env
+        .execute(&format!(
+            "UPDATE users SET is_active = FALSE WHERE id = '{}'",
+            owner.id
+        ))
+        .await;
+    assert_eq!(
+        ws::close_code(&mut socket, Duration::from_secs(5)).await,
+        Some(4401)
+    );
+}

@@ -13,7 +13,10 @@ use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registr
 use poem_openapi::types::Type;
 use poem_openapi::ApiResponse;
 
+use dispatch_shared::auth::Claims;
+
 use crate::problem::{Problem, CONTENT_TYPE};
+use crate::state::AppState;
 
 /// A send that the peer has not taken in this long ends the connection.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -91,4 +94,19 @@ pub async fn close(socket: &mut WebSocketStream, code: u16, reason: &str) {
     if send(socket, frame).await {
         let _ = tokio::time::timeout(SEND_TIMEOUT, socket.close()).await;
     }
+}
+
+/// Whether the token still speaks for an active user. When MySQL cannot tell, the socket
+/// stays: the token's own expiry still bounds it.
+pub async fn still_authorized(state: &AppState, claims: &Claims) -> bool {
+    match state.users.get(&state.db, claims.sub).await {
+        Ok(Some(user)) => user.is_active && user.token_version == claims.ver,
+        Ok(None) => false,
+        Err(_) => true,
+    }
+}
+
+pub fn expiry(claims: &Claims) -> tokio::time::Instant {
+    let left = claims.exp - chrono::Utc::now().timestamp();
+    tokio::time::Instant::now() + Duration::from_secs(left.max(0) as u64)
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use dispatch_shared::auth::Claims;
 use dispatch_shared::models::JobRow;
 use futures::StreamExt;
 use poem::web::websocket::{Message, WebSocket, WebSocketStream};
@@ -13,14 +14,18 @@ use poem_openapi::types::ToJSON;
 use poem_openapi::OpenApi;
 use uuid::Uuid;
 
-use crate::extract::auth::{authenticate_token, raw_token, AuthUser};
-use crate::routes::ws::{close, send, Session, Upgrade};
+use crate::extract::auth::{authenticate_claims, raw_token, AuthUser};
+use crate::routes::ws::{close, expiry, send, still_authorized, Session, Upgrade};
 use crate::routes::ApiTags;
 use crate::schemas::Job;
 use crate::services::jobs::{self, JobWatch, RECHECK_EVERY};
 use crate::state::AppState;
 
 pub const CLOSE_NOT_FOUND: u16 = 4404;
+pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+const CREDENTIALS_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+/// Far enough to never come for a socket without a token (registration jobs).
+const FOREVER: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
 
 pub struct JobStreamApi;
 
@@ -32,7 +37,9 @@ impl JobStreamApi {
     /// finished, sends it again on each change and when it finishes, then closes normally
     /// (1000). An unknown id, or a job the caller may not see, closes with 4404. The token may
     /// come in the `authorization` header (with or without `Bearer `), the `token` query
-    /// parameter, or the `access_token` cookie; registration jobs need none.
+    /// parameter, or the `access_token` cookie; registration jobs need none. A signed-in
+    /// follower's socket closes with 4401 when the token expires or the account is
+    /// deactivated or deleted.
     #[oai(path = "/ws/jobs/:id/", method = "get")]
     async fn follow(
         &self,
@@ -43,7 +50,7 @@ impl JobStreamApi {
         ws: WebSocket,
     ) -> Upgrade {
         let caller = match raw_token(request, true) {
-            Some(token) => authenticate_token(state.0, &token).await.ok(),
+            Some(token) => authenticate_claims(state.0, &token).await.ok(),
             None => None,
         };
         let state = state.0.clone();
@@ -61,11 +68,11 @@ fn job_message(job: &JobRow) -> Message {
 async fn follow(
     state: Arc<AppState>,
     id: Option<Uuid>,
-    caller: Option<AuthUser>,
+    caller: Option<(AuthUser, Claims)>,
     mut socket: WebSocketStream,
 ) {
     let visible = match id {
-        Some(id) => jobs::find_visible(&state, id, caller.as_ref())
+        Some(id) => jobs::find_visible(&state, id, caller.as_ref().map(|(user, _)| user))
             .await
             .is_ok(),
         None => false,
@@ -75,13 +82,40 @@ async fn follow(
         return;
     };
     let mut watch = JobWatch::new(&state, id);
+    // A signed-in follower's socket ends with its credentials, as a task stream does.
+    let claims = caller.map(|(_, claims)| claims);
+    let expires = tokio::time::sleep_until(
+        claims
+            .as_ref()
+            .map_or_else(|| tokio::time::Instant::now() + FOREVER, expiry),
+    );
+    tokio::pin!(expires);
+    let mut recheck = tokio::time::interval(CREDENTIALS_RECHECK);
     loop {
-        let change = tokio::select! {
-            change = watch.next_change() => change,
-            incoming = socket.next() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => continue,
-            },
+        // The pending read of the job survives the other branches: cancelling it could drop
+        // a change it had already taken from the event bus.
+        let next = watch.next_change();
+        tokio::pin!(next);
+        let change = loop {
+            tokio::select! {
+                change = &mut next => break change,
+                _ = &mut expires => {
+                    close(&mut socket, CLOSE_UNAUTHORIZED, "token expired").await;
+                    return;
+                }
+                _ = recheck.tick(), if claims.is_some() => {
+                    if let Some(claims) = &claims {
+                        if !still_authorized(&state, claims).await {
+                            close(&mut socket, CLOSE_UNAUTHORIZED, "account inactive or token revoked").await;
+                            return;
+                        }
+                    }
+                }
+                incoming = socket.next() => match incoming {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => {}
+                },
+            }
         };
         match change {
             Ok(Some(job)) => {

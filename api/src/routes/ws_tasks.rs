@@ -13,7 +13,7 @@ use poem::Request;
 use poem_openapi::OpenApi;
 
 use crate::extract::auth::{authenticate_claims, raw_token};
-use crate::routes::ws::{close, send, Session, Upgrade};
+use crate::routes::ws::{close, expiry, send, still_authorized, Session, Upgrade};
 use crate::routes::ApiTags;
 use crate::services::task_stream::{Ended, StreamItem};
 use crate::state::AppState;
@@ -58,21 +58,6 @@ impl TaskStreamApi {
         let session: Session = Box::new(move |socket| Box::pin(stream(state, caller, socket)));
         Upgrade::new(ws, session)
     }
-}
-
-/// Whether the token still speaks for an active user. When MySQL cannot tell, the socket
-/// stays: the token's own expiry still bounds it.
-async fn still_authorized(state: &AppState, claims: &Claims) -> bool {
-    match state.users.get(&state.db, claims.sub).await {
-        Ok(Some(user)) => user.is_active && user.token_version == claims.ver,
-        Ok(None) => false,
-        Err(_) => true,
-    }
-}
-
-fn expiry(claims: &Claims) -> tokio::time::Instant {
-    let left = claims.exp - chrono::Utc::now().timestamp();
-    tokio::time::Instant::now() + Duration::from_secs(left.max(0) as u64)
 }
 
 async fn stream(
