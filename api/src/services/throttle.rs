@@ -63,7 +63,7 @@ impl LoginThrottle {
     pub async fn record_failure(&self, account: &str, address: IpAddr) -> redis::RedisResult<()> {
         let mut conn = self.conn.clone();
         let address = address.to_string();
-        let account_count_key = self.key(&["failures", "account", &account]);
+        let account_count_key = self.key(&["failures", "account", account]);
         let address_count_key = self.key(&["failures", "address", &address]);
         let (account_failures, address_failures): (u64, u64) = redis::pipe()
             .cmd("INCR")
