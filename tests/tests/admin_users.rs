@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use dispatch_tests::ws::{close_code, connect};
-use dispatch_tests::{TestApp, TestUser};
+use dispatch_tests::{call_at, TestApp, TestUser};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -96,21 +96,54 @@ async fn lists_search_sort_and_page() {
     assert_eq!(usernames(&by_name), ["dave"]);
     let (_, by_email) = list("?search=ALICE@EXAMPLE").await;
     assert_eq!(usernames(&by_email), ["alice"]);
-    for ordering in [
+    // Every column both ways. Values are made distinct, so descending is ascending reversed.
+    for (i, name) in ["alice", "bob", "carol", "dave", "root"].iter().enumerate() {
+        let first = (b'e' - i as u8) as char;
+        let last = (b'a' + (i as u8 * 3) % 5) as char;
+        app.env
+            .execute(&format!(
+                "UPDATE users SET first_name = 'F{first}', last_name = 'L{last}', \
+                 last_login = NOW(6) - INTERVAL {i} MINUTE WHERE username = '{name}'"
+            ))
+            .await;
+    }
+    for field in [
+        "username",
         "email",
         "first_name",
         "last_name",
+        "date_joined",
         "last_login",
-        "is_active",
-        "-is_active,username",
     ] {
-        let (status, page) = list(&format!("?ordering={ordering}")).await;
-        assert_eq!(
-            (status, page["count"].clone()),
-            (200, json!(5)),
-            "{ordering}"
-        );
+        let (status, up) = list(&format!("?ordering={field}")).await;
+        assert_eq!(status, 200, "{field}");
+        let (_, down) = list(&format!("?ordering=-{field}")).await;
+        let mut reversed = usernames(&down);
+        reversed.reverse();
+        assert_eq!(usernames(&up), reversed, "{field}");
+        let values: Vec<String> = up["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u[field].as_str().unwrap_or_default().to_owned())
+            .collect();
+        let mut sorted = values.clone();
+        sorted.sort();
+        assert_eq!(values, sorted, "{field} ascends");
     }
+    app.env
+        .execute("UPDATE users SET is_active = FALSE WHERE username IN ('bob', 'dave')")
+        .await;
+    let (_, inactive_first) = list("?ordering=is_active,username").await;
+    assert_eq!(
+        usernames(&inactive_first),
+        ["bob", "dave", "alice", "carol", "root"]
+    );
+    let (_, active_first) = list("?ordering=-is_active,-username").await;
+    assert_eq!(
+        usernames(&active_first),
+        ["root", "carol", "alice", "dave", "bob"]
+    );
     let (status, problem) = list("?ordering=password_hash").await;
     assert_eq!(status, 400);
     assert!(problem["errors"]["ordering"].is_array());
@@ -123,49 +156,42 @@ async fn lists_search_sort_and_page() {
 #[tokio::test]
 async fn deactivation_takes_effect_at_once_and_reactivation_restores_login() {
     let app = TestApp::spawn().await;
+    let second = app.spawn_second_instance().await;
     let root = admin(&app, "root").await;
     let user = app.user("worker").await;
     let path = format!("/api/v1/admin/users/{}/", user.id);
+    // The socket and the cached user live on the second instance; the admin uses the first.
     let mut socket = connect(
-        &app.ws_url("/ws/tasks/"),
+        &format!("{}/ws/tasks/", second.replacen("http://", "ws://", 1)),
         &[("authorization", &format!("Bearer {}", user.token))],
     )
     .await;
-    // The user is now known (and cached) by the instance.
-    let (status, _) = app
-        .call(
+    let on_second = format!("{second}/api/v1/auth/profile/");
+    let profile = || {
+        call_at(
+            &app.client,
+            &on_second,
             Method::GET,
-            "/api/v1/auth/profile/",
             Some(&user.token),
             None,
         )
-        .await;
-    assert_eq!(status, 200);
+    };
+    assert_eq!(profile().await.0, 200);
 
+    let patch = json!({"is_active": false, "daily_task_limit": 2});
     let (status, changed) = app
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&root.token),
-            Some(&json!({"is_active": false, "daily_task_limit": 2})),
-        )
+        .call(Method::PATCH, &path, Some(&root.token), Some(&patch))
         .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["is_active"], false);
     assert_eq!(changed["daily_task_limit"], 2);
-    let (status, _) = app
-        .call(
-            Method::GET,
-            "/api/v1/auth/profile/",
-            Some(&user.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 401, "the token stops working at once");
+    let started = std::time::Instant::now();
     assert_eq!(
         close_code(&mut socket, Duration::from_secs(5)).await,
         Some(4401)
     );
+    assert_eq!(profile().await.0, 401, "refused on the other instance too");
+    assert!(started.elapsed() < Duration::from_secs(5));
     let login =
         json!({"username": user.username, "password": format!("{}-password-1", user.username)});
     let (status, _) = app
@@ -173,13 +199,9 @@ async fn deactivation_takes_effect_at_once_and_reactivation_restores_login() {
         .await;
     assert_eq!(status, 403);
 
+    let reactivate = json!({"is_active": true});
     let (status, _) = app
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&root.token),
-            Some(&json!({"is_active": true})),
-        )
+        .call(Method::PATCH, &path, Some(&root.token), Some(&reactivate))
         .await;
     assert_eq!(status, 200);
     let (status, body) = app
