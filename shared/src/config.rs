@@ -115,6 +115,19 @@ fn parsed<T: FromStr>(
 }
 
 fn duration(src: &dyn Source, key: &'static str, default: &str) -> Result<Duration, ConfigError> {
+    let value = duration_or_zero(src, key, default)?;
+    if value.is_zero() {
+        return Err(err(key, "must be longer than zero"));
+    }
+    Ok(value)
+}
+
+/// A duration that means "after how long", where zero is meaningful ("at once").
+fn duration_or_zero(
+    src: &dyn Source,
+    key: &'static str,
+    default: &str,
+) -> Result<Duration, ConfigError> {
     let raw = text(src, key, default);
     let value = humantime::parse_duration(raw.trim()).map_err(|e| {
         err(
@@ -122,9 +135,6 @@ fn duration(src: &dyn Source, key: &'static str, default: &str) -> Result<Durati
             format!("expected a duration such as 30s, 15m, 24h or 14d, got {raw:?} ({e})"),
         )
     })?;
-    if value.is_zero() {
-        return Err(err(key, "must be longer than zero"));
-    }
     Ok(value)
 }
 
@@ -312,7 +322,7 @@ impl Settings {
             mail_from: text(src, "DISPATCH_MAIL_FROM", "Dispatch <no-reply@localhost>"),
             daily_mail_cron: text(src, "DISPATCH_DAILY_MAIL_CRON", "0 0 8 * * *"),
             daily_mail_tz: text(src, "DISPATCH_DAILY_MAIL_TZ", "UTC"),
-            welcome_mail_after: duration(src, "DISPATCH_WELCOME_MAIL_AFTER", "24h")?,
+            welcome_mail_after: duration_or_zero(src, "DISPATCH_WELCOME_MAIL_AFTER", "24h")?,
             worker_concurrency,
             worker_metrics_bind,
             job_retention: duration(src, "DISPATCH_JOB_RETENTION", "24h")?,
@@ -362,6 +372,16 @@ mod tests {
             ("DISPATCH_WORKER_CONCURRENCY", "0"),
         ] {
             let e = settings(&[(key, value)]).unwrap_err();
+            assert_eq!(e.variable, key, "{e}");
+        }
+    }
+
+    #[test]
+    fn zero_is_allowed_only_where_it_means_at_once() {
+        let s = settings(&[("DISPATCH_WELCOME_MAIL_AFTER", "0s")]).unwrap();
+        assert_eq!(s.welcome_mail_after, Duration::ZERO);
+        for key in ["DISPATCH_ACCESS_TTL", "DISPATCH_REQUEUE_AFTER", "DISPATCH_JOB_RETENTION"] {
+            let e = settings(&[(key, "0s")]).unwrap_err();
             assert_eq!(e.variable, key, "{e}");
         }
     }
