@@ -80,6 +80,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .around(crate::allow::add_allow)
         .around(no_store)
         .around(metrics::track)
+        .around(crate::request_id::with_request_id)
         .into_endpoint()
 }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod problem;
+pub mod request_id;
 pub mod routes;
 pub mod schemas;
 pub mod services;

@@ -41,7 +41,10 @@ enum Command {
 async fn main() {
     dispatch_shared::memory::return_large_blocks_to_the_system();
     let _ = dotenvy::dotenv();
-    telemetry::init();
+    if let Err(e) = telemetry::init() {
+        eprintln!("dispatch-api: {e}");
+        std::process::exit(1);
+    }
     if let Err(e) = run(Cli::parse()).await {
         tracing::error!("dispatch-api stopped: {e:#}");
         eprintln!("dispatch-api: {e:#}");

@@ -380,7 +380,11 @@ mod tests {
     fn zero_is_allowed_only_where_it_means_at_once() {
         let s = settings(&[("DISPATCH_WELCOME_MAIL_AFTER", "0s")]).unwrap();
         assert_eq!(s.welcome_mail_after, Duration::ZERO);
-        for key in ["DISPATCH_ACCESS_TTL", "DISPATCH_REQUEUE_AFTER", "DISPATCH_JOB_RETENTION"] {
+        for key in [
+            "DISPATCH_ACCESS_TTL",
+            "DISPATCH_REQUEUE_AFTER",
+            "DISPATCH_JOB_RETENTION",
+        ] {
             let e = settings(&[(key, "0s")]).unwrap_err();
             assert_eq!(e.variable, key, "{e}");
         }

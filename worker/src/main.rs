@@ -12,7 +12,10 @@ use dispatch_worker::workers;
 async fn main() {
     dispatch_shared::memory::return_large_blocks_to_the_system();
     let _ = dotenvy::dotenv();
-    telemetry::init();
+    if let Err(e) = telemetry::init() {
+        eprintln!("dispatch-worker: {e}");
+        std::process::exit(1);
+    }
     if let Err(e) = run().await {
         tracing::error!("dispatch-worker stopped: {e:#}");
         eprintln!("dispatch-worker: {e:#}");
