@@ -16,7 +16,7 @@ use crate::extract::ordering::{ordering_or_default, OrderingParam};
 use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{EmailText, User};
+use crate::schemas::{EmailText, NameText, User};
 use crate::services::admin_users::{self, require_admin, RawAdminChanges};
 use crate::state::AppState;
 
@@ -35,17 +35,11 @@ pub struct AdminUserPatch {
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "100000")))]
     pub daily_task_limit: Option<u32>,
     /// At most 150 characters.
-    #[oai(
-        nullable,
-        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
-    )]
-    pub first_name: Option<String>,
+    #[oai(nullable)]
+    pub first_name: Option<NameText>,
     /// At most 150 characters.
-    #[oai(
-        nullable,
-        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
-    )]
-    pub last_name: Option<String>,
+    #[oai(nullable)]
+    pub last_name: Option<NameText>,
     #[oai(nullable)]
     pub email: Option<EmailText>,
 }

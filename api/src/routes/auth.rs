@@ -13,7 +13,7 @@ use crate::extract::client_address::client_address;
 use crate::extract::prefer::wait_preference;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{EmailText, JobAccepted, Message, Tokens, User, UserWithTokens};
+use crate::schemas::{EmailText, JobAccepted, Message, NameText, Tokens, User, UserWithTokens};
 use crate::services::accounts::{self, Registration, WaitOutcome};
 use crate::services::sessions;
 use crate::state::AppState;
@@ -32,17 +32,11 @@ pub struct RegisterRequest {
     #[oai(validator(min_length = 8, max_length = 128, pattern = "[^0-9]"))]
     pub password: String,
     /// At most 150 characters.
-    #[oai(
-        nullable,
-        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
-    )]
-    pub first_name: Option<String>,
+    #[oai(nullable)]
+    pub first_name: Option<NameText>,
     /// At most 150 characters.
-    #[oai(
-        nullable,
-        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
-    )]
-    pub last_name: Option<String>,
+    #[oai(nullable)]
+    pub last_name: Option<NameText>,
 }
 
 impl poem_openapi::types::Example for RegisterRequest {

@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{Detail, EmailText, User};
+use crate::schemas::{Detail, EmailText, NameText, User};
 use crate::services::profile::{self, ProfileUpdate, RawProfile};
 use crate::state::AppState;
 
@@ -26,17 +26,11 @@ pub struct ProfileRequest {
     #[oai(nullable)]
     pub email: Option<EmailText>,
     /// At most 150 characters.
-    #[oai(
-        nullable,
-        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
-    )]
-    pub first_name: Option<String>,
+    #[oai(nullable)]
+    pub first_name: Option<NameText>,
     /// At most 150 characters.
-    #[oai(
-        nullable,
-        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
-    )]
-    pub last_name: Option<String>,
+    #[oai(nullable)]
+    pub last_name: Option<NameText>,
 }
 
 /// Every profile field (PUT): username and email are required; omitted names become empty.
@@ -49,17 +43,11 @@ pub struct ProfileReplacement {
     /// Stored lower-case.
     pub email: EmailText,
     /// At most 150 characters.
-    #[oai(
-        nullable,
-        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
-    )]
-    pub first_name: Option<String>,
+    #[oai(nullable)]
+    pub first_name: Option<NameText>,
     /// At most 150 characters.
-    #[oai(
-        nullable,
-        validator(max_length = 150, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
-    )]
-    pub last_name: Option<String>,
+    #[oai(nullable)]
+    pub last_name: Option<NameText>,
 }
 
 #[derive(Debug, Object)]

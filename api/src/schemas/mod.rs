@@ -217,12 +217,14 @@ impl poem_openapi::types::Example for Detail {
 mod assignments;
 mod date;
 mod email;
+mod name;
 mod scalar;
 mod tasks;
 
 pub use assignments::{Assignment, NewAssignment};
 pub use date::Date;
 pub use email::EmailText;
+pub use name::NameText;
 pub use tasks::{NewTask, Task, TaskPatch, TaskStatusValue};
 
 /// 2026-11-22T08:00:00Z, the moment every example is taken at.
