@@ -11,6 +11,7 @@ use poem_openapi::OpenApiService;
 use crate::error::ApiError;
 use crate::metrics;
 use crate::problem::Problem;
+use crate::routes::admin_jobs::AdminJobsApi;
 use crate::routes::admin_users::AdminUsersApi;
 use crate::routes::assignments::AssignmentsApi;
 use crate::routes::auth::AuthApi;
@@ -32,6 +33,7 @@ pub type Apis = (
     TaskStreamApi,
     AssignmentsApi,
     AdminUsersApi,
+    AdminJobsApi,
 );
 
 pub fn openapi() -> OpenApiService<Apis, ()> {
@@ -45,6 +47,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
         TaskStreamApi,
         AssignmentsApi,
         AdminUsersApi,
+        AdminJobsApi,
     );
     OpenApiService::new(apis, "Dispatch API", env!("CARGO_PKG_VERSION")).description(
         "Accounts, tasks, assignments, a catalogue and mail, with slow work done by \

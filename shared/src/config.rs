@@ -53,8 +53,9 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_dir: PathBuf,
     pub mail_from: String,
-    pub daily_mail_cron: String,
-    pub daily_mail_tz: String,
+    /// When the daily mail runs; `None` when `DISPATCH_DAILY_MAIL_CRON=off`.
+    pub daily_mail_schedule: Option<cron::Schedule>,
+    pub daily_mail_tz: chrono_tz::Tz,
     pub welcome_mail_after: Duration,
     pub worker_concurrency: usize,
     pub worker_metrics_bind: Option<SocketAddr>,
@@ -112,6 +113,25 @@ fn parsed<T: FromStr>(
             .parse()
             .map_err(|_| err(key, format!("expected {expected}, got {raw:?}"))),
     }
+}
+
+/// A cron expression with seconds (`0 0 8 * * *`), or the classic five fields (`0 8 * * *`,
+/// run at second 0), or `off`.
+fn daily_mail_schedule(src: &dyn Source) -> Result<Option<cron::Schedule>, ConfigError> {
+    const KEY: &str = "DISPATCH_DAILY_MAIL_CRON";
+    let raw = text(src, KEY, "0 0 8 * * *");
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let expression = if raw.split_whitespace().count() == 5 {
+        format!("0 {raw}")
+    } else {
+        raw.to_owned()
+    };
+    cron::Schedule::from_str(&expression)
+        .map(Some)
+        .map_err(|e| err(KEY, format!("not a cron expression ({e}): {raw:?}")))
 }
 
 fn duration(src: &dyn Source, key: &'static str, default: &str) -> Result<Duration, ConfigError> {
@@ -320,8 +340,13 @@ impl Settings {
             smtp_url: src.get("DISPATCH_SMTP_URL"),
             mail_dir: PathBuf::from(text(src, "DISPATCH_MAIL_DIR", "./var/mail")),
             mail_from: text(src, "DISPATCH_MAIL_FROM", "Dispatch <no-reply@localhost>"),
-            daily_mail_cron: text(src, "DISPATCH_DAILY_MAIL_CRON", "0 0 8 * * *"),
-            daily_mail_tz: text(src, "DISPATCH_DAILY_MAIL_TZ", "UTC"),
+            daily_mail_schedule: daily_mail_schedule(src)?,
+            daily_mail_tz: parsed(
+                src,
+                "DISPATCH_DAILY_MAIL_TZ",
+                chrono_tz::Tz::UTC,
+                "an IANA time zone such as UTC or Europe/Berlin",
+            )?,
             welcome_mail_after: duration_or_zero(src, "DISPATCH_WELCOME_MAIL_AFTER", "24h")?,
             worker_concurrency,
             worker_metrics_bind,
@@ -370,10 +395,34 @@ mod tests {
             ("DISPATCH_AUTO_MIGRATE", "maybe"),
             ("DATABASE_URL", "postgres://x/y"),
             ("DISPATCH_WORKER_CONCURRENCY", "0"),
+            ("DISPATCH_DAILY_MAIL_CRON", "every morning"),
+            ("DISPATCH_DAILY_MAIL_TZ", "Mars/Olympus_Mons"),
         ] {
             let e = settings(&[(key, value)]).unwrap_err();
             assert_eq!(e.variable, key, "{e}");
         }
+    }
+
+    #[test]
+    fn the_daily_mail_schedule_takes_six_or_five_fields_or_off() {
+        use chrono::{Datelike, TimeZone, Timelike};
+        let s = settings(&[("DISPATCH_DAILY_MAIL_TZ", "Europe/Berlin")]).unwrap();
+        assert_eq!(s.daily_mail_tz, chrono_tz::Europe::Berlin);
+        let after = s.daily_mail_tz.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let next = s.daily_mail_schedule.unwrap().after(&after).next().unwrap();
+        assert_eq!((next.day(), next.hour()), (2, 8));
+
+        let classic = settings(&[("DISPATCH_DAILY_MAIL_CRON", "30 6 * * *")]).unwrap();
+        let next = classic
+            .daily_mail_schedule
+            .unwrap()
+            .after(&chrono::Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap())
+            .next()
+            .unwrap();
+        assert_eq!((next.hour(), next.minute(), next.second()), (6, 30, 0));
+
+        let off = settings(&[("DISPATCH_DAILY_MAIL_CRON", "off")]).unwrap();
+        assert!(off.daily_mail_schedule.is_none());
     }
 
     #[test]

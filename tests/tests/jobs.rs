@@ -27,6 +27,7 @@ async fn owned_job(app: &TestApp, owner: &str) -> String {
         JobKind::DailyMail,
         Some(uuid::Uuid::parse_str(owner).unwrap()),
         None,
+        None,
     );
     job_repo::insert(&mut conn, &job).await.unwrap();
     job.id

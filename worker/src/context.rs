@@ -5,10 +5,13 @@ use dispatch_shared::db::DbPool;
 use dispatch_shared::events::EventPublisher;
 use dispatch_shared::jobs::JobQueues;
 
+use crate::mail::Mailer;
+
 /// What every job handler may use; shared by all workers of the process.
 pub struct JobContext {
     pub settings: Arc<Settings>,
     pub db: DbPool,
     pub events: EventPublisher,
     pub queues: JobQueues,
+    pub mailer: Mailer,
 }

@@ -31,3 +31,9 @@ impl From<dispatch_shared::db::DbError> for JobFailure {
         JobFailure::transient(e)
     }
 }
+
+impl From<diesel_async::pooled_connection::bb8::RunError> for JobFailure {
+    fn from(e: diesel_async::pooled_connection::bb8::RunError) -> Self {
+        JobFailure::transient(format!("database unavailable: {e}"))
+    }
+}

@@ -7,4 +7,5 @@ pub mod mail;
 pub mod maintenance;
 pub mod metrics_server;
 pub mod runner;
+pub mod schedule;
 pub mod workers;

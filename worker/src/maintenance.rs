@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dispatch_shared::jobs::JobKind;
-use dispatch_shared::repo::jobs;
+use dispatch_shared::models::now_naive;
+use dispatch_shared::repo::{jobs, schedule_runs};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -14,6 +15,8 @@ use crate::context::JobContext;
 const RECONCILE_EVERY: Duration = Duration::from_secs(5);
 const PURGE_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 const BATCH: i64 = 500;
+// A firing can only be seen twice within a worker's clock skew; a week is plenty.
+const FIRINGS_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 pub fn spawn(ctx: Arc<JobContext>, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -83,6 +86,7 @@ pub async fn reconcile_once(
 async fn purge_once(ctx: &JobContext) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let mut conn = ctx.db.get().await?;
     let purged = jobs::purge_finished(&mut conn, ctx.settings.job_retention, BATCH).await?;
+    schedule_runs::purge_before(&mut conn, now_naive() - FIRINGS_KEPT).await?;
     for &kind in crate::handlers::HANDLED {
         ctx.queues.vacuum(kind).await?;
     }

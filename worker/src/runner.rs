@@ -7,7 +7,9 @@ use std::time::Duration;
 use apalis::prelude::{AbortError, BoxDynError, Data};
 use dispatch_shared::events::Event;
 use dispatch_shared::jobs::{error_codes, JobMessage};
+use dispatch_shared::models::JobRow;
 use dispatch_shared::repo::jobs;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::context::JobContext;
@@ -45,6 +47,21 @@ pub async fn execute(message: JobMessage, ctx: Data<Arc<JobContext>>) -> Result<
             .map_err(|e| retry_later(e.to_string()))?
     };
     let Some(job) = job else { return Ok(()) };
+    // Every line the run logs carries the job and the request that started it.
+    let span = tracing::info_span!(
+        "job",
+        %job_id,
+        kind = %job.kind,
+        request_id = tracing::field::Empty
+    );
+    if let Some(request_id) = &job.request_id {
+        span.record("request_id", request_id.as_str());
+    }
+    run_claimed(ctx, job_id, job).instrument(span).await
+}
+
+async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), BoxDynError> {
+    let retry_later = |reason: String| -> BoxDynError { Box::new(RetryLater { job_id, reason }) };
     publish(ctx, job_id).await;
 
     let Some(kind) = job.kind() else {

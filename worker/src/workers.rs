@@ -8,6 +8,7 @@ use anyhow::Context;
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::layers::retry::HasherRng;
 use apalis::prelude::*;
+use apalis_cron::CronScheduler;
 use dispatch_shared::config::Settings;
 use dispatch_shared::db;
 use dispatch_shared::events::EventPublisher;
@@ -16,7 +17,8 @@ use dispatch_shared::redis_conn;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::JobContext;
-use crate::{handlers, maintenance, metrics_server, runner};
+use crate::mail::Mailer;
+use crate::{handlers, maintenance, metrics_server, runner, schedule};
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
 // An idle worker asks Redis for work this often (one cheap script call per kind).
@@ -32,6 +34,11 @@ pub async fn run(
     let pool = db::build_pool(&settings.database_url, settings.db_pool_size);
     wait_for_schema(&pool).await;
 
+    let mailer = Mailer::new(
+        settings.smtp_url.as_deref(),
+        settings.mail_dir.clone(),
+        &settings.mail_from,
+    )?;
     let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
     let conn = wait_for_redis(&client).await;
     let ctx = Arc::new(JobContext {
@@ -39,6 +46,7 @@ pub async fn run(
         db: pool,
         events: EventPublisher::new(conn.clone(), &settings.redis_namespace),
         queues: JobQueues::new(conn, &settings.redis_namespace),
+        mailer,
     });
 
     let stop = CancellationToken::new();
@@ -111,6 +119,17 @@ fn monitor(instance: &str, ctx: &Arc<JobContext>) -> anyhow::Result<Monitor> {
                 .concurrency(ctx.settings.worker_concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))
                 .build(runner::execute)
+        });
+    }
+    if let Some(cron) = ctx.settings.daily_mail_schedule.clone() {
+        let ctx = ctx.clone();
+        let name = format!("{instance}-{}", schedule::DAILY_MAIL);
+        monitor = monitor.register(move |_restarts| {
+            WorkerBuilder::new(name.clone())
+                .backend(CronScheduler::new(cron.clone()).with_timezone(ctx.settings.daily_mail_tz))
+                .data(ctx.clone())
+                .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))
+                .build(schedule::fire_daily_mail)
         });
     }
     Ok(monitor)

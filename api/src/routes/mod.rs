@@ -1,3 +1,4 @@
+pub mod admin_jobs;
 pub mod admin_users;
 pub mod assignments;
 pub mod auth;
@@ -21,7 +22,7 @@ pub enum ApiTags {
     Tasks,
     /// Tasks assigned to users per date, within a daily limit.
     Assignments,
-    /// The admin dashboard: every user, activation, admin rights and limits.
+    /// The admin dashboard: every user, activation, admin rights and limits; jobs started by hand.
     Admin,
     /// Liveness and readiness probes.
     Health,

@@ -6,8 +6,8 @@ use std::time::Duration;
 use dispatch_shared::auth::{hash_password, verify_password};
 use dispatch_shared::domain::{Email, Password, PersonName, Username, ValidationErrors};
 use dispatch_shared::jobs::register_user::RegisterUserPayload;
-use dispatch_shared::jobs::{error_codes, JobKind, JobStatus};
-use dispatch_shared::models::{JobRow, UserRow};
+use dispatch_shared::jobs::{JobKind, JobStatus};
+use dispatch_shared::models::UserRow;
 use dispatch_shared::repo::users;
 use uuid::Uuid;
 
@@ -106,28 +106,6 @@ pub async fn register(state: &AppState, registration: Registration) -> Result<Uu
     jobs::enqueue(state, JobKind::RegisterUser, None, Some(payload)).await
 }
 
-/// What a failed job means to the client that waited for it.
-pub fn job_failure(job: &JobRow) -> ApiError {
-    let message = job
-        .error
-        .clone()
-        .unwrap_or_else(|| "The job failed.".into());
-    match job.error_code.as_deref() {
-        Some(error_codes::USERNAME_TAKEN) => ApiError::Conflict {
-            slug: "username-taken",
-            detail: message.clone(),
-            errors: Some(ValidationErrors::single("username", message)),
-        },
-        Some(error_codes::EMAIL_TAKEN) => ApiError::Conflict {
-            slug: "email-taken",
-            detail: message.clone(),
-            errors: Some(ValidationErrors::single("email", message)),
-        },
-        Some(error_codes::EXHAUSTED) => ApiError::Unavailable(message),
-        _ => ApiError::internal(anyhow::anyhow!("job {} failed: {message}", job.id)),
-    }
-}
-
 pub enum WaitOutcome {
     Finished(Box<UserRow>),
     Pending,
@@ -160,7 +138,7 @@ pub async fn await_registration(
                 .ok_or(ApiError::NotFound)?;
             Ok(WaitOutcome::Finished(Box::new(user)))
         }
-        JobStatus::Failed => Err(job_failure(&job)),
+        JobStatus::Failed => Err(jobs::job_failure(&job)),
         _ => Ok(WaitOutcome::Pending),
     }
 }

@@ -1,7 +1,8 @@
 use std::time::Duration;
 
 use dispatch_shared::events::Event;
-use dispatch_shared::jobs::JobKind;
+use dispatch_shared::domain::ValidationErrors;
+use dispatch_shared::jobs::{error_codes, JobKind};
 use dispatch_shared::models::JobRow;
 use dispatch_shared::repo::jobs;
 use tokio::sync::broadcast;
@@ -20,7 +21,7 @@ pub async fn enqueue(
     owner: Option<Uuid>,
     payload: Option<String>,
 ) -> Result<Uuid, ApiError> {
-    let job = jobs::new_job(kind, owner, payload);
+    let job = jobs::new_job(kind, owner, payload, crate::request_id::current());
     let id = Uuid::parse_str(&job.id).map_err(ApiError::internal)?;
     {
         let mut conn = state.db.get().await?;
@@ -31,6 +32,28 @@ pub async fn enqueue(
     }
     metrics::counter!("dispatch_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
     Ok(id)
+}
+
+/// What a failed job means to the client that waited for it.
+pub fn job_failure(job: &JobRow) -> ApiError {
+    let message = job
+        .error
+        .clone()
+        .unwrap_or_else(|| "The job failed.".into());
+    match job.error_code.as_deref() {
+        Some(error_codes::USERNAME_TAKEN) => ApiError::Conflict {
+            slug: "username-taken",
+            detail: message.clone(),
+            errors: Some(ValidationErrors::single("username", message)),
+        },
+        Some(error_codes::EMAIL_TAKEN) => ApiError::Conflict {
+            slug: "email-taken",
+            detail: message.clone(),
+            errors: Some(ValidationErrors::single("email", message)),
+        },
+        Some(error_codes::EXHAUSTED) => ApiError::Unavailable(message),
+        _ => ApiError::internal(anyhow::anyhow!("job {} failed: {message}", job.id)),
+    }
 }
 
 /// The job if `caller` may see it: their own, any for admins, and ownerless ones (whose id

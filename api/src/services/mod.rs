@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin_users;
 pub mod assignments;
+pub mod daily_mail;
 pub mod jobs;
 pub mod profile;
 pub mod sessions;

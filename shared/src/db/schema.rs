@@ -16,6 +16,7 @@ diesel::table! {
         last_updated -> Datetime,
         last_login -> Nullable<Datetime>,
         welcome_mail_sent_at -> Nullable<Datetime>,
+        welcome_mail_job_id -> Nullable<Char>,
     }
 }
 
@@ -47,6 +48,7 @@ diesel::table! {
         finished_at -> Nullable<Datetime>,
         enqueued_at -> Datetime,
         lease_until -> Nullable<Datetime>,
+        request_id -> Nullable<Varchar>,
     }
 }
 
@@ -79,6 +81,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    schedule_runs (schedule, fire_at) {
+        schedule -> Varchar,
+        fire_at -> Datetime,
+        job_id -> Char,
+        created_at -> Datetime,
+    }
+}
+
 diesel::joinable!(assignments -> tasks (task_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -87,5 +98,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     tasks,
     assignments,
-    assignment_days
+    assignment_days,
+    schedule_runs
 );

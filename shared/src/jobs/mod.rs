@@ -1,7 +1,9 @@
 //! Job kinds, states, payloads and the queue that carries job ids to the workers.
 
+pub mod daily_mail;
 mod queue;
 pub mod register_user;
+pub mod send_mail;
 
 pub use queue::{JobMessage, JobQueues, QueueError};
 
@@ -92,4 +94,5 @@ pub mod error_codes {
     pub const EMAIL_TAKEN: &str = "email-taken";
     pub const INVALID_PAYLOAD: &str = "invalid-payload";
     pub const EXHAUSTED: &str = "retries-exhausted";
+    pub const MAIL_REJECTED: &str = "mail-rejected";
 }

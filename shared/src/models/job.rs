@@ -24,6 +24,8 @@ pub struct JobRow {
     pub finished_at: Option<NaiveDateTime>,
     pub enqueued_at: NaiveDateTime,
     pub lease_until: Option<NaiveDateTime>,
+    /// The `X-Request-Id` of the request that started the job, if a request did.
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -38,6 +40,7 @@ pub struct NewJob {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub enqueued_at: NaiveDateTime,
+    pub request_id: Option<String>,
 }
 
 /// The public job resource (DESIGN §3). It is also the body of every job event.

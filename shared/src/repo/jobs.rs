@@ -19,7 +19,13 @@ fn earlier(d: Duration) -> chrono::NaiveDateTime {
     now_naive() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(30))
 }
 
-pub fn new_job(kind: JobKind, owner: Option<Uuid>, payload: Option<String>) -> NewJob {
+/// A queued job row; `request_id` ties it to the request that started it, if any.
+pub fn new_job(
+    kind: JobKind,
+    owner: Option<Uuid>,
+    payload: Option<String>,
+    request_id: Option<String>,
+) -> NewJob {
     let now = now_naive();
     NewJob {
         id: Uuid::new_v4().to_string(),
@@ -31,6 +37,7 @@ pub fn new_job(kind: JobKind, owner: Option<Uuid>, payload: Option<String>) -> N
         created_at: now,
         updated_at: now,
         enqueued_at: now,
+        request_id,
     }
 }
 

@@ -5,5 +5,7 @@ pub mod assignments;
 pub mod jobs;
 pub mod listing;
 pub mod refresh_tokens;
+pub mod schedule_runs;
 pub mod tasks;
 pub mod users;
+pub mod welcome_mail;

@@ -1,7 +1,9 @@
 //! One module per job kind. A handler must be idempotent: running it twice for one job has
 //! the effect of one run.
 
+pub mod daily_mail;
 pub mod register_user;
+pub mod send_mail;
 
 use dispatch_shared::jobs::{error_codes, JobKind};
 use dispatch_shared::models::JobRow;
@@ -10,7 +12,7 @@ use crate::context::JobContext;
 use crate::failure::JobFailure;
 
 /// The kinds this worker consumes; each gets its own queue and apalis worker.
-pub const HANDLED: &[JobKind] = &[JobKind::RegisterUser];
+pub const HANDLED: &[JobKind] = &[JobKind::RegisterUser, JobKind::DailyMail, JobKind::SendMail];
 
 pub async fn run(
     ctx: &JobContext,
@@ -19,6 +21,8 @@ pub async fn run(
 ) -> Result<serde_json::Value, JobFailure> {
     match kind {
         JobKind::RegisterUser => register_user::run(ctx, job).await,
+        JobKind::DailyMail => daily_mail::run(ctx, job).await,
+        JobKind::SendMail => send_mail::run(ctx, job).await,
         other => Err(JobFailure::permanent(
             error_codes::INVALID_PAYLOAD,
             format!("this worker has no handler for {other} jobs yet"),
