@@ -36,6 +36,15 @@ impl TestEnv {
         vars.insert("DISPATCH_WORKER_METRICS_BIND".into(), "off".into());
         vars.insert("DISPATCH_WORKER_CONCURRENCY".into(), "8".into());
         vars.insert("DISPATCH_DB_POOL_SIZE".into(), "8".into());
+        // Mail only when a test asks for it, and never into the working tree.
+        vars.insert("DISPATCH_DAILY_MAIL_CRON".into(), "off".into());
+        vars.insert(
+            "DISPATCH_MAIL_DIR".into(),
+            std::env::temp_dir()
+                .join(format!("dispatch_test_{id}_mail"))
+                .to_string_lossy()
+                .into_owned(),
+        );
         vars.insert(
             "DISPATCH_JWT_SECRET".into(),
             format!("test-secret-{id}-0123456789abcdef0123456789"),
@@ -52,6 +61,14 @@ impl TestEnv {
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
         self.vars.insert(key.into(), value.into());
         self
+    }
+
+    /// Where the worker writes `.eml` files when no SMTP server is set.
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        self.vars
+            .get("DISPATCH_MAIL_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_default()
     }
 
     pub fn vars(&self) -> &HashMap<String, String> {
@@ -86,6 +103,11 @@ impl TestEnv {
     }
 
     pub async fn count_rows(&self, table: &str) -> i64 {
+        self.count_matching(table, "TRUE").await
+    }
+
+    /// `SELECT COUNT(*) FROM table WHERE condition` in this test's database.
+    pub async fn count_matching(&self, table: &str, condition: &str) -> i64 {
         use diesel_async::{AsyncConnection, RunQueryDsl};
         #[derive(diesel::QueryableByName)]
         struct Count {
@@ -95,7 +117,7 @@ impl TestEnv {
         let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
             .await
             .expect("test database");
-        let count: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        let count: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"))
             .get_result(&mut conn)
             .await
             .expect("count");
@@ -133,6 +155,7 @@ impl Default for TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.mail_dir());
         let database_url = self.database_url.clone();
         let redis_url = self.redis_url.clone();
         let namespace = self.namespace.clone();

@@ -229,6 +229,18 @@ impl TestApp {
         }
     }
 
+    /// A registered user made admin in the database (the bootstrap admin is tested elsewhere).
+    pub async fn admin(&self, username: &str) -> TestUser {
+        let user = self.user(username).await;
+        self.env
+            .execute(&format!(
+                "UPDATE users SET is_superuser = TRUE WHERE id = '{}'",
+                user.id
+            ))
+            .await;
+        user
+    }
+
     /// Polls the job until it has finished; returns its final JSON.
     pub async fn await_job(&self, job_id: &str, token: Option<&str>) -> Value {
         self.await_job_within(job_id, token, JOB_TIMEOUT).await

@@ -4,6 +4,7 @@
 pub mod env;
 pub mod http;
 pub mod process;
+pub mod smtp;
 pub mod ws;
 
 pub use env::TestEnv;

@@ -4,21 +4,9 @@
 use std::time::Duration;
 
 use dispatch_tests::ws::{close_code, connect};
-use dispatch_tests::{call_at, TestApp, TestUser};
+use dispatch_tests::{call_at, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// A registered user made admin in the database (the bootstrap admin is tested elsewhere).
-async fn admin(app: &TestApp, name: &str) -> TestUser {
-    let user = app.user(name).await;
-    app.env
-        .execute(&format!(
-            "UPDATE users SET is_superuser = TRUE WHERE id = '{}'",
-            user.id
-        ))
-        .await;
-    user
-}
 
 fn usernames(page: &Value) -> Vec<&str> {
     page["results"]
@@ -65,7 +53,7 @@ async fn only_admins_may_use_it() {
 #[tokio::test]
 async fn lists_search_sort_and_page() {
     let app = TestApp::spawn().await;
-    let root = admin(&app, "root").await;
+    let root = app.admin("root").await;
     for name in ["carol", "alice", "bob"] {
         app.user(name).await;
     }
@@ -157,7 +145,7 @@ async fn lists_search_sort_and_page() {
 async fn deactivation_takes_effect_at_once_and_reactivation_restores_login() {
     let app = TestApp::spawn().await;
     let second = app.spawn_second_instance().await;
-    let root = admin(&app, "root").await;
+    let root = app.admin("root").await;
     let user = app.user("worker").await;
     let path = format!("/api/v1/admin/users/{}/", user.id);
     // The socket and the cached user live on the second instance; the admin uses the first.
@@ -214,7 +202,7 @@ async fn deactivation_takes_effect_at_once_and_reactivation_restores_login() {
 #[tokio::test]
 async fn the_last_active_admin_stays() {
     let app = TestApp::spawn().await;
-    let root = admin(&app, "root").await;
+    let root = app.admin("root").await;
     let me = format!("/api/v1/admin/users/{}/", root.id);
     for (method, body) in [
         (Method::PATCH, Some(json!({"is_active": false}))),
@@ -229,7 +217,7 @@ async fn the_last_active_admin_stays() {
     }
 
     // Two admins demoting each other at the same moment: exactly one of them succeeds.
-    let other = admin(&app, "other").await;
+    let other = app.admin("other").await;
     let theirs = format!("/api/v1/admin/users/{}/", other.id);
     let demote = json!({"is_superuser": false});
     let (a, b) = tokio::join!(
@@ -250,7 +238,7 @@ async fn the_last_active_admin_stays() {
 #[tokio::test]
 async fn read_change_and_delete_a_user() {
     let app = TestApp::spawn().await;
-    let root = admin(&app, "root").await;
+    let root = app.admin("root").await;
     let user = app.user("target").await;
     app.user("taken").await;
     let path = format!("/api/v1/admin/users/{}/", user.id);
