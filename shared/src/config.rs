@@ -408,7 +408,10 @@ mod tests {
         use chrono::{Datelike, TimeZone, Timelike};
         let s = settings(&[("DISPATCH_DAILY_MAIL_TZ", "Europe/Berlin")]).unwrap();
         assert_eq!(s.daily_mail_tz, chrono_tz::Europe::Berlin);
-        let after = s.daily_mail_tz.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let after = s
+            .daily_mail_tz
+            .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+            .unwrap();
         let next = s.daily_mail_schedule.unwrap().after(&after).next().unwrap();
         assert_eq!((next.day(), next.hour()), (2, 8));
 

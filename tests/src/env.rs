@@ -117,10 +117,12 @@ impl TestEnv {
         let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
             .await
             .expect("test database");
-        let count: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"))
-            .get_result(&mut conn)
-            .await
-            .expect("count");
+        let count: Count = diesel::sql_query(format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE {condition}"
+        ))
+        .get_result(&mut conn)
+        .await
+        .expect("count");
         count.n
     }
 

@@ -30,10 +30,8 @@ impl SmtpSink {
     /// Each message is accepted only after `delay`.
     pub async fn start_with_delay(delay: Duration) -> Self {
         let port = crate::process::free_port();
-        let dir = std::env::temp_dir().join(format!(
-            "dispatch-smtp-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("dispatch-smtp-{}", uuid::Uuid::new_v4().simple()));
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/smtp_sink.py");
         let server = Command::new("python3")
             .arg("-u")
@@ -81,7 +79,10 @@ pub fn parse_dir(dir: &std::path::Path) -> Vec<Delivered> {
             entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                .filter(|p| {
+                    !p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
                 .collect()
         })
         .unwrap_or_default();

@@ -127,14 +127,28 @@ async fn each_eligible_user_gets_one_mail_over_smtp_with_both_parts_and_escaped_
     assert!(!recipients.contains_key("gone0@example.com"));
     let ada = recipients["ada@example.com"][0];
     assert_eq!(ada.subject, "Welcome to Dispatch");
-    assert!(ada.text.contains("<b>Ada</b> & \"Co\" Lovelace"), "{}", ada.text);
-    assert!(ada.html.contains("&lt;b&gt;Ada&lt;&#x2f;b&gt; &amp; &quot;Co&quot;"), "{}", ada.html);
+    assert!(
+        ada.text.contains("<b>Ada</b> & \"Co\" Lovelace"),
+        "{}",
+        ada.text
+    );
+    assert!(
+        ada.html
+            .contains("&lt;b&gt;Ada&lt;&#x2f;b&gt; &amp; &quot;Co&quot;"),
+        "{}",
+        ada.html
+    );
     assert!(!ada.html.contains("<b>Ada"), "{}", ada.html);
     assert!(ada.message_id.starts_with("welcome.") && ada.message_id.ends_with("@dispatch.test"));
 
     // The admin follows the run's send_mail jobs as their own.
     let (_, mine) = app
-        .call(Method::GET, "/api/v1/jobs/?page_size=100", Some(&root.token), None)
+        .call(
+            Method::GET,
+            "/api/v1/jobs/?page_size=100",
+            Some(&root.token),
+            None,
+        )
         .await;
     let send_jobs = mine["results"]
         .as_array()
@@ -158,7 +172,10 @@ async fn each_eligible_user_gets_one_mail_over_smtp_with_both_parts_and_escaped_
     let (_, third) = trigger(&app.address, &root.token, true).await;
     assert_eq!(third["result"]["enqueued"], 1, "{third}");
     await_all_mailed(&app.env).await;
-    assert_eq!(by_recipient(&smtp.delivered())["gone0@example.com"].len(), 1);
+    assert_eq!(
+        by_recipient(&smtp.delivered())["gone0@example.com"].len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -176,10 +193,17 @@ async fn without_smtp_mail_is_written_as_parseable_eml_files() {
     let mails = parse_dir(&app.env.mail_dir());
     let recipients = by_recipient(&mails);
     assert_eq!(mails.len(), 4, "{recipients:?}");
-    for email in ["root@example.com", "offline0@example.com", "offline2@example.com"] {
+    for email in [
+        "root@example.com",
+        "offline0@example.com",
+        "offline2@example.com",
+    ] {
         let mail = recipients[email][0];
         assert_eq!(mail.subject, "Welcome to Dispatch");
-        assert!(!mail.text.is_empty() && mail.html.contains("<html"), "{mail:?}");
+        assert!(
+            !mail.text.is_empty() && mail.html.contains("<html"),
+            "{mail:?}"
+        );
     }
 }
 
@@ -205,7 +229,9 @@ async fn users_who_joined_too_recently_wait_for_a_later_run() {
 
 async fn await_all_mailed_of(env: &TestEnv, expected: i64) {
     wait_until(MAIL_TIMEOUT, "the mails to be recorded", || async {
-        (env.count_matching("users", "welcome_mail_sent_at IS NOT NULL").await == expected)
+        (env.count_matching("users", "welcome_mail_sent_at IS NOT NULL")
+            .await
+            == expected)
             .then_some(())
     })
     .await;
@@ -223,7 +249,12 @@ async fn a_refused_recipient_fails_its_job_readably_and_a_temporary_refusal_is_r
 
     let failed = wait_until(MAIL_TIMEOUT, "the refused mail's job to fail", || async {
         let (_, page) = app
-            .call(Method::GET, "/api/v1/jobs/?page_size=100", Some(&root.token), None)
+            .call(
+                Method::GET,
+                "/api/v1/jobs/?page_size=100",
+                Some(&root.token),
+                None,
+            )
             .await;
         page["results"]
             .as_array()?
@@ -233,8 +264,14 @@ async fn a_refused_recipient_fails_its_job_readably_and_a_temporary_refusal_is_r
     })
     .await;
     let error = failed["error"].as_str().unwrap();
-    assert!(error.contains("refused") && error.contains("550"), "{error}");
-    assert_eq!(failed["attempts"], 1, "a permanent refusal is not retried: {failed}");
+    assert!(
+        error.contains("refused") && error.contains("550"),
+        "{error}"
+    );
+    assert_eq!(
+        failed["attempts"], 1,
+        "a permanent refusal is not retried: {failed}"
+    );
 
     // The flaky mailbox said 451 once; the retry delivered it.
     wait_until(MAIL_TIMEOUT, "the flaky mailbox's mail", || async {
@@ -254,7 +291,10 @@ async fn a_refused_recipient_fails_its_job_readably_and_a_temporary_refusal_is_r
     assert_eq!(flaky, 1);
     assert_eq!(
         app.env
-            .count_matching("users", "username = 'reject0' AND welcome_mail_sent_at IS NULL")
+            .count_matching(
+                "users",
+                "username = 'reject0' AND welcome_mail_sent_at IS NULL"
+            )
             .await,
         1
     );

@@ -2,7 +2,7 @@
 //! and a request id on every request's log lines and in its response.
 
 use dispatch_tests::process::{command, start_logged_api};
-use dispatch_tests::{wait_until, TestEnv};
+use dispatch_tests::{wait_until, Binary, TestEnv};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -51,6 +51,50 @@ async fn json_lines_carry_the_request_id_that_the_response_echoes() {
         );
     }
     assert!(!text.contains('\u{1b}'), "no colour codes");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_job_row_and_the_workers_lines_carry_the_id_of_the_request_that_started_it() {
+    let mut env = TestEnv::new();
+    env.set("DISPATCH_LOG_FORMAT", "json");
+    let dir = std::env::temp_dir().join(format!("dispatch-log-{}", env.id));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_api, base) = start_logged_api(&mut env, &dir.join("api.log")).await;
+    let worker_log = dir.join("worker.log");
+    let _worker = Binary::start_logged("dispatch-worker", &env, &[], &worker_log);
+
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/register/"))
+        .header("x-request-id", "signup-trace-7")
+        .json(&serde_json::json!({
+            "username": "traced", "email": "traced@example.com", "password": "traced-pass-1"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let line = wait_until(
+        Duration::from_secs(20),
+        "the worker's line for the job",
+        || {
+            let log = worker_log.clone();
+            async move {
+                let text = std::fs::read_to_string(&log).ok()?;
+                text.lines()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .find(|l| l["fields"]["message"] == "job succeeded")
+            }
+        },
+    )
+    .await;
+    assert_eq!(line["span"]["request_id"], "signup-trace-7", "{line}");
+    assert_eq!(line["span"]["kind"], "register_user", "{line}");
+    assert_eq!(
+        env.count_matching("jobs", "request_id = 'signup-trace-7'")
+            .await,
+        1
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -61,9 +61,10 @@ impl AdminJobsApi {
         };
         let applied = format!("wait={}", wait.as_secs());
         match jobs::await_finished(state.0, job_id, wait).await? {
-            Some(job) if job.status() == JobStatus::Succeeded => {
-                Ok(DailyMailResponse::Finished(Json(job.view().into()), applied))
-            }
+            Some(job) if job.status() == JobStatus::Succeeded => Ok(DailyMailResponse::Finished(
+                Json(job.view().into()),
+                applied,
+            )),
             Some(job) if job.status() == JobStatus::Failed => Err(jobs::job_failure(&job)),
             _ => Ok(DailyMailResponse::Accepted(
                 Json(accepted),

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use dispatch_shared::events::Event;
 use dispatch_shared::domain::ValidationErrors;
+use dispatch_shared::events::Event;
 use dispatch_shared::jobs::{error_codes, JobKind};
 use dispatch_shared::models::JobRow;
 use dispatch_shared::repo::jobs;

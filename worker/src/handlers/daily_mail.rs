@@ -19,8 +19,12 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         Some(_) => super::payload(job)?,
         None => DailyMailPayload::default(),
     };
-    let delay = chrono::Duration::from_std(ctx.settings.welcome_mail_after)
-        .map_err(|e| JobFailure::permanent(dispatch_shared::jobs::error_codes::INVALID_PAYLOAD, e.to_string()))?;
+    let delay = chrono::Duration::from_std(ctx.settings.welcome_mail_after).map_err(|e| {
+        JobFailure::permanent(
+            dispatch_shared::jobs::error_codes::INVALID_PAYLOAD,
+            e.to_string(),
+        )
+    })?;
     let joined_before = now_naive() - delay;
     let origin = ClaimOrigin {
         owner: payload.requested_by,

@@ -28,7 +28,10 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         return Ok(skipped(user_id, "the user no longer exists"));
     };
     if user.welcome_mail_job_id.as_deref() != Some(job.id.as_str()) {
-        return Ok(skipped(user_id, "another job holds this user's welcome mail"));
+        return Ok(skipped(
+            user_id,
+            "another job holds this user's welcome mail",
+        ));
     }
     if user.welcome_mail_sent_at.is_some() {
         // A delivery after the record was written: the mail went out already.
@@ -37,7 +40,10 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
     if !user.is_active {
         let mut conn = ctx.db.get().await?;
         welcome_mail::release(&mut conn, user_id, &job.id).await?;
-        return Ok(skipped(user_id, "the user was deactivated; a later run mails them if reactivated"));
+        return Ok(skipped(
+            user_id,
+            "the user was deactivated; a later run mails them if reactivated",
+        ));
     }
 
     let message = welcome::build(
