@@ -229,7 +229,7 @@ async fn the_last_active_admin_stays() {
     assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
     assert_eq!(
         app.env
-            .count_rows("users WHERE is_superuser AND is_active")
+            .count_matching("users", "is_superuser AND is_active")
             .await,
         1
     );

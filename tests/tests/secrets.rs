@@ -50,7 +50,7 @@ async fn the_plaintext_password_is_nowhere_but_in_the_request() {
         );
     }
     let payload_with_secret = env
-        .count_rows(&format!("jobs WHERE payload LIKE '%{SECRET}%'"))
+        .count_matching("jobs", &format!("payload LIKE '%{SECRET}%'"))
         .await;
     assert_eq!(payload_with_secret, 0);
 
@@ -82,14 +82,14 @@ async fn the_plaintext_password_is_nowhere_but_in_the_request() {
             _ => "CONCAT_WS(' ', id, family_id)",
         };
         let hits = env
-            .count_rows(&format!("{table} WHERE {columns} LIKE '%{SECRET}%'"))
+            .count_matching(table, &format!("{columns} LIKE '%{SECRET}%'"))
             .await;
         assert_eq!(hits, 0, "{table} holds the password");
     }
     // The hash left the job row when the job finished.
-    assert_eq!(env.count_rows("jobs WHERE payload IS NOT NULL").await, 0);
+    assert_eq!(env.count_matching("jobs", "payload IS NOT NULL").await, 0);
     let stored: i64 = env
-        .count_rows("users WHERE password_hash LIKE '$argon2id$%'")
+        .count_matching("users", "password_hash LIKE '$argon2id$%'")
         .await;
     assert_eq!(stored, 1);
 

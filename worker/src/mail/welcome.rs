@@ -227,4 +227,18 @@ mod tests {
             Err(MailError::Config(_))
         ));
     }
+
+    #[test]
+    fn plain_starttls_and_implicit_tls_urls_with_credentials_are_accepted() {
+        for url in [
+            "smtp://127.0.0.1:1025",
+            "smtp://user:secret@mail.example.com:587?tls=required",
+            "smtps://user:secret@mail.example.com:465",
+        ] {
+            assert!(
+                Mailer::new(Some(url), "/tmp".into(), "a@b.c").is_ok(),
+                "{url}"
+            );
+        }
+    }
 }
