@@ -168,6 +168,19 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> Option<String> {
     }
 }
 
+/// A row still referenced elsewhere (a category with products) or a reference to a row
+/// that is gone.
+pub fn is_foreign_key_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _
+        )
+    ) || matches!(err, diesel::result::Error::DatabaseError(_, info)
+        if info.message().contains("foreign key constraint fails"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

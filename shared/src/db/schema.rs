@@ -90,7 +90,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    categories (id) {
+        id -> Char,
+        name -> Varchar,
+        created_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Char,
+        name -> Varchar,
+        brand -> Varchar,
+        description -> Varchar,
+        category_id -> Char,
+        price -> Numeric,
+        quantity -> Unsigned<Integer>,
+        rating -> Numeric,
+        created_at -> Datetime,
+        image_key -> Nullable<Varchar>,
+        image_ext -> Nullable<Varchar>,
+        image_pending -> Nullable<Varchar>,
+        image_pending_ext -> Nullable<Varchar>,
+        image_status -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
+    carts (id) {
+        id -> Char,
+        user_id -> Char,
+        created -> Datetime,
+        updated -> Datetime,
+    }
+}
+
+diesel::table! {
+    cart_items (id) {
+        id -> Char,
+        cart_id -> Char,
+        product_id -> Char,
+        quantity -> Unsigned<Integer>,
+        created -> Datetime,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Char,
+        user_id -> Char,
+        total -> Numeric,
+        created_at -> Datetime,
+    }
+}
+
+diesel::table! {
+    order_items (id) {
+        id -> Char,
+        order_id -> Char,
+        product_id -> Char,
+        name -> Varchar,
+        unit_price -> Numeric,
+        quantity -> Unsigned<Integer>,
+        line_total -> Numeric,
+        position -> Unsigned<Integer>,
+    }
+}
+
 diesel::joinable!(assignments -> tasks (task_id));
+diesel::joinable!(products -> categories (category_id));
+diesel::joinable!(cart_items -> products (product_id));
+diesel::joinable!(cart_items -> carts (cart_id));
+diesel::joinable!(order_items -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -99,5 +171,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     tasks,
     assignments,
     assignment_days,
-    schedule_runs
+    schedule_runs,
+    categories,
+    products,
+    carts,
+    cart_items,
+    orders,
+    order_items
 );

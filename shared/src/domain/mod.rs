@@ -1,5 +1,6 @@
 //! Validated domain types: once built, a value is valid everywhere.
 
+mod catalogue;
 mod email;
 pub mod ordering;
 mod password;
@@ -8,6 +9,9 @@ mod task;
 mod username;
 mod validation;
 
+pub use catalogue::{
+    money_text, Brand, CategoryName, Price, ProductDescription, ProductName, Rating,
+};
 pub use email::Email;
 pub use ordering::{Ordering, Sort, SortField};
 pub use password::Password;

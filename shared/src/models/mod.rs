@@ -1,9 +1,13 @@
 //! Rows as stored, and the public shapes the API and the events expose.
 
+mod catalogue;
 mod job;
 mod task;
 mod user;
 
+pub use catalogue::{
+    image_path, CategoryRow, CategoryView, ImageUrls, ProductRow, ProductView,
+};
 pub use job::{JobRow, JobView, NewJob};
 pub use task::{AssignmentRow, AssignmentView, TaskRow, TaskView};
 pub use user::{NewUser, UserRow, UserView};

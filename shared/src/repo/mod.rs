@@ -2,8 +2,10 @@
 
 pub mod admin_users;
 pub mod assignments;
+pub mod categories;
 pub mod jobs;
 pub mod listing;
+pub mod products;
 pub mod refresh_tokens;
 pub mod schedule_runs;
 pub mod tasks;
