@@ -15,8 +15,10 @@ use crate::routes::admin_jobs::AdminJobsApi;
 use crate::routes::admin_users::AdminUsersApi;
 use crate::routes::assignments::AssignmentsApi;
 use crate::routes::auth::AuthApi;
+use crate::routes::categories::CategoriesApi;
 use crate::routes::health::HealthApi;
 use crate::routes::jobs::JobsApi;
+use crate::routes::products::ProductsApi;
 use crate::routes::profile::ProfileApi;
 use crate::routes::tasks::TasksApi;
 use crate::routes::ws_jobs::JobStreamApi;
@@ -34,6 +36,8 @@ pub type Apis = (
     AssignmentsApi,
     AdminUsersApi,
     AdminJobsApi,
+    CategoriesApi,
+    ProductsApi,
 );
 
 pub fn openapi() -> OpenApiService<Apis, ()> {
@@ -48,6 +52,8 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
         AssignmentsApi,
         AdminUsersApi,
         AdminJobsApi,
+        CategoriesApi,
+        ProductsApi,
     );
     OpenApiService::new(apis, "Dispatch API", env!("CARGO_PKG_VERSION")).description(
         "Accounts, tasks, assignments, a catalogue and mail, with slow work done by \

@@ -10,6 +10,7 @@ use dispatch_shared::redis_conn;
 use redis::aio::ConnectionManager;
 use tokio::sync::broadcast;
 
+use crate::services::product_cache::ProductCache;
 use crate::services::task_stream::TaskHub;
 use crate::services::throttle::LoginThrottle;
 use crate::services::user_cache::UserCache;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub tokens: TokenService,
     pub users: UserCache,
     pub throttle: LoginThrottle,
+    pub products: ProductCache,
     /// This instance's task-stream sockets, by user.
     pub task_streams: Arc<TaskHub>,
 }
@@ -40,6 +42,7 @@ impl AppState {
         Ok(Arc::new(Self {
             task_streams: TaskHub::spawn(&events),
             users,
+            products: ProductCache::new(redis.clone(), &settings.redis_namespace),
             throttle: LoginThrottle::new(redis.clone(), &settings.redis_namespace),
             queues: JobQueues::new(redis.clone(), &settings.redis_namespace),
             publisher: EventPublisher::new(redis.clone(), &settings.redis_namespace),

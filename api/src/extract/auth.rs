@@ -189,3 +189,31 @@ impl<'a> ApiExtractor<'a> for OptionalAuth {
         Ok(OptionalAuth(authenticate_request(request).await?))
     }
 }
+
+/// An authenticated admin. Anyone else is refused (401 or 403) before the body is read, so
+/// a non-admin learns nothing from validation errors.
+pub struct AdminUser(pub AuthUser);
+
+impl<'a> ApiExtractor<'a> for AdminUser {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_scheme(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let user = AuthUser::from_request(request, body, param_opts).await?;
+        crate::services::admin_users::require_admin(&user)?;
+        Ok(AdminUser(user))
+    }
+}

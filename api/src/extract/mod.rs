@@ -5,5 +5,5 @@ pub mod ordering;
 pub mod pagination;
 pub mod prefer;
 
-pub use auth::{AuthUser, OptionalAuth};
+pub use auth::{AdminUser, AuthUser, OptionalAuth};
 pub use json::JsonBody;

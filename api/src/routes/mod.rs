@@ -2,8 +2,10 @@ pub mod admin_jobs;
 pub mod admin_users;
 pub mod assignments;
 pub mod auth;
+pub mod categories;
 pub mod health;
 pub mod jobs;
+pub mod products;
 pub mod profile;
 pub mod tasks;
 pub mod ws;
@@ -24,6 +26,8 @@ pub enum ApiTags {
     Assignments,
     /// The admin dashboard: every user, activation, admin rights and limits; jobs started by hand.
     Admin,
+    /// Categories and products; reads for anyone signed in, writes for admins.
+    Catalogue,
     /// Liveness and readiness probes.
     Health,
 }

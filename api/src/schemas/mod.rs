@@ -215,6 +215,7 @@ impl poem_openapi::types::Example for Detail {
 }
 
 mod assignments;
+mod catalogue;
 mod date;
 mod email;
 mod name;
@@ -222,6 +223,10 @@ mod scalar;
 mod tasks;
 
 pub use assignments::{Assignment, NewAssignment};
+pub use catalogue::{
+    Category, CategoryInput, ImageStatus, MoneyText, NewProduct, Product, ProductImage,
+    ProductPatch,
+};
 pub use date::Date;
 pub use email::EmailText;
 pub use name::NameText;

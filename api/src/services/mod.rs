@@ -3,8 +3,11 @@
 pub mod accounts;
 pub mod admin_users;
 pub mod assignments;
+pub mod categories;
 pub mod daily_mail;
 pub mod jobs;
+pub mod product_cache;
+pub mod products;
 pub mod profile;
 pub mod sessions;
 pub mod task_stream;

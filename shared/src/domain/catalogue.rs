@@ -10,7 +10,9 @@ fn bounded_text(raw: &str, max: usize, required: bool) -> Result<String, String>
         return Err("This field may not be blank.".into());
     }
     if trimmed.chars().count() > max {
-        return Err(format!("Ensure this field has no more than {max} characters."));
+        return Err(format!(
+            "Ensure this field has no more than {max} characters."
+        ));
     }
     if trimmed.chars().any(char::is_control) {
         return Err("Control characters are not allowed.".into());
@@ -64,7 +66,9 @@ fn plain_decimal(raw: &str) -> Option<BigDecimal> {
         && whole.bytes().all(|b| b.is_ascii_digit())
         && fraction.bytes().all(|b| b.is_ascii_digit())
         && !(digits.contains('.') && fraction.is_empty());
-    well_formed.then(|| BigDecimal::from_str(raw).ok()).flatten()
+    well_formed
+        .then(|| BigDecimal::from_str(raw).ok())
+        .flatten()
 }
 
 /// An amount of money: 0 to 99 999 999.99, at most two decimal places (MySQL DECIMAL(10,2)).
@@ -79,14 +83,17 @@ impl Price {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let value = plain_decimal(raw.trim())
             .ok_or_else(|| "A valid number is required, such as \"12.50\".".to_owned())?;
-        if value < BigDecimal::from(0) {
+        if value.sign() == bigdecimal::num_bigint::Sign::Minus {
             return Err("Ensure this value is greater than or equal to 0.".into());
         }
         if value.fractional_digit_count() > 2 && value.with_scale(2) != value {
             return Err("Ensure that there are no more than 2 decimal places.".into());
         }
         if value > BigDecimal::from_str(Self::MAX).unwrap_or_default() {
-            return Err(format!("Ensure this value is less than or equal to {}.", Self::MAX));
+            return Err(format!(
+                "Ensure this value is less than or equal to {}.",
+                Self::MAX
+            ));
         }
         Ok(Self(value.with_scale(2)))
     }
@@ -103,10 +110,14 @@ impl Price {
 
 /// Money as the API writes it: a string with exactly two decimal places.
 pub fn money_text(value: &BigDecimal) -> String {
-    format!("{:.2}", value.with_scale_round(2, bigdecimal::RoundingMode::HalfEven))
+    format!(
+        "{:.2}",
+        value.with_scale_round(2, bigdecimal::RoundingMode::HalfEven)
+    )
 }
 
-/// A rating from 0.1 to 5.0 in steps of 0.1 (MySQL DECIMAL(2,1)).
+/// A rating from 0.1 to 5.0 in steps of 0.1 (MySQL DECIMAL(2,1)); finer input is rounded
+/// to the nearest tenth, as the JSON number a client sends may not be exact.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Rating(BigDecimal);
 
@@ -114,11 +125,9 @@ impl Rating {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let value = plain_decimal(raw.trim())
             .ok_or_else(|| "A valid number is required, such as 4.5.".to_owned())?;
-        if value.fractional_digit_count() > 1 && value.with_scale(1) != value {
-            return Err("Ensure that there is no more than 1 decimal place.".into());
-        }
+        let value = value.with_scale_round(1, bigdecimal::RoundingMode::HalfUp);
         let tenth = BigDecimal::from_str("0.1").unwrap_or_default();
-        if value < tenth || value > BigDecimal::from(5) {
+        if value < tenth || value > 5 {
             return Err("Ensure this value is between 0.1 and 5.0.".into());
         }
         Ok(Self(value.with_scale(1)))
@@ -141,9 +150,23 @@ mod tests {
     fn prices_are_exact_decimals_with_two_places() {
         assert_eq!(money_text(Price::parse("12.5").unwrap().value()), "12.50");
         assert_eq!(money_text(Price::parse("0").unwrap().value()), "0.00");
-        assert_eq!(money_text(Price::parse("99999999.99").unwrap().value()), "99999999.99");
+        assert_eq!(
+            money_text(Price::parse("99999999.99").unwrap().value()),
+            "99999999.99"
+        );
         assert_eq!(money_text(Price::parse("1.100").unwrap().value()), "1.10");
-        for bad in ["-1", "1.234", "1e3", "abc", "", "100000000", "1.", ".5", "NaN", "+1"] {
+        for bad in [
+            "-1",
+            "1.234",
+            "1e3",
+            "abc",
+            "",
+            "100000000",
+            "1.",
+            ".5",
+            "NaN",
+            "+1",
+        ] {
             assert!(Price::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -152,7 +175,8 @@ mod tests {
     fn ratings_run_from_a_tenth_to_five() {
         assert_eq!(Rating::parse("4.5").unwrap().value().to_string(), "4.5");
         assert_eq!(Rating::parse("5").unwrap().value().to_string(), "5.0");
-        for bad in ["0", "0.05", "5.1", "4.55", "-1", "x"] {
+        assert_eq!(Rating::parse("4.55").unwrap().value().to_string(), "4.6");
+        for bad in ["0", "0.04", "5.1", "-1", "x"] {
             assert!(Rating::parse(bad).is_err(), "{bad:?}");
         }
     }

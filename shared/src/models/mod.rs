@@ -5,9 +5,7 @@ mod job;
 mod task;
 mod user;
 
-pub use catalogue::{
-    image_path, CategoryRow, CategoryView, ImageUrls, ProductRow, ProductView,
-};
+pub use catalogue::{image_path, CategoryRow, CategoryView, ImageUrls, ProductRow, ProductView};
 pub use job::{JobRow, JobView, NewJob};
 pub use task::{AssignmentRow, AssignmentView, TaskRow, TaskView};
 pub use user::{NewUser, UserRow, UserView};

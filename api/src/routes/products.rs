@@ -1,0 +1,212 @@
+//! `/api/v1/products/`: the catalogue (DESIGN §7). Anyone signed in reads (list pages come
+//! from the Redis cache); admins write.
+
+use std::sync::Arc;
+
+use dispatch_shared::repo::products::ProductSort;
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::extract::ordering::{ordering_or_default, OrderingParam};
+use crate::extract::pagination::{Page, PageParam, Paging};
+use crate::extract::{AdminUser, AuthUser, JsonBody};
+use crate::routes::ApiTags;
+use crate::schemas::{MoneyText, NewProduct, Product, ProductPatch};
+use crate::services::products::{self, ProductInput, RawProduct, RawProductFilter};
+use crate::state::AppState;
+
+pub struct ProductsApi;
+
+#[derive(ApiResponse)]
+pub enum ProductCreated {
+    #[oai(status = 201)]
+    Created(Json<Product>),
+}
+
+#[derive(ApiResponse)]
+pub enum ProductDeleted {
+    /// Deleted, with the cart lines that held it; orders keep their copy.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn full_input(
+    body: &NewProduct,
+) -> Result<ProductInput, dispatch_shared::domain::ValidationErrors> {
+    ProductInput::parse(
+        RawProduct {
+            name: Some(&body.name),
+            brand: body.brand.as_deref(),
+            description: body.description.as_deref(),
+            category_id: Some(body.category_id),
+            price: Some(&body.price.0),
+            quantity: body.quantity,
+            rating: body.rating,
+        },
+        true,
+    )
+}
+
+#[OpenApi(tag = "ApiTags::Catalogue")]
+impl ProductsApi {
+    /// Products
+    ///
+    /// Paginated; ordered by name, then price, unless `ordering` says otherwise (`name`,
+    /// `price`, `created_at`, `rating`, `quantity`, each optionally prefixed by `-`). Text
+    /// filters ignore case: `name`, `brand` and `category_name` match whole values,
+    /// `*_contains` a part. `released_after=2024`: created in 2024 or later. Pages are
+    /// cached in Redis; any product or category write takes effect on every instance before
+    /// it answers.
+    #[oai(path = "/api/v1/products/", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        request: &Request,
+        _auth: AuthUser,
+        /// 1-based page number.
+        page: Query<Option<PageParam>>,
+        /// Items per page (default 20; larger values are clamped to 100).
+        page_size: Query<Option<PageParam>>,
+        /// The category's whole name, ignoring case.
+        category_name: Query<Option<String>>,
+        /// The whole name, ignoring case.
+        name: Query<Option<String>>,
+        /// A part of the name, ignoring case.
+        name_contains: Query<Option<String>>,
+        /// The whole brand, ignoring case.
+        brand: Query<Option<String>>,
+        /// A part of the brand, ignoring case.
+        brand_contains: Query<Option<String>>,
+        /// At least this price, e.g. `10.00`.
+        min_price: Query<Option<MoneyText>>,
+        /// At most this price.
+        max_price: Query<Option<MoneyText>>,
+        /// At least this many in stock.
+        min_quantity: Query<Option<u32>>,
+        /// At most this many in stock.
+        max_quantity: Query<Option<u32>>,
+        /// At least this rating (0.1–5.0).
+        #[oai(validator(minimum(value = "0.1"), maximum(value = "5.0")))]
+        min_rating: Query<Option<f64>>,
+        /// At most this rating (0.1–5.0).
+        #[oai(validator(minimum(value = "0.1"), maximum(value = "5.0")))]
+        max_rating: Query<Option<f64>>,
+        /// Created in this year or later.
+        #[oai(validator(minimum(value = "1"), maximum(value = "9999")))]
+        released_after: Query<Option<i32>>,
+        /// Sort keys, e.g. `-rating,price`.
+        ordering: Query<Option<OrderingParam<ProductSort>>>,
+    ) -> ApiResult<Json<Page<Product>>> {
+        let paging = Paging::parse(page.0, page_size.0)?;
+        let filter = products::parse_filter(RawProductFilter {
+            category_name: category_name.0,
+            name: name.0,
+            name_contains: name_contains.0,
+            brand: brand.0,
+            brand_contains: brand_contains.0,
+            min_price: min_price.0.map(|m| m.0),
+            max_price: max_price.0.map(|m| m.0),
+            min_quantity: min_quantity.0,
+            max_quantity: max_quantity.0,
+            min_rating: min_rating.0,
+            max_rating: max_rating.0,
+            released_after: released_after.0,
+        })?;
+        let ordering = ordering_or_default(ordering.0);
+        let page = products::list(state.0, &filter, &ordering, paging.window()).await?;
+        let results = page.results.into_iter().map(Into::into).collect();
+        Ok(Json(Page::build(request, paging, page.count, results)?))
+    }
+
+    /// Create a product (admins only)
+    ///
+    /// `name`, `category_id` and `price` (a string such as `"12.50"`) are required;
+    /// `quantity` defaults to 0 and `rating` to 5.0. An unknown category is a 400.
+    #[oai(path = "/api/v1/products/", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _admin: AdminUser,
+        body: JsonBody<NewProduct>,
+    ) -> ApiResult<ProductCreated> {
+        let input = full_input(&body.0)?;
+        let (row, category) = products::create(state.0, input).await?;
+        Ok(ProductCreated::Created(Json(row.view(&category).into())))
+    }
+
+    /// One product
+    #[oai(path = "/api/v1/products/:id/", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _auth: AuthUser,
+        /// The product's id.
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Product>> {
+        let (row, category) = products::find(state.0, id.0).await?;
+        Ok(Json(row.view(&category).into()))
+    }
+
+    /// Replace a product (admins only)
+    ///
+    /// Every field, as for POST; omitted optional fields take their defaults.
+    #[oai(path = "/api/v1/products/:id/", method = "put")]
+    async fn put(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _admin: AdminUser,
+        /// The product's id.
+        id: Path<Uuid>,
+        body: JsonBody<NewProduct>,
+    ) -> ApiResult<Json<Product>> {
+        let input = full_input(&body.0)?;
+        let (row, category) = products::update(state.0, id.0, input).await?;
+        Ok(Json(row.view(&category).into()))
+    }
+
+    /// Change some fields of a product (admins only)
+    #[oai(path = "/api/v1/products/:id/", method = "patch")]
+    async fn patch(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _admin: AdminUser,
+        /// The product's id.
+        id: Path<Uuid>,
+        body: JsonBody<ProductPatch>,
+    ) -> ApiResult<Json<Product>> {
+        let body = body.0;
+        let input = ProductInput::parse(
+            RawProduct {
+                name: body.name.as_deref(),
+                brand: body.brand.as_deref(),
+                description: body.description.as_deref(),
+                category_id: body.category_id,
+                price: body.price.as_ref().map(|p| p.0.as_str()),
+                quantity: body.quantity,
+                rating: body.rating,
+            },
+            false,
+        )?;
+        let (row, category) = products::update(state.0, id.0, input).await?;
+        Ok(Json(row.view(&category).into()))
+    }
+
+    /// Delete a product (admins only)
+    #[oai(path = "/api/v1/products/:id/", method = "delete")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _admin: AdminUser,
+        /// The product's id.
+        id: Path<Uuid>,
+    ) -> ApiResult<ProductDeleted> {
+        products::delete(state.0, id.0).await?;
+        Ok(ProductDeleted::NoContent)
+    }
+}

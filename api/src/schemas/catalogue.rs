@@ -1,0 +1,261 @@
+//! Catalogue bodies (DESIGN §7, reference 004). Money travels as a string with two decimal
+//! places, never as a JSON number.
+
+use chrono::{DateTime, Utc};
+use dispatch_shared::models::{CategoryView, ImageUrls, ProductView};
+use poem_openapi::registry::MetaSchema;
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON};
+use poem_openapi::{Enum, Object};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::example_time;
+
+/// An amount such as `"12.50"`: up to 8 digits, a point and up to 2 decimals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoneyText(pub String);
+
+crate::scalar_type!(MoneyText, "string_money", || {
+    let mut schema = MetaSchema::new("string");
+    schema.pattern = Some(dispatch_shared::domain::Price::PATTERN.to_owned());
+    schema.example = Some(Value::String("12.50".into()));
+    schema
+});
+
+impl ParseFromJSON for MoneyText {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(raw)) => Ok(MoneyText(raw)),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ParseFromParameter for MoneyText {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(MoneyText(value.to_owned()))
+    }
+}
+
+impl ToJSON for MoneyText {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Category {
+    pub id: Uuid,
+    pub name: String,
+}
+
+impl From<CategoryView> for Category {
+    fn from(v: CategoryView) -> Self {
+        Self {
+            id: v.id,
+            name: v.name,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Category {
+    fn example() -> Self {
+        Self {
+            id: Uuid::nil(),
+            name: "Books".into(),
+        }
+    }
+}
+
+/// A category's name (POST, PUT and PATCH).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct CategoryInput {
+    /// 1–50 characters, unique regardless of case; surrounding blanks are trimmed.
+    #[oai(validator(max_length = 50, pattern = r"[^ \t\n\r\x0b\x0c]"))]
+    pub name: String,
+}
+
+impl poem_openapi::types::Example for CategoryInput {
+    fn example() -> Self {
+        Self {
+            name: "Books".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ImageStatus {
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl ImageStatus {
+    fn from_stored(raw: &str) -> Option<Self> {
+        match raw {
+            "processing" => Some(Self::Processing),
+            "ready" => Some(Self::Ready),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The stored image and its two sizes (long side 100 px and 500 px, never enlarged).
+#[derive(Debug, Clone, Object)]
+pub struct ProductImage {
+    pub original: String,
+    pub thumb: String,
+    pub full: String,
+}
+
+impl From<ImageUrls> for ProductImage {
+    fn from(v: ImageUrls) -> Self {
+        Self {
+            original: v.original,
+            thumb: v.thumb,
+            full: v.full,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Product {
+    pub id: Uuid,
+    pub name: String,
+    pub brand: String,
+    pub description: String,
+    pub category_id: Uuid,
+    pub category_name: String,
+    /// Two decimal places, as a string.
+    pub price: MoneyText,
+    pub quantity: u32,
+    /// 0.1 to 5.0.
+    pub rating: f64,
+    pub created_at: DateTime<Utc>,
+    /// Null until an image has been uploaded and resized.
+    pub image: Option<ProductImage>,
+    /// Null before any upload; `processing` while a new upload is resized (the previous
+    /// image, if any, is shown meanwhile); `ready`; or `failed` (see the job's error).
+    pub image_status: Option<ImageStatus>,
+}
+
+impl From<ProductView> for Product {
+    fn from(v: ProductView) -> Self {
+        Self {
+            id: v.id,
+            name: v.name,
+            brand: v.brand,
+            description: v.description,
+            category_id: v.category_id,
+            category_name: v.category_name,
+            price: MoneyText(v.price),
+            quantity: v.quantity,
+            rating: v.rating,
+            created_at: v.created_at,
+            image: v.image.map(Into::into),
+            image_status: v.image_status.as_deref().and_then(ImageStatus::from_stored),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Product {
+    fn example() -> Self {
+        Self {
+            id: Uuid::nil(),
+            name: "Dune".into(),
+            brand: "Ace".into(),
+            description: "A paperback.".into(),
+            category_id: Uuid::nil(),
+            category_name: "Books".into(),
+            price: MoneyText("12.50".into()),
+            quantity: 10,
+            rating: 4.5,
+            created_at: example_time(),
+            image: None,
+            image_status: None,
+        }
+    }
+}
+
+/// A new product, or every field of one (PUT).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct NewProduct {
+    /// 1–50 characters.
+    #[oai(validator(max_length = 50, pattern = r"[^ \t\n\r\x0b\x0c]"))]
+    pub name: String,
+    /// At most 50 characters (default empty).
+    #[oai(nullable, validator(max_length = 50))]
+    pub brand: Option<String>,
+    /// At most 200 characters (default empty).
+    #[oai(nullable, validator(max_length = 200))]
+    pub description: Option<String>,
+    pub category_id: Uuid,
+    /// At least 0, at most 99999999.99, two decimal places at most.
+    pub price: MoneyText,
+    /// Units in stock (default 0).
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "4294967295"))
+    )]
+    pub quantity: Option<u32>,
+    /// 0.1 to 5.0 (default 5.0), rounded to a tenth.
+    #[oai(nullable, validator(minimum(value = "0.1"), maximum(value = "5.0")))]
+    pub rating: Option<f64>,
+}
+
+impl poem_openapi::types::Example for NewProduct {
+    fn example() -> Self {
+        Self {
+            name: "Dune".into(),
+            brand: Some("Ace".into()),
+            description: Some("A paperback.".into()),
+            category_id: Uuid::nil(),
+            price: MoneyText("12.50".into()),
+            quantity: Some(10),
+            rating: Some(4.5),
+        }
+    }
+}
+
+/// Some fields of a product (PATCH); omitted fields keep their value.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct ProductPatch {
+    #[oai(nullable, validator(max_length = 50, pattern = r"[^ \t\n\r\x0b\x0c]"))]
+    pub name: Option<String>,
+    #[oai(nullable, validator(max_length = 50))]
+    pub brand: Option<String>,
+    #[oai(nullable, validator(max_length = 200))]
+    pub description: Option<String>,
+    #[oai(nullable)]
+    pub category_id: Option<Uuid>,
+    #[oai(nullable)]
+    pub price: Option<MoneyText>,
+    #[oai(
+        nullable,
+        validator(minimum(value = "0"), maximum(value = "4294967295"))
+    )]
+    pub quantity: Option<u32>,
+    #[oai(nullable, validator(minimum(value = "0.1"), maximum(value = "5.0")))]
+    pub rating: Option<f64>,
+}
+
+impl poem_openapi::types::Example for ProductPatch {
+    fn example() -> Self {
+        Self {
+            name: None,
+            brand: None,
+            description: None,
+            category_id: None,
+            price: Some(MoneyText("9.99".into())),
+            quantity: Some(3),
+            rating: None,
+        }
+    }
+}
