@@ -15,9 +15,11 @@ use crate::routes::admin_jobs::AdminJobsApi;
 use crate::routes::admin_users::AdminUsersApi;
 use crate::routes::assignments::AssignmentsApi;
 use crate::routes::auth::AuthApi;
+use crate::routes::cart::CartApi;
 use crate::routes::categories::CategoriesApi;
 use crate::routes::health::HealthApi;
 use crate::routes::jobs::JobsApi;
+use crate::routes::orders::OrdersApi;
 use crate::routes::products::ProductsApi;
 use crate::routes::profile::ProfileApi;
 use crate::routes::tasks::TasksApi;
@@ -38,6 +40,8 @@ pub type Apis = (
     AdminJobsApi,
     CategoriesApi,
     ProductsApi,
+    CartApi,
+    OrdersApi,
 );
 
 pub fn openapi() -> OpenApiService<Apis, ()> {
@@ -54,6 +58,8 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
         AdminJobsApi,
         CategoriesApi,
         ProductsApi,
+        CartApi,
+        OrdersApi,
     );
     OpenApiService::new(apis, "Dispatch API", env!("CARGO_PKG_VERSION")).description(
         "Accounts, tasks, assignments, a catalogue and mail, with slow work done by \

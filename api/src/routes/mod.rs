@@ -2,9 +2,11 @@ pub mod admin_jobs;
 pub mod admin_users;
 pub mod assignments;
 pub mod auth;
+pub mod cart;
 pub mod categories;
 pub mod health;
 pub mod jobs;
+pub mod orders;
 pub mod products;
 pub mod profile;
 pub mod tasks;
@@ -28,6 +30,8 @@ pub enum ApiTags {
     Admin,
     /// Categories and products; reads for anyone signed in, writes for admins.
     Catalogue,
+    /// The caller's cart, checkout and orders.
+    Shop,
     /// Liveness and readiness probes.
     Health,
 }

@@ -220,6 +220,7 @@ mod date;
 mod email;
 mod name;
 mod scalar;
+mod shopping;
 mod tasks;
 
 pub use assignments::{Assignment, NewAssignment};
@@ -230,6 +231,7 @@ pub use catalogue::{
 pub use date::Date;
 pub use email::EmailText;
 pub use name::NameText;
+pub use shopping::{Cart, CartItem, CartItemPatch, CartProduct, NewCartItem, Order, OrderItem};
 pub use tasks::{NewTask, Task, TaskPatch, TaskStatusValue};
 
 /// 2026-11-22T08:00:00Z, the moment every example is taken at.

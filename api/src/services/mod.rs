@@ -3,9 +3,11 @@
 pub mod accounts;
 pub mod admin_users;
 pub mod assignments;
+pub mod carts;
 pub mod categories;
 pub mod daily_mail;
 pub mod jobs;
+pub mod orders;
 pub mod product_cache;
 pub mod products;
 pub mod profile;

@@ -2,11 +2,13 @@
 
 mod catalogue;
 mod job;
+mod shopping;
 mod task;
 mod user;
 
 pub use catalogue::{image_path, CategoryRow, CategoryView, ImageUrls, ProductRow, ProductView};
 pub use job::{JobRow, JobView, NewJob};
+pub use shopping::{CartItemRow, CartLine, CartRow, OrderItemRow, OrderRow};
 pub use task::{AssignmentRow, AssignmentView, TaskRow, TaskView};
 pub use user::{NewUser, UserRow, UserView};
 

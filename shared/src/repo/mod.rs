@@ -2,9 +2,11 @@
 
 pub mod admin_users;
 pub mod assignments;
+pub mod carts;
 pub mod categories;
 pub mod jobs;
 pub mod listing;
+pub mod orders;
 pub mod products;
 pub mod refresh_tokens;
 pub mod schedule_runs;

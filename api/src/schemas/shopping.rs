@@ -1,0 +1,127 @@
+//! Cart and order bodies (DESIGN §7). Money is a string with two decimal places.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::Object;
+use uuid::Uuid;
+
+use super::{example_time, MoneyText, ProductImage};
+
+/// What a cart line shows of its product.
+#[derive(Debug, Clone, Object)]
+pub struct CartProduct {
+    pub id: Uuid,
+    pub name: String,
+    pub price: MoneyText,
+    pub image: Option<ProductImage>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct CartItem {
+    pub id: Uuid,
+    pub product: CartProduct,
+    pub quantity: u32,
+    pub line_total: MoneyText,
+}
+
+/// The caller's cart; `count` is the number of units, `total` their price.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Cart {
+    pub id: Uuid,
+    pub items: Vec<CartItem>,
+    pub count: u64,
+    pub total: MoneyText,
+    pub updated: DateTime<Utc>,
+    pub created: DateTime<Utc>,
+}
+
+impl poem_openapi::types::Example for Cart {
+    fn example() -> Self {
+        Self {
+            id: Uuid::nil(),
+            items: vec![CartItem {
+                id: Uuid::nil(),
+                product: CartProduct {
+                    id: Uuid::nil(),
+                    name: "Dune".into(),
+                    price: MoneyText("12.50".into()),
+                    image: None,
+                },
+                quantity: 2,
+                line_total: MoneyText("25.00".into()),
+            }],
+            count: 2,
+            total: MoneyText("25.00".into()),
+            updated: example_time(),
+            created: example_time(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct NewCartItem {
+    pub product_id: Uuid,
+    /// At least 1; added to the line if the product is already in the cart.
+    #[oai(validator(minimum(value = "1"), maximum(value = "4294967295")))]
+    pub quantity: u32,
+}
+
+impl poem_openapi::types::Example for NewCartItem {
+    fn example() -> Self {
+        Self {
+            product_id: Uuid::nil(),
+            quantity: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct CartItemPatch {
+    /// At least 1, at most the stock.
+    #[oai(validator(minimum(value = "1"), maximum(value = "4294967295")))]
+    pub quantity: u32,
+}
+
+impl poem_openapi::types::Example for CartItemPatch {
+    fn example() -> Self {
+        Self { quantity: 3 }
+    }
+}
+
+/// A line as bought: the product's name and price at that moment.
+#[derive(Debug, Clone, Object)]
+pub struct OrderItem {
+    pub product_id: Uuid,
+    pub name: String,
+    pub unit_price: MoneyText,
+    pub quantity: u32,
+    pub line_total: MoneyText,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Order {
+    pub id: Uuid,
+    pub items: Vec<OrderItem>,
+    pub total: MoneyText,
+    pub created_at: DateTime<Utc>,
+}
+
+impl poem_openapi::types::Example for Order {
+    fn example() -> Self {
+        Self {
+            id: Uuid::nil(),
+            items: vec![OrderItem {
+                product_id: Uuid::nil(),
+                name: "Dune".into(),
+                unit_price: MoneyText("12.50".into()),
+                quantity: 2,
+                line_total: MoneyText("25.00".into()),
+            }],
+            total: MoneyText("25.00".into()),
+            created_at: example_time(),
+        }
+    }
+}
