@@ -83,6 +83,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .nest("/api-docs", swagger)
         .at("/api-docs/openapi.json", spec)
         .at("/metrics", get(metrics::render))
+        .nest("/media", crate::media::endpoint(&state.settings.media_root))
         .data(state)
         .with(CookieJarManager::new())
         .with(CatchPanic::new().with_handler(|_| {

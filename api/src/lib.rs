@@ -5,6 +5,7 @@ pub mod app;
 pub mod bootstrap;
 pub mod error;
 pub mod extract;
+pub mod media;
 pub mod metrics;
 pub mod problem;
 pub mod request_id;

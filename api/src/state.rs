@@ -10,10 +10,10 @@ use dispatch_shared::redis_conn;
 use redis::aio::ConnectionManager;
 use tokio::sync::broadcast;
 
-use crate::services::product_cache::ProductCache;
 use crate::services::task_stream::TaskHub;
 use crate::services::throttle::LoginThrottle;
 use crate::services::user_cache::UserCache;
+use dispatch_shared::product_cache::ProductCache;
 
 /// Everything a request handler may need, built once per process.
 pub struct AppState {

@@ -39,6 +39,13 @@ impl TestEnv {
         // Mail only when a test asks for it, and never into the working tree.
         vars.insert("DISPATCH_DAILY_MAIL_CRON".into(), "off".into());
         vars.insert(
+            "DISPATCH_MEDIA_ROOT".into(),
+            std::env::temp_dir()
+                .join(format!("dispatch_test_{id}_media"))
+                .to_string_lossy()
+                .into_owned(),
+        );
+        vars.insert(
             "DISPATCH_MAIL_DIR".into(),
             std::env::temp_dir()
                 .join(format!("dispatch_test_{id}_mail"))
@@ -158,6 +165,9 @@ impl Default for TestEnv {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(self.mail_dir());
+        if let Some(media) = self.vars.get("DISPATCH_MEDIA_ROOT") {
+            let _ = std::fs::remove_dir_all(media);
+        }
         let database_url = self.database_url.clone();
         let redis_url = self.redis_url.clone();
         let namespace = self.namespace.clone();

@@ -4,6 +4,7 @@ use dispatch_shared::config::Settings;
 use dispatch_shared::db::DbPool;
 use dispatch_shared::events::EventPublisher;
 use dispatch_shared::jobs::JobQueues;
+use dispatch_shared::product_cache::ProductCache;
 
 use crate::mail::Mailer;
 
@@ -14,4 +15,6 @@ pub struct JobContext {
     pub events: EventPublisher,
     pub queues: JobQueues,
     pub mailer: Mailer,
+    /// Image changes show in product lists at once.
+    pub products: ProductCache,
 }

@@ -13,6 +13,7 @@ use dispatch_shared::config::Settings;
 use dispatch_shared::db;
 use dispatch_shared::events::EventPublisher;
 use dispatch_shared::jobs::JobQueues;
+use dispatch_shared::product_cache::ProductCache;
 use dispatch_shared::redis_conn;
 use tokio_util::sync::CancellationToken;
 
@@ -45,6 +46,7 @@ pub async fn run(
         settings: settings.clone(),
         db: pool,
         events: EventPublisher::new(conn.clone(), &settings.redis_namespace),
+        products: ProductCache::new(conn.clone(), &settings.redis_namespace),
         queues: JobQueues::new(conn, &settings.redis_namespace),
         mailer,
     });

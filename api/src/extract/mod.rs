@@ -1,5 +1,6 @@
 pub mod auth;
 pub mod client_address;
+pub mod image_upload;
 pub mod json;
 pub mod ordering;
 pub mod pagination;

@@ -3,21 +3,25 @@
 
 use std::sync::Arc;
 
+use dispatch_shared::jobs::JobStatus;
 use dispatch_shared::repo::products::ProductSort;
 use poem::web::Data;
 use poem::Request;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use crate::error::ApiResult;
+use crate::extract::image_upload::ImageUpload;
 use crate::extract::ordering::{ordering_or_default, OrderingParam};
 use crate::extract::pagination::{Page, PageParam, Paging};
+use crate::extract::prefer::wait_preference;
 use crate::extract::{AdminUser, AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{MoneyText, NewProduct, Product, ProductPatch};
+use crate::schemas::{JobAccepted, MoneyText, NewProduct, Product, ProductPatch};
 use crate::services::products::{self, ProductInput, RawProduct, RawProductFilter};
+use crate::services::{jobs, product_images};
 use crate::state::AppState;
 
 pub struct ProductsApi;
@@ -26,6 +30,20 @@ pub struct ProductsApi;
 pub enum ProductCreated {
     #[oai(status = 201)]
     Created(Json<Product>),
+}
+
+#[derive(ApiResponse)]
+pub enum ImageAccepted {
+    /// The image was resized while the client waited (`Prefer: wait=N`).
+    #[oai(status = 200)]
+    Finished(Json<Product>, #[oai(header = "Preference-Applied")] String),
+    /// Stored; the `resize_image` job is queued. Follow it.
+    #[oai(status = 202)]
+    Accepted(
+        Json<JobAccepted>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "Preference-Applied")] Option<String>,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -195,6 +213,51 @@ impl ProductsApi {
         )?;
         let (row, category) = products::update(state.0, id.0, input).await?;
         Ok(Json(row.view(&category).into()))
+    }
+
+    /// Upload a product image (admins only)
+    ///
+    /// Multipart field `image`: a JPEG, PNG or WebP image by its content (415 otherwise),
+    /// at most 10 MiB (413) and 40 megapixels (400; judged from the header before anything
+    /// is decoded). The original is stored and a `resize_image` job writes a thumbnail (long
+    /// side 100 px) and a full size (500 px), never enlarged, in the original's format. Until
+    /// it finishes `image_status` is `processing` and the previous image, if any, is shown.
+    /// Answers 202 with the job; with `Prefer: wait=N` (N ≤ 30), 200 with the product.
+    #[oai(path = "/api/v1/products/:id/image/", method = "post")]
+    async fn upload_image(
+        &self,
+        state: Data<&Arc<AppState>>,
+        request: &Request,
+        admin: AdminUser,
+        /// The product's id.
+        id: Path<Uuid>,
+        /// `wait=N`: hold the response up to N seconds for the outcome.
+        #[oai(name = "Prefer")]
+        _prefer: Header<Option<String>>,
+        upload: ImageUpload,
+    ) -> ApiResult<ImageAccepted> {
+        let job_id = product_images::accept(state.0, admin.0.id, id.0, upload).await?;
+        let accepted = JobAccepted::new(job_id);
+        let location = accepted.status_url.clone();
+        let Some(wait) = wait_preference(request) else {
+            return Ok(ImageAccepted::Accepted(Json(accepted), location, None));
+        };
+        let applied = format!("wait={}", wait.as_secs());
+        match jobs::await_finished(state.0, job_id, wait).await? {
+            Some(job) if job.status() == JobStatus::Succeeded => {
+                let (row, category) = products::find(state.0, id.0).await?;
+                Ok(ImageAccepted::Finished(
+                    Json(row.view(&category).into()),
+                    applied,
+                ))
+            }
+            Some(job) if job.status() == JobStatus::Failed => Err(jobs::job_failure(&job)),
+            _ => Ok(ImageAccepted::Accepted(
+                Json(accepted),
+                location,
+                Some(applied),
+            )),
+        }
     }
 
     /// Delete a product (admins only)

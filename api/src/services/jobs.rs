@@ -52,6 +52,7 @@ pub fn job_failure(job: &JobRow) -> ApiError {
             errors: Some(ValidationErrors::single("email", message)),
         },
         Some(error_codes::EXHAUSTED) => ApiError::Unavailable(message),
+        Some(error_codes::IMAGE_UNREADABLE) => ApiError::field("image", message),
         _ => ApiError::internal(anyhow::anyhow!("job {} failed: {message}", job.id)),
     }
 }

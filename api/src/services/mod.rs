@@ -8,7 +8,7 @@ pub mod categories;
 pub mod daily_mail;
 pub mod jobs;
 pub mod orders;
-pub mod product_cache;
+pub mod product_images;
 pub mod products;
 pub mod profile;
 pub mod sessions;

@@ -12,8 +12,8 @@ use dispatch_shared::repo::products::{self, ProductChanges, ProductFilter, Produ
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::services::product_cache::CachedPage;
 use crate::state::AppState;
+use dispatch_shared::product_cache::CachedPage;
 
 /// A product's fields as a client sent them (unparsed); `None` means "not given".
 #[derive(Debug, Default)]

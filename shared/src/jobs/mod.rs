@@ -3,6 +3,7 @@
 pub mod daily_mail;
 mod queue;
 pub mod register_user;
+pub mod resize_image;
 pub mod send_mail;
 
 pub use queue::{JobMessage, JobQueues, QueueError};
@@ -95,4 +96,5 @@ pub mod error_codes {
     pub const INVALID_PAYLOAD: &str = "invalid-payload";
     pub const EXHAUSTED: &str = "retries-exhausted";
     pub const MAIL_REJECTED: &str = "mail-rejected";
+    pub const IMAGE_UNREADABLE: &str = "image-unreadable";
 }

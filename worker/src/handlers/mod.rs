@@ -3,6 +3,7 @@
 
 pub mod daily_mail;
 pub mod register_user;
+pub mod resize_image;
 pub mod send_mail;
 
 use dispatch_shared::jobs::{error_codes, JobKind};
@@ -12,7 +13,12 @@ use crate::context::JobContext;
 use crate::failure::JobFailure;
 
 /// The kinds this worker consumes; each gets its own queue and apalis worker.
-pub const HANDLED: &[JobKind] = &[JobKind::RegisterUser, JobKind::DailyMail, JobKind::SendMail];
+pub const HANDLED: &[JobKind] = &[
+    JobKind::RegisterUser,
+    JobKind::ResizeImage,
+    JobKind::DailyMail,
+    JobKind::SendMail,
+];
 
 pub async fn run(
     ctx: &JobContext,
@@ -21,12 +27,9 @@ pub async fn run(
 ) -> Result<serde_json::Value, JobFailure> {
     match kind {
         JobKind::RegisterUser => register_user::run(ctx, job).await,
+        JobKind::ResizeImage => resize_image::run(ctx, job).await,
         JobKind::DailyMail => daily_mail::run(ctx, job).await,
         JobKind::SendMail => send_mail::run(ctx, job).await,
-        other => Err(JobFailure::permanent(
-            error_codes::INVALID_PAYLOAD,
-            format!("this worker has no handler for {other} jobs yet"),
-        )),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use dispatch_shared::models::ProductView;
+use crate::models::ProductView;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
