@@ -12,14 +12,14 @@ use apalis_cron::CronScheduler;
 use dispatch_shared::config::Settings;
 use dispatch_shared::db;
 use dispatch_shared::events::EventPublisher;
-use dispatch_shared::jobs::JobQueues;
+use dispatch_shared::jobs::{JobKind, JobQueues};
 use dispatch_shared::product_cache::ProductCache;
 use dispatch_shared::redis_conn;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::JobContext;
 use crate::mail::Mailer;
-use crate::{handlers, maintenance, metrics_server, runner, schedule};
+use crate::{maintenance, metrics_server, runner, schedule};
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
 // An idle worker asks Redis for work this often (one cheap script call per kind).
@@ -65,11 +65,12 @@ pub async fn run(
         "dispatch-worker-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
-    tracing::info!(
-        %instance,
-        concurrency = settings.worker_concurrency,
-        "dispatch-worker started"
-    );
+    let kinds: Vec<String> = settings
+        .worker_kinds
+        .iter()
+        .map(|k| format!("{k}×{}", settings.worker_concurrency.for_kind(*k)))
+        .collect();
+    tracing::info!(%instance, kinds = %kinds.join(", "), "dispatch-worker started");
     let outcome = loop {
         let monitor = monitor(&instance, &ctx)?;
         let control = monitor.context();
@@ -106,24 +107,32 @@ fn monitor(instance: &str, ctx: &Arc<JobContext>) -> anyhow::Result<Monitor> {
         .context("retry backoff")?;
     let retries = ctx.settings.job_max_attempts.saturating_sub(1) as usize;
     let mut monitor = Monitor::new().shutdown_timeout(SHUTDOWN_GRACE);
-    for &kind in handlers::HANDLED {
+    for &kind in &ctx.settings.worker_kinds {
         let ctx = ctx.clone();
+        let concurrency = ctx.settings.worker_concurrency.for_kind(kind);
         let backoff = backoff.clone();
         let name = format!("{instance}-{}", kind.as_str());
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
                 .backend(
                     ctx.queues
-                        .consumer(kind, ctx.settings.worker_concurrency)
+                        .consumer(kind, concurrency)
                         .poll_with_interval(POLL_EVERY),
                 )
                 .data(ctx.clone())
-                .concurrency(ctx.settings.worker_concurrency)
+                .concurrency(concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))
                 .build(runner::execute)
         });
     }
-    if let Some(cron) = ctx.settings.daily_mail_schedule.clone() {
+    // The schedule runs where daily_mail jobs run, so an image-only worker stays just that.
+    let runs_daily_mail = ctx.settings.worker_kinds.contains(&JobKind::DailyMail);
+    if let Some(cron) = ctx
+        .settings
+        .daily_mail_schedule
+        .clone()
+        .filter(|_| runs_daily_mail)
+    {
         let ctx = ctx.clone();
         let name = format!("{instance}-{}", schedule::DAILY_MAIL);
         monitor = monitor.register(move |_restarts| {

@@ -12,14 +12,6 @@ use dispatch_shared::models::JobRow;
 use crate::context::JobContext;
 use crate::failure::JobFailure;
 
-/// The kinds this worker consumes; each gets its own queue and apalis worker.
-pub const HANDLED: &[JobKind] = &[
-    JobKind::RegisterUser,
-    JobKind::ResizeImage,
-    JobKind::DailyMail,
-    JobKind::SendMail,
-];
-
 pub async fn run(
     ctx: &JobContext,
     kind: JobKind,

@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod workers;
+
+use crate::jobs::JobKind;
+pub use workers::{parse_kinds, WorkerConcurrency};
+
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {message}")]
 pub struct ConfigError {
@@ -57,7 +62,10 @@ pub struct Settings {
     pub daily_mail_schedule: Option<cron::Schedule>,
     pub daily_mail_tz: chrono_tz::Tz,
     pub welcome_mail_after: Duration,
-    pub worker_concurrency: usize,
+    /// Per kind; see `WorkerConcurrency::parse`.
+    pub worker_concurrency: WorkerConcurrency,
+    /// The kinds this worker runs (`DISPATCH_WORKER_KINDS`; `--kinds` overrides it).
+    pub worker_kinds: Vec<JobKind>,
     pub worker_metrics_bind: Option<SocketAddr>,
     pub job_retention: Duration,
     pub requeue_after: Duration,
@@ -201,10 +209,10 @@ fn socket_addr(
     })
 }
 
-fn default_concurrency() -> usize {
+fn cores() -> usize {
     std::thread::available_parallelism()
-        .map(|n| n.get() * 2)
-        .unwrap_or(4)
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 impl Settings {
@@ -280,15 +288,15 @@ impl Settings {
         };
 
         let daily_task_limit = parsed(src, "DISPATCH_DAILY_TASK_LIMIT", 5u32, "a whole number")?;
-        let worker_concurrency = parsed(
-            src,
+        let worker_concurrency = WorkerConcurrency::parse(
             "DISPATCH_WORKER_CONCURRENCY",
-            default_concurrency(),
-            "a whole number",
+            src.get("DISPATCH_WORKER_CONCURRENCY").as_deref(),
+            cores(),
         )?;
-        if worker_concurrency == 0 {
-            return Err(err("DISPATCH_WORKER_CONCURRENCY", "must be at least 1"));
-        }
+        let worker_kinds = match src.get("DISPATCH_WORKER_KINDS") {
+            Some(raw) => parse_kinds("DISPATCH_WORKER_KINDS", &raw)?,
+            None => JobKind::ALL.to_vec(),
+        };
 
         let worker_metrics_bind =
             match text(src, "DISPATCH_WORKER_METRICS_BIND", "127.0.0.1:9100").as_str() {
@@ -349,6 +357,7 @@ impl Settings {
             )?,
             welcome_mail_after: duration_or_zero(src, "DISPATCH_WELCOME_MAIL_AFTER", "24h")?,
             worker_concurrency,
+            worker_kinds,
             worker_metrics_bind,
             job_retention: duration(src, "DISPATCH_JOB_RETENTION", "24h")?,
             requeue_after: duration(src, "DISPATCH_REQUEUE_AFTER", "30s")?,
