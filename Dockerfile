@@ -1,5 +1,7 @@
 # One image with both binaries; compose runs it as the API and as the worker.
 FROM rust:1-bookworm AS build
+# cmake and nasm build libjpeg-turbo (the worker's JPEG decoder).
+RUN apt-get update && apt-get install -y --no-install-recommends cmake nasm && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN cargo build --release --bins

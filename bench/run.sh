@@ -3,7 +3,8 @@
 #   idle RSS of dispatch-api and dispatch-worker, registration (hash + job round trip),
 #   login, profile reads with and without the per-instance user cache, task reads, lists
 #   and creates beside MariaDB's own primary-key-select rate (sysbench oltp_point_select,
-#   measured in the same run), and the task stream's fan-out over two instances.
+#   measured in the same run), the task stream's fan-out over two instances, and image
+#   resizing (in process beside a plain full decode, and through the worker).
 # Usage: bench/run.sh            (MariaDB and Redis are started if needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,3 +98,14 @@ start_api "" "$port"; first=${pids[-1]}
 start_api "" "$((port + 1))"; second=${pids[-1]}
 "$bin/dispatch-bench" fanout --base "http://127.0.0.1:$port" --more-bases "http://127.0.0.1:$((port + 1))" \
   --api-pids "$first,$second" --sockets 2000 --users 100 --concurrency 20 --requests 2000
+kill "$first" "$second"; wait "$first" "$second" 2>/dev/null || true
+
+echo "== product images: a 12 MP JPEG and PNG into both sizes (anchor: Pillow 13 needs 200 ms per 12 MP JPEG; target 50 ms)"
+"$bin/dispatch-resize-bench" micro --runs 7
+echo "== the same JPEG through the API and a resize-only worker (the worker's own timing)"
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+DISPATCH_WORKER_METRICS_BIND=127.0.0.1:19101 "$bin/dispatch-worker" --kinds resize_image & pids+=($!)
+start_api "DISPATCH_ADMIN_USERNAME=benchadmin DISPATCH_ADMIN_EMAIL=benchadmin@example.com DISPATCH_ADMIN_PASSWORD=bench-admin-pass-1 DISPATCH_MEDIA_ROOT=target/bench-media"
+"$bin/dispatch-resize-bench" worker --base "http://127.0.0.1:$port" --username benchadmin \
+  --password bench-admin-pass-1 --metrics http://127.0.0.1:19101/metrics --uploads 10
+rm -rf target/bench-media

@@ -78,6 +78,28 @@ ensure_rust() {
   fi
 }
 
+# The worker links libjpeg-turbo (fast, DCT-scaled JPEG decoding), built from the source
+# bundled with the turbojpeg crate: that build needs cmake and nasm.
+ensure_build_tools() {
+  local missing=()
+  command -v cmake >/dev/null || missing+=(cmake)
+  command -v nasm >/dev/null || missing+=(nasm)
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "Installing ${missing[*]} (needed to build libjpeg-turbo)..."
+    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+      || { echo "error: could not install ${missing[*]}" >&2; return 1; }
+    return 0
+  fi
+  cat >&2 <<MSG
+error: building Dispatch needs ${missing[*]} (for libjpeg-turbo). Install with:
+    sudo apt-get update && sudo apt-get install -y cmake nasm
+(macOS: brew install cmake nasm)
+MSG
+  return 1
+}
+
 ensure_services() {
-  ensure_rust && ensure_mariadb && ensure_redis
+  ensure_rust && ensure_build_tools && ensure_mariadb && ensure_redis
 }

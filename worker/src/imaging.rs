@@ -1,5 +1,5 @@
 //! Resizing an upload into its thumbnail and full size: one decode for both sizes (a JPEG
-//! decoded at a reduced scale when that still leaves at least twice the larger size), a
+//! decoded by libjpeg-turbo at the smallest DCT scale that keeps the larger size), a
 //! SIMD Lanczos3 resize, and both encodes in parallel, in the original's format. Pure
 //! functions of the original's bytes, so a re-run writes the same files.
 
@@ -8,7 +8,7 @@ use std::path::Path;
 
 use dispatch_shared::media::{UploadFiles, UploadFormat, FULL_SIDE, MAX_PIXELS, THUMB_SIDE};
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
-use image::{DynamicImage, GrayImage, ImageEncoder, RgbImage};
+use image::{DynamicImage, ImageEncoder, RgbImage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResizeError {
@@ -77,48 +77,43 @@ fn decode_jpeg(
     bytes: &[u8],
     min_long_side: u32,
 ) -> Result<(DynamicImage, (u32, u32)), ResizeError> {
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder.read_info().map_err(unreadable)?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| ResizeError::Unreadable("The JPEG has no frame header.".into()))?;
-    let original = (u32::from(info.width), u32::from(info.height));
+    let mut decompressor = turbojpeg::Decompressor::new().map_err(unreadable)?;
+    let header = decompressor.read_header(bytes).map_err(unreadable)?;
+    let original = (header.width as u32, header.height as u32);
     check_pixels(original)?;
-    // The decoder picks the smallest of 1/8, 1/4, 1/2, 1/1 that is at least this big.
-    let (want_w, want_h) = fitted(original.0, original.1, min_long_side);
-    let (w, h) = decoder
-        .scale(want_w as u16, want_h as u16)
-        .map_err(unreadable)?;
-    let pixels = decoder.decode().map_err(unreadable)?;
-    let (w, h) = (u32::from(w), u32::from(h));
-    let image = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => {
-            RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
-        }
-        jpeg_decoder::PixelFormat::L8 => {
-            GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
-        }
-        jpeg_decoder::PixelFormat::L16 => {
-            let samples: Vec<u16> = pixels
-                .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                .collect();
-            image::ImageBuffer::from_raw(w, h, samples).map(DynamicImage::ImageLuma16)
-        }
-        jpeg_decoder::PixelFormat::CMYK32 => {
-            let rgb: Vec<u8> = pixels
-                .chunks_exact(4)
-                .flat_map(|p| {
-                    // Adobe's inverted CMYK, as jpeg-decoder hands it over.
-                    let k = u16::from(p[3]);
-                    [p[0], p[1], p[2]].map(|c| ((u16::from(c) * k) / 255) as u8)
-                })
-                .collect();
-            RgbImage::from_raw(w, h, rgb).map(DynamicImage::ImageRgb8)
-        }
+    if matches!(
+        header.colorspace,
+        turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
+    ) {
+        // TurboJPEG does not convert CMYK to RGB; the image crate does (at full size).
+        let reader = image::ImageReader::with_format(Cursor::new(bytes), image::ImageFormat::Jpeg);
+        return Ok((reader.decode().map_err(unreadable)?, original));
     }
-    .ok_or_else(|| ResizeError::Unreadable("The JPEG's pixel data is incomplete.".into()))?;
-    Ok((image, original))
+    // The smallest DCT scaling that keeps the long side at least `min_long_side`: the IDCT
+    // then produces (nearly) the target size directly, skipping most of the pixel work.
+    let long = header.width.max(header.height);
+    let factor = turbojpeg::Decompressor::supported_scaling_factors()
+        .into_iter()
+        .filter(|f| f.num() <= f.denom() && f.scale(long) >= min_long_side as usize)
+        .min_by(|a, b| (a.num() * b.denom()).cmp(&(b.num() * a.denom())))
+        .unwrap_or(turbojpeg::ScalingFactor::ONE);
+    decompressor
+        .set_scaling_factor(factor)
+        .map_err(unreadable)?;
+    let scaled = header.scaled(factor);
+    let mut image = turbojpeg::Image {
+        pixels: vec![0u8; 3 * scaled.width * scaled.height],
+        width: scaled.width,
+        pitch: 3 * scaled.width,
+        height: scaled.height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    decompressor
+        .decompress(bytes, image.as_deref_mut())
+        .map_err(unreadable)?;
+    let rgb = RgbImage::from_raw(scaled.width as u32, scaled.height as u32, image.pixels)
+        .ok_or_else(|| ResizeError::Unreadable("The JPEG's pixel data is incomplete.".into()))?;
+    Ok((DynamicImage::ImageRgb8(rgb), original))
 }
 
 /// `source` resized to `(w, h)` with Lanczos3 (alpha-aware).
@@ -181,8 +176,7 @@ pub fn both_sizes(
     bytes: &[u8],
     format: UploadFormat,
 ) -> Result<(Vec<u8>, Vec<u8>, Written), ResizeError> {
-    // Twice the larger size keeps Lanczos3 its room to smooth.
-    let (decoded, original) = decode(bytes, format, FULL_SIDE * 2)?;
+    let (decoded, original) = decode(bytes, format, FULL_SIDE)?;
     let full_dims = fitted(original.0, original.1, FULL_SIDE);
     let thumb_dims = fitted(original.0, original.1, THUMB_SIDE);
     let full = resized(&decoded, full_dims)?;
@@ -266,6 +260,18 @@ mod tests {
             let full_image = image::load_from_memory(&full).unwrap();
             assert_eq!((full_image.width(), full_image.height()), (500, 333));
         }
+    }
+
+    #[test]
+    fn a_grey_jpeg_is_resized_too() {
+        let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(900, 300, |x, _| {
+            image::Luma([(x % 256) as u8])
+        }));
+        let bytes = encode(&grey, UploadFormat::Jpeg).unwrap();
+        let (thumb, _, written) = both_sizes(&bytes, UploadFormat::Jpeg).unwrap();
+        assert_eq!(written.thumb, (100, 33));
+        let thumb = image::load_from_memory(&thumb).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (100, 33));
     }
 
     #[test]

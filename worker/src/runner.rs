@@ -93,6 +93,8 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
                 .map_err(|e| retry_later(e.to_string()))?;
             drop(conn);
             tracing::info!(%job_id, %kind, ?elapsed, attempts = job.attempts, "job succeeded");
+            metrics::histogram!("dispatch_job_duration_seconds", "kind" => kind.as_str())
+                .record(elapsed.as_secs_f64());
             metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "succeeded").increment(1);
             publish(ctx, job_id).await;
             Ok(())
