@@ -104,8 +104,9 @@ echo "== product images: a 12 MP JPEG and PNG into both sizes (anchor: Pillow 13
 "$bin/dispatch-resize-bench" micro --runs 7
 echo "== the same JPEG through the API and a resize-only worker (the worker's own timing)"
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+export DISPATCH_MEDIA_ROOT=target/bench-media
 DISPATCH_WORKER_METRICS_BIND=127.0.0.1:19101 "$bin/dispatch-worker" --kinds resize_image & pids+=($!)
-start_api "DISPATCH_ADMIN_USERNAME=benchadmin DISPATCH_ADMIN_EMAIL=benchadmin@example.com DISPATCH_ADMIN_PASSWORD=bench-admin-pass-1 DISPATCH_MEDIA_ROOT=target/bench-media"
+start_api "DISPATCH_ADMIN_USERNAME=benchadmin DISPATCH_ADMIN_EMAIL=benchadmin@example.com DISPATCH_ADMIN_PASSWORD=bench-admin-pass-1"
 "$bin/dispatch-resize-bench" worker --base "http://127.0.0.1:$port" --username benchadmin \
   --password bench-admin-pass-1 --metrics http://127.0.0.1:19101/metrics --uploads 10
 rm -rf target/bench-media

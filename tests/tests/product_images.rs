@@ -401,3 +401,64 @@ async fn media_is_cached_validated_and_confined_to_the_media_root() {
     }
     let _ = std::fs::remove_file(secret);
 }
+
+#[tokio::test]
+async fn a_worker_without_the_apis_media_root_fails_the_job_readably() {
+    let app = TestApp::spawn_without_worker().await;
+    let elsewhere = std::env::temp_dir().join(format!("dispatch-other-media-{}", app.env.id));
+    let mut worker = dispatch_tests::Binary::start(
+        "dispatch-worker",
+        &app.env,
+        &[("DISPATCH_MEDIA_ROOT", elsewhere.to_str().unwrap())],
+    );
+    let admin = app.admin("root").await;
+    let (_, category) = app
+        .call(
+            Method::POST,
+            "/api/v1/categories/",
+            Some(&admin.token),
+            Some(&json!({"name": "C"})),
+        )
+        .await;
+    let (_, product) = app
+        .call(
+            Method::POST,
+            "/api/v1/products/",
+            Some(&admin.token),
+            Some(&json!({"name": "P", "price": "1.00", "category_id": category["id"]})),
+        )
+        .await;
+    let id = product["id"].as_str().unwrap();
+    let (status, accepted) = upload(
+        &app,
+        &admin.token,
+        id,
+        picture(200, 100, ImageFormat::Png),
+        "p.png",
+        false,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let job = app
+        .await_job(accepted["job_id"].as_str().unwrap(), Some(&admin.token))
+        .await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains("DISPATCH_MEDIA_ROOT"),
+        "{job}"
+    );
+    let (_, seen) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/products/{id}/"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(seen["image_status"], "failed");
+    worker.kill();
+    let _ = std::fs::remove_dir_all(elsewhere);
+}

@@ -53,6 +53,8 @@ pub fn job_failure(job: &JobRow) -> ApiError {
         },
         Some(error_codes::EXHAUSTED) => ApiError::Unavailable(message),
         Some(error_codes::IMAGE_UNREADABLE) => ApiError::field("image", message),
+        // A deployment fault (the workers cannot see the API's media root), not the client's.
+        Some(error_codes::IMAGE_MISSING) => ApiError::Unavailable(message),
         _ => ApiError::internal(anyhow::anyhow!("job {} failed: {message}", job.id)),
     }
 }

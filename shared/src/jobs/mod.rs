@@ -97,4 +97,5 @@ pub mod error_codes {
     pub const EXHAUSTED: &str = "retries-exhausted";
     pub const MAIL_REJECTED: &str = "mail-rejected";
     pub const IMAGE_UNREADABLE: &str = "image-unreadable";
+    pub const IMAGE_MISSING: &str = "image-missing";
 }

@@ -43,9 +43,25 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
             ));
         }
         Err(ResizeError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            // The original is gone: the product or a newer upload removed it.
-            return Ok(json!({"product_id": payload.product_id, "shown": false,
-                             "reason": "the upload was replaced or its product deleted"}));
+            let mut conn = ctx.db.get().await?;
+            let wanted = products::find(&mut conn, payload.product_id)
+                .await?
+                .is_some_and(|(p, _)| p.image_pending.as_deref() == Some(payload.key.as_str()));
+            if !wanted {
+                // A newer upload or the product's deletion removed it.
+                return Ok(json!({"product_id": payload.product_id, "shown": false,
+                                 "reason": "the upload was replaced or its product deleted"}));
+            }
+            products::fail_image(&mut conn, payload.product_id, &payload.key).await?;
+            drop(conn);
+            ctx.products.invalidate().await;
+            return Err(JobFailure::permanent(
+                error_codes::IMAGE_MISSING,
+                format!(
+                    "The uploaded original is missing at {}: the API and the workers must share DISPATCH_MEDIA_ROOT.",
+                    files.original.display()
+                ),
+            ));
         }
         Err(e @ ResizeError::Io(_)) => return Err(JobFailure::transient(e)),
     };
