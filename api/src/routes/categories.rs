@@ -86,6 +86,8 @@ impl CategoriesApi {
     }
 
     /// One category
+    ///
+    /// Its id and name.
     #[oai(path = "/api/v1/categories/:id/", method = "get")]
     async fn get(
         &self,
@@ -98,6 +100,8 @@ impl CategoriesApi {
     }
 
     /// Rename a category (admins only)
+    ///
+    /// A name in use by another category (ignoring case) is a 409 `category-exists`.
     #[oai(path = "/api/v1/categories/:id/", method = "put")]
     async fn put(
         &self,

@@ -159,6 +159,8 @@ impl ProductsApi {
     }
 
     /// One product
+    ///
+    /// With its category's name and, once resized, its image URLs.
     #[oai(path = "/api/v1/products/:id/", method = "get")]
     async fn get(
         &self,
@@ -189,6 +191,8 @@ impl ProductsApi {
     }
 
     /// Change some fields of a product (admins only)
+    ///
+    /// Omitted fields keep their value; the same rules as for POST apply to those given.
     #[oai(path = "/api/v1/products/:id/", method = "patch")]
     async fn patch(
         &self,
@@ -261,6 +265,8 @@ impl ProductsApi {
     }
 
     /// Delete a product (admins only)
+    ///
+    /// Cart lines holding it go with it; orders keep their copy of its name and price.
     #[oai(path = "/api/v1/products/:id/", method = "delete")]
     async fn delete(
         &self,

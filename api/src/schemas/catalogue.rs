@@ -106,10 +106,17 @@ impl ImageStatus {
 
 /// The stored image and its two sizes (long side 100 px and 500 px, never enlarged).
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct ProductImage {
     pub original: String,
     pub thumb: String,
     pub full: String,
+}
+
+impl poem_openapi::types::Example for ProductImage {
+    fn example() -> Self {
+        ImageUrls::new("3f0c…/9b1e…", "jpg").into()
+    }
 }
 
 impl From<ImageUrls> for ProductImage {

@@ -8,6 +8,7 @@ use super::{example_time, MoneyText, ProductImage};
 
 /// What a cart line shows of its product.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct CartProduct {
     pub id: Uuid,
     pub name: String,
@@ -16,6 +17,7 @@ pub struct CartProduct {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct CartItem {
     pub id: Uuid,
     pub product: CartProduct,
@@ -35,21 +37,45 @@ pub struct Cart {
     pub created: DateTime<Utc>,
 }
 
+impl poem_openapi::types::Example for CartProduct {
+    fn example() -> Self {
+        Self {
+            id: Uuid::nil(),
+            name: "Dune".into(),
+            price: MoneyText("12.50".into()),
+            image: None,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for CartItem {
+    fn example() -> Self {
+        Self {
+            id: Uuid::nil(),
+            product: CartProduct::example(),
+            quantity: 2,
+            line_total: MoneyText("25.00".into()),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for OrderItem {
+    fn example() -> Self {
+        Self {
+            product_id: Uuid::nil(),
+            name: "Dune".into(),
+            unit_price: MoneyText("12.50".into()),
+            quantity: 2,
+            line_total: MoneyText("25.00".into()),
+        }
+    }
+}
+
 impl poem_openapi::types::Example for Cart {
     fn example() -> Self {
         Self {
             id: Uuid::nil(),
-            items: vec![CartItem {
-                id: Uuid::nil(),
-                product: CartProduct {
-                    id: Uuid::nil(),
-                    name: "Dune".into(),
-                    price: MoneyText("12.50".into()),
-                    image: None,
-                },
-                quantity: 2,
-                line_total: MoneyText("25.00".into()),
-            }],
+            items: vec![CartItem::example()],
             count: 2,
             total: MoneyText("25.00".into()),
             updated: example_time(),
@@ -92,6 +118,7 @@ impl poem_openapi::types::Example for CartItemPatch {
 
 /// A line as bought: the product's name and price at that moment.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct OrderItem {
     pub product_id: Uuid,
     pub name: String,
@@ -113,13 +140,7 @@ impl poem_openapi::types::Example for Order {
     fn example() -> Self {
         Self {
             id: Uuid::nil(),
-            items: vec![OrderItem {
-                product_id: Uuid::nil(),
-                name: "Dune".into(),
-                unit_price: MoneyText("12.50".into()),
-                quantity: 2,
-                line_total: MoneyText("25.00".into()),
-            }],
+            items: vec![<OrderItem as poem_openapi::types::Example>::example()],
             total: MoneyText("25.00".into()),
             created_at: example_time(),
         }
