@@ -100,6 +100,11 @@ impl UploadFiles {
     }
 }
 
+/// Every upload of one product lives here.
+pub fn product_dir(media_root: &Path, product_id: uuid::Uuid) -> PathBuf {
+    media_root.join("products").join(product_id.to_string())
+}
+
 /// Where uploads are written before they are complete (same file system: renames are atomic).
 pub fn incoming_dir(media_root: &Path) -> PathBuf {
     media_root.join(".incoming")

@@ -3,6 +3,8 @@
 //! every read looks the generation up in Redis, so once a write has returned no instance
 //! serves a page from before it. Stale generations simply expire.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::models::ProductView;
@@ -25,6 +27,9 @@ pub struct ProductCache {
     generation_key: String,
     page_prefix: String,
     lookup: redis::Script,
+    /// Set while a write's invalidation has not reached Redis: this instance reads MySQL
+    /// until a retry has bumped the generation.
+    unpublished: Arc<AtomicBool>,
 }
 
 /// What a read learned: the generation it ran under, and the page if it was cached.
@@ -44,11 +49,15 @@ impl ProductCache {
                 r"local g = redis.call('GET', KEYS[1]) or '0'
                   return {g, redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}",
             ),
+            unpublished: Arc::new(AtomicBool::new(false)),
         }
     }
 
     /// `None` when Redis is unavailable: the caller reads MySQL and caches nothing.
     pub async fn lookup(&self, query_key: &str) -> Option<Lookup> {
+        if self.unpublished.load(Ordering::Acquire) {
+            return None;
+        }
         let mut conn = self.conn.clone();
         let (generation, page): (String, Option<Vec<u8>>) = self
             .lookup
@@ -85,15 +94,41 @@ impl ProductCache {
 
     /// After every catalogue write, before it answers.
     pub async fn invalidate(&self) {
+        if self.bump().await {
+            return;
+        }
+        // Redis is unreachable: pages cached before this write must not be served once it
+        // is back. Keep bumping until it works; meanwhile this instance reads MySQL.
+        if self.unpublished.swap(true, Ordering::AcqRel) {
+            return; // a retry is already running
+        }
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                tokio::time::sleep(delay).await;
+                if cache.bump().await {
+                    cache.unpublished.store(false, Ordering::Release);
+                    tracing::info!("product cache invalidated after Redis came back");
+                    return;
+                }
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        });
+    }
+
+    async fn bump(&self) -> bool {
         let mut conn = self.conn.clone();
         let bumped: Result<u64, _> = redis::cmd("INCR")
             .arg(&self.generation_key)
             .query_async(&mut conn)
             .await;
-        if let Err(e) = bumped {
-            // Reads bypass the cache while Redis is unreachable; pages cached before this
-            // write expire within the TTL.
-            tracing::error!(error = %e, "product cache not invalidated");
+        match bumped {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "product cache not invalidated yet");
+                false
+            }
         }
     }
 }

@@ -207,6 +207,23 @@ async fn an_upload_is_a_job_and_replacing_an_image_never_mixes_old_and_new() {
         .call(Method::GET, "/api/v1/products/", Some(&admin.token), None)
         .await;
     assert_eq!(page["results"][0]["image"], second["image"]);
+
+    // Deleting the product deletes its images.
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/products/{product}/"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    for size in ["original", "thumb", "full"] {
+        assert_eq!(
+            fetch(&app, urls[size].as_str().unwrap()).await.status(),
+            404
+        );
+    }
 }
 
 #[tokio::test]

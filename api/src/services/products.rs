@@ -221,6 +221,14 @@ pub async fn delete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
         }
     }
     state.products.invalidate().await;
+    // Its images go too (a resize still running removes its own files when it finds the
+    // product gone).
+    let dir = dispatch_shared::media::product_dir(&state.settings.media_root, id);
+    if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(path = %dir.display(), error = %e, "product images not removed");
+        }
+    }
     Ok(())
 }
 
