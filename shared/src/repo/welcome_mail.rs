@@ -137,8 +137,8 @@ pub async fn record_sent(conn: &mut Conn, user_id: Uuid, job_id: &str) -> QueryR
     Ok(updated == 1)
 }
 
-/// Gives up `job_id`'s claim without sending (the user was deactivated meanwhile), so a
-/// later run mails them if they come back.
+/// Gives up `job_id`'s claim without sending (the user was deactivated meanwhile, or the
+/// mail could not be delivered), so a later run mails them.
 pub async fn release(conn: &mut Conn, user_id: Uuid, job_id: &str) -> QueryResult<()> {
     diesel::update(
         users::table

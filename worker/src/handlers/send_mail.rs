@@ -57,13 +57,24 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         },
     )
     .map_err(|e| JobFailure::permanent(error_codes::INVALID_PAYLOAD, e.to_string()))?;
-    ctx.mailer.send(message).await.map_err(|e| match e {
-        MailError::Permanent(reason) => JobFailure::permanent(
-            error_codes::MAIL_REJECTED,
-            format!("The mail server refused the welcome mail: {reason}"),
-        ),
-        other => JobFailure::transient(other),
-    })?;
+    if let Err(e) = ctx.mailer.send(message).await {
+        let failure = match e {
+            MailError::Permanent(reason) => JobFailure::permanent(
+                error_codes::MAIL_REJECTED,
+                format!("The mail server refused the welcome mail: {reason}"),
+            ),
+            other => JobFailure::transient(other),
+        };
+        let last_attempt = matches!(failure, JobFailure::Permanent { .. })
+            || job.attempts >= ctx.settings.job_max_attempts;
+        if last_attempt {
+            // Not sent: the user is due again, and the next run tries once more (a fixed
+            // server setting or mailbox then gets its mail).
+            let mut conn = ctx.db.get().await?;
+            welcome_mail::release(&mut conn, user_id, &job.id).await?;
+        }
+        return Err(failure);
+    }
 
     let mut conn = ctx.db.get().await?;
     if !welcome_mail::record_sent(&mut conn, user_id, &job.id).await? {
