@@ -134,7 +134,7 @@ fn monitor(instance: &str, ctx: &Arc<JobContext>) -> anyhow::Result<Monitor> {
         .filter(|_| runs_daily_mail)
     {
         let ctx = ctx.clone();
-        let name = format!("{instance}-{}", schedule::DAILY_MAIL);
+        let name = format!("{instance}-{}-schedule", schedule::DAILY_MAIL);
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
                 .backend(CronScheduler::new(cron.clone()).with_timezone(ctx.settings.daily_mail_tz))
