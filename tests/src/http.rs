@@ -229,6 +229,15 @@ impl TestApp {
         }
     }
 
+    /// `count` users registered at once, named `{prefix}{i}`.
+    pub async fn users(&self, prefix: &str, count: usize) -> Vec<TestUser> {
+        futures::future::join_all((0..count).map(|i| self.user_named(format!("{prefix}{i}")))).await
+    }
+
+    async fn user_named(&self, username: String) -> TestUser {
+        self.user(&username).await
+    }
+
     /// A registered user made admin in the database (the bootstrap admin is tested elsewhere).
     pub async fn admin(&self, username: &str) -> TestUser {
         let user = self.user(username).await;

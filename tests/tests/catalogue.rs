@@ -1,35 +1,10 @@
 //! Categories and products (DESIGN §7): exact money, every filter and ordering, admin-only
 //! writes, and the Redis page cache never serving a page from before a write.
 
+use dispatch_tests::catalogue::{category, product};
 use dispatch_tests::{call_at, TestApp, TestUser};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-async fn category(app: &TestApp, admin: &TestUser, name: &str) -> String {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/v1/categories/",
-            Some(&admin.token),
-            Some(&json!({ "name": name })),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
-
-async fn product(app: &TestApp, admin: &TestUser, fields: Value) -> Value {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/v1/products/",
-            Some(&admin.token),
-            Some(&fields),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 fn names(page: &Value) -> Vec<&str> {
     page["results"]

@@ -3,26 +3,12 @@
 //! enlarged, aspect kept, same format), served from /media with caching headers and no way
 //! out of the media root.
 
+use dispatch_tests::catalogue::{picture, products, upload_image};
 use dispatch_tests::{TestApp, TestUser};
-use image::{DynamicImage, ImageFormat, RgbImage, RgbaImage};
-use reqwest::multipart::{Form, Part};
+use image::ImageFormat;
+use reqwest::multipart::Form;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn picture(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
-    let image = if format == ImageFormat::Jpeg {
-        DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
-            image::Rgb([(x % 251) as u8, (y % 241) as u8, 128])
-        }))
-    } else {
-        DynamicImage::ImageRgba8(RgbaImage::from_fn(width, height, |x, y| {
-            image::Rgba([(x % 251) as u8, (y % 241) as u8, 64, 200])
-        }))
-    };
-    let mut out = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut out, format).unwrap();
-    out.into_inner()
-}
 
 /// A real JPEG whose frame header claims 60000×60000 pixels: tiny on disk, 3.6 GP decoded.
 fn decompression_bomb() -> Vec<u8> {
@@ -40,24 +26,9 @@ fn decompression_bomb() -> Vec<u8> {
 async fn setup() -> (TestApp, TestUser, String) {
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
-    let (_, category) = app
-        .call(
-            Method::POST,
-            "/api/v1/categories/",
-            Some(&admin.token),
-            Some(&json!({"name": "Photos"})),
-        )
-        .await;
-    let (status, product) = app
-        .call(
-            Method::POST,
-            "/api/v1/products/",
-            Some(&admin.token),
-            Some(&json!({"name": "Camera", "price": "99.00", "category_id": category["id"]})),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let id = product["id"].as_str().unwrap().to_owned();
+    let id = products(&app, &admin, &[("Camera", "99.00", 1)])
+        .await
+        .remove(0);
     (app, admin, id)
 }
 
@@ -69,18 +40,7 @@ async fn upload(
     file_name: &str,
     wait: bool,
 ) -> (u16, Value) {
-    let form = Form::new().part("image", Part::bytes(bytes).file_name(file_name.to_owned()));
-    let mut request = app
-        .client
-        .post(app.url(&format!("/api/v1/products/{product}/image/")))
-        .bearer_auth(token)
-        .multipart(form);
-    if wait {
-        request = request.header("Prefer", "wait=30");
-    }
-    let response = request.send().await.expect("upload");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    upload_image(app, token, product, bytes, file_name, wait).await
 }
 
 async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {

@@ -1,37 +1,11 @@
 //! Carts, checkout and orders (DESIGN §7): derived counts and totals, stock checks, one
 //! transaction per checkout, and concurrent checkouts never selling more than the stock.
 
+use dispatch_tests::catalogue::products;
 use dispatch_tests::{TestApp, TestUser};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-async fn catalogue(app: &TestApp, admin: &TestUser, items: &[(&str, &str, u32)]) -> Vec<String> {
-    let (status, category) = app
-        .call(
-            Method::POST,
-            "/api/v1/categories/",
-            Some(&admin.token),
-            Some(&json!({"name": "Shop"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{category}");
-    let mut ids = Vec::new();
-    for (name, price, quantity) in items {
-        let (status, product) = app
-            .call(
-                Method::POST,
-                "/api/v1/products/",
-                Some(&admin.token),
-                Some(&json!({"name": name, "price": price, "quantity": quantity,
-                             "category_id": category["id"]})),
-            )
-            .await;
-        assert_eq!(status, 201, "{product}");
-        ids.push(product["id"].as_str().unwrap().to_owned());
-    }
-    ids
-}
 
 async fn add(app: &TestApp, user: &TestUser, product: &str, quantity: u32) -> (u16, Value) {
     app.call(
@@ -59,7 +33,7 @@ async fn stock(app: &TestApp, user: &TestUser, product: &str) -> u64 {
 async fn the_cart_derives_count_and_total_and_refuses_more_than_the_stock() {
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
-    let ids = catalogue(&app, &admin, &[("Dune", "12.50", 4), ("Emma", "0.10", 100)]).await;
+    let ids = products(&app, &admin, &[("Dune", "12.50", 4), ("Emma", "0.10", 100)]).await;
     let ada = app.user("ada").await;
     let bob = app.user("bob").await;
 
@@ -166,7 +140,7 @@ async fn the_cart_derives_count_and_total_and_refuses_more_than_the_stock() {
 async fn checkout_takes_the_stock_records_the_prices_and_empties_the_cart_or_changes_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
-    let ids = catalogue(&app, &admin, &[("Dune", "12.50", 5), ("Emma", "7.99", 2)]).await;
+    let ids = products(&app, &admin, &[("Dune", "12.50", 5), ("Emma", "7.99", 2)]).await;
     let ada = app.user("ada").await;
     let bob = app.user("bob").await;
 
@@ -285,12 +259,8 @@ async fn checkout_takes_the_stock_records_the_prices_and_empties_the_cart_or_cha
 async fn twenty_concurrent_checkouts_of_a_stock_of_ten_sell_exactly_ten() {
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
-    let ids = catalogue(&app, &admin, &[("Scarce", "5.00", 10)]).await;
-    let buyers = join_all((0..20).map(|i| {
-        let app = &app;
-        async move { app.user(&format!("buyer{i}")).await }
-    }))
-    .await;
+    let ids = products(&app, &admin, &[("Scarce", "5.00", 10)]).await;
+    let buyers = app.users("buyer", 20).await;
     for buyer in &buyers {
         let (status, _) = add(&app, buyer, &ids[0], 1).await;
         assert_eq!(status, 201);
@@ -315,17 +285,13 @@ async fn twenty_concurrent_checkouts_of_a_stock_of_ten_sell_exactly_ten() {
 async fn checkouts_sharing_products_in_opposite_orders_never_deadlock() {
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
-    let ids = catalogue(
+    let ids = products(
         &app,
         &admin,
         &[("Left", "1.00", 1000), ("Right", "2.00", 1000)],
     )
     .await;
-    let buyers = join_all((0..8).map(|i| {
-        let app = &app;
-        async move { app.user(&format!("pair{i}")).await }
-    }))
-    .await;
+    let buyers = app.users("pair", 8).await;
     for round in 0..3 {
         for (i, buyer) in buyers.iter().enumerate() {
             let (first, second) = if i % 2 == 0 { (0, 1) } else { (1, 0) };

@@ -4,11 +4,11 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use dispatch_tests::catalogue::{picture, products, upload_image};
 use dispatch_tests::process::command;
 use dispatch_tests::{wait_until, Binary, TestApp, TestEnv};
-use reqwest::multipart::{Form, Part};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn logged_worker(
     env: &TestEnv,
@@ -71,39 +71,11 @@ async fn each_kind_is_processed_only_by_the_worker_that_runs_it() {
     );
 
     let admin = app.admin("root").await;
-    let (_, category) = app
-        .call(
-            Method::POST,
-            "/api/v1/categories/",
-            Some(&admin.token),
-            Some(&json!({"name": "C"})),
-        )
-        .await;
-    let (_, product) = app
-        .call(
-            Method::POST,
-            "/api/v1/products/",
-            Some(&admin.token),
-            Some(&json!({"name": "P", "price": "1.00", "category_id": category["id"]})),
-        )
-        .await;
-    let mut png = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::new_rgb8(300, 200)
-        .write_to(&mut png, image::ImageFormat::Png)
-        .unwrap();
-    let response = app
-        .client
-        .post(app.url(&format!(
-            "/api/v1/products/{}/image/",
-            product["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&admin.token)
-        .multipart(Form::new().part("image", Part::bytes(png.into_inner()).file_name("p.png")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    let resize: Value = response.json().await.unwrap();
+    let product = products(&app, &admin, &[("P", "1.00", 0)]).await.remove(0);
+    let png = picture(300, 200, image::ImageFormat::Png);
+    let (status, resize) = upload_image(&app, &admin.token, &product, png, "p.png", false).await;
+    assert_eq!(status, 202);
+
     let resize_id = resize["job_id"].as_str().unwrap().to_owned();
 
     // The general worker finishes a registration enqueued after the resize, and leaves

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use dispatch_shared::jobs::JobStatus;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Header;
@@ -60,17 +59,9 @@ impl AdminJobsApi {
             return Ok(DailyMailResponse::Accepted(Json(accepted), location, None));
         };
         let applied = format!("wait={}", wait.as_secs());
-        match jobs::await_finished(state.0, job_id, wait).await? {
-            Some(job) if job.status() == JobStatus::Succeeded => Ok(DailyMailResponse::Finished(
-                Json(job.view().into()),
-                applied,
-            )),
-            Some(job) if job.status() == JobStatus::Failed => Err(jobs::job_failure(&job)),
-            _ => Ok(DailyMailResponse::Accepted(
-                Json(accepted),
-                location,
-                Some(applied),
-            )),
-        }
+        Ok(match jobs::await_success(state.0, job_id, wait).await? {
+            Some(job) => DailyMailResponse::Finished(Json(job.view().into()), applied),
+            None => DailyMailResponse::Accepted(Json(accepted), location, Some(applied)),
+        })
     }
 }

@@ -22,6 +22,13 @@ use crate::state::AppState;
 
 pub struct CategoriesApi;
 
+async fn rename(state: &AppState, id: Uuid, body: &CategoryInput) -> ApiResult<Json<Category>> {
+    let name = parse_name(&body.name)?;
+    Ok(Json(
+        categories::rename(state, id, name).await?.view().into(),
+    ))
+}
+
 #[derive(ApiResponse)]
 pub enum CategoryCreated {
     #[oai(status = 201)]
@@ -111,10 +118,7 @@ impl CategoriesApi {
         id: Path<Uuid>,
         body: JsonBody<CategoryInput>,
     ) -> ApiResult<Json<Category>> {
-        let name = parse_name(&body.0.name)?;
-        Ok(Json(
-            categories::rename(state.0, id.0, name).await?.view().into(),
-        ))
+        rename(state.0, id.0, &body.0).await
     }
 
     /// Rename a category (admins only)
@@ -129,10 +133,7 @@ impl CategoriesApi {
         id: Path<Uuid>,
         body: JsonBody<CategoryInput>,
     ) -> ApiResult<Json<Category>> {
-        let name = parse_name(&body.0.name)?;
-        Ok(Json(
-            categories::rename(state.0, id.0, name).await?.view().into(),
-        ))
+        rename(state.0, id.0, &body.0).await
     }
 
     /// Delete a category (admins only)

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use dispatch_shared::jobs::JobStatus;
 use dispatch_shared::repo::products::ProductSort;
 use poem::web::Data;
 use poem::Request;
@@ -247,21 +246,18 @@ impl ProductsApi {
             return Ok(ImageAccepted::Accepted(Json(accepted), location, None));
         };
         let applied = format!("wait={}", wait.as_secs());
-        match jobs::await_finished(state.0, job_id, wait).await? {
-            Some(job) if job.status() == JobStatus::Succeeded => {
-                let (row, category) = products::find(state.0, id.0).await?;
-                Ok(ImageAccepted::Finished(
-                    Json(row.view(&category).into()),
-                    applied,
-                ))
-            }
-            Some(job) if job.status() == JobStatus::Failed => Err(jobs::job_failure(&job)),
-            _ => Ok(ImageAccepted::Accepted(
+        if jobs::await_success(state.0, job_id, wait).await?.is_none() {
+            return Ok(ImageAccepted::Accepted(
                 Json(accepted),
                 location,
                 Some(applied),
-            )),
+            ));
         }
+        let (row, category) = products::find(state.0, id.0).await?;
+        Ok(ImageAccepted::Finished(
+            Json(row.view(&category).into()),
+            applied,
+        ))
     }
 
     /// Delete a product (admins only)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use dispatch_shared::auth::{hash_password, verify_password};
 use dispatch_shared::domain::{Email, Password, PersonName, Username, ValidationErrors};
 use dispatch_shared::jobs::register_user::RegisterUserPayload;
-use dispatch_shared::jobs::{JobKind, JobStatus};
+use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::UserRow;
 use dispatch_shared::repo::users;
 use uuid::Uuid;
@@ -117,30 +117,22 @@ pub async fn await_registration(
     job_id: Uuid,
     wait: Duration,
 ) -> Result<WaitOutcome, ApiError> {
-    let Some(job) = jobs::await_finished(state, job_id, wait).await? else {
+    let Some(job) = jobs::await_success(state, job_id, wait).await? else {
         return Ok(WaitOutcome::Pending);
     };
-    match job.status() {
-        JobStatus::Succeeded => {
-            let user_id = job
-                .view()
-                .result
-                .as_ref()
-                .and_then(|r| r.get("id"))
-                .and_then(|id| id.as_str())
-                .and_then(|id| Uuid::parse_str(id).ok())
-                .ok_or_else(|| {
-                    ApiError::internal(anyhow::anyhow!("registration result has no id"))
-                })?;
-            let mut conn = state.db.get().await?;
-            let user = users::find(&mut conn, user_id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            Ok(WaitOutcome::Finished(Box::new(user)))
-        }
-        JobStatus::Failed => Err(jobs::job_failure(&job)),
-        _ => Ok(WaitOutcome::Pending),
-    }
+    let user_id = job
+        .view()
+        .result
+        .as_ref()
+        .and_then(|r| r.get("id"))
+        .and_then(|id| id.as_str())
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("registration result has no id")))?;
+    let mut conn = state.db.get().await?;
+    let user = users::find(&mut conn, user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(WaitOutcome::Finished(Box::new(user)))
 }
 
 /// Checks credentials under the login throttle. A wrong password and an unknown user get

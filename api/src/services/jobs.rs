@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use dispatch_shared::domain::ValidationErrors;
 use dispatch_shared::events::Event;
-use dispatch_shared::jobs::{error_codes, JobKind};
+use dispatch_shared::jobs::{error_codes, JobKind, JobStatus};
 use dispatch_shared::models::JobRow;
 use dispatch_shared::repo::jobs;
 use tokio::sync::broadcast;
@@ -158,5 +158,19 @@ pub async fn await_finished(
     match tokio::time::timeout(timeout, waiting).await {
         Ok(outcome) => outcome,
         Err(_) => Ok(latest),
+    }
+}
+
+/// For `Prefer: wait`: the job once it has succeeded, its problem once it has failed, or
+/// `None` while it is still queued or running after `timeout`.
+pub async fn await_success(
+    state: &AppState,
+    id: Uuid,
+    timeout: Duration,
+) -> Result<Option<JobRow>, ApiError> {
+    match await_finished(state, id, timeout).await? {
+        Some(job) if job.status() == JobStatus::Succeeded => Ok(Some(job)),
+        Some(job) if job.status() == JobStatus::Failed => Err(job_failure(&job)),
+        _ => Ok(None),
     }
 }
