@@ -17,6 +17,28 @@ async fn add(app: &TestApp, user: &TestUser, product: &str, quantity: u32) -> (u
     .await
 }
 
+async fn checkout(app: &TestApp, user: &TestUser) -> (u16, Value) {
+    app.call(
+        Method::POST,
+        "/api/v1/cart/checkout/",
+        Some(&user.token),
+        None,
+    )
+    .await
+}
+
+async fn set_product(app: &TestApp, admin: &TestUser, product: &str, fields: Value) {
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/products/{product}/"),
+            Some(&admin.token),
+            Some(&fields),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 async fn stock(app: &TestApp, user: &TestUser, product: &str) -> u64 {
     let (_, p) = app
         .call(
@@ -144,35 +166,15 @@ async fn checkout_takes_the_stock_records_the_prices_and_empties_the_cart_or_cha
     let ada = app.user("ada").await;
     let bob = app.user("bob").await;
 
-    let (status, problem) = app
-        .call(
-            Method::POST,
-            "/api/v1/cart/checkout/",
-            Some(&ada.token),
-            None,
-        )
-        .await;
+    let (status, problem) = checkout(&app, &ada).await;
     assert_eq!(status, 409);
     assert!(problem["type"].as_str().unwrap().ends_with("empty-cart"));
 
     add(&app, &ada, &ids[0], 2).await;
     add(&app, &ada, &ids[1], 2).await;
     // Someone else bought Emma meanwhile: the checkout is refused and nothing changes.
-    app.call(
-        Method::PATCH,
-        &format!("/api/v1/products/{}/", ids[1]),
-        Some(&admin.token),
-        Some(&json!({"quantity": 1})),
-    )
-    .await;
-    let (status, problem) = app
-        .call(
-            Method::POST,
-            "/api/v1/cart/checkout/",
-            Some(&ada.token),
-            None,
-        )
-        .await;
+    set_product(&app, &admin, &ids[1], json!({"quantity": 1})).await;
+    let (status, problem) = checkout(&app, &ada).await;
     assert_eq!(status, 409, "{problem}");
     assert!(problem["errors"][&ids[1]].is_array(), "{problem}");
     assert!(problem["errors"].get(&ids[0]).is_none(), "{problem}");
@@ -183,21 +185,8 @@ async fn checkout_takes_the_stock_records_the_prices_and_empties_the_cart_or_cha
         .await;
     assert_eq!(cart["count"], 4);
 
-    app.call(
-        Method::PATCH,
-        &format!("/api/v1/products/{}/", ids[1]),
-        Some(&admin.token),
-        Some(&json!({"quantity": 2})),
-    )
-    .await;
-    let (status, order) = app
-        .call(
-            Method::POST,
-            "/api/v1/cart/checkout/",
-            Some(&ada.token),
-            None,
-        )
-        .await;
+    set_product(&app, &admin, &ids[1], json!({"quantity": 2})).await;
+    let (status, order) = checkout(&app, &ada).await;
     assert_eq!(status, 201, "{order}");
     assert_eq!(order["total"], "40.98");
     assert_eq!(order["items"][0]["name"], "Dune");
@@ -220,13 +209,7 @@ async fn checkout_takes_the_stock_records_the_prices_and_empties_the_cart_or_cha
     );
 
     // The order keeps the price of its moment.
-    app.call(
-        Method::PATCH,
-        &format!("/api/v1/products/{}/", ids[0]),
-        Some(&admin.token),
-        Some(&json!({"price": "99.00"})),
-    )
-    .await;
+    set_product(&app, &admin, &ids[0], json!({"price": "99.00"})).await;
     let path = format!("/api/v1/orders/{}/", order["id"].as_str().unwrap());
     let (status, again) = app.call(Method::GET, &path, Some(&ada.token), None).await;
     assert_eq!(status, 200);
