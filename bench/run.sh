@@ -54,6 +54,8 @@ sleep 2
 echo "== idle RSS"
 echo "dispatch-api     $(rss_mib "$api_pid")"
 echo "dispatch-worker  $(rss_mib "${pids[0]}")"
+echo "== password hashing: the two Argon2id implementations compared (Dispatch uses libsodium)"
+"$bin/dispatch-hash-bench"
 echo "== load (2 cores shared by client, API, worker, MariaDB and Redis)"
 "$bin/dispatch-bench" register --base "http://127.0.0.1:$port" --requests 200 --concurrency 16
 "$bin/dispatch-bench" login    --base "http://127.0.0.1:$port" --requests 200 --concurrency 16

@@ -1,5 +1,6 @@
 //! Auth primitives shared by the API binaries: JWTs and password hashing.
 
+pub mod argon2id;
 mod password_hash;
 mod tokens;
 

@@ -1,11 +1,8 @@
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::SaltString;
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-
 use std::sync::OnceLock;
 
 use tokio::sync::Semaphore;
 
+use super::argon2id;
 use crate::domain::Password;
 
 /// At most one hash per core at a time: more would only queue on the CPU while each holds its
@@ -36,15 +33,11 @@ pub enum PasswordHashError {
     Join(String),
 }
 
-/// Argon2id with the crate's recommended parameters, on a blocking thread: hashing is
-/// deliberately slow and must not stall the async runtime.
+/// Argon2id (19 MiB, 2 passes, 1 lane) on a blocking thread: hashing is deliberately slow
+/// and must not stall the async runtime.
 pub async fn hash_password(password: Password) -> Result<String, PasswordHashError> {
     on_hashing_thread(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| PasswordHashError::Hashing(e.to_string()))
+        argon2id::hash(password.expose().as_bytes()).map_err(PasswordHashError::Hashing)
     })
     .await
 }
@@ -57,11 +50,8 @@ pub async fn verify_password(
 ) -> Result<bool, PasswordHashError> {
     on_hashing_thread(move || {
         let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let parsed =
-            PasswordHash::new(&hash).map_err(|e| PasswordHashError::Hashing(e.to_string()))?;
-        let ok = Argon2::default()
-            .verify_password(candidate.as_bytes(), &parsed)
-            .is_ok();
+        let ok =
+            argon2id::verify(&hash, candidate.as_bytes()).map_err(PasswordHashError::Hashing)?;
         Ok(ok && hash != DUMMY_HASH)
     })
     .await
