@@ -168,6 +168,11 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> Option<String> {
     }
 }
 
+/// InnoDB chose this transaction as a deadlock victim: running it again is the remedy.
+pub fn is_deadlock(err: &diesel::result::Error) -> bool {
+    matches!(err, diesel::result::Error::DatabaseError(_, info) if info.message().contains("Deadlock"))
+}
+
 /// A row still referenced elsewhere (a category with products) or a reference to a row
 /// that is gone.
 pub fn is_foreign_key_violation(err: &diesel::result::Error) -> bool {

@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::apply_ordering;
+use crate::db::is_deadlock;
 use crate::db::schema::{assignments, tasks, users};
 use crate::domain::{Ordering, Sort, SortField};
 use crate::models::AssignmentRow;
@@ -51,10 +52,6 @@ struct DayLoad {
     assigned: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     same_task: Option<i64>,
-}
-
-fn is_deadlock(err: &diesel::result::Error) -> bool {
-    matches!(err, diesel::result::Error::DatabaseError(_, info) if info.message().contains("Deadlock"))
 }
 
 /// Inserts `new` unless the assignee is unavailable, the assignment exists, or the

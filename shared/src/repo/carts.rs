@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::is_deadlock;
 use crate::db::schema::{cart_items, carts, order_items, orders, products};
 use crate::models::{now_naive, CartItemRow, CartLine, CartRow, OrderItemRow, OrderRow};
 
@@ -195,10 +196,6 @@ pub enum CheckoutOutcome {
     Ordered(OrderRow, Vec<OrderItemRow>),
     EmptyCart,
     Short(Vec<Shortage>),
-}
-
-fn is_deadlock(err: &diesel::result::Error) -> bool {
-    matches!(err, diesel::result::Error::DatabaseError(_, info) if info.message().contains("Deadlock"))
 }
 
 /// Checks the user's cart out. Nothing changes unless every line can be filled.
