@@ -12,11 +12,11 @@ use crate::schemas::{Cart, CartItem, CartProduct, MoneyText, Order};
 use crate::services::orders::order_view;
 use crate::state::AppState;
 
-async fn view(state: &AppState, cart: CartRow) -> Result<Cart, ApiError> {
-    let lines = {
-        let mut conn = state.db.get().await?;
-        carts::lines(&mut conn, &cart.id).await?
-    };
+type Conn = diesel_async::AsyncMysqlConnection;
+
+/// The cart with its lines; count and total are derived here, never stored.
+async fn view(conn: &mut Conn, cart: CartRow) -> Result<Cart, ApiError> {
+    let lines = carts::lines(conn, &cart.id).await?;
     let mut total = BigDecimal::from(0);
     let mut count = 0u64;
     let items = lines
@@ -52,14 +52,10 @@ async fn view(state: &AppState, cart: CartRow) -> Result<Cart, ApiError> {
     })
 }
 
-async fn own_cart(state: &AppState, user: Uuid) -> Result<CartRow, ApiError> {
-    let mut conn = state.db.get().await?;
-    Ok(carts::ensure(&mut conn, user).await?)
-}
-
 pub async fn get(state: &AppState, user: Uuid) -> Result<Cart, ApiError> {
-    let cart = own_cart(state, user).await?;
-    view(state, cart).await
+    let mut conn = state.db.get().await?;
+    let cart = carts::ensure(&mut conn, user).await?;
+    view(&mut conn, cart).await
 }
 
 fn insufficient(available: u32) -> ApiError {
@@ -78,11 +74,9 @@ pub async fn add(
     product_id: Uuid,
     quantity: u32,
 ) -> Result<(bool, Cart), ApiError> {
-    let cart = own_cart(state, user).await?;
-    let outcome = {
-        let mut conn = state.db.get().await?;
-        carts::add(&mut conn, &cart.id, product_id, quantity).await?
-    };
+    let mut conn = state.db.get().await?;
+    let cart = carts::ensure(&mut conn, user).await?;
+    let outcome = carts::add(&mut conn, &cart.id, product_id, quantity).await?;
     let created = match outcome {
         LineOutcome::Created => true,
         LineOutcome::Changed => false,
@@ -91,8 +85,8 @@ pub async fn add(
             return Err(ApiError::field("product_id", "No product with this id."))
         }
     };
-    let cart = own_cart(state, user).await?;
-    Ok((created, view(state, cart).await?))
+    let cart = carts::reload(&mut conn, &cart.id).await?;
+    Ok((created, view(&mut conn, cart).await?))
 }
 
 pub async fn set_quantity(
@@ -101,30 +95,26 @@ pub async fn set_quantity(
     line: Uuid,
     quantity: u32,
 ) -> Result<Cart, ApiError> {
-    let cart = own_cart(state, user).await?;
-    let outcome = {
-        let mut conn = state.db.get().await?;
-        carts::set_quantity(&mut conn, &cart.id, line, quantity).await?
-    };
+    let mut conn = state.db.get().await?;
+    let cart = carts::ensure(&mut conn, user).await?;
+    let outcome = carts::set_quantity(&mut conn, &cart.id, line, quantity).await?;
     match outcome {
         LineOutcome::InsufficientStock { available } => return Err(insufficient(available)),
         LineOutcome::NoSuchLine | LineOutcome::NoSuchProduct => return Err(ApiError::NotFound),
         LineOutcome::Created | LineOutcome::Changed => {}
     }
-    let cart = own_cart(state, user).await?;
-    view(state, cart).await
+    let cart = carts::reload(&mut conn, &cart.id).await?;
+    view(&mut conn, cart).await
 }
 
 pub async fn remove(state: &AppState, user: Uuid, line: Uuid) -> Result<Cart, ApiError> {
-    let cart = own_cart(state, user).await?;
-    {
-        let mut conn = state.db.get().await?;
-        if !carts::remove(&mut conn, &cart.id, line).await? {
-            return Err(ApiError::NotFound);
-        }
+    let mut conn = state.db.get().await?;
+    let cart = carts::ensure(&mut conn, user).await?;
+    if !carts::remove(&mut conn, &cart.id, line).await? {
+        return Err(ApiError::NotFound);
     }
-    let cart = own_cart(state, user).await?;
-    view(state, cart).await
+    let cart = carts::reload(&mut conn, &cart.id).await?;
+    view(&mut conn, cart).await
 }
 
 pub async fn checkout(state: &AppState, user: Uuid) -> Result<Order, ApiError> {

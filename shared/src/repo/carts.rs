@@ -13,10 +13,14 @@ use crate::models::{now_naive, CartItemRow, CartLine, CartRow, OrderItemRow, Ord
 
 type Conn = AsyncMysqlConnection;
 
-/// The user's cart, created on first use.
+/// The user's cart, created on first use (reads do not write once it exists).
 pub async fn ensure(conn: &mut Conn, user_id: Uuid) -> QueryResult<CartRow> {
     let user = user_id.to_string();
+    if let Some(cart) = of_user(conn, &user).await? {
+        return Ok(cart);
+    }
     let now = now_naive();
+    // A concurrent first use may win the unique user_id; either way one cart exists after.
     diesel::insert_or_ignore_into(carts::table)
         .values(&CartRow {
             id: Uuid::new_v4().to_string(),
@@ -26,8 +30,24 @@ pub async fn ensure(conn: &mut Conn, user_id: Uuid) -> QueryResult<CartRow> {
         })
         .execute(conn)
         .await?;
+    of_user(conn, &user)
+        .await?
+        .ok_or(diesel::result::Error::NotFound)
+}
+
+async fn of_user(conn: &mut Conn, user: &str) -> QueryResult<Option<CartRow>> {
     carts::table
         .filter(carts::user_id.eq(user))
+        .select(CartRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The cart as it stands after a change (its `updated` moved).
+pub async fn reload(conn: &mut Conn, cart_id: &str) -> QueryResult<CartRow> {
+    carts::table
+        .find(cart_id)
         .select(CartRow::as_select())
         .first(conn)
         .await
