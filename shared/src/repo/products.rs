@@ -198,13 +198,19 @@ pub async fn start_image(conn: &mut Conn, id: Uuid, key: &str, ext: &str) -> Que
     Ok(updated > 0)
 }
 
-/// Shows the resized upload `key`, if it is still the pending one. Returns the image set
-/// it replaced (`(key, ext)`), whose files may now go, or `None` when nothing switched.
-pub async fn finish_image(
-    conn: &mut Conn,
-    id: Uuid,
-    key: &str,
-) -> QueryResult<Option<Option<(String, String)>>> {
+/// What showing a resized upload did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FinishOutcome {
+    /// Now shown; the set it replaced (`(key, ext)`), if any, may go.
+    Shown { replaced: Option<(String, String)> },
+    /// Shown already (a re-run of the job).
+    AlreadyShown,
+    /// A newer upload took its place, or the product is gone: its files may go.
+    Superseded,
+}
+
+/// Shows the resized upload `key` if it is still the pending one.
+pub async fn finish_image(conn: &mut Conn, id: Uuid, key: &str) -> QueryResult<FinishOutcome> {
     use diesel_async::AsyncConnection;
     conn.transaction(async |conn| {
         let current: Option<(Option<String>, Option<String>, Option<String>)> = dsl::products
@@ -215,10 +221,14 @@ pub async fn finish_image(
             .await
             .optional()?;
         let Some((old_key, old_ext, pending)) = current else {
-            return Ok(None);
+            return Ok(FinishOutcome::Superseded);
         };
         if pending.as_deref() != Some(key) {
-            return Ok(None);
+            return Ok(if old_key.as_deref() == Some(key) {
+                FinishOutcome::AlreadyShown
+            } else {
+                FinishOutcome::Superseded
+            });
         }
         diesel::update(dsl::products.find(id.to_string()))
             .set((
@@ -230,7 +240,9 @@ pub async fn finish_image(
             ))
             .execute(conn)
             .await?;
-        Ok(Some(old_key.zip(old_ext)))
+        Ok(FinishOutcome::Shown {
+            replaced: old_key.zip(old_ext),
+        })
     })
     .await
 }

@@ -6,7 +6,7 @@ use dispatch_shared::jobs::error_codes;
 use dispatch_shared::jobs::resize_image::ResizeImagePayload;
 use dispatch_shared::media::{UploadFiles, UploadFormat};
 use dispatch_shared::models::{ImageUrls, JobRow};
-use dispatch_shared::repo::products;
+use dispatch_shared::repo::products::{self, FinishOutcome};
 use serde_json::json;
 
 use crate::context::JobContext;
@@ -49,8 +49,7 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
                 .is_some_and(|(p, _)| p.image_pending.as_deref() == Some(payload.key.as_str()));
             if !wanted {
                 // A newer upload or the product's deletion removed it.
-                return Ok(json!({"product_id": payload.product_id, "shown": false,
-                                 "reason": "the upload was replaced or its product deleted"}));
+                return Ok(superseded(payload.product_id));
             }
             products::fail_image(&mut conn, payload.product_id, &payload.key).await?;
             drop(conn);
@@ -71,25 +70,16 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         products::finish_image(&mut conn, payload.product_id, &payload.key).await?
     };
     match switched {
-        Some(previous) => {
+        FinishOutcome::Shown { replaced } => {
             ctx.products.invalidate().await;
-            if let Some((key, ext)) = previous.filter(|(key, _)| key != &payload.key) {
+            if let Some((key, ext)) = replaced.filter(|(key, _)| key != &payload.key) {
                 remove_files(&UploadFiles::new(&root, &key, &ext)).await;
             }
         }
-        None => {
-            // Superseded or deleted meanwhile; a re-run of a shown upload also lands here.
-            let shown = {
-                let mut conn = ctx.db.get().await?;
-                products::find(&mut conn, payload.product_id)
-                    .await?
-                    .is_some_and(|(p, _)| p.image_key.as_deref() == Some(payload.key.as_str()))
-            };
-            if !shown {
-                remove_files(&files).await;
-                return Ok(json!({"product_id": payload.product_id, "shown": false,
-                                 "reason": "the upload was replaced or its product deleted"}));
-            }
+        FinishOutcome::AlreadyShown => {}
+        FinishOutcome::Superseded => {
+            remove_files(&files).await;
+            return Ok(superseded(payload.product_id));
         }
     }
     Ok(json!({
@@ -98,6 +88,11 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         "image": ImageUrls::new(&payload.key, &payload.ext),
         "sizes": written,
     }))
+}
+
+fn superseded(product_id: uuid::Uuid) -> serde_json::Value {
+    json!({"product_id": product_id, "shown": false,
+           "reason": "the upload was replaced or its product deleted"})
 }
 
 async fn remove_files(files: &UploadFiles) {
