@@ -248,15 +248,7 @@ async fn twenty_concurrent_checkouts_of_a_stock_of_ten_sell_exactly_ten() {
         let (status, _) = add(&app, buyer, &ids[0], 1).await;
         assert_eq!(status, 201);
     }
-    let outcomes = join_all(buyers.iter().map(|buyer| {
-        app.call(
-            Method::POST,
-            "/api/v1/cart/checkout/",
-            Some(&buyer.token),
-            None,
-        )
-    }))
-    .await;
+    let outcomes = join_all(buyers.iter().map(|buyer| checkout(&app, buyer))).await;
     let placed = outcomes.iter().filter(|(s, _)| *s == 201).count();
     let refused = outcomes.iter().filter(|(s, _)| *s == 409).count();
     assert_eq!((placed, refused), (10, 10), "{outcomes:?}");
@@ -281,15 +273,7 @@ async fn checkouts_sharing_products_in_opposite_orders_never_deadlock() {
             add(&app, buyer, &ids[first], 1).await;
             add(&app, buyer, &ids[second], 1).await;
         }
-        let outcomes = join_all(buyers.iter().map(|buyer| {
-            app.call(
-                Method::POST,
-                "/api/v1/cart/checkout/",
-                Some(&buyer.token),
-                None,
-            )
-        }))
-        .await;
+        let outcomes = join_all(buyers.iter().map(|buyer| checkout(&app, buyer))).await;
         assert!(
             outcomes.iter().all(|(s, _)| *s == 201),
             "round {round}: {outcomes:?}"

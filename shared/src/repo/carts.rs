@@ -243,20 +243,18 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
         let Some(cart_id) = cart else {
             return Ok(CheckoutOutcome::EmptyCart);
         };
-        let wanted: Vec<(String, u32, chrono::NaiveDateTime)> = cart_items::table
+        // In the cart's order, which the order's lines keep.
+        let wanted: Vec<(String, u32)> = cart_items::table
             .filter(cart_items::cart_id.eq(&cart_id))
-            .select((
-                cart_items::product_id,
-                cart_items::quantity,
-                cart_items::created,
-            ))
+            .order((cart_items::created.asc(), cart_items::id.asc()))
+            .select((cart_items::product_id, cart_items::quantity))
             .load(conn)
             .await?;
         if wanted.is_empty() {
             return Ok(CheckoutOutcome::EmptyCart);
         }
         // Products locked in id order: two checkouts sharing products never deadlock.
-        let mut ids: Vec<&str> = wanted.iter().map(|(id, _, _)| id.as_str()).collect();
+        let mut ids: Vec<&str> = wanted.iter().map(|(id, _)| id.as_str()).collect();
         ids.sort_unstable();
         let stock: Vec<(String, String, BigDecimal, u32)> = products::table
             .filter(products::id.eq_any(&ids))
@@ -274,7 +272,7 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
 
         let shortages: Vec<Shortage> = wanted
             .iter()
-            .filter_map(|(id, quantity, _)| {
+            .filter_map(|(id, quantity)| {
                 let (_, name, _, available) = find(id)?;
                 (quantity > available).then(|| Shortage {
                     product_id: id.clone(),
@@ -288,12 +286,10 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
             return Ok(CheckoutOutcome::Short(shortages));
         }
 
-        let mut lines = wanted.clone();
-        lines.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
         let order_id = Uuid::new_v4().to_string();
-        let mut items = Vec::with_capacity(lines.len());
+        let mut items = Vec::with_capacity(wanted.len());
         let mut total = BigDecimal::from(0);
-        for (position, (product_id, quantity, _)) in lines.iter().enumerate() {
+        for (position, (product_id, quantity)) in wanted.iter().enumerate() {
             let Some((_, name, price, _)) = find(product_id) else {
                 continue;
             };
