@@ -19,7 +19,7 @@ use crate::extract::prefer::wait_preference;
 use crate::extract::{AdminUser, AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{JobAccepted, MoneyText, NewProduct, Product, ProductPatch};
-use crate::services::products::{self, ProductInput, RawProduct, RawProductFilter};
+use crate::services::products::{self, ProductFields, ProductInput, RawProduct, RawProductFilter};
 use crate::services::{jobs, product_images};
 use crate::state::AppState;
 
@@ -54,18 +54,18 @@ pub enum ProductDeleted {
 
 fn full_input(
     body: &NewProduct,
-) -> Result<ProductInput, dispatch_shared::domain::ValidationErrors> {
-    ProductInput::parse(
+) -> Result<ProductFields, dispatch_shared::domain::ValidationErrors> {
+    ProductFields::parse(
+        &body.name,
+        body.category_id,
+        &body.price.0,
         RawProduct {
-            name: Some(&body.name),
             brand: body.brand.as_deref(),
             description: body.description.as_deref(),
-            category_id: Some(body.category_id),
-            price: Some(&body.price.0),
             quantity: body.quantity,
             rating: body.rating,
+            ..RawProduct::default()
         },
-        true,
     )
 }
 
@@ -185,7 +185,7 @@ impl ProductsApi {
         body: JsonBody<NewProduct>,
     ) -> ApiResult<Json<Product>> {
         let input = full_input(&body.0)?;
-        let (row, category) = products::update(state.0, id.0, input).await?;
+        let (row, category) = products::update(state.0, id.0, input.into()).await?;
         Ok(Json(row.view(&category).into()))
     }
 
@@ -202,18 +202,15 @@ impl ProductsApi {
         body: JsonBody<ProductPatch>,
     ) -> ApiResult<Json<Product>> {
         let body = body.0;
-        let input = ProductInput::parse(
-            RawProduct {
-                name: body.name.as_deref(),
-                brand: body.brand.as_deref(),
-                description: body.description.as_deref(),
-                category_id: body.category_id,
-                price: body.price.as_ref().map(|p| p.0.as_str()),
-                quantity: body.quantity,
-                rating: body.rating,
-            },
-            false,
-        )?;
+        let input = ProductInput::parse(RawProduct {
+            name: body.name.as_deref(),
+            brand: body.brand.as_deref(),
+            description: body.description.as_deref(),
+            category_id: body.category_id,
+            price: body.price.as_ref().map(|p| p.0.as_str()),
+            quantity: body.quantity,
+            rating: body.rating,
+        })?;
         let (row, category) = products::update(state.0, id.0, input).await?;
         Ok(Json(row.view(&category).into()))
     }

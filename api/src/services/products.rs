@@ -27,7 +27,7 @@ pub struct RawProduct<'a> {
     pub rating: Option<f64>,
 }
 
-/// Validated product fields; `None` means "not given".
+/// Validated product fields for a change (PATCH); `None` means "not given".
 #[derive(Debug, Default)]
 pub struct ProductInput {
     pub name: Option<ProductName>,
@@ -40,43 +40,91 @@ pub struct ProductInput {
 }
 
 impl ProductInput {
-    /// `full` (POST, PUT) requires name, category and price and defaults the rest.
-    pub fn parse(raw: RawProduct<'_>, full: bool) -> Result<Self, ValidationErrors> {
+    pub fn parse(raw: RawProduct<'_>) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        if full {
-            for (field, missing) in [
-                ("name", raw.name.is_none()),
-                ("category_id", raw.category_id.is_none()),
-                ("price", raw.price.is_none()),
-            ] {
-                if missing {
-                    errors.add(field, "This field is required.");
-                }
-            }
-        }
         let input = Self {
             name: raw
                 .name
                 .and_then(|v| errors.check("name", ProductName::parse(v))),
             brand: raw
                 .brand
-                .or(full.then_some(""))
                 .and_then(|v| errors.check("brand", Brand::parse(v))),
             description: raw
                 .description
-                .or(full.then_some(""))
                 .and_then(|v| errors.check("description", ProductDescription::parse(v))),
             category_id: raw.category_id,
             price: raw
                 .price
                 .and_then(|v| errors.check("price", Price::parse(v))),
-            quantity: raw.quantity.or(full.then_some(0)),
-            rating: match raw.rating {
-                Some(v) => errors.check("rating", Rating::parse(&v.to_string())),
-                None => full.then(Rating::default_rating),
-            },
+            quantity: raw.quantity,
+            rating: raw
+                .rating
+                .and_then(|v| errors.check("rating", Rating::parse(&v.to_string()))),
         };
         errors.into_result().map(|_| input)
+    }
+}
+
+/// Every field of a product (POST, PUT): name, category and price as sent, the rest as sent
+/// or defaulted (empty brand and description, no stock, rating 5.0).
+#[derive(Debug)]
+pub struct ProductFields {
+    pub name: ProductName,
+    pub brand: Brand,
+    pub description: ProductDescription,
+    pub category_id: Uuid,
+    pub price: Price,
+    pub quantity: u32,
+    pub rating: Rating,
+}
+
+impl ProductFields {
+    pub fn parse(
+        name: &str,
+        category_id: Uuid,
+        price: &str,
+        optional: RawProduct<'_>,
+    ) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let parsed = (
+            errors.check("name", ProductName::parse(name)),
+            errors.check("brand", Brand::parse(optional.brand.unwrap_or(""))),
+            errors.check(
+                "description",
+                ProductDescription::parse(optional.description.unwrap_or("")),
+            ),
+            errors.check("price", Price::parse(price)),
+            match optional.rating {
+                Some(v) => errors.check("rating", Rating::parse(&v.to_string())),
+                None => Some(Rating::default_rating()),
+            },
+        );
+        let (Some(name), Some(brand), Some(description), Some(price), Some(rating)) = parsed else {
+            return Err(errors);
+        };
+        Ok(Self {
+            name,
+            brand,
+            description,
+            category_id,
+            price,
+            quantity: optional.quantity.unwrap_or(0),
+            rating,
+        })
+    }
+}
+
+impl From<ProductFields> for ProductInput {
+    fn from(f: ProductFields) -> Self {
+        Self {
+            name: Some(f.name),
+            brand: Some(f.brand),
+            description: Some(f.description),
+            category_id: Some(f.category_id),
+            price: Some(f.price),
+            quantity: Some(f.quantity),
+            rating: Some(f.rating),
+        }
     }
 }
 
@@ -138,31 +186,17 @@ pub async fn find(state: &AppState, id: Uuid) -> Result<(ProductRow, String), Ap
 
 pub async fn create(
     state: &AppState,
-    input: ProductInput,
+    fields: ProductFields,
 ) -> Result<(ProductRow, String), ApiError> {
-    let (Some(name), Some(category_id), Some(price)) = (input.name, input.category_id, input.price)
-    else {
-        return Err(ApiError::field("name", "This field is required."));
-    };
     let row = ProductRow {
         id: Uuid::new_v4().to_string(),
-        name: name.as_str().to_owned(),
-        brand: input
-            .brand
-            .map(|b| b.as_str().to_owned())
-            .unwrap_or_default(),
-        description: input
-            .description
-            .map(|d| d.as_str().to_owned())
-            .unwrap_or_default(),
-        category_id: category_id.to_string(),
-        price: price.value().clone(),
-        quantity: input.quantity.unwrap_or(0),
-        rating: input
-            .rating
-            .unwrap_or_else(Rating::default_rating)
-            .value()
-            .clone(),
+        name: fields.name.as_str().to_owned(),
+        brand: fields.brand.as_str().to_owned(),
+        description: fields.description.as_str().to_owned(),
+        category_id: fields.category_id.to_string(),
+        price: fields.price.value().clone(),
+        quantity: fields.quantity,
+        rating: fields.rating.value().clone(),
         created_at: now_naive(),
         image_key: None,
         image_ext: None,
