@@ -24,3 +24,11 @@ pub fn now_naive() -> NaiveDateTime {
     let now = Utc::now().naive_utc();
     now - chrono::Duration::nanoseconds(i64::from(now.and_utc().timestamp_subsec_nanos() % 1000))
 }
+
+/// The moment `d` before now; a duration too long for the calendar gives the earliest one.
+pub fn ago(d: std::time::Duration) -> NaiveDateTime {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| now_naive().checked_sub_signed(d))
+        .unwrap_or(NaiveDateTime::MIN)
+}

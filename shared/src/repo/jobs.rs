@@ -6,17 +6,13 @@ use uuid::Uuid;
 
 use crate::db::schema::jobs::dsl;
 use crate::jobs::{JobKind, JobStatus};
-use crate::models::{now_naive, JobRow, NewJob};
+use crate::models::{ago, now_naive, JobRow, NewJob};
 use diesel_async::AsyncMysqlConnection;
 
 type Conn = AsyncMysqlConnection;
 
 fn later(d: Duration) -> chrono::NaiveDateTime {
     now_naive() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(30))
-}
-
-fn earlier(d: Duration) -> chrono::NaiveDateTime {
-    now_naive() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::seconds(30))
 }
 
 /// A queued job row; `request_id` ties it to the request that started it, if any.
@@ -182,7 +178,7 @@ pub async fn release_abandoned(conn: &mut Conn, queued_for: Duration) -> QueryRe
         dsl::status.eq(JobStatus::Queued.as_str()),
         dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
         dsl::updated_at.eq(now),
-        dsl::enqueued_at.eq(earlier(queued_for + Duration::from_secs(1))),
+        dsl::enqueued_at.eq(ago(queued_for + Duration::from_secs(1))),
     ))
     .execute(conn)
     .await
@@ -196,7 +192,7 @@ pub async fn due_for_requeue(
 ) -> QueryResult<Vec<(String, String)>> {
     dsl::jobs
         .filter(dsl::status.eq(JobStatus::Queued.as_str()))
-        .filter(dsl::enqueued_at.lt(earlier(queued_for)))
+        .filter(dsl::enqueued_at.lt(ago(queued_for)))
         .order(dsl::enqueued_at.asc())
         .limit(limit)
         .select((dsl::id, dsl::kind))
@@ -222,7 +218,7 @@ pub async fn purge_finished(
     older_than: Duration,
     limit: i64,
 ) -> QueryResult<usize> {
-    let cutoff = earlier(older_than);
+    let cutoff = ago(older_than);
     let ids: Vec<String> = dsl::jobs
         .filter(dsl::finished_at.lt(cutoff))
         .limit(limit)

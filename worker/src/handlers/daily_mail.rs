@@ -4,7 +4,7 @@
 
 use dispatch_shared::jobs::daily_mail::{DailyMailPayload, DailyMailResult};
 use dispatch_shared::jobs::JobKind;
-use dispatch_shared::models::{now_naive, JobRow};
+use dispatch_shared::models::{ago, JobRow};
 use dispatch_shared::repo::welcome_mail::{self, ClaimOrigin};
 use uuid::Uuid;
 
@@ -19,13 +19,7 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         Some(_) => super::payload(job)?,
         None => DailyMailPayload::default(),
     };
-    let delay = chrono::Duration::from_std(ctx.settings.welcome_mail_after).map_err(|e| {
-        JobFailure::permanent(
-            dispatch_shared::jobs::error_codes::INVALID_PAYLOAD,
-            e.to_string(),
-        )
-    })?;
-    let joined_before = now_naive() - delay;
+    let joined_before = ago(ctx.settings.welcome_mail_after);
     let origin = ClaimOrigin {
         owner: payload.requested_by,
         request_id: job.request_id.clone(),
