@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use dispatch_shared::product_cache::CachedPage;
+use dispatch_shared::product_cache::{CachedPage, Lookup};
 
 /// A product's fields as a client sent them (unparsed); `None` means "not given".
 #[derive(Debug, Default)]
@@ -157,11 +157,17 @@ pub async fn list(
     window: Window,
 ) -> Result<CachedPage, ApiError> {
     let key = cache_key(filter, ordering, window);
-    let lookup = state.products.lookup(&key).await;
-    if let Some(page) = lookup.as_ref().and_then(|l| l.page.clone()) {
-        metrics::counter!("dispatch_product_cache_total", "outcome" => "hit").increment(1);
-        return Ok(page);
-    }
+    // `None`: Redis is unavailable, so nothing is cached either.
+    let generation = match state.products.lookup(&key).await {
+        Some(Lookup {
+            page: Some(page), ..
+        }) => {
+            metrics::counter!("dispatch_product_cache_total", "outcome" => "hit").increment(1);
+            return Ok(page);
+        }
+        Some(lookup) => Some(lookup.generation),
+        None => None,
+    };
     let (rows, count) = {
         let mut conn = state.db.get().await?;
         products::list(&mut conn, filter, ordering, window).await?
@@ -170,9 +176,9 @@ pub async fn list(
         count: count as u64,
         results: rows.iter().map(|(p, c)| p.view(c)).collect(),
     };
-    if let Some(lookup) = lookup {
+    if let Some(generation) = generation {
         metrics::counter!("dispatch_product_cache_total", "outcome" => "miss").increment(1);
-        state.products.store(lookup.generation, &key, &page).await;
+        state.products.store(generation, &key, &page).await;
     }
     Ok(page)
 }
