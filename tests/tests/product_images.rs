@@ -32,17 +32,6 @@ async fn setup() -> (TestApp, TestUser, String) {
     (app, admin, id)
 }
 
-async fn upload(
-    app: &TestApp,
-    token: &str,
-    product: &str,
-    bytes: Vec<u8>,
-    file_name: &str,
-    wait: bool,
-) -> (u16, Value) {
-    upload_image(app, token, product, bytes, file_name, wait).await
-}
-
 async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
     app.client
         .get(app.url(url))
@@ -85,7 +74,7 @@ async fn landscape_portrait_and_small_images_get_both_sizes_in_their_own_format(
             (80, 60),
         ),
     ] {
-        let (status, body) = upload(&app, &admin.token, &product, bytes, name, true).await;
+        let (status, body) = upload_image(&app, &admin.token, &product, bytes, name, true).await;
         assert_eq!(status, 200, "{name}: {body}");
         assert_eq!(body["image_status"], "ready", "{body}");
         let image = &body["image"];
@@ -111,7 +100,7 @@ async fn landscape_portrait_and_small_images_get_both_sizes_in_their_own_format(
 #[tokio::test]
 async fn an_upload_is_a_job_and_replacing_an_image_never_mixes_old_and_new() {
     let (app, admin, product) = setup().await;
-    let (status, accepted) = upload(
+    let (status, accepted) = upload_image(
         &app,
         &admin.token,
         &product,
@@ -136,7 +125,7 @@ async fn an_upload_is_a_job_and_replacing_an_image_never_mixes_old_and_new() {
         .await;
     let first_thumb = first["image"]["thumb"].as_str().unwrap().to_owned();
 
-    let (status, second) = upload(
+    let (status, second) = upload_image(
         &app,
         &admin.token,
         &product,
@@ -192,14 +181,15 @@ async fn bad_uploads_are_refused_with_their_status_and_change_nothing() {
     let user = app.user("shopper").await;
     let jpeg = picture(64, 64, ImageFormat::Jpeg);
 
-    let (status, _) = upload(&app, &user.token, &product, jpeg.clone(), "a.jpg", false).await;
+    let (status, _) = upload_image(&app, &user.token, &product, jpeg.clone(), "a.jpg", false).await;
     assert_eq!(status, 403);
     let unknown = uuid::Uuid::new_v4().to_string();
-    let (status, _) = upload(&app, &admin.token, &unknown, jpeg.clone(), "a.jpg", false).await;
+    let (status, _) =
+        upload_image(&app, &admin.token, &unknown, jpeg.clone(), "a.jpg", false).await;
     assert_eq!(status, 404);
 
     // The name says JPEG; the bytes say text (and GIF is not taken either).
-    let (status, problem) = upload(
+    let (status, problem) = upload_image(
         &app,
         &admin.token,
         &product,
@@ -209,7 +199,7 @@ async fn bad_uploads_are_refused_with_their_status_and_change_nothing() {
     )
     .await;
     assert_eq!(status, 415, "{problem}");
-    let (status, _) = upload(
+    let (status, _) = upload_image(
         &app,
         &admin.token,
         &product,
@@ -222,10 +212,11 @@ async fn bad_uploads_are_refused_with_their_status_and_change_nothing() {
 
     let mut huge = picture(64, 64, ImageFormat::Jpeg);
     huge.resize(11 * 1024 * 1024, 0);
-    let (status, problem) = upload(&app, &admin.token, &product, huge, "big.jpg", false).await;
+    let (status, problem) =
+        upload_image(&app, &admin.token, &product, huge, "big.jpg", false).await;
     assert_eq!(status, 413, "{problem}");
 
-    let (status, problem) = upload(
+    let (status, problem) = upload_image(
         &app,
         &admin.token,
         &product,
@@ -246,7 +237,8 @@ async fn bad_uploads_are_refused_with_their_status_and_change_nothing() {
     // A complete header and half the pixel data: the API takes it, the worker cannot decode it.
     let mut truncated = picture(64, 64, ImageFormat::Png);
     truncated.truncate(truncated.len() / 2);
-    let (status, problem) = upload(&app, &admin.token, &product, truncated, "cut.png", true).await;
+    let (status, problem) =
+        upload_image(&app, &admin.token, &product, truncated, "cut.png", true).await;
     assert_eq!(
         status, 400,
         "an image whose data cannot be decoded: {problem}"
@@ -312,7 +304,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn media_is_cached_validated_and_confined_to_the_media_root() {
     let (app, admin, product) = setup().await;
-    let (status, body) = upload(
+    let (status, body) = upload_image(
         &app,
         &admin.token,
         &product,
@@ -406,7 +398,7 @@ async fn a_worker_without_the_apis_media_root_fails_the_job_readably() {
         )
         .await;
     let id = product["id"].as_str().unwrap();
-    let (status, accepted) = upload(
+    let (status, accepted) = upload_image(
         &app,
         &admin.token,
         id,
