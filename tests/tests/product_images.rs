@@ -8,7 +8,7 @@ use dispatch_tests::{TestApp, TestUser};
 use image::ImageFormat;
 use reqwest::multipart::Form;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// A real JPEG whose frame header claims 60000×60000 pixels: tiny on disk, 3.6 GP decoded.
 fn decompression_bomb() -> Vec<u8> {
