@@ -100,6 +100,26 @@ MSG
   return 1
 }
 
+# The web console's end-to-end tests drive Debian's Chromium through ChromeDriver.
+ensure_browser() {
+  [[ -n "${CHROMEDRIVER:-}" && -x "${CHROMEDRIVER}" ]] && return 0
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "Installing chromium and chromium-driver (for the web console's browser tests)..."
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+      || { echo "error: could not install chromium chromium-driver" >&2; return 1; }
+    return 0
+  fi
+  cat >&2 <<'MSG'
+error: the web console's tests need Chromium and ChromeDriver. Install them with:
+    sudo apt-get update && sudo apt-get install -y chromium chromium-driver
+(elsewhere: any Chrome/Chromium with the matching chromedriver; set CHROME and CHROMEDRIVER to their paths)
+MSG
+  return 1
+}
+
 ensure_services() {
   ensure_rust && ensure_build_tools && ensure_mariadb && ensure_redis
 }

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_services
+ensure_browser
 
 # The end-to-end tests start the real binaries as separate processes.
 cargo build --bins

@@ -78,8 +78,14 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
     let service = openapi();
     let swagger = service.swagger_ui();
     let spec = service.spec_endpoint();
-    Route::new()
-        .nest("/", service)
+    // The API owns these prefixes; `/` and the rest belong to the web console.
+    let api = Arc::new(service.into_endpoint());
+    let routes = Route::new()
+        .nest_no_strip("/api", api.clone())
+        .nest_no_strip("/ws", api.clone())
+        .at("/healthz", api.clone())
+        .at("/readyz", api);
+    crate::console::mount(routes)
         .nest("/api-docs", swagger)
         .at("/api-docs/openapi.json", spec)
         .at("/metrics", get(metrics::render))
@@ -143,6 +149,10 @@ async fn problem_response(err: poem::Error) -> Response {
         return upgrade_required();
     }
     let status = err.status();
+    if status == StatusCode::NOT_MODIFIED {
+        // A conditional GET of a console file whose ETag still matches.
+        return Response::builder().status(status).finish();
+    }
     let problem = if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
         let reason = humane_reason(&param.reason);
         let mut errors = std::collections::BTreeMap::new();

@@ -3,6 +3,7 @@
 pub mod allow;
 pub mod app;
 pub mod bootstrap;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod media;

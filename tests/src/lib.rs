@@ -1,6 +1,7 @@
 //! Test support: every test gets its own MariaDB database and Redis namespace (both removed
 //! when the test ends), so tests run in parallel against the real services.
 
+pub mod browser;
 pub mod catalogue;
 pub mod env;
 pub mod http;

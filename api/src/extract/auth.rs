@@ -32,9 +32,25 @@ impl AuthUser {
 /// Like `AuthUser`, but anonymous requests pass through as `None` (invalid tokens do not).
 pub struct OptionalAuth(pub Option<AuthUser>);
 
+/// Where a request's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    Header,
+    Query,
+    Cookie,
+}
+
+/// A request's token, as sent.
+#[derive(Debug, Clone)]
+pub struct RawToken {
+    pub value: String,
+    pub source: TokenSource,
+}
+
 /// The raw token of a request: the Authorization header (with or without `Bearer `), the
-/// `token` query parameter when `allow_query`, or the cookie.
-pub fn raw_token(request: &Request, allow_query: bool) -> Option<String> {
+/// `token` query parameter when `websocket`, or the cookie. A WebSocket handshake is not
+/// subject to CORS, so there the cookie counts only when the page is from this origin.
+pub fn raw_token(request: &Request, websocket: bool) -> Option<RawToken> {
     if let Some(value) = request
         .headers()
         .get(poem::http::header::AUTHORIZATION)
@@ -47,10 +63,13 @@ pub fn raw_token(request: &Request, allow_query: bool) -> Option<String> {
             .unwrap_or(value)
             .trim();
         if !token.is_empty() {
-            return Some(token.to_owned());
+            return Some(RawToken {
+                value: token.to_owned(),
+                source: TokenSource::Header,
+            });
         }
     }
-    if allow_query {
+    if websocket {
         if let Some(token) = request
             .uri()
             .query()
@@ -61,14 +80,67 @@ pub fn raw_token(request: &Request, allow_query: bool) -> Option<String> {
             })
             .filter(|t| !t.is_empty())
         {
-            return Some(token);
+            return Some(RawToken {
+                value: token,
+                source: TokenSource::Query,
+            });
         }
+    }
+    if websocket && !same_origin(request) {
+        return None;
     }
     request
         .cookie()
         .get(ACCESS_COOKIE)
         .map(|c| c.value_str().to_owned())
         .filter(|t| !t.is_empty())
+        .map(|value| RawToken {
+            value,
+            source: TokenSource::Cookie,
+        })
+}
+
+/// True without an `Origin` header (not a browser page) or when it names this host.
+fn same_origin(request: &Request) -> bool {
+    let Some(origin) = request.headers().get(poem::http::header::ORIGIN) else {
+        return true;
+    };
+    let host = request
+        .headers()
+        .get(poem::http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.parse::<poem::http::Uri>().ok())
+        .and_then(|u| u.authority().map(|a| a.as_str().to_owned()));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+/// A browser sends the cookie with any request to this origin, including a form posted from
+/// another site. Such a form can send neither a JSON content type nor a custom header, so a
+/// cookie-authenticated write must carry one of them (SameSite=Lax is the first defence).
+fn check_cross_site_write(request: &Request) -> Result<(), ApiError> {
+    if request.method().is_safe() || request.headers().contains_key("x-requested-with") {
+        return Ok(());
+    }
+    let json = request
+        .content_type()
+        .and_then(|t| t.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        });
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "A write authenticated by the session cookie needs a JSON body or an \
+             `X-Requested-With` header (cross-site request protection); or send \
+             `Authorization: Bearer <access>`."
+                .into(),
+        ))
+    }
 }
 
 pub async fn authenticate_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
@@ -118,7 +190,12 @@ async fn authenticate_request(request: &Request) -> Result<Option<AuthUser>, Api
     let state = state_of(request)?;
     match raw_token(request, false) {
         None => Ok(None),
-        Some(token) => authenticate_token(state, &token).await.map(Some),
+        Some(token) => {
+            if token.source == TokenSource::Cookie {
+                check_cross_site_write(request)?;
+            }
+            authenticate_token(state, &token.value).await.map(Some)
+        }
     }
 }
 

@@ -94,6 +94,13 @@ pub enum LoginResponse {
     Ok(Json<UserWithTokens>, #[oai(header = "Set-Cookie")] String),
 }
 
+#[derive(ApiResponse)]
+pub enum RefreshResponse {
+    /// The new token pair; the access token is also set as the HttpOnly cookie.
+    #[oai(status = 200)]
+    Ok(Json<Tokens>, #[oai(header = "Set-Cookie")] String),
+}
+
 pub fn access_cookie(state: &AppState, token: &str) -> String {
     format!(
         "{ACCESS_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
@@ -212,14 +219,17 @@ impl AuthApi {
     /// Rotate a refresh token
     ///
     /// Answers a new access and refresh token; the old refresh token stops working. Presenting
-    /// a refresh token that was already rotated revokes every token of that login.
+    /// a refresh token that was already rotated revokes every token of that login. The new
+    /// access token also replaces the `access_token` cookie, as at login.
     #[oai(path = "/api/v1/auth/token/refresh/", method = "post")]
     async fn refresh(
         &self,
         state: Data<&Arc<AppState>>,
         body: JsonBody<RefreshRequest>,
-    ) -> ApiResult<Json<Tokens>> {
-        Ok(Json(sessions::refresh(state.0, &body.0.refresh).await?))
+    ) -> ApiResult<RefreshResponse> {
+        let tokens = sessions::refresh(state.0, &body.0.refresh).await?;
+        let cookie = access_cookie(state.0, &tokens.access);
+        Ok(RefreshResponse::Ok(Json(tokens), cookie))
     }
 
     /// Verify a token

@@ -51,7 +51,7 @@ impl TaskStreamApi {
         ws: WebSocket,
     ) -> Upgrade {
         let caller = match raw_token(request, true) {
-            Some(token) => authenticate_claims(state.0, &token).await.ok(),
+            Some(token) => authenticate_claims(state.0, &token.value).await.ok(),
             None => None,
         };
         let state = state.0.clone();
