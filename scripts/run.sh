@@ -10,6 +10,20 @@ ensure_services
 cargo build --release --bins
 bind=${DISPATCH_BIND:-127.0.0.1:8000}
 
+# An admin for the web console's dashboard, unless one is configured: created at the API's
+# first start with a random password kept in .dispatch/ (ignored by git) and printed below.
+admin_line="Admin       as configured by DISPATCH_ADMIN_USERNAME"
+if [[ -z "${DISPATCH_ADMIN_USERNAME:-}" ]]; then
+  secret_file=.dispatch/admin-password
+  if [[ ! -s $secret_file ]]; then
+    mkdir -p .dispatch
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' | head -c 20 > "$secret_file")
+  fi
+  DISPATCH_ADMIN_PASSWORD=$(cat "$secret_file")
+  export DISPATCH_ADMIN_USERNAME=admin DISPATCH_ADMIN_EMAIL=admin@example.com DISPATCH_ADMIN_PASSWORD
+  admin_line="Admin       admin / $DISPATCH_ADMIN_PASSWORD (made on first start; password in $secret_file)"
+fi
+
 ./target/release/dispatch-worker &
 worker=$!
 cleanup() { kill -TERM "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true; }
@@ -18,6 +32,8 @@ trap cleanup EXIT INT TERM
 cat <<MSG
 
   Dispatch is starting:
+    Web console http://$bind/
+    $admin_line
     API         http://$bind/api/v1/
     Swagger UI  http://$bind/api-docs
     OpenAPI     http://$bind/api-docs/openapi.json

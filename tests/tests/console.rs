@@ -188,6 +188,83 @@ async fn register_follows_the_job_live_then_log_in_and_edit_the_profile() {
         .wait_for_text("#profile-email-error", "already exists")
         .await;
     browser.screenshot("account").await;
+
+    // Password change: a wrong current password is shown beside its field; a right one
+    // keeps the page signed in (the change ends every login, so the page logs in again).
+    browser.fill("#old-password", "not-the-password").await;
+    browser.fill("#new-password-1", "changed-pass-2").await;
+    browser.fill("#new-password-2", "changed-pass-2").await;
+    browser.click("#password-form [type=submit]").await;
+    browser
+        .wait_for_text("#old-password-error", "incorrectly")
+        .await;
+    browser.fill("#old-password", "console-pass-1").await;
+    browser.click("#password-form [type=submit]").await;
+    browser
+        .wait_for_text("#password-form [data-saved]", "Password updated")
+        .await;
+    assert_eq!(
+        dispatch
+            .login_status("console_user", "console-pass-1")
+            .await,
+        401
+    );
+    browser.client.refresh().await.expect("reload");
+    browser.wait_for_text("#whoami", "console_user").await;
+
+    // Deletion asks first; cancelling keeps the account.
+    browser.click("#delete-account").await;
+    browser.click("#delete-form button[value=cancel]").await;
+    assert_eq!(
+        dispatch
+            .login_status("console_user", "changed-pass-2")
+            .await,
+        200
+    );
+    browser.click("#delete-account").await;
+    browser.click("#confirm-delete").await;
+    browser.wait_for_path("/login/").await;
+    browser.wait_for_text("#notice", "deleted").await;
+    assert_eq!(
+        dispatch
+            .login_status("console_user", "changed-pass-2")
+            .await,
+        401
+    );
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn the_session_outlives_its_short_access_token() {
+    let mut env = TestEnv::new();
+    let (_api, base) = start_api(&mut env, &[("DISPATCH_ACCESS_TTL", "2s")]).await;
+    let _worker = Binary::start("dispatch-worker", &env, &[]);
+    let dispatch = Dispatch {
+        base,
+        env,
+        _api,
+        worker: None,
+    };
+    dispatch.register("short_lived", "short-lived-pass-1").await;
+    let browser = Browser::start().await;
+    log_in(&browser, &dispatch, "short_lived", "short-lived-pass-1").await;
+    browser.wait_for_path("/account/").await;
+    browser.wait_for_text("#live", "live").await;
+
+    // The server closes the stream when the token expires; the page refreshes its session
+    // and reconnects.
+    browser.wait_for_text("#live", "reconnecting").await;
+    browser.wait_for_text("#live", "live").await;
+
+    // A write with the expired cookie is retried after a refresh, unseen by the user.
+    browser.fill("#task-title", "After expiry").await;
+    browser.click("#task-form [type=submit]").await;
+    wait_for_titles(&browser, "the task made after expiry", &["After expiry"]).await;
+    let form_error = browser
+        .text("#task-form [data-form-error]")
+        .await
+        .unwrap_or_default();
+    assert_eq!(form_error, "");
     browser.quit().await;
 }
 

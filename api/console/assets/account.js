@@ -21,7 +21,11 @@ function showUser(user) {
 async function main() {
   let user = await currentUser();
   showUser(user);
-  document.getElementById("logout").addEventListener("click", () => logout().catch(showPageError));
+  const stopTasks = startTasks({ onError: showPageError });
+  document.getElementById("logout").addEventListener("click", () => {
+    stopTasks();
+    logout().catch(showPageError);
+  });
 
   const profileForm = document.getElementById("profile-form");
   onSubmit(profileForm, async () => {
@@ -53,6 +57,7 @@ async function main() {
     if (event.submitter && event.submitter.value !== "delete") return;
     event.preventDefault();
     try {
+      stopTasks();
       await request("/api/v1/auth/profile/", { method: "DELETE" });
       forgetLogin();
       location.assign("/login/?deleted=1");
@@ -60,8 +65,6 @@ async function main() {
       showErrors(deleteForm, error);
     }
   });
-
-  startTasks({ onError: showPageError });
 }
 
 main().catch(showPageError);

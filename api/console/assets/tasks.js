@@ -16,6 +16,8 @@ const live = document.getElementById("live");
 
 let total = 0;
 let nextUrl = null;
+let socket = null;
+let stopped = false;
 
 function matchesFilter(task) {
   return !filter.value || task.status_task === filter.value;
@@ -163,7 +165,8 @@ function setLive(state, text) {
 /// The stream; on a drop it reconnects (refreshing the session first when the server said the
 /// token ended) and reloads the list, since events may have been missed meanwhile.
 function connect(onError, attempt = 0) {
-  const socket = new WebSocket(wsUrl("/ws/tasks/"));
+  if (stopped) return;
+  socket = new WebSocket(wsUrl("/ws/tasks/"));
   let opened = false;
   socket.addEventListener("open", () => {
     opened = true;
@@ -181,6 +184,7 @@ function connect(onError, attempt = 0) {
     else if (message.action === "task_create" || message.action === "task_update") upsertTask(message);
   });
   socket.addEventListener("close", async (event) => {
+    if (stopped) return;
     setLive("offline", "reconnecting…");
     if (event.code === 4401 && !(await refreshSession())) {
       location.assign("/login/");
@@ -189,6 +193,12 @@ function connect(onError, attempt = 0) {
     const delay = opened ? 500 : Math.min(10000, 500 * 2 ** attempt);
     setTimeout(() => connect(onError, opened ? 1 : attempt + 1), delay);
   });
+}
+
+/// Ends the stream for good (the page is leaving: logout, account deleted).
+function stopTasks() {
+  stopped = true;
+  if (socket) socket.close(1000);
 }
 
 export function startTasks({ onError }) {
@@ -204,4 +214,5 @@ export function startTasks({ onError }) {
   more.addEventListener("click", () => nextUrl && loadPage(nextUrl, false).catch(onError));
   // Load before connecting, so the first events land on a filled list.
   loadPage(firstPageUrl(), true).then(() => connect(onError)).catch(onError);
+  return stopTasks;
 }

@@ -1,0 +1,256 @@
+//! What the web console relies on, over plain HTTP: its pages and their security headers,
+//! the cookie session (refresh included) and the cross-site write check.
+
+use dispatch_tests::{ws, TestApp};
+use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{json, Value};
+
+fn cookie(token: &str) -> String {
+    format!("access_token={token}")
+}
+
+#[tokio::test]
+async fn pages_are_served_with_a_strict_policy_and_no_inline_code() {
+    let app = TestApp::spawn_without_worker().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for page in ["login", "register", "account", "admin"] {
+        let response = client
+            .get(app.url(&format!("/{page}/")))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(response.status(), 200, "{page}");
+        let policy = response.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("policy")
+            .to_owned();
+        assert!(policy.contains("script-src 'self'"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert!(response.headers()[CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .starts_with("text/html"));
+        let html = response.text().await.expect("html");
+        // Every script is a module from our origin; no inline code or handlers the policy
+        // would (rightly) block.
+        for fragment in html.split("<script").skip(1) {
+            assert!(fragment.contains("src=\"/assets/"), "{page}: inline script");
+        }
+        assert!(!html.contains(" onclick="), "{page}: inline handler");
+        assert!(!html.contains(" style=\""), "{page}: inline style");
+
+        let bare = client
+            .get(app.url(&format!("/{page}")))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(bare.status(), 308);
+        assert_eq!(bare.headers()[LOCATION], format!("/{page}/"));
+    }
+    let script = client
+        .get(app.url("/assets/api.js"))
+        .send()
+        .await
+        .expect("asset");
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()[CONTENT_TYPE]
+        .to_str()
+        .expect("type")
+        .contains("javascript"));
+    let etag = script.headers()["etag"].clone();
+    let again = client
+        .get(app.url("/assets/api.js"))
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .expect("asset");
+    assert_eq!(again.status(), 304);
+    let missing = client
+        .get(app.url("/assets/nothing.js"))
+        .send()
+        .await
+        .expect("asset");
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn the_root_sends_each_browser_to_its_page() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let user = app.user("root_user").await;
+    let admin = app.admin("root_admin").await;
+    for (cookie_value, expected) in [
+        (None, "/login/"),
+        (Some(cookie("not-a-token")), "/login/"),
+        (Some(cookie(&user.token)), "/account/"),
+        (Some(cookie(&admin.token)), "/admin/"),
+    ] {
+        let mut request = client.get(app.url("/"));
+        if let Some(value) = cookie_value {
+            request = request.header(COOKIE, value);
+        }
+        let response = request.send().await.expect("root");
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()[LOCATION], expected);
+    }
+}
+
+#[tokio::test]
+async fn cookie_writes_need_json_or_a_custom_header() {
+    let app = TestApp::spawn().await;
+    let user = app.user("csrf_user").await;
+    let client = reqwest::Client::new();
+    let url = app.url("/api/v1/tasks/");
+
+    // What a cross-site HTML form can send: refused, and nothing is created.
+    for content_type in [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/plain",
+    ] {
+        let response = client
+            .post(&url)
+            .header(COOKIE, cookie(&user.token))
+            .header(CONTENT_TYPE, content_type)
+            .body(r#"{"title": "forged"}"#)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), 403, "{content_type}");
+        let problem: Value = response.json().await.expect("problem");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("X-Requested-With"),
+            "{problem}"
+        );
+    }
+    let deleted = client
+        .delete(app.url("/api/v1/auth/profile/"))
+        .header(COOKIE, cookie(&user.token))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(
+        deleted.status(),
+        403,
+        "a bodiless cookie write without the header"
+    );
+    let (_, list) = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/tasks/",
+            Some(&user.token),
+            None,
+        )
+        .await;
+    assert_eq!(list["count"], 0);
+
+    // JSON (which a form cannot send cross-site), or the custom header: accepted.
+    let json_post = client
+        .post(&url)
+        .header(COOKIE, cookie(&user.token))
+        .json(&json!({"title": "by cookie"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(json_post.status(), 201);
+    let task: Value = json_post.json().await.expect("task");
+    let with_header = client
+        .delete(app.url(&format!(
+            "/api/v1/tasks/{}/",
+            task["id"].as_str().expect("id")
+        )))
+        .header(COOKIE, cookie(&user.token))
+        .header("X-Requested-With", "dispatch-console")
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(with_header.status(), 200);
+
+    // Reads by cookie, and bearer-token writes of any content type, are unaffected.
+    let read = client
+        .get(app.url("/api/v1/auth/profile/"))
+        .header(COOKIE, cookie(&user.token))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(read.status(), 200);
+}
+
+#[tokio::test]
+async fn refreshing_renews_the_cookie_and_cross_site_sockets_get_no_cookie_session() {
+    let app = TestApp::spawn().await;
+    app.user("cookie_user").await;
+    let (status, login) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/login/",
+            None,
+            Some(&json!({"username": "cookie_user", "password": "cookie_user-password-1"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/token/refresh/"))
+        .json(&json!({"refresh": login["tokens"]["refresh"]}))
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(response.status(), 200);
+    let set_cookie = response.headers()[SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    let tokens: Value = response.json().await.expect("tokens");
+    let access = tokens["access"].as_str().expect("access");
+    assert!(set_cookie.starts_with(&format!("access_token={access};")));
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
+
+    // A page from this origin may use the cookie for the task stream; another site's may not.
+    let url = app.ws_url("/ws/tasks/");
+    let host = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .expect("host")
+        .to_owned();
+    let mut same = ws::connect(
+        &url,
+        &[
+            ("cookie", &cookie(access)),
+            ("origin", &format!("http://{host}")),
+        ],
+    )
+    .await;
+    let mut foreign = ws::connect(
+        &url,
+        &[
+            ("cookie", &cookie(access)),
+            ("origin", "http://evil.example"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        ws::close_code(&mut foreign, std::time::Duration::from_secs(5)).await,
+        Some(4401)
+    );
+    app.call(
+        reqwest::Method::POST,
+        "/api/v1/tasks/",
+        Some(access),
+        Some(&json!({"title": "seen by the same-origin socket"})),
+    )
+    .await;
+    let event = ws::next_json(&mut same, std::time::Duration::from_secs(5)).await;
+    assert_eq!(event["action"], "task_create");
+}
