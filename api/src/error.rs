@@ -142,15 +142,10 @@ impl From<DbError> for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::Error as E;
         match e {
-            E::DatabaseError(_, ref info)
-                if info.message().contains("connection")
-                    || info.message().contains("Connection") =>
-            {
+            ref lost if dispatch_shared::db::liveness::is_connection_failure(lost) => {
                 ApiError::Unavailable(e.to_string())
             }
-            E::BrokenTransactionManager => ApiError::Unavailable(e.to_string()),
             other => ApiError::internal(other),
         }
     }

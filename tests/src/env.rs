@@ -133,6 +133,34 @@ impl TestEnv {
         count.n
     }
 
+    /// Kills every MySQL connection to this test's database but the caller's (what a MySQL
+    /// restart does to the pools); returns how many were killed.
+    pub async fn kill_connections(&self) -> usize {
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
+            .await
+            .expect("test database");
+        let ids: Vec<Id> = diesel::sql_query(
+            "SELECT CAST(ID AS SIGNED) AS id FROM information_schema.PROCESSLIST \
+             WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",
+        )
+        .load(&mut conn)
+        .await
+        .expect("processlist");
+        for Id { id } in &ids {
+            // A connection may end by itself meanwhile.
+            let _ = diesel::sql_query(format!("KILL {id}"))
+                .execute(&mut conn)
+                .await;
+        }
+        ids.len()
+    }
+
     /// Deletes every key of this test's namespace (what a Redis flush does to one test).
     pub async fn flush_namespace(&self) {
         flush_namespace(&self.redis_url, &self.namespace).await;

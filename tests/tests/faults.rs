@@ -55,6 +55,9 @@ async fn a_redis_outage_loses_no_job_and_readiness_recovers() {
     let mut env = TestEnv::new();
     env.set("REDIS_URL", &format!("redis://127.0.0.1:{redis_port}"));
     env.set("DISPATCH_REQUEUE_AFTER", "1s");
+    // No polling to fall back on: only the wake-up subscription brings jobs to the worker,
+    // so it must come back with Redis.
+    env.set("DISPATCH_WORKER_POLL", "1h");
     let (_api, base) = start_api(&mut env, &[]).await;
     let _worker = Binary::start("dispatch-worker", &env, &[]);
     let client = reqwest::Client::builder()
@@ -108,6 +111,19 @@ async fn a_redis_outage_loses_no_job_and_readiness_recovers() {
     .await;
     assert_eq!(job["result"]["username"], "outage");
     assert_eq!(env.count_rows("users").await, 1);
+
+    let after = client
+        .post(format!("{base}/api/v1/auth/register/"))
+        .header("Prefer", "wait=15")
+        .json(&json!({"username": "after_outage", "email": "after@example.com", "password": "outage-pass-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        201,
+        "the worker was not woken after the outage"
+    );
 }
 
 #[tokio::test]

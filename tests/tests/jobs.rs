@@ -278,3 +278,26 @@ async fn a_followers_job_socket_closes_when_the_account_is_deactivated() {
         Some(4401)
     );
 }
+
+#[tokio::test]
+async fn a_new_job_wakes_an_idle_worker_that_polls_only_hourly() {
+    let mut env = dispatch_tests::TestEnv::new();
+    env.set("DISPATCH_WORKER_POLL", "1h");
+    let app = TestApp::spawn_env(env, true).await;
+    // One after another, each while the worker is idle: only the push's `available`
+    // message can bring each job to it within the wait.
+    for i in 0..3 {
+        let response = app
+            .client
+            .post(app.url("/api/v1/auth/register/"))
+            .header("Prefer", "wait=15")
+            .json(
+                &json!({"username": format!("woken_{i}"), "email": format!("woken_{i}@example.com"),
+                          "password": "job-pass-12"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "registration {i} was not picked up");
+    }
+}

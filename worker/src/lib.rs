@@ -9,4 +9,5 @@ pub mod maintenance;
 pub mod metrics_server;
 pub mod runner;
 pub mod schedule;
+pub mod wake;
 pub mod workers;

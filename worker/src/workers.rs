@@ -9,21 +9,20 @@ use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::layers::retry::HasherRng;
 use apalis::prelude::*;
 use apalis_cron::CronScheduler;
+use apalis_redis::factory::RedisStorageFactory;
 use dispatch_shared::config::Settings;
 use dispatch_shared::db;
 use dispatch_shared::events::EventPublisher;
-use dispatch_shared::jobs::{JobKind, JobQueues};
+use dispatch_shared::jobs::{JobKind, JobMessage, JobQueues};
 use dispatch_shared::product_cache::ProductCache;
 use dispatch_shared::redis_conn;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::JobContext;
 use crate::mail::Mailer;
-use crate::{maintenance, metrics_server, runner, schedule};
+use crate::{maintenance, metrics_server, runner, schedule, wake};
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
-// An idle worker asks Redis for work this often (one cheap script call per kind).
-const POLL_EVERY: Duration = Duration::from_millis(200);
 const RESTART_AFTER: Duration = Duration::from_secs(2);
 
 /// Runs until `shutdown` resolves, then lets the jobs in hand finish.
@@ -72,7 +71,10 @@ pub async fn run(
         .collect();
     tracing::info!(%instance, kinds = %kinds.join(", "), "dispatch-worker started");
     let outcome = loop {
-        let monitor = monitor(&instance, &ctx)?;
+        let Some(factory) = wake::factory(&client, &stop).await? else {
+            break Ok(());
+        };
+        let monitor = monitor(&instance, &ctx, &factory)?;
         let control = monitor.context();
         let running = monitor.run();
         tokio::pin!(running);
@@ -101,7 +103,11 @@ pub async fn run(
 }
 
 /// One apalis worker per handled kind, each on its own queue.
-fn monitor(instance: &str, ctx: &Arc<JobContext>) -> anyhow::Result<Monitor> {
+fn monitor(
+    instance: &str,
+    ctx: &Arc<JobContext>,
+    factory: &RedisStorageFactory,
+) -> anyhow::Result<Monitor> {
     let (min_backoff, max_backoff) = runner::backoff_bounds();
     let backoff = ExponentialBackoffMaker::new(min_backoff, max_backoff, 0.5, HasherRng::default())
         .context("retry backoff")?;
@@ -112,13 +118,14 @@ fn monitor(instance: &str, ctx: &Arc<JobContext>) -> anyhow::Result<Monitor> {
         let concurrency = ctx.settings.worker_concurrency.for_kind(kind);
         let backoff = backoff.clone();
         let name = format!("{instance}-{}", kind.as_str());
+        let config = ctx.queues.consumer_config(kind, concurrency);
+        let poll = ctx.settings.worker_poll;
+        let backend =
+            BackendFactory::<JobMessage>::create_with_config(&mut factory.clone(), config)
+                .context("job queue")?;
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
-                .backend(
-                    ctx.queues
-                        .consumer(kind, concurrency)
-                        .poll_with_interval(POLL_EVERY),
-                )
+                .backend(backend.clone().poll_with_interval(poll))
                 .data(ctx.clone())
                 .concurrency(concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))

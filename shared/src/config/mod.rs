@@ -67,6 +67,8 @@ pub struct Settings {
     /// The kinds this worker runs (`DISPATCH_WORKER_KINDS`; `--kinds` overrides it).
     pub worker_kinds: Vec<JobKind>,
     pub worker_metrics_bind: Option<SocketAddr>,
+    /// How often an idle worker polls besides being woken by new jobs.
+    pub worker_poll: Duration,
     pub job_retention: Duration,
     pub requeue_after: Duration,
     pub job_max_attempts: u32,
@@ -359,6 +361,7 @@ impl Settings {
             worker_concurrency,
             worker_kinds,
             worker_metrics_bind,
+            worker_poll: duration(src, "DISPATCH_WORKER_POLL", "1s")?,
             job_retention: duration(src, "DISPATCH_JOB_RETENTION", "24h")?,
             requeue_after: duration(src, "DISPATCH_REQUEUE_AFTER", "30s")?,
             job_max_attempts,

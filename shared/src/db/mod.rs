@@ -1,14 +1,18 @@
 //! The MySQL/MariaDB pool, database creation and embedded migrations.
 
+pub mod liveness;
 pub mod schema;
 
 use std::time::Duration;
 
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection, RunError};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use futures::FutureExt;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
@@ -29,6 +33,7 @@ pub enum DbError {
 
 impl From<RunError> for DbError {
     fn from(err: RunError) -> Self {
+        liveness::connection_failed();
         DbError::Unavailable(err.to_string())
     }
 }
@@ -40,9 +45,29 @@ impl From<diesel::ConnectionError> for DbError {
 }
 
 /// Builds the pool without connecting, so a process can start (and report 503) while the
-/// database is down; each checkout waits at most `checkout_timeout`.
+/// database is down; each checkout waits at most `checkout_timeout`. Connections are
+/// verified on checkout only while the database is suspect (see `liveness`).
 pub fn build_pool(database_url: &str, max_size: u32) -> DbPool {
-    let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(database_url);
+    let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
+    config.custom_setup = Box::new(|url| {
+        async move {
+            let mut conn = AsyncMysqlConnection::establish(url).await?;
+            conn.set_instrumentation(liveness::FailureWatch);
+            Ok(conn)
+        }
+        .boxed()
+    });
+    config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|conn| {
+        async move {
+            if liveness::suspect() {
+                diesel::sql_query("SELECT 1").execute(conn).await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    }));
+    let manager =
+        AsyncDieselConnectionManager::<AsyncMysqlConnection>::new_with_config(database_url, config);
     Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))

@@ -37,30 +37,35 @@ impl JobQueues {
         }
     }
 
+    /// `<namespace>.queue.<kind>`, with no `:`: apalis-redis announces new tasks on
+    /// `tasks:<queue>:active:available` and finds the queue again by splitting on `:`.
     pub fn queue_name(&self, kind: JobKind) -> String {
-        format!("{}:queue:{}", self.namespace, kind.as_str())
+        format!(
+            "{}.queue.{}",
+            self.namespace.replace(':', "."),
+            kind.as_str()
+        )
     }
 
     pub fn config(&self, kind: JobKind) -> Config {
-        let mut config = Config::default()
+        // Events on: the push script's `available` message is what wakes an idle worker at
+        // once (the worker's `RedisStorageFactory`). (`persist_results` must stay on too:
+        // with it off, apalis-redis never acknowledges a task.)
+        Config::default()
             .queue(self.queue_name(kind))
             .heartbeat_interval(HEARTBEAT)
-            .missed_heartbeats(MISSED_HEARTBEATS);
-        // Progress travels on our own channel. (`persist_results` must stay on: with it off,
-        // apalis-redis never acknowledges a task, which then stays in flight forever.)
-        config.emit_events = false;
-        config
+            .missed_heartbeats(MISSED_HEARTBEATS)
+            .emit_events(true)
     }
 
     pub fn storage(&self, kind: JobKind) -> RedisStorage<JobMessage> {
         RedisStorage::new(self.conn.clone()).with_config(self.config(kind))
     }
 
-    /// A consumer's storage: it fetches (and locks) no more tasks than it can run at once,
+    /// A consumer's settings: it fetches (and locks) no more tasks than it can run at once,
     /// so idle workers elsewhere get the rest.
-    pub fn consumer(&self, kind: JobKind, concurrency: usize) -> RedisStorage<JobMessage> {
-        let config = self.config(kind).batch_size(concurrency.max(1));
-        RedisStorage::new(self.conn.clone()).with_config(config)
+    pub fn consumer_config(&self, kind: JobKind, concurrency: usize) -> Config {
+        self.config(kind).batch_size(concurrency.max(1))
     }
 
     /// Drops what Redis keeps of finished tasks (their data, metadata and the done/dead
@@ -88,6 +93,26 @@ impl JobQueues {
         storage
             .push(JobMessage { job_id })
             .await
-            .map_err(|e| QueueError(e.to_string()))
+            .map_err(|e| QueueError(e.to_string()))?;
+        self.announce(kind, job_id).await;
+        Ok(())
+    }
+
+    /// Publishes the `available` message a worker's `RedisStorageFactory` wakes on.
+    /// apalis-redis 1.0's push script sends it only for tasks it puts straight on the active
+    /// list, and it puts every task in the scheduled set (its run time is clamped to "now"),
+    /// so without this an idle worker would learn of the job only at its next poll. The job
+    /// is stored already: if this fails, that poll still finds it.
+    async fn announce(&self, kind: JobKind, job_id: Uuid) {
+        let channel = format!("tasks:{}:available", self.config(kind).active_jobs_list());
+        let mut conn = self.conn.clone();
+        if let Err(e) = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(job_id.to_string())
+            .query_async::<()>(&mut conn)
+            .await
+        {
+            tracing::warn!(error = %e, %job_id, "could not announce the job; workers will poll for it");
+        }
     }
 }
