@@ -10,10 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_services
-if ! command -v sysbench >/dev/null; then
-  echo "Installing sysbench (the database's own ceiling)..." >&2
-  apt-get install -y -qq sysbench >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq sysbench; } >/dev/null
-fi
+# The ceilings' tools: sysbench (MariaDB's own point-select and insert rates), the Argon2
+# reference implementation's CLI, and redis-benchmark (comes with redis-server).
+for tool in sysbench argon2; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "Installing $tool (a ceiling the figures are compared with)..." >&2
+    apt-get install -y -qq "$tool" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$tool"; } >/dev/null
+  fi
+done
+source bench/counters.sh
 # 2,000 sockets in one client process, and as many in the servers.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -27,7 +32,9 @@ export DISPATCH_WORKER_METRICS_BIND=off
 export RUST_LOG=warn
 port=18000
 pids=()
+tmp=$(mktemp -d)
 cleanup() {
+  rm -rf "$tmp"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS \`$db\`; DROP DATABASE IF EXISTS \`${db}_sb\`" 2>/dev/null || true
@@ -56,9 +63,43 @@ echo "dispatch-api     $(rss_mib "$api_pid")"
 echo "dispatch-worker  $(rss_mib "${pids[0]}")"
 echo "== password hashing: the two Argon2id implementations compared (Dispatch uses libsodium)"
 "$bin/dispatch-hash-bench"
+echo "== the hashing ceiling: Argon2id (m 19456 KiB, t 2, p 1) by the reference C implementation, both cores"
+argon2_loop() { # hashes; prints the seconds the CLI reports for its own hashing
+  for _ in $(seq 1 "$1"); do
+    echo -n "bench-password-1" | argon2 dispatchbenchsalt -id -t 2 -k 19456 -p 1 | awk '/seconds/ {print $1}'
+  done | awk '{s += $1} END {print s}'
+}
+argon2_loop 40 > "$tmp/a1" & first_loop=$!
+argon2_loop 40 > "$tmp/a2" & second_loop=$!
+wait "$first_loop" "$second_loop"
+hash_ceiling=$(awk -v a="$(cat "$tmp/a1")" -v b="$(cat "$tmp/a2")" 'BEGIN {printf "%.1f", 80 / (a > b ? a : b)}')
+echo "reference argon2  ${hash_ceiling} hashes/s"
+of_hashing() { # a bench line: appends its rate as a share of the hashing ceiling
+  local rate
+  rate=$(echo "$1" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
+  echo "$1   = $(awk -v a="$rate" -v b="$hash_ceiling" 'BEGIN {printf "%.0f %%", 100 * a / b}') of the Argon2 ceiling"
+}
+
 echo "== load (2 cores shared by client, API, worker, MariaDB and Redis)"
-"$bin/dispatch-bench" register --base "http://127.0.0.1:$port" --requests 200 --concurrency 16
-"$bin/dispatch-bench" login    --base "http://127.0.0.1:$port" --requests 200 --concurrency 16
+of_hashing "$("$bin/dispatch-bench" register --base "http://127.0.0.1:$port" --requests 200 --concurrency 16)"
+of_hashing "$("$bin/dispatch-bench" login    --base "http://127.0.0.1:$port" --requests 200 --concurrency 16)"
+
+echo "== the job pipeline: 200 registrations (c=16), each followed from its 202 to \`succeeded\` on its socket"
+redis_rtt=$(redis-benchmark -q -n 20000 -c 1 -t ping 2>/dev/null | tr -d '\r' | awk -F'p50=' '/PING_INLINE/ {split($2, a, " "); print a[1]}')
+mysql -uroot -h127.0.0.1 -e "CREATE DATABASE \`${db}_sb\`"
+sb=(--db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=root --mysql-db="${db}_sb" --tables=1 --table-size=10000)
+sysbench oltp_point_select "${sb[@]}" prepare >/dev/null
+insert_ms=$(sysbench oltp_insert "${sb[@]}" --threads=1 --time=5 run | awk '/avg:/ {print $2}')
+echo "ceiling: a Redis round trip ${redis_rtt} ms (redis-benchmark PING p50) + two MySQL inserts 2 × ${insert_ms} ms (sysbench oltp_insert avg) = $(awk -v r="$redis_rtt" -v i="$insert_ms" 'BEGIN {printf "%.2f", r + 2 * i}') ms"
+server_counters > "$tmp/idle0"; sleep 3; server_counters > "$tmp/idle1"
+counters_delta "$tmp/idle0" "$tmp/idle1" > "$tmp/idle"
+server_counters > "$tmp/run0"
+started=$(date +%s.%N)
+"$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests 200 --concurrency 16
+ended=$(date +%s.%N)
+server_counters > "$tmp/run1"
+counters_delta "$tmp/run0" "$tmp/run1" > "$tmp/run"
+per_job "$tmp/run" "$tmp/idle" 3 "$(awk -v a="$started" -v b="$ended" 'BEGIN {print b - a}')" 200
 "$bin/dispatch-bench" profile  --base "http://127.0.0.1:$port" --requests 20000 --concurrency 64
 echo "dispatch-api after load  $(rss_mib "$api_pid")"
 kill "$api_pid"; wait "$api_pid" 2>/dev/null || true
@@ -68,9 +109,6 @@ echo "== profile reads with the user cache disabled (a MySQL read per request)"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 echo "== the database's ceiling: MariaDB primary-key selects (sysbench oltp_point_select, 32 threads)"
-sb=(--db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=root --mysql-db="${db}_sb" --tables=1 --table-size=10000)
-mysql -uroot -h127.0.0.1 -e "CREATE DATABASE \`${db}_sb\`"
-sysbench oltp_point_select "${sb[@]}" prepare >/dev/null
 ceiling=$(sysbench oltp_point_select "${sb[@]}" --threads=32 --time=10 run | awk '/queries:/ {gsub(/[(]/, "", $3); print $3}')
 echo "point selects    ${ceiling}/s"
 

@@ -26,6 +26,10 @@ enum Scenario {
     TaskCreate,
     /// Task-stream sockets over several instances and writers (see `fanout.rs`).
     Fanout,
+    /// Registrations followed as a client does: 202, then the job's WebSocket to
+    /// `succeeded`. The latency printed is the pipeline's own: from the 202 to the last
+    /// message (the hashing happens before the 202).
+    Pipeline,
 }
 
 #[derive(Parser)]
@@ -103,6 +107,40 @@ pub(crate) async fn one_user(
     Ok((name, token))
 }
 
+/// One registration through the job pipeline; the time from its 202 to `succeeded` on
+/// the job socket.
+async fn follow_registration(client: &reqwest::Client, base: &str) -> anyhow::Result<Duration> {
+    use tokio_tungstenite::tungstenite::Message;
+    let name = format!("pipe_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let r = client
+        .post(format!("{base}/api/v1/auth/register/"))
+        .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "bench-password-1"}))
+        .send()
+        .await?;
+    if r.status() != 202 {
+        bail!("registration answered {}", r.status());
+    }
+    let accepted: Value = r.json().await?;
+    let accepted_at = Instant::now();
+    let ws_url = format!(
+        "{}{}",
+        base.replacen("http", "ws", 1),
+        accepted["ws_url"].as_str().context("ws_url")?
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await?;
+    while let Some(message) = socket.next().await {
+        if let Message::Text(text) = message? {
+            let job: Value = serde_json::from_str(&text)?;
+            match job["status"].as_str() {
+                Some("succeeded") => return Ok(accepted_at.elapsed()),
+                Some("failed") => bail!("job failed: {}", job["error"]),
+                _ => {}
+            }
+        }
+    }
+    bail!("the job socket closed before the job finished")
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -124,7 +162,10 @@ async fn main() -> anyhow::Result<()> {
         };
         return fanout::run(&client, plan).await;
     }
-    let (name, token) = one_user(&client, &base).await?;
+    let (name, token) = match args.scenario {
+        Scenario::Pipeline => (String::new(), String::new()),
+        _ => one_user(&client, &base).await?,
+    };
     let tasks = match args.scenario {
         Scenario::TaskGet | Scenario::TaskList => seed_tasks(&client, &base, &token, 100).await?,
         _ => Vec::new(),
@@ -143,6 +184,12 @@ async fn main() -> anyhow::Result<()> {
             let tasks = tasks.clone();
             async move {
                 let t = Instant::now();
+                if let Scenario::Pipeline = args.scenario {
+                    return match follow_registration(&client, &base).await {
+                        Ok(latency) => (true, latency),
+                        Err(_) => (false, t.elapsed()),
+                    };
+                }
                 let ok = match args.scenario {
                     Scenario::Register => one_user(&client, &base).await.is_ok(),
                     Scenario::Profile => client
@@ -176,7 +223,7 @@ async fn main() -> anyhow::Result<()> {
                         .send()
                         .await
                         .is_ok_and(|r| r.status() == 201),
-                    Scenario::Fanout => false,
+                    Scenario::Fanout | Scenario::Pipeline => false,
                 };
                 (ok, t.elapsed())
             }
@@ -198,6 +245,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::TaskList => "task-list",
             Scenario::TaskCreate => "task-create",
             Scenario::Fanout => "fanout",
+            Scenario::Pipeline => "pipeline",
         },
         args.requests,
         args.concurrency,

@@ -62,16 +62,11 @@ pub async fn execute(message: JobMessage, ctx: Data<Arc<JobContext>>) -> Result<
 
 async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), BoxDynError> {
     let retry_later = |reason: String| -> BoxDynError { Box::new(RetryLater { job_id, reason }) };
-    publish(ctx, job_id).await;
+    // Read just after the claim: this is the `running` row a poll would return.
+    publish_row(ctx, &job).await;
 
     let Some(kind) = job.kind() else {
-        record_failure(
-            ctx,
-            job_id,
-            error_codes::INVALID_PAYLOAD,
-            "unknown job kind",
-        )
-        .await?;
+        record_failure(ctx, &job, error_codes::INVALID_PAYLOAD, "unknown job kind").await?;
         return Err(AbortError::new(RetryLater {
             job_id,
             reason: "unknown job kind".into(),
@@ -88,7 +83,7 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
     match outcome {
         Ok(result) => {
             let mut conn = ctx.db.get().await.map_err(|e| retry_later(e.to_string()))?;
-            jobs::succeed(&mut conn, job_id, &result)
+            let written = jobs::succeed(&mut conn, job_id, &result)
                 .await
                 .map_err(|e| retry_later(e.to_string()))?;
             drop(conn);
@@ -96,12 +91,14 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
             metrics::histogram!("dispatch_job_duration_seconds", "kind" => kind.as_str())
                 .record(elapsed.as_secs_f64());
             metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "succeeded").increment(1);
-            publish(ctx, job_id).await;
+            if let Some(at) = written {
+                publish_row(ctx, &job.succeeded(&result, at)).await;
+            }
             Ok(())
         }
         Err(JobFailure::Permanent { code, message }) => {
             tracing::warn!(%job_id, %kind, code, error = %message, "job failed permanently");
-            record_failure(ctx, job_id, code, &message).await?;
+            record_failure(ctx, &job, code, &message).await?;
             metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
             Err(AbortError::new(RetryLater {
                 job_id,
@@ -112,7 +109,7 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
         Err(JobFailure::Transient(reason)) if job.attempts >= ctx.settings.job_max_attempts => {
             let message = format!("gave up after {} attempts: {reason}", job.attempts);
             tracing::error!(%job_id, %kind, error = %message, "job failed");
-            record_failure(ctx, job_id, error_codes::EXHAUSTED, &message).await?;
+            record_failure(ctx, &job, error_codes::EXHAUSTED, &message).await?;
             metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
             Err(AbortError::new(RetryLater {
                 job_id,
@@ -134,18 +131,26 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
 
 async fn record_failure(
     ctx: &JobContext,
-    job_id: Uuid,
+    job: &JobRow,
     code: &str,
     message: &str,
 ) -> Result<(), BoxDynError> {
     let mut conn = ctx.db.get().await.map_err(|e| Box::new(e) as BoxDynError)?;
-    jobs::fail(&mut conn, job_id, message, code).await?;
+    let written = jobs::fail(&mut conn, job.uuid(), message, code).await?;
     drop(conn);
-    publish(ctx, job_id).await;
+    if let Some(at) = written {
+        publish_row(ctx, &job.clone().failed(message, code, at)).await;
+    }
     Ok(())
 }
 
-/// Publishes the row as it now stands, so every event equals what a poll would return.
+/// Publishes `row`, which must be what the table now holds: every event equals what a
+/// poll would return. The writes above know the row they leave, so they need no re-read.
+async fn publish_row(ctx: &JobContext, row: &JobRow) {
+    ctx.events.publish(&Event::Job(row.view())).await;
+}
+
+/// Publishes the row as it now stands, read back (after a write that does not know it).
 pub async fn publish(ctx: &JobContext, job_id: Uuid) {
     let row = match ctx.db.get().await {
         Ok(mut conn) => jobs::find(&mut conn, job_id).await.ok().flatten(),

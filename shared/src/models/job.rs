@@ -58,6 +58,31 @@ pub struct JobView {
 }
 
 impl JobRow {
+    /// The row as `repo::jobs::succeed` leaves it at `at`.
+    pub fn succeeded(mut self, result: &serde_json::Value, at: NaiveDateTime) -> JobRow {
+        self.status = JobStatus::Succeeded.as_str().to_owned();
+        self.result = Some(result.to_string());
+        self.error = None;
+        self.error_code = None;
+        self.payload = None;
+        self.lease_until = None;
+        self.updated_at = at;
+        self.finished_at = Some(at);
+        self
+    }
+
+    /// The row as `repo::jobs::fail` leaves it at `at`.
+    pub fn failed(mut self, error: &str, code: &str, at: NaiveDateTime) -> JobRow {
+        self.status = JobStatus::Failed.as_str().to_owned();
+        self.error = Some(error.to_owned());
+        self.error_code = Some(code.to_owned());
+        self.payload = None;
+        self.lease_until = None;
+        self.updated_at = at;
+        self.finished_at = Some(at);
+        self
+    }
+
     pub fn uuid(&self) -> Uuid {
         Uuid::parse_str(&self.id).unwrap_or_default()
     }

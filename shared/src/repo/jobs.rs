@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
@@ -114,7 +115,13 @@ pub async fn renew_lease(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryRes
     .map(|_| ())
 }
 
-pub async fn succeed(conn: &mut Conn, id: Uuid, result: &serde_json::Value) -> QueryResult<()> {
+/// Records the result; the moment written (see `JobRow::succeeded`), or `None` when the row
+/// is gone (acknowledged and deleted meanwhile).
+pub async fn succeed(
+    conn: &mut Conn,
+    id: Uuid,
+    result: &serde_json::Value,
+) -> QueryResult<Option<NaiveDateTime>> {
     let now = now_naive();
     diesel::update(dsl::jobs.find(id.to_string()))
         .set((
@@ -129,10 +136,17 @@ pub async fn succeed(conn: &mut Conn, id: Uuid, result: &serde_json::Value) -> Q
         ))
         .execute(conn)
         .await
-        .map(|_| ())
+        .map(|updated| (updated == 1).then_some(now))
 }
 
-pub async fn fail(conn: &mut Conn, id: Uuid, error: &str, code: &str) -> QueryResult<()> {
+/// Records the failure; the moment written (see `JobRow::failed`), or `None` when the row
+/// is gone.
+pub async fn fail(
+    conn: &mut Conn,
+    id: Uuid,
+    error: &str,
+    code: &str,
+) -> QueryResult<Option<NaiveDateTime>> {
     let now = now_naive();
     diesel::update(dsl::jobs.find(id.to_string()))
         .set((
@@ -146,7 +160,7 @@ pub async fn fail(conn: &mut Conn, id: Uuid, error: &str, code: &str) -> QueryRe
         ))
         .execute(conn)
         .await
-        .map(|_| ())
+        .map(|updated| (updated == 1).then_some(now))
 }
 
 /// Back to `queued` between attempts, with the last error visible to pollers.

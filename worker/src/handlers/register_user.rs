@@ -11,11 +11,6 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
     let payload: RegisterUserPayload = super::payload(job)?;
     let mut conn = ctx.db.get().await.map_err(JobFailure::transient)?;
 
-    // A second run of the same job finds the user the first run created.
-    if let Some(existing) = users::find(&mut conn, payload.user_id).await? {
-        return Ok(view(ctx, &existing));
-    }
-
     let now = now_naive();
     let new_user = NewUser {
         id: payload.user_id.to_string(),
@@ -32,6 +27,8 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
     match users::insert(&mut conn, &new_user).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e).is_some() => {
+            // A second run of the same job finds the user the first run created (the id is
+            // the job's); otherwise the name or email was taken meanwhile.
             if let Some(existing) = users::find(&mut conn, payload.user_id).await? {
                 return Ok(view(ctx, &existing));
             }

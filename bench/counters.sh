@@ -1,0 +1,33 @@
+# Server-side counters for bench/run.sh: what a run costs MariaDB and Redis, from their own
+# statistics (SHOW GLOBAL STATUS, INFO commandstats), with the idle background subtracted.
+
+# name value lines: MySQL statements by kind, and Redis calls per command.
+server_counters() {
+  mysql -uroot -h127.0.0.1 -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN
+    ('Questions','Com_select','Com_insert','Com_update','Com_delete','Com_stmt_prepare',
+     'Com_stmt_execute','Com_stmt_close')" | awk '{print "mysql." $1, $2}'
+  redis-cli INFO commandstats | tr -d '\r' \
+    | awk -F'[:=,]' '/^cmdstat_/ {sub("cmdstat_", "", $1); print "redis." $1, $3}'
+}
+
+# counters_delta BEFORE AFTER: name delta lines (names present in AFTER).
+counters_delta() {
+  awk 'NR == FNR {before[$1] = $2; next} {d = $2 - before[$1]; if (d > 0) print $1, d}' "$1" "$2"
+}
+
+# per_job DELTA IDLE IDLE_SECONDS RUN_SECONDS JOBS: the run's counts per job, after taking
+# away what the idle processes did over the same time.
+per_job() {
+  awk -v idle_s="$3" -v run_s="$4" -v jobs="$5" '
+    NR == FNR {idle[$1] = $2; next}
+    {net = $2 - idle[$1] * run_s / idle_s; if (net < 0) net = 0; per[$1] = net / jobs}
+    END {
+      for (k in per) {
+        if (k == "mysql.Questions") q = per[k];
+        else if (k ~ /^mysql\./) m = m sprintf(" %s %.1f", substr(k, 7), per[k]);
+        else if (per[k] >= 0.05) { r = r sprintf(" %s %.1f", substr(k, 7), per[k]); rt += per[k] }
+      }
+      printf "MySQL statements per job: %.1f  (%s )\n", q, m;
+      printf "Redis commands per job:   %.1f  (%s )\n", rt, r;
+    }' "$2" "$1"
+}
