@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use dispatch_shared::auth::Claims;
-use dispatch_shared::models::JobRow;
+use dispatch_shared::models::JobView;
 use futures::StreamExt;
 use poem::web::websocket::{Message, WebSocket, WebSocketStream};
 use poem::web::Data;
@@ -61,8 +61,8 @@ impl JobStreamApi {
     }
 }
 
-fn job_message(job: &JobRow) -> Message {
-    Message::Text(Job::from(job.view()).to_json_string())
+fn job_message(job: &JobView) -> Message {
+    Message::Text(Job::from(job.clone()).to_json_string())
 }
 
 async fn follow(
@@ -71,17 +71,18 @@ async fn follow(
     caller: Option<(AuthUser, Claims)>,
     mut socket: WebSocketStream,
 ) {
-    let visible = match id {
-        Some(id) => jobs::find_visible(&state, id, caller.as_ref().map(|(user, _)| user))
-            .await
-            .is_ok(),
-        None => false,
-    };
-    let Some(id) = id.filter(|_| visible) else {
+    let Some(id) = id else {
         close(&mut socket, CLOSE_NOT_FOUND, "job not found").await;
         return;
     };
-    let mut watch = JobWatch::new(&state, id);
+    // Subscribed before the read, so no change after it is missed.
+    let watch = JobWatch::new(&state, id);
+    let Ok(row) = jobs::find_visible(&state, id, caller.as_ref().map(|(user, _)| user)).await
+    else {
+        close(&mut socket, CLOSE_NOT_FOUND, "job not found").await;
+        return;
+    };
+    let mut watch = watch.starting_from(&row);
     // A signed-in follower's socket ends with its credentials, as a task stream does.
     let claims = caller.map(|(_, claims)| claims);
     let expires = tokio::time::sleep_until(
@@ -122,7 +123,7 @@ async fn follow(
                 if !send(&mut socket, job_message(&job)).await {
                     return;
                 }
-                if job.is_finished() {
+                if job.status.is_finished() {
                     close(&mut socket, 1000, "job finished").await;
                     return;
                 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 use dispatch_shared::domain::ValidationErrors;
 use dispatch_shared::events::Event;
 use dispatch_shared::jobs::{error_codes, JobKind, JobStatus};
-use dispatch_shared::models::JobRow;
+use dispatch_shared::models::{JobRow, JobView};
 use dispatch_shared::repo::jobs;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -89,13 +89,15 @@ pub async fn load(state: &AppState, id: Uuid) -> Result<Option<JobRow>, ApiError
 pub const RECHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// Follows one job: yields it as it stands, then each change (status or attempts) until it
-/// finishes. Every instance hears every worker's events; a periodic re-read of the row makes
-/// a lost event cost a delay, never the outcome.
+/// finishes. Every instance hears every worker's events, and an event carries the row as
+/// the worker left it, so a change costs no read; a periodic re-read of the row makes a lost
+/// event cost a delay, never the outcome.
 pub struct JobWatch<'a> {
     state: &'a AppState,
     id: Uuid,
     events: broadcast::Receiver<Event>,
-    last: Option<(String, u32)>,
+    seed: Option<JobView>,
+    last: Option<JobView>,
 }
 
 impl<'a> JobWatch<'a> {
@@ -105,59 +107,83 @@ impl<'a> JobWatch<'a> {
             events: state.events.subscribe(),
             state,
             id,
+            seed: None,
             last: None,
         }
     }
 
+    /// The first change is `row`, read by the caller after `new` (so no read is repeated).
+    pub fn starting_from(mut self, row: &JobRow) -> Self {
+        self.seed = Some(row.view());
+        self
+    }
+
+    async fn read(&self) -> Result<Option<JobView>, ApiError> {
+        Ok(load(self.state, self.id).await?.map(|row| row.view()))
+    }
+
     /// The job now (first call), then its next change; `None` once the row is gone.
-    pub async fn next_change(&mut self) -> Result<Option<JobRow>, ApiError> {
+    pub async fn next_change(&mut self) -> Result<Option<JobView>, ApiError> {
         let mut recheck =
             tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
         loop {
-            if self.last.is_some() {
+            let current = if let Some(seed) = self.seed.take() {
+                Some(seed)
+            } else if self.last.is_none() {
+                self.read().await?
+            } else {
                 tokio::select! {
-                    _ = recheck.tick() => {}
+                    _ = recheck.tick() => self.read().await?,
                     received = self.events.recv() => match received {
-                        Ok(Event::Job(view)) if view.id == self.id => {}
+                        Ok(Event::Job(view)) if view.id == self.id => Some(view),
                         Ok(_) => continue,
-                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Lagged(_)) => self.read().await?,
                         // The subscriber lives as long as the process; poll meanwhile.
-                        Err(RecvError::Closed) => { recheck.tick().await; }
+                        Err(RecvError::Closed) => {
+                            recheck.tick().await;
+                            self.read().await?
+                        }
                     }
                 }
-            }
-            let Some(job) = load(self.state, self.id).await? else {
+            };
+            let Some(current) = current else {
                 return Ok(None);
             };
-            let seen = (job.status.clone(), job.attempts);
-            if self.last.as_ref() != Some(&seen) {
-                self.last = Some(seen);
-                return Ok(Some(job));
+            if let Some(last) = &self.last {
+                // An event published before the row we last saw can arrive after it.
+                let stale = current.updated_at < last.updated_at;
+                let same = (current.status, current.attempts) == (last.status, last.attempts);
+                if stale || same {
+                    continue;
+                }
             }
+            self.last = Some(current.clone());
+            return Ok(Some(current));
         }
     }
 }
 
-/// Waits until the job finishes or `timeout` passes; returns the row as last seen.
+/// Waits until the job finishes or `timeout` passes; returns the row as last seen (read
+/// once more when it has finished, for what the event does not carry).
 pub async fn await_finished(
     state: &AppState,
     id: Uuid,
     timeout: Duration,
 ) -> Result<Option<JobRow>, ApiError> {
     let mut watch = JobWatch::new(state, id);
-    let mut latest = None;
     let waiting = async {
         loop {
             match watch.next_change().await? {
-                Some(job) if job.is_finished() => return Ok(Some(job)),
-                Some(job) => latest = Some(job),
-                None => return Ok(None),
+                Some(job) if job.status.is_finished() => return Ok(true),
+                Some(_) => {}
+                None => return Ok(false),
             }
         }
     };
     match tokio::time::timeout(timeout, waiting).await {
-        Ok(outcome) => outcome,
-        Err(_) => Ok(latest),
+        Ok(Ok(false)) => Ok(None),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(true)) | Err(_) => load(state, id).await,
     }
 }
 
