@@ -24,8 +24,17 @@ pub struct RetryLater {
 }
 
 pub async fn execute(message: JobMessage, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
+    let ctx: Arc<JobContext> = Arc::clone(&ctx);
+    // The delivery runs in its own task. apalis fetches from Redis whenever the worker's
+    // future is polled with room for more work, and a job running inside that future would
+    // wake it at every I/O completion: about eight fetch scripts per job instead of one.
+    tokio::spawn(async move { deliver(message, &ctx).await })
+        .await
+        .map_err(|e| Box::new(e) as BoxDynError)?
+}
+
+async fn deliver(message: JobMessage, ctx: &JobContext) -> Result<(), BoxDynError> {
     let job_id = message.job_id;
-    let ctx: &JobContext = &ctx;
     let retry_later = |reason: String| -> BoxDynError { Box::new(RetryLater { job_id, reason }) };
 
     let claimed = {
