@@ -7,7 +7,7 @@ use std::time::Duration;
 use apalis::prelude::{AbortError, BoxDynError, Data};
 use dispatch_shared::events::Event;
 use dispatch_shared::jobs::{error_codes, JobMessage};
-use dispatch_shared::models::JobRow;
+use dispatch_shared::models::{now_naive, JobRow};
 use dispatch_shared::repo::jobs;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -91,17 +91,19 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
 
     match outcome {
         Ok(result) => {
+            let attempts = job.attempts;
+            let done = job.succeeded(&result, now_naive());
             let mut conn = ctx.db.get().await.map_err(|e| retry_later(e.to_string()))?;
-            let written = jobs::succeed(&mut conn, job_id, &result)
+            let written = jobs::finish(&mut conn, &done)
                 .await
                 .map_err(|e| retry_later(e.to_string()))?;
             drop(conn);
-            tracing::info!(%job_id, %kind, ?elapsed, attempts = job.attempts, "job succeeded");
+            tracing::info!(%job_id, %kind, ?elapsed, attempts, "job succeeded");
             metrics::histogram!("dispatch_job_duration_seconds", "kind" => kind.as_str())
                 .record(elapsed.as_secs_f64());
             metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "succeeded").increment(1);
-            if let Some(at) = written {
-                publish_row(ctx, &job.succeeded(&result, at)).await;
+            if written {
+                publish_row(ctx, &done).await;
             }
             Ok(())
         }
@@ -144,11 +146,12 @@ async fn record_failure(
     code: &str,
     message: &str,
 ) -> Result<(), BoxDynError> {
+    let failed = job.clone().failed(message, code, now_naive());
     let mut conn = ctx.db.get().await.map_err(|e| Box::new(e) as BoxDynError)?;
-    let written = jobs::fail(&mut conn, job.uuid(), message, code).await?;
+    let written = jobs::finish(&mut conn, &failed).await?;
     drop(conn);
-    if let Some(at) = written {
-        publish_row(ctx, &job.clone().failed(message, code, at)).await;
+    if written {
+        publish_row(ctx, &failed).await;
     }
     Ok(())
 }

@@ -58,7 +58,7 @@ pub struct JobView {
 }
 
 impl JobRow {
-    /// The row as `repo::jobs::succeed` leaves it at `at`.
+    /// The job succeeded at `at` with `result` (written by `repo::jobs::finish`).
     pub fn succeeded(mut self, result: &serde_json::Value, at: NaiveDateTime) -> JobRow {
         self.status = JobStatus::Succeeded.as_str().to_owned();
         self.result = Some(result.to_string());
@@ -71,7 +71,7 @@ impl JobRow {
         self
     }
 
-    /// The row as `repo::jobs::fail` leaves it at `at`.
+    /// The job failed for good at `at` (written by `repo::jobs::finish`).
     pub fn failed(mut self, error: &str, code: &str, at: NaiveDateTime) -> JobRow {
         self.status = JobStatus::Failed.as_str().to_owned();
         self.error = Some(error.to_owned());

@@ -1,6 +1,5 @@
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
@@ -115,52 +114,24 @@ pub async fn renew_lease(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryRes
     .map(|_| ())
 }
 
-/// Records the result; the moment written (see `JobRow::succeeded`), or `None` when the row
-/// is gone (acknowledged and deleted meanwhile).
-pub async fn succeed(
-    conn: &mut Conn,
-    id: Uuid,
-    result: &serde_json::Value,
-) -> QueryResult<Option<NaiveDateTime>> {
-    let now = now_naive();
-    diesel::update(dsl::jobs.find(id.to_string()))
+/// Records a finished job: `row` is the job as `JobRow::succeeded` or `JobRow::failed` left
+/// it, so what is written and what is then published are one value. `false` when the row is
+/// gone (acknowledged and deleted meanwhile).
+pub async fn finish(conn: &mut Conn, row: &JobRow) -> QueryResult<bool> {
+    diesel::update(dsl::jobs.find(&row.id))
         .set((
-            dsl::status.eq(JobStatus::Succeeded.as_str()),
-            dsl::result.eq(Some(result.to_string())),
-            dsl::error.eq(None::<String>),
-            dsl::error_code.eq(None::<String>),
-            dsl::payload.eq(None::<String>),
-            dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
-            dsl::updated_at.eq(now),
-            dsl::finished_at.eq(Some(now)),
+            dsl::status.eq(&row.status),
+            dsl::result.eq(&row.result),
+            dsl::error.eq(&row.error),
+            dsl::error_code.eq(&row.error_code),
+            dsl::payload.eq(&row.payload),
+            dsl::lease_until.eq(row.lease_until),
+            dsl::updated_at.eq(row.updated_at),
+            dsl::finished_at.eq(row.finished_at),
         ))
         .execute(conn)
         .await
-        .map(|updated| (updated == 1).then_some(now))
-}
-
-/// Records the failure; the moment written (see `JobRow::failed`), or `None` when the row
-/// is gone.
-pub async fn fail(
-    conn: &mut Conn,
-    id: Uuid,
-    error: &str,
-    code: &str,
-) -> QueryResult<Option<NaiveDateTime>> {
-    let now = now_naive();
-    diesel::update(dsl::jobs.find(id.to_string()))
-        .set((
-            dsl::status.eq(JobStatus::Failed.as_str()),
-            dsl::error.eq(Some(error)),
-            dsl::error_code.eq(Some(code)),
-            dsl::payload.eq(None::<String>),
-            dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
-            dsl::updated_at.eq(now),
-            dsl::finished_at.eq(Some(now)),
-        ))
-        .execute(conn)
-        .await
-        .map(|updated| (updated == 1).then_some(now))
+        .map(|updated| updated == 1)
 }
 
 /// Back to `queued` between attempts, with the last error visible to pollers.
