@@ -7,6 +7,7 @@ pub mod imaging;
 pub mod mail;
 pub mod maintenance;
 pub mod metrics_server;
+pub mod patience;
 pub mod runner;
 pub mod schedule;
 pub mod wake;

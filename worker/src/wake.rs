@@ -4,8 +4,6 @@
 //! (`DISPATCH_WORKER_POLL`) stays beside it for what no message announces (one missed while
 //! resubscribing, say).
 
-use std::time::Duration;
-
 use apalis_redis::factory::RedisStorageFactory;
 use redis::ProtocolVersion;
 use tokio_util::sync::CancellationToken;
@@ -23,20 +21,11 @@ pub async fn factory(
         .clone()
         .set_protocol(ProtocolVersion::RESP3);
     let resp3 = redis::Client::open(info.set_redis_settings(settings))?;
-    let mut warned = false;
-    loop {
-        match RedisStorageFactory::new(resp3.clone()).await {
-            Ok(factory) => return Ok(Some(factory)),
-            Err(e) => {
-                if !warned {
-                    tracing::warn!(error = %e, "waiting for Redis (job wake-up subscription)");
-                    warned = true;
-                }
-            }
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return Ok(None),
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
+    let subscribed = crate::patience::until_ok("Redis (job wake-up subscription)", || {
+        RedisStorageFactory::new(resp3.clone())
+    });
+    tokio::select! {
+        factory = subscribed => Ok(Some(factory)),
+        _ = stop.cancelled() => Ok(None),
     }
 }

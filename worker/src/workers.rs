@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::JobContext;
 use crate::mail::Mailer;
-use crate::{maintenance, metrics_server, runner, schedule, wake};
+use crate::{maintenance, metrics_server, patience, runner, schedule, wake};
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
 const RESTART_AFTER: Duration = Duration::from_secs(2);
@@ -32,7 +32,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     metrics_server::install(settings.worker_metrics_bind)?;
     let pool = db::build_pool(&settings.database_url, settings.db_pool_size);
-    wait_for_schema(&pool).await;
+    patience::until_ok(
+        "the database and its migrations (dispatch-api applies them)",
+        || schema_ready(&pool),
+    )
+    .await;
 
     let mailer = Mailer::new(
         settings.smtp_url.as_deref(),
@@ -40,7 +44,7 @@ pub async fn run(
         &settings.mail_from,
     )?;
     let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
-    let conn = wait_for_redis(&client).await;
+    let conn = patience::until_ok("Redis", || redis_conn::connect(&client)).await;
     let ctx = Arc::new(JobContext {
         settings: settings.clone(),
         db: pool,
@@ -153,22 +157,6 @@ fn monitor(
     Ok(monitor)
 }
 
-async fn wait_for_schema(pool: &db::DbPool) {
-    let mut warned = false;
-    loop {
-        match schema_ready(pool).await {
-            Ok(()) => return,
-            Err(e) => {
-                if !warned {
-                    tracing::warn!(error = %e, "waiting for the database and its migrations (dispatch-api applies them)");
-                    warned = true;
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
 async fn schema_ready(pool: &db::DbPool) -> Result<(), db::DbError> {
     use diesel_async::RunQueryDsl;
     let mut conn = pool.get().await?;
@@ -176,22 +164,6 @@ async fn schema_ready(pool: &db::DbPool) -> Result<(), db::DbError> {
         .execute(&mut conn)
         .await?;
     Ok(())
-}
-
-async fn wait_for_redis(client: &redis::Client) -> redis::aio::ConnectionManager {
-    let mut warned = false;
-    loop {
-        match redis_conn::connect(client).await {
-            Ok(conn) => return conn,
-            Err(e) => {
-                if !warned {
-                    tracing::warn!(error = %e, "waiting for Redis");
-                    warned = true;
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
 }
 
 pub async fn shutdown_signal() -> std::io::Result<()> {
