@@ -127,43 +127,49 @@ impl Browser {
         .await
     }
 
-    /// Replaces the value of the input matching `css` as a user typing would.
-    pub async fn fill(&self, css: &str, value: &str) {
-        let element = self
-            .client
+    /// The first element matching `css`, once there is one.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
             .wait()
             .at_most(PATIENCE)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no `{css}`: {e}"));
+            .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
+    }
+
+    /// Replaces the value of the input matching `css` as a user typing would.
+    pub async fn fill(&self, css: &str, value: &str) {
+        let element = self.element(css).await;
         element.clear().await.expect("clear");
         element.send_keys(value).await.expect("typing");
     }
 
     pub async fn click(&self, css: &str) {
-        let element = self
-            .client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Css(css))
+        self.element(css)
             .await
-            .unwrap_or_else(|e| panic!("no `{css}`: {e}"));
-        element
             .click()
             .await
             .unwrap_or_else(|e| panic!("click `{css}`: {e}"));
     }
 
     pub async fn select(&self, css: &str, value: &str) {
-        let element = self
-            .client
-            .find(Locator::Css(css))
+        self.element(css)
             .await
-            .unwrap_or_else(|e| panic!("no `{css}`: {e}"));
-        element
             .select_by_value(value)
             .await
             .unwrap_or_else(|e| panic!("select {value:?} in `{css}`: {e}"));
+    }
+
+    /// Waits until `script` (returning an array of strings) returns exactly `expected`.
+    pub async fn wait_for_list<S: AsRef<str>>(&self, what: &str, script: &str, expected: &[S]) {
+        let expected: Vec<&str> = expected.iter().map(AsRef::as_ref).collect();
+        let expected = &expected;
+        wait_until(PATIENCE, what, || async move {
+            let value = self.client.execute(script, vec![]).await.ok()?;
+            let shown: Vec<String> = serde_json::from_value(value).ok()?;
+            (shown == *expected).then_some(())
+        })
+        .await
     }
 
     /// Saves a PNG of the window as `docs/screenshots/<name>.png`, for the README.

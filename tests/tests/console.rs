@@ -1,11 +1,9 @@
 //! The web console in headless Chromium against the real binaries, used as a person would:
 //! forms, live job status, live task updates across tabs, the admin table.
 
-use std::time::Duration;
-
 use dispatch_tests::browser::Browser;
 use dispatch_tests::process::{start_api, Binary};
-use dispatch_tests::{wait_until, TestEnv};
+use dispatch_tests::TestEnv;
 use serde_json::{json, Value};
 
 const ADMIN: (&str, &str) = ("console_admin", "admin-password-1");
@@ -268,22 +266,11 @@ async fn the_session_outlives_its_short_access_token() {
     browser.quit().await;
 }
 
-/// The titles of the tasks the page lists, in order.
-async fn task_titles(browser: &Browser) -> Vec<String> {
-    let value = browser
-        .eval(
-            "return [...document.querySelectorAll('#task-list li .task-title')].map(e => e.textContent)",
-            vec![],
-        )
-        .await;
-    serde_json::from_value(value).expect("titles")
-}
-
+/// The titles of the tasks the page lists, in order, once they are `expected`.
 async fn wait_for_titles(browser: &Browser, what: &str, expected: &[&str]) {
-    wait_until(Duration::from_secs(20), what, || async move {
-        (task_titles(browser).await == expected).then_some(())
-    })
-    .await
+    let titles = "return [...document.querySelectorAll('#task-list li .task-title')]\
+                  .map(e => e.textContent)";
+    browser.wait_for_list(what, titles, expected).await
 }
 
 #[tokio::test]
@@ -389,22 +376,11 @@ async fn a_task_made_in_one_tab_appears_in_the_other_without_reload() {
     browser.quit().await;
 }
 
-/// The usernames in the admin table, in order.
-async fn table_usernames(browser: &Browser) -> Vec<String> {
-    let value = browser
-        .eval(
-            "return [...document.querySelectorAll('#users-body tr')].map(r => r.dataset.username)",
-            vec![],
-        )
-        .await;
-    serde_json::from_value(value).expect("usernames")
-}
-
+/// The usernames in the admin table, in order, once they are `expected`.
 async fn wait_for_usernames(browser: &Browser, what: &str, expected: &[String]) {
-    wait_until(Duration::from_secs(20), what, || async move {
-        (table_usernames(browser).await == expected).then_some(())
-    })
-    .await
+    let usernames = "return [...document.querySelectorAll('#users-body tr')]\
+                     .map(r => r.dataset.username)";
+    browser.wait_for_list(what, usernames, expected).await
 }
 
 #[tokio::test]
