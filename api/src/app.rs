@@ -149,8 +149,9 @@ async fn problem_response(err: poem::Error) -> Response {
         return upgrade_required();
     }
     let status = err.status();
-    if status == StatusCode::NOT_MODIFIED {
-        // A conditional GET of a console file whose ETag still matches.
+    if !status.is_client_error() && !status.is_server_error() {
+        // Not a failure: poem's file endpoints answer a matching conditional GET with an
+        // `Err(304)`. It goes out as the bare status it is, not as a problem.
         return Response::builder().status(status).finish();
     }
     let problem = if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
