@@ -30,6 +30,9 @@ enum Scenario {
     /// `succeeded`. The latency printed is the pipeline's own: from the 202 to the last
     /// message (the hashing happens before the 202).
     Pipeline,
+    /// Registers a user with 100 tasks for wrk (`bench/wrk/tasks.lua`) and writes the seed
+    /// file: the access token on the first line, then one task id per line.
+    Seed,
 }
 
 #[derive(Parser)]
@@ -51,6 +54,9 @@ struct Args {
     sockets: usize,
     #[arg(long, default_value_t = 100)]
     users: usize,
+    /// seed: the file written.
+    #[arg(long, default_value = "target/bench-seed.txt")]
+    seed_file: std::path::PathBuf,
 }
 
 async fn seed_tasks(
@@ -167,9 +173,19 @@ async fn main() -> anyhow::Result<()> {
         _ => one_user(&client, &base).await?,
     };
     let tasks = match args.scenario {
-        Scenario::TaskGet | Scenario::TaskList => seed_tasks(&client, &base, &token, 100).await?,
+        Scenario::TaskGet | Scenario::TaskList | Scenario::Seed => {
+            seed_tasks(&client, &base, &token, 100).await?
+        }
         _ => Vec::new(),
     };
+    if let Scenario::Seed = args.scenario {
+        let lines: Vec<&str> = std::iter::once(token.as_str())
+            .chain(tasks.iter().map(String::as_str))
+            .collect();
+        std::fs::write(&args.seed_file, lines.join("\n") + "\n")
+            .with_context(|| format!("writing {}", args.seed_file.display()))?;
+        return Ok(());
+    }
     let tasks = Arc::new(tasks);
     let token = Arc::new(token);
     let name = Arc::new(name);
@@ -223,7 +239,7 @@ async fn main() -> anyhow::Result<()> {
                         .send()
                         .await
                         .is_ok_and(|r| r.status() == 201),
-                    Scenario::Fanout | Scenario::Pipeline => false,
+                    Scenario::Fanout | Scenario::Pipeline | Scenario::Seed => false,
                 };
                 (ok, t.elapsed())
             }
@@ -246,6 +262,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::TaskCreate => "task-create",
             Scenario::Fanout => "fanout",
             Scenario::Pipeline => "pipeline",
+            Scenario::Seed => "seed",
         },
         args.requests,
         args.concurrency,

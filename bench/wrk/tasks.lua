@@ -1,0 +1,39 @@
+-- wrk script for the authenticated task reads in bench/run.sh. The seed file (written by
+-- `dispatch-bench seed`) holds the user's access token on its first line and one task id per
+-- line after it. TASKS_MODE `get` walks those tasks by id; `list` asks for the first page.
+-- Usage: TASKS_SEED=target/bench-seed.txt TASKS_MODE=get \
+--          wrk -t2 -c32 -d10s -s bench/wrk/tasks.lua http://127.0.0.1:18000
+-- (wrk gives its script's arguments only to the threads' states, not to `done`'s, so the
+-- settings come from the environment, which both see.)
+
+local mode = os.getenv("TASKS_MODE") or "get"
+local ids, counter = {}, 0
+
+function init(args)
+  local path = assert(os.getenv("TASKS_SEED"), "TASKS_SEED is not set")
+  local file = assert(io.open(path))
+  local token = file:read("*l")
+  for line in file:lines() do
+    ids[#ids + 1] = line
+  end
+  file:close()
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+function request()
+  counter = counter + 1
+  if mode == "list" then
+    return wrk.format("GET", "/api/v1/tasks/")
+  end
+  return wrk.format("GET", "/api/v1/tasks/" .. ids[(counter % #ids) + 1] .. "/")
+end
+
+-- One line in dispatch-bench's format, so run.sh reads every scenario the same way.
+function done(summary, latency, requests)
+  local e = summary.errors
+  local errors = e.connect + e.read + e.write + e.status + e.timeout
+  local function ms(p) return string.format("%.2fms", latency:percentile(p) / 1000) end
+  io.write(string.format("task-%-6s %8d req  c=%-3s %9.1f req/s  p50 %8s  p95 %8s  p99 %8s  errors %d\n",
+    mode, summary.requests, os.getenv("TASKS_CONNECTIONS") or "?",
+    summary.requests / (summary.duration / 1e6), ms(50), ms(95), ms(99), errors))
+end
