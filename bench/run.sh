@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_services
 # The ceilings' tools: sysbench (MariaDB's own point-select and insert rates), the Argon2
-# reference implementation's CLI, and redis-benchmark (comes with redis-server).
-for tool in sysbench argon2; do
+# reference implementation's CLI, and redis-benchmark (comes with redis-server); wrk drives
+# the task reads, so the load generator is a C client as sysbench's is.
+for tool in sysbench argon2 wrk; do
   if ! command -v "$tool" >/dev/null; then
     echo "Installing $tool (a ceiling the figures are compared with)..." >&2
     apt-get install -y -qq "$tool" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$tool"; } >/dev/null
@@ -119,16 +120,28 @@ measure() { # scenario requests concurrency: prints the bench line and the ratio
   rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
   echo "$line   = $(ratio "$rate") of point selects"
 }
-echo "== tasks, default configuration (the user comes from the per-instance cache)"
+read_under_wrk() { # get|list connections: 10 s of task reads by wrk, and the ratio
+  local line rate
+  line=$(TASKS_SEED="$tmp/seed" TASKS_MODE="$1" TASKS_CONNECTIONS="$2" \
+    wrk -t2 -c"$2" -d10s -s bench/wrk/tasks.lua "http://127.0.0.1:$port" | tail -1)
+  rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
+  echo "$line   = $(ratio "$rate") of point selects"
+}
+echo "== task reads by wrk, default configuration (the user comes from the per-instance cache)"
 start_api ""
+"$bin/dispatch-bench" seed --base "http://127.0.0.1:$port" --seed-file "$tmp/seed"
+read_under_wrk get 32
+echo "== the same with dispatch-bench (a Rust client: it takes more of the two cores than wrk)"
 measure task-get 20000 32
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 start_api "DISPATCH_USER_CACHE_TTL=0"
-echo "== tasks (user cache off: every request reads MySQL for the user, then for the task)"
-measure task-get 20000 32
-measure task-get 20000 64
-measure task-list 10000 32
-measure task-list 10000 64
+echo "== task reads by wrk, user cache off (every request reads MySQL for the user, then for the task)"
+"$bin/dispatch-bench" seed --base "http://127.0.0.1:$port" --seed-file "$tmp/seed"
+read_under_wrk get 32
+read_under_wrk get 64
+read_under_wrk list 32
+read_under_wrk list 64
+echo "== task creates (dispatch-bench), user cache off"
 measure task-create 10000 32
 measure task-create 10000 64
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
