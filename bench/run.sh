@@ -75,11 +75,12 @@ argon2_loop 40 > "$tmp/a2" & second_loop=$!
 wait "$first_loop" "$second_loop"
 hash_ceiling=$(awk -v a="$(cat "$tmp/a1")" -v b="$(cat "$tmp/a2")" 'BEGIN {printf "%.1f", 80 / (a > b ? a : b)}')
 echo "reference argon2  ${hash_ceiling} hashes/s"
-of_hashing() { # a bench line: appends its rate as a share of the hashing ceiling
+share_of() { # bench-line ceiling name: the line, with its req/s as a share of the ceiling
   local rate
   rate=$(echo "$1" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
-  echo "$1   = $(awk -v a="$rate" -v b="$hash_ceiling" 'BEGIN {printf "%.0f %%", 100 * a / b}') of the Argon2 ceiling"
+  echo "$1   = $(awk -v a="$rate" -v b="$2" 'BEGIN {printf "%.0f %%", 100 * a / b}') of $3"
 }
+of_hashing() { share_of "$1" "$hash_ceiling" "the Argon2 ceiling"; }
 
 echo "== load (2 cores shared by client, API, worker, MariaDB and Redis)"
 of_hashing "$("$bin/dispatch-bench" register --base "http://127.0.0.1:$port" --requests 200 --concurrency 16)"
@@ -113,19 +114,14 @@ echo "== the database's ceiling: MariaDB primary-key selects (sysbench oltp_poin
 ceiling=$(sysbench oltp_point_select "${sb[@]}" --threads=32 --time=10 run | awk '/queries:/ {gsub(/[(]/, "", $3); print $3}')
 echo "point selects    ${ceiling}/s"
 
-ratio() { awk -v a="$1" -v b="$ceiling" 'BEGIN {printf "%.0f %%", 100 * a / b}'; }
-measure() { # scenario requests concurrency: prints the bench line and the ratio to the ceiling
-  local line rate
-  line=$("$bin/dispatch-bench" "$1" --base "http://127.0.0.1:$port" --requests "$2" --concurrency "$3")
-  rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
-  echo "$line   = $(ratio "$rate") of point selects"
+measure() { # scenario requests concurrency: the bench line and its share of point selects
+  share_of "$("$bin/dispatch-bench" "$1" --base "http://127.0.0.1:$port" --requests "$2" --concurrency "$3")" \
+    "$ceiling" "point selects"
 }
-read_under_wrk() { # get|list connections: 10 s of task reads by wrk, and the ratio
-  local line rate
-  line=$(TASKS_SEED="$tmp/seed" TASKS_MODE="$1" TASKS_CONNECTIONS="$2" \
-    wrk -t2 -c"$2" -d10s -s bench/wrk/tasks.lua "http://127.0.0.1:$port" | tail -1)
-  rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
-  echo "$line   = $(ratio "$rate") of point selects"
+read_under_wrk() { # get|list connections: 10 s of task reads by wrk, and their share
+  share_of "$(TASKS_SEED="$tmp/seed" TASKS_MODE="$1" TASKS_CONNECTIONS="$2" \
+    wrk -t2 -c"$2" -d10s -s bench/wrk/tasks.lua "http://127.0.0.1:$port" | tail -1)" \
+    "$ceiling" "point selects"
 }
 echo "== task reads by wrk, default configuration (the user comes from the per-instance cache)"
 start_api ""
