@@ -9,11 +9,10 @@ use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::layers::retry::HasherRng;
 use apalis::prelude::*;
 use apalis_cron::CronScheduler;
-use apalis_redis::factory::RedisStorageFactory;
 use dispatch_shared::config::Settings;
 use dispatch_shared::db;
 use dispatch_shared::events::EventPublisher;
-use dispatch_shared::jobs::{JobKind, JobMessage, JobQueues};
+use dispatch_shared::jobs::{JobKind, JobQueues};
 use dispatch_shared::product_cache::ProductCache;
 use dispatch_shared::redis_conn;
 use tokio_util::sync::CancellationToken;
@@ -75,10 +74,17 @@ pub async fn run(
         .collect();
     tracing::info!(%instance, kinds = %kinds.join(", "), "dispatch-worker started");
     let outcome = loop {
-        let Some(factory) = wake::factory(&client, &stop).await? else {
+        let channels = ctx
+            .settings
+            .worker_kinds
+            .iter()
+            .map(|&kind| ctx.queues.announcement_channel(kind))
+            .collect();
+        let Some(announcements) = wake::Announcements::subscribe(&client, channels, &stop).await?
+        else {
             break Ok(());
         };
-        let monitor = monitor(&instance, &ctx, &factory)?;
+        let monitor = monitor(&instance, &ctx, &announcements)?;
         let control = monitor.context();
         let running = monitor.run();
         tokio::pin!(running);
@@ -110,7 +116,7 @@ pub async fn run(
 fn monitor(
     instance: &str,
     ctx: &Arc<JobContext>,
-    factory: &RedisStorageFactory,
+    announcements: &wake::Announcements,
 ) -> anyhow::Result<Monitor> {
     let (min_backoff, max_backoff) = runner::backoff_bounds();
     let backoff = ExponentialBackoffMaker::new(min_backoff, max_backoff, 0.5, HasherRng::default())
@@ -124,9 +130,9 @@ fn monitor(
         let name = format!("{instance}-{}", kind.as_str());
         let config = ctx.queues.consumer_config(kind, concurrency);
         let poll = ctx.settings.worker_poll;
-        let backend =
-            BackendFactory::<JobMessage>::create_with_config(&mut factory.clone(), config)
-                .context("job queue")?;
+        let backend = announcements
+            .storage(&ctx.queues.announcement_channel(kind), config)
+            .context("job queue")?;
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
                 .backend(backend.clone().poll_with_interval(poll))

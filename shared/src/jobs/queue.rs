@@ -49,7 +49,7 @@ impl JobQueues {
 
     pub fn config(&self, kind: JobKind) -> Config {
         // Events on: the push script's `available` message is what wakes an idle worker at
-        // once (the worker's `RedisStorageFactory`). (`persist_results` must stay on too:
+        // once (the worker's `wake::Announcements`). (`persist_results` must stay on too:
         // with it off, apalis-redis never acknowledges a task.)
         Config::default()
             .queue(self.queue_name(kind))
@@ -98,16 +98,21 @@ impl JobQueues {
         Ok(())
     }
 
-    /// Publishes the `available` message a worker's `RedisStorageFactory` wakes on.
+    /// Where a new job of `kind` is announced: the channel apalis-redis's own push script
+    /// would publish on, so an apalis-redis `RedisStorageFactory` would wake on it too.
+    pub fn announcement_channel(&self, kind: JobKind) -> String {
+        format!("tasks:{}:available", self.config(kind).active_jobs_list())
+    }
+
+    /// Publishes the `available` message a worker wakes on.
     /// apalis-redis 1.0's push script sends it only for tasks it puts straight on the active
     /// list, and it puts every task in the scheduled set (its run time is clamped to "now"),
     /// so without this an idle worker would learn of the job only at its next poll. The job
     /// is stored already: if this fails, that poll still finds it.
     async fn announce(&self, kind: JobKind, job_id: Uuid) {
-        let channel = format!("tasks:{}:available", self.config(kind).active_jobs_list());
         let mut conn = self.conn.clone();
         if let Err(e) = redis::cmd("PUBLISH")
-            .arg(channel)
+            .arg(self.announcement_channel(kind))
             .arg(job_id.to_string())
             .query_async::<()>(&mut conn)
             .await

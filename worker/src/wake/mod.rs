@@ -1,0 +1,113 @@
+//! Waking idle workers the moment a job is queued, without losing a wake-up to a fetch that
+//! is already on its way.
+//!
+//! One RESP3 connection subscribes to each handled kind's `available` channel (published by
+//! `JobQueues::push`) and wakes that kind's worker, as apalis-redis's `RedisStorageFactory`
+//! does. The factory alone loses wake-ups under load: apalis's `PollWith` consumes the
+//! message on the next poll even when the storage is still waiting for a fetch whose script
+//! ran before the job was pushed; that fetch comes back empty and the worker sleeps until
+//! the next message or poll. Here each storage request that was in flight when a message
+//! arrived announces again when it completes (see `watched`), so the fetch that follows is
+//! one that can see the job. A slow interval poll (`DISPATCH_WORKER_POLL`) stays beside it
+//! for what no message announces (one missed while resubscribing, say).
+
+mod signal;
+mod watched;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use apalis_core::backend::ext::poll_strategy::{PollWith, StreamStrategy};
+use apalis_redis::{Config, RedisStorage};
+use dispatch_shared::jobs::JobMessage;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, Value};
+use tokio_util::sync::CancellationToken;
+
+pub use signal::{Announced, QueueSignal};
+pub use watched::WatchedConnection;
+
+/// A kind's queue as its worker polls it: woken by the kind's announcements.
+pub type AnnouncedStorage =
+    PollWith<RedisStorage<JobMessage, WatchedConnection>, StreamStrategy<Announced>>;
+
+/// The subscription, and each subscribed channel's signal.
+pub struct Announcements {
+    conn: MultiplexedConnection,
+    signals: Arc<HashMap<String, Arc<QueueSignal>>>,
+}
+
+impl Announcements {
+    /// The connection lives as long as Redis does: after an outage the workers stop and are
+    /// rebuilt with a new subscription. Waits (and retries) while Redis is down; `None` when
+    /// `stop` fires first.
+    pub async fn subscribe(
+        client: &redis::Client,
+        channels: Vec<String>,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<Option<Self>> {
+        let info = client.get_connection_info().clone();
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(ProtocolVersion::RESP3);
+        let resp3 = redis::Client::open(info.set_redis_settings(settings))?;
+        let signals: Arc<HashMap<String, Arc<QueueSignal>>> = Arc::new(
+            channels
+                .into_iter()
+                .map(|channel| (channel, Arc::new(QueueSignal::default())))
+                .collect(),
+        );
+        let subscribed = crate::patience::until_ok("Redis (job announcements)", || {
+            connect(&resp3, signals.clone())
+        });
+        tokio::select! {
+            conn = subscribed => Ok(Some(Self { conn, signals })),
+            _ = stop.cancelled() => Ok(None),
+        }
+    }
+
+    /// The queue `config` names, woken by announcements on `channel`.
+    pub fn storage(&self, channel: &str, config: Config) -> anyhow::Result<AnnouncedStorage> {
+        let signal = self
+            .signals
+            .get(channel)
+            .ok_or_else(|| anyhow::anyhow!("not subscribed to {channel}"))?
+            .clone();
+        let conn = WatchedConnection::new(self.conn.clone(), signal.clone());
+        let storage = RedisStorage::new(conn).with_config(config);
+        Ok(PollWith::new(
+            storage,
+            StreamStrategy::new(Announced::new(signal)),
+        ))
+    }
+}
+
+async fn connect(
+    client: &redis::Client,
+    signals: Arc<HashMap<String, Arc<QueueSignal>>>,
+) -> redis::RedisResult<MultiplexedConnection> {
+    let on_push = signals.clone();
+    let config = AsyncConnectionConfig::new().set_push_sender(move |push: PushInfo| {
+        if let Some(signal) = announced_channel(&push).and_then(|c| on_push.get(c)) {
+            signal.announce();
+        }
+        Ok::<(), redis::aio::SendError>(())
+    });
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    conn.subscribe(signals.keys().collect::<Vec<_>>()).await?;
+    Ok(conn)
+}
+
+/// The channel of a published message; `None` for every other push (subscription replies).
+fn announced_channel(push: &PushInfo) -> Option<&str> {
+    if push.kind != PushKind::Message {
+        return None;
+    }
+    match push.data.first() {
+        Some(Value::BulkString(channel)) => std::str::from_utf8(channel).ok(),
+        _ => None,
+    }
+}
