@@ -301,37 +301,3 @@ async fn a_new_job_wakes_an_idle_worker_that_polls_only_hourly() {
         assert_eq!(response.status(), 201, "registration {i} was not picked up");
     }
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jobs_announced_while_the_worker_is_busy_are_not_left_for_the_hourly_poll() {
-    let mut env = dispatch_tests::TestEnv::new();
-    env.set("DISPATCH_WORKER_POLL", "1h");
-    let app = TestApp::spawn_env(env, true).await;
-    // Sixteen clients, each registering as soon as its previous registration finished: a
-    // job is then almost always announced while the worker's fetch after the last one is on
-    // its way. A job whose message that fetch swallowed would wait for the hourly poll, so
-    // its registration would answer 202 when the wait runs out instead of 201.
-    let clients = (0..16).map(|client| {
-        let app = &app;
-        async move {
-            for round in 0..6 {
-                let username = format!("busy_{client}_{round}");
-                let response = app
-                    .client
-                    .post(app.url("/api/v1/auth/register/"))
-                    .header("Prefer", "wait=20")
-                    .json(&json!({"username": username, "email": format!("{username}@example.com"),
-                                  "password": "job-pass-12"}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(
-                    response.status(),
-                    201,
-                    "{username} was not picked up within its wait"
-                );
-            }
-        }
-    });
-    futures::future::join_all(clients).await;
-}

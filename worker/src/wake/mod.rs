@@ -67,13 +67,16 @@ impl Announcements {
         }
     }
 
+    /// What announcements on `channel` raise; `None` unless subscribed to it.
+    pub fn signal(&self, channel: &str) -> Option<Arc<QueueSignal>> {
+        self.signals.get(channel).cloned()
+    }
+
     /// The queue `config` names, woken by announcements on `channel`.
     pub fn storage(&self, channel: &str, config: Config) -> anyhow::Result<AnnouncedStorage> {
         let signal = self
-            .signals
-            .get(channel)
-            .ok_or_else(|| anyhow::anyhow!("not subscribed to {channel}"))?
-            .clone();
+            .signal(channel)
+            .ok_or_else(|| anyhow::anyhow!("not subscribed to {channel}"))?;
         let conn = WatchedConnection::new(self.conn.clone(), signal.clone());
         let storage = RedisStorage::new(conn).with_config(config);
         Ok(PollWith::new(

@@ -36,9 +36,7 @@ impl ConnectionLike for WatchedConnection {
         let reply = self.inner.req_packed_command(cmd);
         Box::pin(async move {
             let reply = reply.await;
-            if signal.announcements() != seen {
-                signal.reannounce();
-            }
+            overlapped(&signal, seen);
             reply
         })
     }
@@ -54,14 +52,19 @@ impl ConnectionLike for WatchedConnection {
         let replies = self.inner.req_packed_commands(pipeline, offset, count);
         Box::pin(async move {
             let replies = replies.await;
-            if signal.announcements() != seen {
-                signal.reannounce();
-            }
+            overlapped(&signal, seen);
             replies
         })
     }
 
     fn get_db(&self) -> i64 {
         self.inner.get_db()
+    }
+}
+
+fn overlapped(signal: &QueueSignal, seen: u64) {
+    if signal.announcements() != seen {
+        tracing::trace!("a storage request overlapped a job announcement; waking the worker again");
+        signal.reannounce();
     }
 }
