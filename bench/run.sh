@@ -102,6 +102,18 @@ ended=$(date +%s.%N)
 server_counters > "$tmp/run1"
 counters_delta "$tmp/run0" "$tmp/run1" > "$tmp/run"
 per_job "$tmp/run" "$tmp/idle" 3 "$(awk -v a="$started" -v b="$ended" 'BEGIN {print b - a}')" 200
+# At 16 concurrent both cores hash all the time. What that alone costs a job on this machine:
+# the same pipeline one job at a time, first on quiet cores, then beside the reference Argon2
+# hashing on both cores at the lowest priority there is (SCHED_IDLE), so it never takes a
+# core from the pipeline's processes and slows them only through the hardware it shares.
+echo "the pipeline one job at a time (its chain on quiet cores):"
+"$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests 100 --concurrency 1
+hash_forever() { while :; do echo -n "bench-password-1" | chrt -i 0 argon2 dispatchbenchsalt -id -t 2 -k 19456 -p 1 >/dev/null; done; }
+hash_forever & first_loop=$!
+hash_forever & second_loop=$!
+echo "floor under hashing: one job at a time while the reference Argon2 hashes on both cores (SCHED_IDLE):"
+"$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests 100 --concurrency 1
+kill "$first_loop" "$second_loop"; wait "$first_loop" "$second_loop" 2>/dev/null || true
 "$bin/dispatch-bench" profile  --base "http://127.0.0.1:$port" --requests 20000 --concurrency 64
 echo "dispatch-api after load  $(rss_mib "$api_pid")"
 kill "$api_pid"; wait "$api_pid" 2>/dev/null || true
