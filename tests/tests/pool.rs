@@ -41,3 +41,41 @@ async fn connections_killed_by_mysql_are_replaced_after_one_failure_at_most() {
         .await;
     assert_eq!(status, 201);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_task_reads_on_killed_connections_answer_503_then_recover() {
+    let app = TestApp::spawn().await;
+    let user = app.user("pool_reader").await;
+    let (status, task) = app
+        .call(
+            Method::POST,
+            "/api/v1/tasks/",
+            Some(&user.token),
+            Some(&serde_json::json!({"title": "read me"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
+    let round = || {
+        futures::future::join_all(
+            (0..16).map(|_| app.call(Method::GET, &path, Some(&user.token), None)),
+        )
+    };
+    for (status, body) in round().await {
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let killed = app.env.kill_connections().await;
+    assert!(killed >= 1, "no connection to kill");
+    // A batch that meets a dead connection fails every read in it with a 503 (never a 500);
+    // the pool verifies connections from then on, so the next rounds all succeed.
+    for (status, body) in round().await {
+        assert!(status == 200 || status == 503, "{status}: {body}");
+    }
+    for _ in 0..2 {
+        for (status, body) in round().await {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body, task);
+        }
+    }
+}

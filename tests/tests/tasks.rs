@@ -254,6 +254,55 @@ async fn another_users_task_is_not_found_on_every_verb() {
     assert_eq!(still, task);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_each_get_their_own_task_and_never_anothers() {
+    // Reads that arrive together share one statement; each must still get exactly its own
+    // task, and a read of someone else's task among them must still be a 404.
+    let app = TestApp::spawn().await;
+    let ada = app.user("ada").await;
+    let bob = app.user("bob").await;
+    let mut owned = Vec::new();
+    for i in 0..8 {
+        for user in [&ada, &bob] {
+            let task = create(
+                &app,
+                user,
+                json!({"title": format!("{} {i}", user.username)}),
+            )
+            .await;
+            owned.push((user, task));
+        }
+    }
+    let reads = (0..6).flat_map(|_| owned.iter()).flat_map(|(owner, task)| {
+        let other = if owner.username == ada.username {
+            &bob
+        } else {
+            &ada
+        };
+        [(*owner, task, true), (other, task, false)]
+    });
+    let outcomes = futures::future::join_all(reads.map(|(reader, task, own)| {
+        let app = &app;
+        async move {
+            let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
+            let (status, body) = app
+                .call(Method::GET, &path, Some(&reader.token), None)
+                .await;
+            (status, body, task, own)
+        }
+    }))
+    .await;
+    assert_eq!(outcomes.len(), 6 * 16 * 2);
+    for (status, body, task, own) in outcomes {
+        if own {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(&body, task);
+        } else {
+            assert_eq!(status, 404, "{body}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn lists_filter_search_order_and_page() {
     let app = TestApp::spawn().await;

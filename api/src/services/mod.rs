@@ -12,6 +12,7 @@ pub mod product_images;
 pub mod products;
 pub mod profile;
 pub mod sessions;
+pub mod task_reads;
 pub mod task_stream;
 pub mod tasks;
 pub mod throttle;

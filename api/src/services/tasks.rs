@@ -92,8 +92,9 @@ pub async fn create(state: &AppState, owner: Uuid, input: TaskInput) -> Result<T
 }
 
 pub async fn find(state: &AppState, owner: Uuid, id: Uuid) -> Result<TaskRow, ApiError> {
-    let mut conn = state.db.get().await?;
-    tasks::find(&mut conn, owner, id)
+    state
+        .task_reads
+        .find(owner, id)
         .await?
         .ok_or(ApiError::NotFound)
 }

@@ -91,14 +91,57 @@ pub async fn find(conn: &mut Conn, owner: Uuid, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// The task whoever owns it (for assignments, where an admin may act on any task).
-pub async fn find_any(conn: &mut Conn, id: Uuid) -> QueryResult<Option<TaskRow>> {
+/// How many ids one statement of `find_many` looks up.
+pub const FIND_MANY_WIDTH: usize = 8;
+
+/// The tasks with these ids, whoever owns them, in no particular order: the reads of several
+/// requests at once (the API's `TaskReads` scopes each to its owner). Each statement takes
+/// exactly `FIND_MANY_WIDTH` ids (a short group repeats its first), so it is one prepared
+/// statement, kept in the connection's cache; an `IN` list of varying length would be
+/// prepared and closed again for every group.
+pub async fn find_many(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<TaskRow>> {
+    if let [id] = ids {
+        return find_by_id(conn, id)
+            .await
+            .map(|row| row.into_iter().collect());
+    }
+    let mut rows = Vec::with_capacity(ids.len());
+    for group in ids.chunks(FIND_MANY_WIDTH) {
+        let padded: [&String; FIND_MANY_WIDTH] =
+            std::array::from_fn(|i| group.get(i).unwrap_or(&group[0]));
+        let [a, b, c, d, e, f, g, h] = padded;
+        let found: Vec<TaskRow> = dsl::tasks
+            .filter(
+                dsl::id
+                    .eq(a)
+                    .or(dsl::id.eq(b))
+                    .or(dsl::id.eq(c))
+                    .or(dsl::id.eq(d))
+                    .or(dsl::id.eq(e))
+                    .or(dsl::id.eq(f))
+                    .or(dsl::id.eq(g))
+                    .or(dsl::id.eq(h)),
+            )
+            .select(TaskRow::as_select())
+            .load(conn)
+            .await?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
+
+async fn find_by_id(conn: &mut Conn, id: &str) -> QueryResult<Option<TaskRow>> {
     dsl::tasks
-        .find(id.to_string())
+        .find(id)
         .select(TaskRow::as_select())
         .first(conn)
         .await
         .optional()
+}
+
+/// The task whoever owns it (for assignments, where an admin may act on any task).
+pub async fn find_any(conn: &mut Conn, id: Uuid) -> QueryResult<Option<TaskRow>> {
+    find_by_id(conn, &id.to_string()).await
 }
 
 pub async fn insert(conn: &mut Conn, task: &TaskRow) -> QueryResult<()> {
