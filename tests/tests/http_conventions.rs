@@ -245,13 +245,16 @@ async fn health_and_readiness() {
     let r = app.client.get(app.url("/api-docs")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("swagger"));
+    // A made-up path is counted under one label, not as a series of its own.
+    let probe = format!("/probe-{}", app.env.id);
+    let r = app.client.get(app.url(&probe)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
     let r = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("dispatch_http_requests_total"));
+    let metrics = r.text().await.unwrap();
+    assert!(metrics.contains("dispatch_http_requests_total"));
+    assert!(metrics.contains(r#"route="unmatched""#), "{metrics}");
+    assert!(!metrics.contains(&probe), "{metrics}");
 }
 
 #[tokio::test]
