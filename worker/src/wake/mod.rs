@@ -1,15 +1,19 @@
-//! Waking idle workers the moment a job is queued, without losing a wake-up to a fetch that
-//! is already on its way.
+//! Waking idle workers the moment a job is queued, without losing a wake-up.
 //!
 //! One RESP3 connection subscribes to each handled kind's `available` channel (published by
 //! `JobQueues::push`) and wakes that kind's worker, as apalis-redis's `RedisStorageFactory`
-//! does. The factory alone loses wake-ups under load: apalis's `PollWith` consumes the
-//! message on the next poll even when the storage is still waiting for a fetch whose script
-//! ran before the job was pushed; that fetch comes back empty and the worker sleeps until
-//! the next message or poll. Here each storage request that was in flight when a message
-//! arrived announces again when it completes (see `watched`), so the fetch that follows is
-//! one that can see the job. A slow interval poll (`DISPATCH_WORKER_POLL`) stays beside it
-//! for what no message announces (one missed while resubscribing, say).
+//! does. The factory loses wake-ups under load, in two ways, and fixing them needs its stream
+//! and its connection, which it does not expose:
+//! - its stream leaves no waker registered after a poll that yields (apalis's `PollWith`
+//!   polls it once per poll of the storage), so later messages wake nobody; `Announced`
+//!   registers on every poll;
+//! - a message consumed while a fetch is on its way, whose script ran before the job was
+//!   pushed, is followed by an empty result and a parked worker; here each storage request
+//!   that was in flight when a message arrived wakes the worker again when it completes
+//!   (see `watched`), so the fetch that follows is one that can see the job.
+//!
+//! A slow interval poll (`DISPATCH_WORKER_POLL`) stays beside it for what no message
+//! announces (one missed while resubscribing, say).
 
 mod signal;
 mod watched;
