@@ -83,8 +83,8 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
     let routes = Route::new()
         .nest_no_strip("/api", api.clone())
         .nest_no_strip("/ws", api.clone())
-        .at("/healthz", api.clone())
-        .at("/readyz", api);
+        .nest_no_strip("/healthz", api.clone())
+        .nest_no_strip("/readyz", api);
     crate::console::mount(routes)
         .nest("/api-docs", swagger)
         .at("/api-docs/openapi.json", spec)
@@ -140,8 +140,17 @@ async fn no_store<E: Endpoint>(next: E, request: Request) -> poem::Result<Respon
 }
 
 /// Errors raised outside our handlers (routing, parameter parsing, the framework) get the
-/// same problem body as ours.
+/// same problem body as ours. The route the request matched goes along, for the metrics.
 async fn problem_response(err: poem::Error) -> Response {
+    let matched = err.data::<poem::PathPattern>().cloned();
+    let mut response = problem_for(err);
+    if let Some(matched) = matched {
+        response.set_data(matched);
+    }
+    response
+}
+
+fn problem_for(err: poem::Error) -> Response {
     if err.is::<ApiError>() {
         return err.into_response();
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use metrics::SharedString;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use poem::http::{Method, StatusCode};
-use poem::{handler, Endpoint, IntoResponse, Request, Response};
+use poem::{handler, Endpoint, IntoResponse, PathPattern, Request, Response};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -24,23 +24,18 @@ pub fn render() -> String {
         .unwrap_or_default()
 }
 
-/// The route a request matched, with ids collapsed so they do not explode the label space.
-/// A path that matched nothing is one label, whatever it was: otherwise every probe of a
-/// made-up path would add series to the metrics for as long as the process lives.
-fn route_label(path: &str, status: StatusCode) -> String {
-    if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED {
-        return "unmatched".to_owned();
-    }
-    path.split('/')
-        .map(|seg| {
-            if uuid::Uuid::parse_str(seg).is_ok() {
-                ":id"
-            } else {
-                seg
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+/// The route the request matched, as the router's pattern (`/api/v1/tasks/:param0`), so ids do
+/// not explode the label space. A request that matched no route is one label, whatever its
+/// path: otherwise every probe of a made-up path would add series for the life of the
+/// process.
+fn route_label(response: &poem::Result<Response>) -> SharedString {
+    let matched = match response {
+        Ok(r) => r.data::<PathPattern>(),
+        Err(e) => e.data::<PathPattern>(),
+    };
+    matched.map_or(SharedString::const_str("unmatched"), |p| {
+        SharedString::from_shared(p.0.clone())
+    })
 }
 
 /// Label values that need no allocation per request.
@@ -70,18 +65,21 @@ fn status_label(status: StatusCode) -> &'static str {
 pub async fn track<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // Copied only when the line is written: the request goes to `next`.
+    let path = tracing::enabled!(tracing::Level::INFO).then(|| request.uri().path().to_owned());
     let response = next.call(request).await.map(IntoResponse::into_response);
     let status = match &response {
         Ok(r) => r.status(),
         Err(e) => e.status(),
     };
     let elapsed = started.elapsed();
-    tracing::info!(%method, %path, status = status.as_u16(), ?elapsed, "request");
+    if let Some(path) = path {
+        tracing::info!(%method, %path, status = status.as_u16(), ?elapsed, "request");
+    }
     let labels = [
-        ("method", SharedString::from(method_label(&method))),
-        ("route", SharedString::from(route_label(&path, status))),
-        ("status", SharedString::from(status_label(status))),
+        ("method", SharedString::const_str(method_label(&method))),
+        ("route", route_label(&response)),
+        ("status", SharedString::const_str(status_label(status))),
     ];
     metrics::counter!("dispatch_http_requests_total", &labels).increment(1);
     metrics::histogram!("dispatch_http_request_duration_seconds", &labels)

@@ -245,16 +245,36 @@ async fn health_and_readiness() {
     let r = app.client.get(app.url("/api-docs")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("swagger"));
-    // A made-up path is counted under one label, not as a series of its own.
+    // Requests are counted by the route they matched, never by their path: a made-up path
+    // is one `unmatched` label, and a made-up id in a real route is that route's label.
     let probe = format!("/probe-{}", app.env.id);
     let r = app.client.get(app.url(&probe)).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    let made_up_id = format!("made-up-{}", app.env.id);
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/tasks/{made_up_id}/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     let r = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let metrics = r.text().await.unwrap();
-    assert!(metrics.contains("dispatch_http_requests_total"));
-    assert!(metrics.contains(r#"route="unmatched""#), "{metrics}");
+    assert!(
+        metrics.contains(r#"route="unmatched",status="404""#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"route="/api/v1/tasks/:param0",status="401""#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"route="/readyz",status="200""#),
+        "{metrics}"
+    );
     assert!(!metrics.contains(&probe), "{metrics}");
+    assert!(!metrics.contains(&made_up_id), "{metrics}");
 }
 
 #[tokio::test]
