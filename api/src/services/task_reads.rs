@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
-/// The most reads one statement carries.
-const MAX_BATCH: usize = 32;
+/// The most reads one batch carries: what one statement looks up.
+const MAX_BATCH: usize = tasks::FIND_MANY_WIDTH;
 /// Reads waiting for their turn; beyond it a request waits to be queued.
 const QUEUE: usize = 1024;
 
@@ -37,14 +37,11 @@ pub struct TaskReads {
 }
 
 impl TaskReads {
-    /// `in_flight` batches at most at the database at once (each holds a pooled connection).
-    pub fn spawn(db: DbPool, in_flight: usize) -> Self {
+    /// Reads through `db`, whose pool holds `pool_size` connections.
+    pub fn spawn(db: DbPool, pool_size: u32) -> Self {
         let (queue, incoming) = mpsc::channel(QUEUE);
-        tokio::spawn(dispatch(
-            db,
-            incoming,
-            Arc::new(Semaphore::new(in_flight.max(1))),
-        ));
+        let slots = Arc::new(Semaphore::new(batches_in_flight(pool_size)));
+        tokio::spawn(dispatch(db, incoming, slots));
         Self { queue }
     }
 
@@ -64,6 +61,15 @@ impl TaskReads {
             ))),
         }
     }
+}
+
+/// One batch in flight per core (each holds a pooled connection), and never more than half
+/// the pool: more would only make the batches smaller (each then costs the database a
+/// statement for fewer reads) without serving them sooner. Measured with wrk on 2 cores: 2
+/// in flight served 20–24k reads/s, 1 and 4 about 19k.
+fn batches_in_flight(pool_size: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.min(pool_size as usize / 2).max(1)
 }
 
 async fn dispatch(db: DbPool, mut incoming: mpsc::Receiver<Lookup>, slots: Arc<Semaphore>) {
@@ -104,11 +110,11 @@ async fn answer(db: &DbPool, batch: Vec<Lookup>) {
             return;
         }
     };
-    for lookup in batch {
-        let (id, owner) = (lookup.id.to_string(), lookup.owner.to_string());
+    for (lookup, id) in batch.into_iter().zip(&ids) {
+        let owner = lookup.owner.to_string();
         let task = rows
             .iter()
-            .find(|row| row.id == id && row.owner_id == owner)
+            .find(|row| &row.id == id && row.owner_id == owner)
             .cloned();
         // The receiver is gone only if its request was dropped.
         let _ = lookup.reply.send(Ok(task));
