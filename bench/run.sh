@@ -65,9 +65,12 @@ echo "dispatch-worker  $(rss_mib "${pids[0]}")"
 echo "== password hashing: the two Argon2id implementations compared (Dispatch uses libsodium)"
 "$bin/dispatch-hash-bench"
 echo "== the hashing ceiling: Argon2id (m 19456 KiB, t 2, p 1) by the reference C implementation, both cores"
+reference_hash() { # [a command to run it under]: one hash at Dispatch's parameters
+  echo -n "bench-password-1" | "$@" argon2 dispatchbenchsalt -id -t 2 -k 19456 -p 1
+}
 argon2_loop() { # hashes; prints the seconds the CLI reports for its own hashing
   for _ in $(seq 1 "$1"); do
-    echo -n "bench-password-1" | argon2 dispatchbenchsalt -id -t 2 -k 19456 -p 1 | awk '/seconds/ {print $1}'
+    reference_hash | awk '/seconds/ {print $1}'
   done | awk '{s += $1} END {print s}'
 }
 argon2_loop 40 > "$tmp/a1" & first_loop=$!
@@ -108,7 +111,7 @@ per_job "$tmp/run" "$tmp/idle" 3 "$(awk -v a="$started" -v b="$ended" 'BEGIN {pr
 # core from the pipeline's processes and slows them only through the hardware it shares.
 echo "the pipeline one job at a time (its chain on quiet cores):"
 "$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests 100 --concurrency 1
-hash_forever() { while :; do echo -n "bench-password-1" | chrt -i 0 argon2 dispatchbenchsalt -id -t 2 -k 19456 -p 1 >/dev/null; done; }
+hash_forever() { while :; do reference_hash chrt -i 0 >/dev/null; done; }
 hash_forever & first_loop=$!
 hash_forever & second_loop=$!
 echo "floor under hashing: one job at a time while the reference Argon2 hashes on both cores (SCHED_IDLE):"
