@@ -13,16 +13,19 @@ fn permits() -> &'static Semaphore {
         .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
 }
 
-/// The hashing threads: one per core, at a lower scheduling priority (nice 10), so that
-/// under a burst of logins the light work of every other request (and of a worker on the
-/// same machine) still runs at once instead of queueing behind the hashes for CPU time.
+/// The hashing threads: one per core, at the lowest priority there is (`SCHED_IDLE`), so
+/// that any other thread that wakes (a request, the job pipeline's handoffs, a worker,
+/// MariaDB or Redis on the same machine) takes the core from a hash at once. Nice levels are
+/// not enough: the kernel lets a woken nice-0 thread wait out a nice-19 thread's slice.
+/// The price: while the cores are saturated by other work, hashes wait for it, and the
+/// semaphore above keeps their number and memory bounded meanwhile.
 fn hashing_pool() -> Result<&'static rayon::ThreadPool, PasswordHashError> {
     static POOL: OnceLock<Result<rayon::ThreadPool, String>> = OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
             .thread_name(|i| format!("argon2-{i}"))
-            .start_handler(|_| lower_this_threads_priority())
+            .start_handler(|_| run_this_thread_only_when_idle())
             // A panicking hash drops its sender, and the request gets an error; rayon's
             // default would abort the process.
             .panic_handler(|_| tracing::error!("a password hashing job panicked"))
@@ -34,18 +37,19 @@ fn hashing_pool() -> Result<&'static rayon::ThreadPool, PasswordHashError> {
 }
 
 #[cfg(target_os = "linux")]
-fn lower_this_threads_priority() {
-    // On Linux a thread id names one thread to setpriority; failing leaves the default
-    // priority, which is only slower for the others.
-    // SAFETY: plain syscalls on the calling thread's own id, no memory is shared.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+fn run_this_thread_only_when_idle() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: a plain syscall on the calling thread (pid 0), reading `param` only. Any
+    // unprivileged thread may lower itself to SCHED_IDLE; failing leaves the default
+    // policy, which only makes the others slower.
+    let failed = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0;
+    if failed {
+        tracing::warn!("the hashing thread keeps the default scheduling policy");
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_this_threads_priority() {}
+fn run_this_thread_only_when_idle() {}
 
 async fn on_hashing_thread<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, PasswordHashError> + Send + 'static,
@@ -117,5 +121,15 @@ mod tests {
         );
         assert!(!verify_password("wrong".into(), Some(hash)).await.unwrap());
         assert!(!verify_password("anything".into(), None).await.unwrap());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_at_the_idle_scheduling_policy() {
+        // SAFETY: reads the calling (hashing) thread's own policy.
+        let policy = on_hashing_thread(|| Ok(unsafe { libc::sched_getscheduler(0) }))
+            .await
+            .unwrap();
+        assert_eq!(policy, libc::SCHED_IDLE);
     }
 }

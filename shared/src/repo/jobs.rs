@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::jobs::dsl;
 use crate::jobs::{JobKind, JobStatus};
 use crate::models::{ago, now_naive, JobRow, NewJob};
@@ -38,8 +39,7 @@ pub fn new_job(
 }
 
 pub async fn insert(conn: &mut Conn, job: &NewJob) -> QueryResult<()> {
-    diesel::insert_into(dsl::jobs)
-        .values(job)
+    keep_prepared(diesel::insert_into(dsl::jobs).values(job))
         .execute(conn)
         .await
         .map(|_| ())
@@ -90,25 +90,28 @@ pub async fn claim(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryResult<bo
     let claimable = dsl::status.eq(JobStatus::Queued.as_str()).or(dsl::status
         .eq(JobStatus::Running.as_str())
         .and(dsl::lease_until.lt(now)));
-    let updated = diesel::update(dsl::jobs.find(id.to_string()).filter(claimable))
-        .set((
+    let updated = keep_prepared(
+        diesel::update(dsl::jobs.find(id.to_string()).filter(claimable)).set((
             dsl::status.eq(JobStatus::Running.as_str()),
             dsl::attempts.eq(dsl::attempts + 1),
             dsl::lease_until.eq(later(lease)),
             dsl::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await?;
+        )),
+    )
+    .execute(conn)
+    .await?;
     Ok(updated == 1)
 }
 
 pub async fn renew_lease(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryResult<()> {
-    diesel::update(
-        dsl::jobs
-            .find(id.to_string())
-            .filter(dsl::status.eq(JobStatus::Running.as_str())),
+    keep_prepared(
+        diesel::update(
+            dsl::jobs
+                .find(id.to_string())
+                .filter(dsl::status.eq(JobStatus::Running.as_str())),
+        )
+        .set(dsl::lease_until.eq(later(lease))),
     )
-    .set(dsl::lease_until.eq(later(lease)))
     .execute(conn)
     .await
     .map(|_| ())
@@ -118,36 +121,34 @@ pub async fn renew_lease(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryRes
 /// it, so what is written and what is then published are one value. `false` when the row is
 /// gone (acknowledged and deleted meanwhile).
 pub async fn finish(conn: &mut Conn, row: &JobRow) -> QueryResult<bool> {
-    diesel::update(dsl::jobs.find(&row.id))
-        .set((
-            dsl::status.eq(&row.status),
-            dsl::result.eq(&row.result),
-            dsl::error.eq(&row.error),
-            dsl::error_code.eq(&row.error_code),
-            dsl::payload.eq(&row.payload),
-            dsl::lease_until.eq(row.lease_until),
-            dsl::updated_at.eq(row.updated_at),
-            dsl::finished_at.eq(row.finished_at),
-        ))
-        .execute(conn)
-        .await
-        .map(|updated| updated == 1)
+    keep_prepared(diesel::update(dsl::jobs.find(&row.id)).set((
+        dsl::status.eq(&row.status),
+        dsl::result.eq(&row.result),
+        dsl::error.eq(&row.error),
+        dsl::error_code.eq(&row.error_code),
+        dsl::payload.eq(&row.payload),
+        dsl::lease_until.eq(row.lease_until),
+        dsl::updated_at.eq(row.updated_at),
+        dsl::finished_at.eq(row.finished_at),
+    )))
+    .execute(conn)
+    .await
+    .map(|updated| updated == 1)
 }
 
 /// Back to `queued` between attempts, with the last error visible to pollers.
 pub async fn release_for_retry(conn: &mut Conn, id: Uuid, error: &str) -> QueryResult<()> {
     let now = now_naive();
-    diesel::update(dsl::jobs.find(id.to_string()))
-        .set((
-            dsl::status.eq(JobStatus::Queued.as_str()),
-            dsl::error.eq(Some(error)),
-            dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
-            dsl::updated_at.eq(now),
-            dsl::enqueued_at.eq(now),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    keep_prepared(diesel::update(dsl::jobs.find(id.to_string())).set((
+        dsl::status.eq(JobStatus::Queued.as_str()),
+        dsl::error.eq(Some(error)),
+        dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
+        dsl::updated_at.eq(now),
+        dsl::enqueued_at.eq(now),
+    )))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Running jobs whose holder stopped renewing the lease (its worker died) go back to

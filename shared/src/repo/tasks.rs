@@ -6,6 +6,7 @@ use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::apply_ordering;
+use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::tasks::{self, dsl};
 use crate::domain::{Ordering, Sort, SortField, TaskStatus};
 use crate::models::TaskRow;
@@ -145,8 +146,7 @@ pub async fn find_any(conn: &mut Conn, id: Uuid) -> QueryResult<Option<TaskRow>>
 }
 
 pub async fn insert(conn: &mut Conn, task: &TaskRow) -> QueryResult<()> {
-    diesel::insert_into(dsl::tasks)
-        .values(task)
+    keep_prepared(diesel::insert_into(dsl::tasks).values(task))
         .execute(conn)
         .await
         .map(|_| ())
@@ -169,12 +169,15 @@ pub async fn update(
     id: Uuid,
     changes: &TaskChanges,
 ) -> QueryResult<bool> {
-    let updated = diesel::update(
-        dsl::tasks
-            .find(id.to_string())
-            .filter(dsl::owner_id.eq(owner.to_string())),
+    // At most eight shapes: each of the three optional columns set or left.
+    let updated = keep_prepared(
+        diesel::update(
+            dsl::tasks
+                .find(id.to_string())
+                .filter(dsl::owner_id.eq(owner.to_string())),
+        )
+        .set(changes),
     )
-    .set(changes)
     .execute(conn)
     .await?;
     Ok(updated > 0)

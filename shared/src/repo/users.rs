@@ -2,14 +2,14 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::users::dsl;
 use crate::models::{now_naive, NewUser, UserRow};
 
 type Conn = AsyncMysqlConnection;
 
 pub async fn insert(conn: &mut Conn, user: &NewUser) -> QueryResult<()> {
-    diesel::insert_into(dsl::users)
-        .values(user)
+    keep_prepared(diesel::insert_into(dsl::users).values(user))
         .execute(conn)
         .await
         .map(|_| ())

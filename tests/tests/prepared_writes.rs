@@ -1,0 +1,121 @@
+//! The job pipeline's writes stay prepared on their connection: after a statement's first
+//! run, running it again costs MariaDB no new prepare (one round trip fewer per write).
+
+use diesel::QueryableByName;
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use dispatch_shared::domain::TaskStatus;
+use dispatch_shared::jobs::JobKind;
+use dispatch_shared::models::{now_naive, NewUser, TaskRow};
+use dispatch_shared::repo::{jobs, tasks, users};
+use dispatch_tests::env::TestEnv;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(QueryableByName)]
+struct Counter {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(column_name = Value)]
+    value: String,
+}
+
+/// Statements this connection has prepared so far, not counting the read itself (itself a
+/// one-off prepared statement).
+async fn prepares_before(conn: &mut AsyncMysqlConnection) -> i64 {
+    let row: Counter = diesel::sql_query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")
+        .get_result(conn)
+        .await
+        .expect("session status");
+    row.value.parse::<i64>().expect("a count") - 1
+}
+
+/// One registration's writes as the API and the worker make them, plus a task's.
+async fn one_round(conn: &mut AsyncMysqlConnection) {
+    let now = now_naive();
+    let user_id = Uuid::new_v4();
+    let name = format!("kp_{}", &user_id.simple().to_string()[..10]);
+    let job = jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None);
+    jobs::insert(conn, &job).await.expect("job insert");
+    let job_id = Uuid::parse_str(&job.id).expect("job id");
+    assert!(jobs::claim(conn, job_id, Duration::from_secs(30))
+        .await
+        .expect("claim"));
+    jobs::renew_lease(conn, job_id, Duration::from_secs(30))
+        .await
+        .expect("renew");
+    users::insert(
+        conn,
+        &NewUser {
+            id: user_id.to_string(),
+            username: name.clone(),
+            email: format!("{name}@example.com"),
+            first_name: String::new(),
+            last_name: String::new(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+            is_active: true,
+            is_superuser: false,
+            date_joined: now,
+            last_updated: now,
+        },
+    )
+    .await
+    .expect("user insert");
+    let row = jobs::find(conn, job_id)
+        .await
+        .expect("job read")
+        .expect("the job");
+    let finished = row.succeeded(&serde_json::json!({"id": user_id}), now_naive());
+    assert!(jobs::finish(conn, &finished).await.expect("finish"));
+    let task = TaskRow {
+        id: Uuid::new_v4().to_string(),
+        owner_id: user_id.to_string(),
+        title: "a task".into(),
+        description: String::new(),
+        status_task: TaskStatus::ToDo.as_str().to_owned(),
+        date_created: now,
+        last_updated: now,
+    };
+    tasks::insert(conn, &task).await.expect("task insert");
+    let changes = tasks::TaskChanges {
+        title: Some("renamed".into()),
+        description: None,
+        status_task: None,
+        last_updated: now_naive(),
+    };
+    assert!(tasks::update(
+        conn,
+        user_id,
+        Uuid::parse_str(&task.id).expect("task id"),
+        &changes
+    )
+    .await
+    .expect("task update"));
+}
+
+#[tokio::test]
+async fn pipeline_writes_are_prepared_once_per_connection() {
+    let env = TestEnv::new();
+    dispatch_shared::db::migrate(&env.database_url)
+        .await
+        .expect("migrations");
+    let mut conn = AsyncMysqlConnection::establish(&env.database_url)
+        .await
+        .expect("test database");
+
+    let start = prepares_before(&mut conn).await;
+    one_round(&mut conn).await;
+    let after_first = prepares_before(&mut conn).await;
+    one_round(&mut conn).await;
+    let after_second = prepares_before(&mut conn).await;
+
+    // The read between the rounds is one prepare of its own.
+    let first = after_first - start - 1;
+    let second = after_second - after_first - 1;
+    assert!(
+        first >= 8,
+        "the first round prepares its statements ({first})"
+    );
+    assert_eq!(
+        second, 0,
+        "the second round prepared {second} statements again"
+    );
+}
