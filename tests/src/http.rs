@@ -215,6 +215,20 @@ impl TestApp {
         call_at(&self.client, &self.url(path), method, token, body).await
     }
 
+    /// Creates a task for `user` (`POST /api/v1/tasks/`, which must answer 201); returns it.
+    pub async fn create_task(&self, user: &TestUser, body: Value) -> Value {
+        let (status, task) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/tasks/",
+                Some(&user.token),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(status, 201, "{task}");
+        task
+    }
+
     /// Registers and logs in a user; returns their id and access token.
     pub async fn user(&self, username: &str) -> TestUser {
         let password = format!("{username}-password-1");

@@ -8,15 +8,7 @@ use serde_json::{json, Value};
 const DATE: &str = "2026-12-01";
 
 async fn task_of(app: &TestApp, owner: &TestUser, title: &str) -> String {
-    let (status, task) = app
-        .call(
-            Method::POST,
-            "/api/v1/tasks/",
-            Some(&owner.token),
-            Some(&json!({"title": title})),
-        )
-        .await;
-    assert_eq!(status, 201, "{task}");
+    let task = app.create_task(owner, json!({"title": title})).await;
     task["id"].as_str().unwrap().to_owned()
 }
 

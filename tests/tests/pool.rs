@@ -31,30 +31,17 @@ async fn connections_killed_by_mysql_are_replaced_after_one_failure_at_most() {
         }
     }
     assert!(failures <= 1, "{failures} requests failed after the kill");
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/v1/tasks/",
-            Some(&user.token),
-            Some(&serde_json::json!({"title": "after the restart"})),
-        )
+    app.create_task(&user, serde_json::json!({"title": "after the restart"}))
         .await;
-    assert_eq!(status, 201);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batched_task_reads_on_killed_connections_answer_503_then_recover() {
     let app = TestApp::spawn().await;
     let user = app.user("pool_reader").await;
-    let (status, task) = app
-        .call(
-            Method::POST,
-            "/api/v1/tasks/",
-            Some(&user.token),
-            Some(&serde_json::json!({"title": "read me"})),
-        )
+    let task = app
+        .create_task(&user, serde_json::json!({"title": "read me"}))
         .await;
-    assert_eq!(status, 201);
     let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
     let round = || {
         futures::future::join_all(

@@ -1,22 +1,9 @@
 //! Tasks (DESIGN §5, reference 002): CRUD, validation, ownership, and the shared list piece
 //! (pagination, filters, ordering) as every list endpoint uses it.
 
-use dispatch_tests::{TestApp, TestUser};
+use dispatch_tests::TestApp;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-async fn create(app: &TestApp, user: &TestUser, body: Value) -> Value {
-    let (status, task) = app
-        .call(
-            Method::POST,
-            "/api/v1/tasks/",
-            Some(&user.token),
-            Some(&body),
-        )
-        .await;
-    assert_eq!(status, 201, "{task}");
-    task
-}
 
 fn titles(page: &Value) -> Vec<&str> {
     page["results"]
@@ -31,9 +18,7 @@ fn titles(page: &Value) -> Vec<&str> {
 async fn crud_flow_of_reference_002() {
     let app = TestApp::spawn().await;
     let ada = app.user("ada").await;
-    let task = create(
-        &app,
-        &ada,
+    let task = app.create_task(&ada,
         json!({"title": "Complete Backend Assessment", "description": "Write and submit the project proposal", "status_task": "TO DO"}),
     )
     .await;
@@ -183,9 +168,11 @@ async fn invalid_tasks_get_field_errors_and_change_nothing() {
     assert_eq!(app.env.count_rows("tasks").await, 0);
 
     // Exactly 100 characters (not bytes) is fine, and titles are trimmed.
-    let long = create(&app, &ada, json!({"title": "é".repeat(100)})).await;
+    let long = app
+        .create_task(&ada, json!({"title": "é".repeat(100)}))
+        .await;
     assert_eq!(long["title"].as_str().unwrap().chars().count(), 100);
-    let task = create(&app, &ada, json!({"title": "  trimmed\n"})).await;
+    let task = app.create_task(&ada, json!({"title": "  trimmed\n"})).await;
     assert_eq!(task["title"], "trimmed");
     assert_eq!(task["status_task"], "TO DO");
     assert_eq!(task["description"], "");
@@ -232,7 +219,7 @@ async fn another_users_task_is_not_found_on_every_verb() {
     let app = TestApp::spawn().await;
     let ada = app.user("ada").await;
     let bob = app.user("bob").await;
-    let task = create(&app, &ada, json!({"title": "private"})).await;
+    let task = app.create_task(&ada, json!({"title": "private"})).await;
     let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
     let body = json!({"title": "stolen"});
     for (method, body) in [
@@ -264,12 +251,9 @@ async fn concurrent_reads_each_get_their_own_task_and_never_anothers() {
     let mut owned = Vec::new();
     for i in 0..8 {
         for user in [&ada, &bob] {
-            let task = create(
-                &app,
-                user,
-                json!({"title": format!("{} {i}", user.username)}),
-            )
-            .await;
+            let task = app
+                .create_task(user, json!({"title": format!("{} {i}", user.username)}))
+                .await;
             owned.push((user, task));
         }
     }
@@ -315,14 +299,14 @@ async fn lists_filter_search_order_and_page() {
         ("100% done", "literal percent", "DONE"),
         ("archive", "", "TO DO"),
     ] {
-        create(
-            &app,
+        app.create_task(
             &ada,
             json!({"title": title, "description": description, "status_task": status}),
         )
         .await;
     }
-    create(&app, &bob, json!({"title": "bob's report"})).await;
+    app.create_task(&bob, json!({"title": "bob's report"}))
+        .await;
     let get = |query: &str| {
         let path = format!("/api/v1/tasks/{query}");
         let app = &app;
