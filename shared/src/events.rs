@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::models::JobView;
@@ -31,37 +31,91 @@ pub fn channel(namespace: &str) -> String {
     format!("{namespace}:events")
 }
 
+/// How many events may wait for Redis; past that, background events are dropped (subscribers
+/// re-read MySQL, so a lost event delays news, never loses it).
+const PUBLISH_QUEUE: usize = 1024;
+/// Events sent to Redis in one pipeline.
+const PUBLISH_BATCH: usize = 64;
+
+struct Outgoing {
+    payload: String,
+    sent: Option<oneshot::Sender<()>>,
+}
+
+/// Publishes through one background task, in the order the events were handed over: a
+/// job's `running` cannot overtake its `succeeded`, and a caller that does not need to know
+/// when Redis has the event does not wait for it.
 #[derive(Clone)]
 pub struct EventPublisher {
-    conn: ConnectionManager,
-    channel: String,
+    queue: mpsc::Sender<Outgoing>,
 }
 
 impl EventPublisher {
+    /// Spawns the sending task; it ends when the last clone of the publisher is dropped.
     pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
-        Self {
-            conn,
-            channel: channel(namespace),
+        let (queue, outgoing) = mpsc::channel(PUBLISH_QUEUE);
+        tokio::spawn(send_in_order(conn, channel(namespace), outgoing));
+        Self { queue }
+    }
+
+    /// Best effort, and returns once Redis has taken the event (or failed to).
+    pub async fn publish(&self, event: &Event) {
+        let Some(payload) = serialise(event) else {
+            return;
+        };
+        let (sent, taken) = oneshot::channel();
+        let outgoing = Outgoing {
+            payload,
+            sent: Some(sent),
+        };
+        if self.queue.send(outgoing).await.is_ok() {
+            let _ = taken.await;
         }
     }
 
-    /// Best effort: subscribers also re-read MySQL, so a lost event delays, never loses, news.
-    pub async fn publish(&self, event: &Event) {
-        let payload = match serde_json::to_string(event) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "event could not be serialised");
-                return;
-            }
+    /// Best effort, and returns at once: the event goes out after every event handed over
+    /// before it. A full queue (Redis far behind or away) drops it.
+    pub fn publish_in_background(&self, event: &Event) {
+        let Some(payload) = serialise(event) else {
+            return;
         };
-        let mut conn = self.conn.clone();
-        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(&self.channel)
-            .arg(payload)
-            .query_async(&mut conn)
-            .await;
-        if let Err(e) = result {
+        let outgoing = Outgoing {
+            payload,
+            sent: None,
+        };
+        if let Err(e) = self.queue.try_send(outgoing) {
             tracing::warn!(error = %e, "event not published");
+        }
+    }
+}
+
+fn serialise(event: &Event) -> Option<String> {
+    serde_json::to_string(event)
+        .map_err(|e| tracing::error!(error = %e, "event could not be serialised"))
+        .ok()
+}
+
+async fn send_in_order(
+    mut conn: ConnectionManager,
+    channel: String,
+    mut outgoing: mpsc::Receiver<Outgoing>,
+) {
+    let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+    while outgoing.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
+        let mut pipe = redis::pipe();
+        for event in &batch {
+            pipe.cmd("PUBLISH")
+                .arg(&channel)
+                .arg(&event.payload)
+                .ignore();
+        }
+        if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+            tracing::warn!(error = %e, events = batch.len(), "events not published");
+        }
+        for event in batch.drain(..) {
+            if let Some(sent) = event.sent {
+                let _ = sent.send(());
+            }
         }
     }
 }

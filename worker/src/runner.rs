@@ -72,7 +72,7 @@ async fn deliver(message: JobMessage, ctx: &JobContext) -> Result<(), BoxDynErro
 async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), BoxDynError> {
     let retry_later = |reason: String| -> BoxDynError { Box::new(RetryLater { job_id, reason }) };
     // Read just after the claim: this is the `running` row a poll would return.
-    publish_row(ctx, &job).await;
+    publish_row(ctx, &job);
 
     let Some(kind) = job.kind() else {
         record_failure(ctx, &job, error_codes::INVALID_PAYLOAD, "unknown job kind").await?;
@@ -103,7 +103,7 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
                 .record(elapsed.as_secs_f64());
             metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "succeeded").increment(1);
             if written {
-                publish_row(ctx, &done).await;
+                publish_row(ctx, &done);
             }
             Ok(())
         }
@@ -151,15 +151,16 @@ async fn record_failure(
     let written = jobs::finish(&mut conn, &failed).await?;
     drop(conn);
     if written {
-        publish_row(ctx, &failed).await;
+        publish_row(ctx, &failed);
     }
     Ok(())
 }
 
 /// Publishes `row`, which must be what the table now holds: every event equals what a
 /// poll would return. The writes above know the row they leave, so they need no re-read.
-async fn publish_row(ctx: &JobContext, row: &JobRow) {
-    ctx.events.publish(&Event::Job(row.view())).await;
+/// The job goes on without waiting for Redis; events still leave in order.
+fn publish_row(ctx: &JobContext, row: &JobRow) {
+    ctx.events.publish_in_background(&Event::Job(row.view()));
 }
 
 /// Publishes the row as it now stands, read back (after a write that does not know it).
@@ -169,7 +170,7 @@ pub async fn publish(ctx: &JobContext, job_id: Uuid) {
         Err(_) => None,
     };
     if let Some(row) = row {
-        ctx.events.publish(&Event::Job(row.view())).await;
+        ctx.events.publish_in_background(&Event::Job(row.view()));
     }
 }
 

@@ -40,6 +40,28 @@ pub struct NewUser {
     pub last_updated: NaiveDateTime,
 }
 
+impl NewUser {
+    /// The row its insert leaves: the other columns take their defaults.
+    pub fn into_stored(self) -> UserRow {
+        UserRow {
+            id: self.id,
+            username: self.username,
+            email: self.email,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            password_hash: self.password_hash,
+            is_active: self.is_active,
+            is_superuser: self.is_superuser,
+            daily_task_limit: None,
+            token_version: 0,
+            date_joined: self.date_joined,
+            last_updated: self.last_updated,
+            last_login: None,
+            welcome_mail_sent_at: None,
+        }
+    }
+}
+
 /// The public shape of a user (DESIGN §4).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserView {

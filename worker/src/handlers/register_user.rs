@@ -25,7 +25,8 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         last_updated: now,
     };
     match users::insert(&mut conn, &new_user).await {
-        Ok(()) => {}
+        // The insert knows the row it leaves: no read-back.
+        Ok(()) => Ok(view(ctx, &new_user.into_stored())),
         Err(e) if is_unique_violation(&e).is_some() => {
             // A second run of the same job finds the user the first run created (the id is
             // the job's); otherwise the name or email was taken meanwhile.
@@ -34,7 +35,7 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
             }
             let (username_taken, _) =
                 users::taken(&mut conn, &payload.username, &payload.email, None).await?;
-            return Err(if username_taken {
+            Err(if username_taken {
                 JobFailure::permanent(
                     error_codes::USERNAME_TAKEN,
                     format!(
@@ -47,14 +48,10 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
                     error_codes::EMAIL_TAKEN,
                     "A user with that email already exists.",
                 )
-            });
+            })
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
     }
-    let created = users::find(&mut conn, payload.user_id)
-        .await?
-        .ok_or_else(|| JobFailure::transient("the new user could not be read back"))?;
-    Ok(view(ctx, &created))
 }
 
 fn view(ctx: &JobContext, user: &UserRow) -> serde_json::Value {
