@@ -1,37 +1,26 @@
 //! Catalogue fixtures: categories, products and product images made through the API.
 
 use reqwest::multipart::{Form, Part};
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::{TestApp, TestUser};
 
 /// A new category's id.
 pub async fn category(app: &TestApp, admin: &TestUser, name: &str) -> String {
-    let (status, body) = app
-        .call(
-            Method::POST,
+    let body = app
+        .created(
             "/api/v1/categories/",
-            Some(&admin.token),
-            Some(&json!({ "name": name })),
+            &admin.token,
+            &json!({ "name": name }),
         )
         .await;
-    assert_eq!(status, 201, "{body}");
     body["id"].as_str().expect("a category id").to_owned()
 }
 
 /// A new product (its JSON), from `fields` as the API takes them.
 pub async fn product(app: &TestApp, admin: &TestUser, fields: Value) -> Value {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/v1/products/",
-            Some(&admin.token),
-            Some(&fields),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
+    app.created("/api/v1/products/", &admin.token, &fields)
+        .await
 }
 
 /// The ids of new products `(name, price, quantity)` in a new category.

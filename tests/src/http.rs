@@ -215,18 +215,18 @@ impl TestApp {
         call_at(&self.client, &self.url(path), method, token, body).await
     }
 
-    /// Creates a task for `user` (`POST /api/v1/tasks/`, which must answer 201); returns it.
-    pub async fn create_task(&self, user: &TestUser, body: Value) -> Value {
-        let (status, task) = self
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/tasks/",
-                Some(&user.token),
-                Some(&body),
-            )
+    /// `POST path` as `token`'s holder, which must answer 201; returns what was created.
+    pub async fn created(&self, path: &str, token: &str, body: &Value) -> Value {
+        let (status, created) = self
+            .call(reqwest::Method::POST, path, Some(token), Some(body))
             .await;
-        assert_eq!(status, 201, "{task}");
-        task
+        assert_eq!(status, 201, "POST {path}: {created}");
+        created
+    }
+
+    /// Creates a task for `user`; returns it.
+    pub async fn create_task(&self, user: &TestUser, body: Value) -> Value {
+        self.created("/api/v1/tasks/", &user.token, &body).await
     }
 
     /// Registers and logs in a user; returns their id and access token.
