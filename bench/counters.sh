@@ -31,3 +31,32 @@ per_job() {
       printf "Redis commands per job:   %.1f  (%s )\n", rt, r;
     }' "$2" "$1"
 }
+
+# sched_counters PID...: "process run_ns wait_ns slices" lines, summed over each process's
+# threads from /proc/PID/task/*/schedstat (time on a core, time runnable but waiting for
+# one, times scheduled in). An API's hashing threads count apart, as "<name>:hashing".
+sched_counters() {
+  local pid task name
+  for pid in "$@"; do
+    name=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+    for task in /proc/"$pid"/task/*; do
+      case $(cat "$task/comm" 2>/dev/null) in
+        argon2-*) printf '%s:hashing ' "$name" ;;
+        *) printf '%s ' "$name" ;;
+      esac
+      cat "$task/schedstat" 2>/dev/null || echo "0 0 0"
+    done
+  done | awk '{run[$1] += $2; wait[$1] += $3; n[$1] += $4} END {for (k in run) print k, run[k], wait[k], n[k]}'
+}
+
+# sched_per_job BEFORE AFTER JOBS: each process's time on a core and time waiting for one,
+# per job, between two sched_counters snapshots: where the pipeline's latency goes when the
+# cores are busy.
+sched_per_job() {
+  awk -v jobs="$3" '
+    NR == FNR {run[$1] = $2; wait[$1] = $3; n[$1] = $4; next}
+    ($1 in run) {
+      printf "  %-22s on a core %5.2f ms/job, waiting for one %5.2f ms/job, %5.1f wake-ups/job\n",
+        $1, ($2 - run[$1]) / 1e6 / jobs, ($3 - wait[$1]) / 1e6 / jobs, ($4 - n[$1]) / jobs
+    }' "$1" "$2" | sort
+}

@@ -91,7 +91,9 @@ echo "== load (2 cores shared by client, API, worker, MariaDB and Redis)"
 of_hashing "$("$bin/dispatch-bench" register --base "http://127.0.0.1:$port" --requests 200 --concurrency 16)"
 of_hashing "$("$bin/dispatch-bench" login    --base "http://127.0.0.1:$port" --requests 200 --concurrency 16)"
 
-echo "== the job pipeline: 200 registrations (c=16), each followed from its 202 to \`succeeded\` on its socket"
+# 600, so that the p99 is the sixth-slowest job rather than the second.
+jobs=600
+echo "== the job pipeline: $jobs registrations (c=16), each followed from its 202 to \`succeeded\` on its socket"
 redis_rtt=$(redis-benchmark -q -n 20000 -c 1 -t ping 2>/dev/null | tr -d '\r' | awk -F'p50=' '/PING_INLINE/ {split($2, a, " "); print a[1]}')
 mysql -uroot -h127.0.0.1 -e "CREATE DATABASE \`${db}_sb\`"
 sb=(--db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=root --mysql-db="${db}_sb" --tables=1 --table-size=10000)
@@ -101,12 +103,17 @@ echo "ceiling: a Redis round trip ${redis_rtt} ms (redis-benchmark PING p50) + t
 server_counters > "$tmp/idle0"; sleep 3; server_counters > "$tmp/idle1"
 counters_delta "$tmp/idle0" "$tmp/idle1" > "$tmp/idle"
 server_counters > "$tmp/run0"
+servers=($(pgrep -x mariadbd) $(pgrep -x redis-server))
+sched_counters "$api_pid" "$worker_pid" "${servers[@]}" > "$tmp/sched0"
 started=$(date +%s.%N)
-"$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests 200 --concurrency 16
+"$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests "$jobs" --concurrency 16
 ended=$(date +%s.%N)
+sched_counters "$api_pid" "$worker_pid" "${servers[@]}" > "$tmp/sched1"
 server_counters > "$tmp/run1"
 counters_delta "$tmp/run0" "$tmp/run1" > "$tmp/run"
-per_job "$tmp/run" "$tmp/idle" 3 "$(awk -v a="$started" -v b="$ended" 'BEGIN {print b - a}')" 200
+per_job "$tmp/run" "$tmp/idle" 3 "$(awk -v a="$started" -v b="$ended" 'BEGIN {print b - a}')" "$jobs"
+echo "where each process's time went (its threads' schedstat; the hashing threads apart):"
+sched_per_job "$tmp/sched0" "$tmp/sched1" "$jobs"
 echo "the pipeline one job at a time (its chain on quiet cores):"
 "$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests 100 --concurrency 1
 # At 16 concurrent both cores hash all the time, on threads at SCHED_IDLE, so that every
@@ -121,8 +128,13 @@ if [[ $(cat "$autogroup" 2>/dev/null) == 1 ]]; then
     kill "$api_pid" "$worker_pid"; wait "$api_pid" "$worker_pid" 2>/dev/null || true
     "$bin/dispatch-worker" & pids+=($!); worker_pid=$!
     start_api ""; api_pid=${pids[-1]}
-    echo "== the same 200 at c=16, API and worker started with the kernel's autogroups off (sysctl kernel.sched_autogroup_enabled=0, restored after)"
-    "$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests 200 --concurrency 16
+    # Warm, as the first measurement was (after the registration and login loads).
+    "$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests 48 --concurrency 16 >/dev/null
+    echo "== the same $jobs at c=16, API and worker started with the kernel's autogroups off (sysctl kernel.sched_autogroup_enabled=0, restored after)"
+    sched_counters "$api_pid" "$worker_pid" "${servers[@]}" > "$tmp/sched0"
+    "$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests "$jobs" --concurrency 16
+    sched_counters "$api_pid" "$worker_pid" "${servers[@]}" > "$tmp/sched1"
+    sched_per_job "$tmp/sched0" "$tmp/sched1" "$jobs"
     echo 1 > "$autogroup"; restore_autogroup=
   else
     echo "(the kernel's autogroups are on, and only root can turn them off for the second measurement)"
@@ -157,8 +169,10 @@ echo "== the same with dispatch-bench (a Rust client: it takes more of the two c
 measure task-get 20000 32
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 start_api "DISPATCH_USER_CACHE_TTL=0"
-echo "== task reads by wrk, user cache off (every request reads MySQL for the user, then for the task)"
 "$bin/dispatch-bench" seed --base "http://127.0.0.1:$port" --seed-file "$tmp/seed"
+echo "== the profile by wrk, user cache off (the issue's first measure: one MySQL read per request, for the user)"
+read_under_wrk profile 32
+echo "== task reads by wrk, user cache off (every request reads MySQL for the user, then for the task)"
 read_under_wrk get 32
 read_under_wrk get 64
 read_under_wrk list 32

@@ -45,7 +45,12 @@ async fn main() {
         eprintln!("dispatch-api: {e}");
         std::process::exit(1);
     }
-    if let Err(e) = run(Cli::parse()).await {
+    // On the runtime's worker threads, not in `block_on` on the main thread: there each
+    // accepted connection would be handed across threads by the I/O driver.
+    let outcome = tokio::spawn(run(Cli::parse()))
+        .await
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("the API's main task failed: {e}")));
+    if let Err(e) = outcome {
         tracing::error!("dispatch-api stopped: {e:#}");
         eprintln!("dispatch-api: {e:#}");
         std::process::exit(1);

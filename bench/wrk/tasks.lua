@@ -1,6 +1,7 @@
 -- wrk script for the authenticated task reads in bench/run.sh. The seed file (written by
 -- `dispatch-bench seed`) holds the user's access token on its first line and one task id per
--- line after it. TASKS_MODE `get` walks those tasks by id; `list` asks for the first page.
+-- line after it. TASKS_MODE `get` walks those tasks by id; `list` asks for the first page;
+-- `profile` reads the user's profile (with the user cache off, the same one MySQL read).
 -- Usage: TASKS_SEED=target/bench-seed.txt TASKS_MODE=get \
 --          wrk -t2 -c32 -d10s -s bench/wrk/tasks.lua http://127.0.0.1:18000
 -- (wrk gives its script's arguments only to the threads' states, not to `done`'s, so the
@@ -24,6 +25,8 @@ function request()
   counter = counter + 1
   if mode == "list" then
     return wrk.format("GET", "/api/v1/tasks/")
+  elseif mode == "profile" then
+    return wrk.format("GET", "/api/v1/auth/profile/")
   end
   return wrk.format("GET", "/api/v1/tasks/" .. ids[(counter % #ids) + 1] .. "/")
 end
@@ -33,7 +36,8 @@ function done(summary, latency, requests)
   local e = summary.errors
   local errors = e.connect + e.read + e.write + e.status + e.timeout
   local function ms(p) return string.format("%.2fms", latency:percentile(p) / 1000) end
-  io.write(string.format("task-%-6s %8d req  c=%-3s %9.1f req/s  p50 %8s  p95 %8s  p99 %8s  errors %d\n",
-    mode, summary.requests, os.getenv("TASKS_CONNECTIONS") or "?",
+  local name = mode == "profile" and "profile" or ("task-" .. mode)
+  io.write(string.format("%-11s %8d req  c=%-3s %9.1f req/s  p50 %8s  p95 %8s  p99 %8s  errors %d\n",
+    name, summary.requests, os.getenv("TASKS_CONNECTIONS") or "?",
     summary.requests / (summary.duration / 1e6), ms(50), ms(95), ms(99), errors))
 end

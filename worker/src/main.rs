@@ -17,7 +17,12 @@ async fn main() {
         eprintln!("dispatch-worker: {e}");
         std::process::exit(1);
     }
-    if let Err(e) = run().await {
+    // On the runtime's worker threads, not in `block_on` on the main thread: there every
+    // wake-up from the I/O driver (a Redis reply, a MySQL row) would cross threads.
+    let outcome = tokio::spawn(run())
+        .await
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("the worker's main task failed: {e}")));
+    if let Err(e) = outcome {
         tracing::error!("dispatch-worker stopped: {e:#}");
         eprintln!("dispatch-worker: {e:#}");
         std::process::exit(1);
