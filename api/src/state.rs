@@ -41,7 +41,12 @@ impl AppState {
         let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
         let redis = redis_conn::connect_lazy(&client).context("REDIS_URL")?;
         let events = events::spawn_subscriber(client, &settings.redis_namespace);
-        let users = UserCache::new(settings.user_cache_ttl, &events);
+        let users = UserCache::new(
+            settings.user_cache_ttl,
+            &events,
+            db.clone(),
+            settings.db_pool_size,
+        );
         let task_reads = TaskReads::spawn(db.clone(), settings.db_pool_size);
         Ok(Arc::new(Self {
             task_reads,

@@ -164,7 +164,7 @@ pub async fn authenticate_claims(
             }
             TokenError::Invalid => ApiError::Unauthorized("The access token is not valid.".into()),
         })?;
-    let user = state.users.get(&state.db, claims.sub).await?;
+    let user = state.users.get(claims.sub).await?;
     match user {
         Some(user) if user.is_active && user.token_version == claims.ver => Ok((
             AuthUser {

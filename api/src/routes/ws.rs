@@ -99,7 +99,7 @@ pub async fn close(socket: &mut WebSocketStream, code: u16, reason: &str) {
 /// Whether the token still speaks for an active user. When MySQL cannot tell, the socket
 /// stays: the token's own expiry still bounds it.
 pub async fn still_authorized(state: &AppState, claims: &Claims) -> bool {
-    match state.users.get(&state.db, claims.sub).await {
+    match state.users.get(claims.sub).await {
         Ok(Some(user)) => user.is_active && user.token_version == claims.ver,
         Ok(None) => false,
         Err(_) => true,

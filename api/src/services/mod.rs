@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin_users;
 pub mod assignments;
+pub mod batched_reads;
 pub mod carts;
 pub mod categories;
 pub mod daily_mail;

@@ -143,7 +143,7 @@ pub async fn logout(
 pub async fn verify(state: &AppState, token: &str) -> Result<(), ApiError> {
     let invalid = || ApiError::Unauthorized("Token is invalid or expired.".into());
     let claims = state.tokens.decode(token).map_err(|_| invalid())?;
-    let user = state.users.get(&state.db, claims.sub).await?;
+    let user = state.users.get(claims.sub).await?;
     if !user.is_some_and(|u| u.is_active && u.token_version == claims.ver) {
         return Err(invalid());
     }

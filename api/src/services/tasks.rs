@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::schemas::Task;
+use crate::services::task_reads::TaskKey;
 use crate::state::AppState;
 
 /// Validated task fields; `None` means "not given".
@@ -94,7 +95,7 @@ pub async fn create(state: &AppState, owner: Uuid, input: TaskInput) -> Result<T
 pub async fn find(state: &AppState, owner: Uuid, id: Uuid) -> Result<TaskRow, ApiError> {
     state
         .task_reads
-        .find(owner, id)
+        .find(TaskKey { owner, id })
         .await?
         .ok_or(ApiError::NotFound)
 }

@@ -1,11 +1,14 @@
 //! Authenticated requests read the user from a short-lived per-instance cache instead of
 //! MySQL. An entry lives at most `DISPATCH_USER_CACHE_TTL` (≤ 5 s), and changes made through
 //! any instance are published so every instance drops its copy at once: a deactivated or
-//! deleted user's tokens stop working within the TTL even if the event is lost.
+//! deleted user's tokens stop working within the TTL even if the event is lost. What the
+//! cache does not hold (or everything, with the cache off) is read in batches.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use diesel::QueryResult;
+use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::db::DbPool;
 use dispatch_shared::events::{Event, EventPublisher};
 use dispatch_shared::models::UserRow;
@@ -15,17 +18,48 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::services::batched_reads::{BatchedReads, PointRead};
 
 const CAPACITY: u64 = 100_000;
+
+pub struct UserById;
+
+impl PointRead for UserById {
+    type Key = Uuid;
+    type Row = UserRow;
+    const WHAT: &'static str = "user";
+
+    fn row_id(key: &Uuid) -> String {
+        key.to_string()
+    }
+
+    async fn find_many(
+        conn: &mut AsyncMysqlConnection,
+        ids: &[String],
+    ) -> QueryResult<Vec<UserRow>> {
+        users::find_many(conn, ids).await
+    }
+
+    fn answers(row: &UserRow, id: &str, _key: &Uuid) -> bool {
+        row.id == id
+    }
+}
 
 #[derive(Clone)]
 pub struct UserCache {
     entries: Cache<Uuid, Arc<UserRow>>,
     enabled: bool,
+    reads: BatchedReads<UserById>,
 }
 
 impl UserCache {
-    pub fn new(ttl: Duration, events: &broadcast::Sender<Event>) -> Self {
+    /// Reads through `db`, whose pool holds `pool_size` connections.
+    pub fn new(
+        ttl: Duration,
+        events: &broadcast::Sender<Event>,
+        db: DbPool,
+        pool_size: u32,
+    ) -> Self {
         let entries = Cache::builder()
             .max_capacity(CAPACITY)
             .time_to_live(ttl.max(Duration::from_millis(1)))
@@ -33,6 +67,7 @@ impl UserCache {
         let cache = Self {
             entries,
             enabled: !ttl.is_zero(),
+            reads: BatchedReads::spawn(db, pool_size),
         };
         let mut receiver = events.subscribe();
         let listener = cache.clone();
@@ -54,16 +89,14 @@ impl UserCache {
         cache
     }
 
-    pub async fn get(&self, db: &DbPool, id: Uuid) -> Result<Option<Arc<UserRow>>, ApiError> {
+    pub async fn get(&self, id: Uuid) -> Result<Option<Arc<UserRow>>, ApiError> {
         if !self.enabled {
-            let mut conn = db.get().await?;
-            return Ok(users::find(&mut conn, id).await?.map(Arc::new));
+            return Ok(self.reads.find(id).await?.map(Arc::new));
         }
         if let Some(user) = self.entries.get(&id).await {
             return Ok(Some(user));
         }
-        let mut conn = db.get().await?;
-        let Some(user) = users::find(&mut conn, id).await? else {
+        let Some(user) = self.reads.find(id).await? else {
             return Ok(None);
         };
         let user = Arc::new(user);

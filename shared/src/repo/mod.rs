@@ -7,6 +7,7 @@ pub mod categories;
 pub mod jobs;
 pub mod listing;
 pub mod orders;
+pub mod point_reads;
 pub mod products;
 pub mod refresh_tokens;
 pub mod schedule_runs;

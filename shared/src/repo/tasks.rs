@@ -11,6 +11,7 @@ use crate::db::schema::tasks::{self, dsl};
 use crate::domain::{Ordering, Sort, SortField, TaskStatus};
 use crate::models::TaskRow;
 use crate::repo::listing::{contains_pattern, Window};
+use crate::repo::point_reads::padded_groups;
 
 type Conn = AsyncMysqlConnection;
 
@@ -92,14 +93,8 @@ pub async fn find(conn: &mut Conn, owner: Uuid, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// How many ids one statement of `find_many` looks up.
-pub const FIND_MANY_WIDTH: usize = 8;
-
 /// The tasks with these ids, whoever owns them, in no particular order: the reads of several
-/// requests at once (the API's `TaskReads` scopes each to its owner). Each statement takes
-/// exactly `FIND_MANY_WIDTH` ids (a short group repeats its first), so it is one prepared
-/// statement, kept in the connection's cache; an `IN` list of varying length would be
-/// prepared and closed again for every group.
+/// requests at once (the API's `TaskReads` scopes each to its owner).
 pub async fn find_many(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<TaskRow>> {
     if let [id] = ids {
         return find_by_id(conn, id)
@@ -107,10 +102,7 @@ pub async fn find_many(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<TaskR
             .map(|row| row.into_iter().collect());
     }
     let mut rows = Vec::with_capacity(ids.len());
-    for group in ids.chunks(FIND_MANY_WIDTH) {
-        let padded: [&String; FIND_MANY_WIDTH] =
-            std::array::from_fn(|i| group.get(i).unwrap_or(&group[0]));
-        let [a, b, c, d, e, f, g, h] = padded;
+    for [a, b, c, d, e, f, g, h] in padded_groups(ids) {
         let found: Vec<TaskRow> = dsl::tasks
             .filter(
                 dsl::id

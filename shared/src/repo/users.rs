@@ -5,6 +5,7 @@ use uuid::Uuid;
 use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::users::dsl;
 use crate::models::{now_naive, NewUser, UserRow};
+use crate::repo::point_reads::padded_groups;
 
 type Conn = AsyncMysqlConnection;
 
@@ -22,6 +23,31 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
         .first(conn)
         .await
         .optional()
+}
+
+/// The users with these ids, in no particular order: the lookups of several requests at once
+/// (the API's batched user reads).
+pub async fn find_many(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<UserRow>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for [a, b, c, d, e, f, g, h] in padded_groups(ids) {
+        let found: Vec<UserRow> = dsl::users
+            .filter(
+                dsl::id
+                    .eq(a)
+                    .or(dsl::id.eq(b))
+                    .or(dsl::id.eq(c))
+                    .or(dsl::id.eq(d))
+                    .or(dsl::id.eq(e))
+                    .or(dsl::id.eq(f))
+                    .or(dsl::id.eq(g))
+                    .or(dsl::id.eq(h)),
+            )
+            .select(UserRow::as_select())
+            .load(conn)
+            .await?;
+        rows.extend(found);
+    }
+    Ok(rows)
 }
 
 /// Login accepts a username or an email; both are stored lower-case.

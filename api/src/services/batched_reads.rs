@@ -1,0 +1,159 @@
+//! Point reads by key, batched: the reads that arrive while earlier ones are at the database
+//! go to it together, as one statement. Under load, that turns many point selects (each a
+//! round trip, a statement execution and two wake-ups of MariaDB and the API) into a few;
+//! a read alone goes at once.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use diesel::QueryResult;
+use diesel_async::AsyncMysqlConnection;
+use dispatch_shared::db::{DbError, DbPool};
+use dispatch_shared::repo::point_reads;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::error::ApiError;
+
+/// The most reads one batch carries: what one statement looks up.
+const MAX_BATCH: usize = point_reads::WIDTH;
+/// Reads waiting for their turn; beyond it a request waits to be queued.
+const QUEUE: usize = 1024;
+
+/// One kind of row read by primary key.
+pub trait PointRead: Send + Sync + 'static {
+    /// What a request asks for: the row's id, and whatever else scopes the answer.
+    type Key: Send + 'static;
+    type Row: Clone + Send + 'static;
+    /// What the log calls these reads.
+    const WHAT: &'static str;
+
+    /// The row id the key names, as stored.
+    fn row_id(key: &Self::Key) -> String;
+
+    /// The rows with these ids, in any order (ids that match nothing are left out).
+    fn find_many(
+        conn: &mut AsyncMysqlConnection,
+        ids: &[String],
+    ) -> impl Future<Output = QueryResult<Vec<Self::Row>>> + Send;
+
+    /// Whether `row` answers `key` (its id, stored as `id`, and its scope).
+    fn answers(row: &Self::Row, id: &str, key: &Self::Key) -> bool;
+}
+
+struct Lookup<R: PointRead> {
+    key: R::Key,
+    reply: oneshot::Sender<Result<Option<R::Row>, BatchError>>,
+}
+
+/// What each read of a failed batch is told: the cause is logged once, with the batch.
+#[derive(Debug, Clone, Copy)]
+enum BatchError {
+    Unavailable,
+    Failed,
+}
+
+pub struct BatchedReads<R: PointRead> {
+    queue: mpsc::Sender<Lookup<R>>,
+}
+
+impl<R: PointRead> Clone for BatchedReads<R> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<R: PointRead> BatchedReads<R> {
+    /// Reads through `db`, whose pool holds `pool_size` connections.
+    pub fn spawn(db: DbPool, pool_size: u32) -> Self {
+        let (queue, incoming) = mpsc::channel(QUEUE);
+        let slots = Arc::new(Semaphore::new(batches_in_flight(pool_size)));
+        tokio::spawn(dispatch(db, incoming, slots));
+        Self { queue }
+    }
+
+    /// The row `key` names, if there is one.
+    pub async fn find(&self, key: R::Key) -> Result<Option<R::Row>, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let lost = || ApiError::Unavailable(format!("the {} reader stopped", R::WHAT));
+        self.queue
+            .send(Lookup { key, reply })
+            .await
+            .map_err(|_| lost())?;
+        match answer.await.map_err(|_| lost())? {
+            Ok(row) => Ok(row),
+            Err(BatchError::Unavailable) => Err(ApiError::Unavailable("database".into())),
+            Err(BatchError::Failed) => Err(ApiError::internal(anyhow::anyhow!(
+                "a batch of {} reads failed (logged with its cause)",
+                R::WHAT
+            ))),
+        }
+    }
+}
+
+/// One batch in flight per core (each holds a pooled connection), and never more than half
+/// the pool: more would only make the batches smaller (each then costs the database a
+/// statement for fewer reads) without serving them sooner. Measured with wrk on 2 cores: 2
+/// in flight served 20–24k task reads/s, 1 and 4 about 19k.
+fn batches_in_flight(pool_size: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.min(pool_size as usize / 2).max(1)
+}
+
+async fn dispatch<R: PointRead>(
+    db: DbPool,
+    mut incoming: mpsc::Receiver<Lookup<R>>,
+    slots: Arc<Semaphore>,
+) {
+    while let Some(first) = incoming.recv().await {
+        // While every slot is busy, more reads queue up and join this batch.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match incoming.try_recv() {
+                Ok(lookup) => batch.push(lookup),
+                Err(_) => break,
+            }
+        }
+        let db = db.clone();
+        tokio::spawn(async move {
+            answer(&db, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn answer<R: PointRead>(db: &DbPool, batch: Vec<Lookup<R>>) {
+    let ids: Vec<String> = batch.iter().map(|l| R::row_id(&l.key)).collect();
+    let rows = match read::<R>(db, &ids).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, reads = batch.len(), "a batch of {} reads failed", R::WHAT);
+            // Classified as any database error is: a lost connection is a 503, not a 500.
+            let reply = match ApiError::from(e) {
+                ApiError::Unavailable(_) => BatchError::Unavailable,
+                _ => BatchError::Failed,
+            };
+            for lookup in batch {
+                let _ = lookup.reply.send(Err(reply));
+            }
+            return;
+        }
+    };
+    for (lookup, id) in batch.into_iter().zip(&ids) {
+        let row = rows
+            .iter()
+            .find(|row| R::answers(row, id, &lookup.key))
+            .cloned();
+        // The receiver is gone only if its request was dropped.
+        let _ = lookup.reply.send(Ok(row));
+    }
+}
+
+async fn read<R: PointRead>(db: &DbPool, ids: &[String]) -> Result<Vec<R::Row>, DbError> {
+    let mut conn = db.get().await?;
+    Ok(R::find_many(&mut conn, ids).await?)
+}

@@ -1,0 +1,35 @@
+//! Reads of many rows by primary key in fixed-width statements.
+//!
+//! Each statement looks up exactly `WIDTH` ids (a short group repeats its first id), so it is
+//! one prepared statement, kept in the connection's cache; an `IN` list of varying length
+//! would be prepared and closed again for every group.
+
+/// How many ids one statement looks up.
+pub const WIDTH: usize = 8;
+
+/// `ids` in groups of `WIDTH`, the last one padded with its own first id.
+pub fn padded_groups(ids: &[String]) -> impl Iterator<Item = [&String; WIDTH]> {
+    ids.chunks(WIDTH)
+        .map(|group| std::array::from_fn(|i| group.get(i).unwrap_or(&group[0])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_full_width_and_padded_with_their_first_id() {
+        let ids: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+        let groups: Vec<[&String; WIDTH]> = padded_groups(&ids).collect();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(
+            groups[0].map(String::as_str),
+            ["0", "1", "2", "3", "4", "5", "6", "7"]
+        );
+        assert_eq!(
+            groups[1].map(String::as_str),
+            ["8", "9", "8", "8", "8", "8", "8", "8"]
+        );
+        assert_eq!(padded_groups(&[]).count(), 0);
+    }
+}
