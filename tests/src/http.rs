@@ -215,6 +215,17 @@ impl TestApp {
         call_at(&self.client, &self.url(path), method, token, body).await
     }
 
+    /// `GET /api/v1/auth/profile/` as `token`'s holder: the status and the answer.
+    pub async fn profile(&self, token: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::GET,
+            "/api/v1/auth/profile/",
+            Some(token),
+            None,
+        )
+        .await
+    }
+
     /// `POST path` as `token`'s holder, which must answer 201; returns what was created.
     pub async fn created(&self, path: &str, token: &str, body: &Value) -> Value {
         let (status, created) = self

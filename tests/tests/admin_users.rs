@@ -39,14 +39,7 @@ async fn only_admins_may_use_it() {
         let (status, _) = app.call(method.clone(), &path, None, body.as_ref()).await;
         assert_eq!(status, 401, "{method} {path} without a token");
     }
-    let (_, me) = app
-        .call(
-            Method::GET,
-            "/api/v1/auth/profile/",
-            Some(&user.token),
-            None,
-        )
-        .await;
+    let (_, me) = app.profile(&user.token).await;
     assert_eq!(me["is_superuser"], false, "nothing changed");
 }
 
@@ -292,14 +285,7 @@ async fn read_change_and_delete_a_user() {
     assert_eq!(status, 204);
     let (status, _) = app.call(Method::GET, &path, Some(&root.token), None).await;
     assert_eq!(status, 404);
-    let (status, _) = app
-        .call(
-            Method::GET,
-            "/api/v1/auth/profile/",
-            Some(&user.token),
-            None,
-        )
-        .await;
+    let (status, _) = app.profile(&user.token).await;
     assert_eq!(status, 401);
     let (status, _) = app
         .call(

@@ -287,14 +287,7 @@ async fn lowering_a_limit_keeps_existing_assignments_and_refuses_new_ones() {
     assert_eq!(status, 201);
 
     // The effective limit is what the profile reports.
-    let (_, me) = app
-        .call(
-            Method::GET,
-            "/api/v1/auth/profile/",
-            Some(&worker.token),
-            None,
-        )
-        .await;
+    let (_, me) = app.profile(&worker.token).await;
     assert_eq!(me["daily_task_limit"], 2);
 }
 

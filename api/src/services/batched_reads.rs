@@ -11,6 +11,7 @@ use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::db::{DbError, DbPool};
 use dispatch_shared::repo::point_reads;
 use tokio::sync::{mpsc, oneshot, Semaphore};
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -36,8 +37,13 @@ pub trait PointRead: Send + Sync + 'static {
         ids: &[String],
     ) -> impl Future<Output = QueryResult<Vec<Self::Row>>> + Send;
 
-    /// Whether `row` answers `key` (its id, stored as `id`, and its scope).
-    fn answers(row: &Self::Row, id: &str, key: &Self::Key) -> bool;
+    /// Whether `row` answers `key` (its id and its scope).
+    fn answers(row: &Self::Row, key: &Self::Key) -> bool;
+}
+
+/// Whether a stored id (text) is `id`, without formatting `id` for each row compared.
+pub fn same_id(stored: &str, id: Uuid) -> bool {
+    Uuid::try_parse(stored).is_ok_and(|stored| stored == id)
 }
 
 struct Lookup<R: PointRead> {
@@ -143,10 +149,10 @@ async fn answer<R: PointRead>(db: &DbPool, batch: Vec<Lookup<R>>) {
             return;
         }
     };
-    for (lookup, id) in batch.into_iter().zip(&ids) {
+    for lookup in batch {
         let row = rows
             .iter()
-            .find(|row| R::answers(row, id, &lookup.key))
+            .find(|row| R::answers(row, &lookup.key))
             .cloned();
         // The receiver is gone only if its request was dropped.
         let _ = lookup.reply.send(Ok(row));

@@ -7,7 +7,7 @@ use dispatch_shared::models::TaskRow;
 use dispatch_shared::repo::tasks;
 use uuid::Uuid;
 
-use crate::services::batched_reads::{BatchedReads, PointRead};
+use crate::services::batched_reads::{same_id, BatchedReads, PointRead};
 
 pub struct TaskById;
 
@@ -33,8 +33,8 @@ impl PointRead for TaskById {
         tasks::find_many(conn, ids).await
     }
 
-    fn answers(row: &TaskRow, id: &str, key: &TaskKey) -> bool {
-        row.id == id && Uuid::try_parse(&row.owner_id).is_ok_and(|owner| owner == key.owner)
+    fn answers(row: &TaskRow, key: &TaskKey) -> bool {
+        same_id(&row.id, key.id) && same_id(&row.owner_id, key.owner)
     }
 }
 

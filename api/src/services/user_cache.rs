@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::services::batched_reads::{BatchedReads, PointRead};
+use crate::services::batched_reads::{same_id, BatchedReads, PointRead};
 
 const CAPACITY: u64 = 100_000;
 
@@ -40,8 +40,8 @@ impl PointRead for UserById {
         users::find_many(conn, ids).await
     }
 
-    fn answers(row: &UserRow, id: &str, _key: &Uuid) -> bool {
-        row.id == id
+    fn answers(row: &UserRow, key: &Uuid) -> bool {
+        same_id(&row.id, *key)
     }
 }
 
@@ -90,18 +90,16 @@ impl UserCache {
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<Arc<UserRow>>, ApiError> {
-        if !self.enabled {
-            return Ok(self.reads.find(id).await?.map(Arc::new));
+        if self.enabled {
+            if let Some(user) = self.entries.get(&id).await {
+                return Ok(Some(user));
+            }
         }
-        if let Some(user) = self.entries.get(&id).await {
-            return Ok(Some(user));
+        let user = self.reads.find(id).await?.map(Arc::new);
+        if let (true, Some(user)) = (self.enabled, &user) {
+            self.entries.insert(id, user.clone()).await;
         }
-        let Some(user) = self.reads.find(id).await? else {
-            return Ok(None);
-        };
-        let user = Arc::new(user);
-        self.entries.insert(id, user.clone()).await;
-        Ok(Some(user))
+        Ok(user)
     }
 
     /// Call after changing or deleting a user.

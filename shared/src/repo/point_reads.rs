@@ -13,6 +13,24 @@ pub fn padded_groups(ids: &[String]) -> impl Iterator<Item = [&String; WIDTH]> {
         .map(|group| std::array::from_fn(|i| group.get(i).unwrap_or(&group[0])))
 }
 
+/// `$column = ids[0] OR … OR $column = ids[WIDTH - 1]` for one group from `padded_groups`:
+/// the same SQL whatever the ids, so diesel keeps it prepared (its `eq_any` never is).
+#[macro_export]
+macro_rules! column_is_one_of {
+    ($column:expr, $group:expr) => {{
+        let [a, b, c, d, e, f, g, h]: [&String; $crate::repo::point_reads::WIDTH] = $group;
+        $column
+            .eq(a)
+            .or($column.eq(b))
+            .or($column.eq(c))
+            .or($column.eq(d))
+            .or($column.eq(e))
+            .or($column.eq(f))
+            .or($column.eq(g))
+            .or($column.eq(h))
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::apply_ordering;
+use crate::column_is_one_of;
 use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::tasks::{self, dsl};
 use crate::domain::{Ordering, Sort, SortField, TaskStatus};
@@ -102,19 +103,9 @@ pub async fn find_many(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<TaskR
             .map(|row| row.into_iter().collect());
     }
     let mut rows = Vec::with_capacity(ids.len());
-    for [a, b, c, d, e, f, g, h] in padded_groups(ids) {
+    for group in padded_groups(ids) {
         let found: Vec<TaskRow> = dsl::tasks
-            .filter(
-                dsl::id
-                    .eq(a)
-                    .or(dsl::id.eq(b))
-                    .or(dsl::id.eq(c))
-                    .or(dsl::id.eq(d))
-                    .or(dsl::id.eq(e))
-                    .or(dsl::id.eq(f))
-                    .or(dsl::id.eq(g))
-                    .or(dsl::id.eq(h)),
-            )
+            .filter(column_is_one_of!(dsl::id, group))
             .select(TaskRow::as_select())
             .load(conn)
             .await?;

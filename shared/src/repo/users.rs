@@ -2,6 +2,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::column_is_one_of;
 use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::users::dsl;
 use crate::models::{now_naive, NewUser, UserRow};
@@ -29,19 +30,9 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
 /// (the API's batched user reads).
 pub async fn find_many(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<UserRow>> {
     let mut rows = Vec::with_capacity(ids.len());
-    for [a, b, c, d, e, f, g, h] in padded_groups(ids) {
+    for group in padded_groups(ids) {
         let found: Vec<UserRow> = dsl::users
-            .filter(
-                dsl::id
-                    .eq(a)
-                    .or(dsl::id.eq(b))
-                    .or(dsl::id.eq(c))
-                    .or(dsl::id.eq(d))
-                    .or(dsl::id.eq(e))
-                    .or(dsl::id.eq(f))
-                    .or(dsl::id.eq(g))
-                    .or(dsl::id.eq(h)),
-            )
+            .filter(column_is_one_of!(dsl::id, group))
             .select(UserRow::as_select())
             .load(conn)
             .await?;
