@@ -133,6 +133,17 @@ impl TestEnv {
         count.n
     }
 
+    /// How many statements on this test's database that begin with `prefix` are running now
+    /// (from the process list, which is always current: `INNODB_TRX` is a cache that
+    /// frequent readers keep from refreshing).
+    pub async fn statements_running(&self, prefix: &str) -> i64 {
+        self.count_matching(
+            "information_schema.PROCESSLIST",
+            &format!("DB = DATABASE() AND INFO LIKE '{prefix}%'"),
+        )
+        .await
+    }
+
     /// Kills every MySQL connection to this test's database but the caller's (what a MySQL
     /// restart does to the pools); returns how many were killed.
     pub async fn kill_connections(&self) -> usize {

@@ -28,7 +28,8 @@ async fn prepares_before(conn: &mut AsyncMysqlConnection) -> i64 {
     row.value.parse::<i64>().expect("a count") - 1
 }
 
-/// One registration's writes as the API and the worker make them, plus a task's.
+/// One registration's statements as the API and the worker make them (both ways a worker
+/// takes a job), plus a task's.
 async fn one_round(conn: &mut AsyncMysqlConnection) {
     let now = now_naive();
     let user_id = Uuid::new_v4();
@@ -36,6 +37,10 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     let job = jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None);
     jobs::insert(conn, &job).await.expect("job insert");
     let job_id = Uuid::parse_str(&job.id).expect("job id");
+    jobs::lock_for_run(conn, job_id)
+        .await
+        .expect("job lock")
+        .expect("the job");
     assert!(jobs::claim(conn, job_id, Duration::from_secs(30))
         .await
         .expect("claim"));

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use dispatch_tests::process::{await_job_state, start_api, Binary};
-use dispatch_tests::{TestApp, TestEnv};
+use dispatch_tests::{wait_until, TestApp, TestEnv};
 use serde_json::{json, Value};
 
 async fn enqueue_registration(client: &reqwest::Client, base: &str, username: &str) -> String {
@@ -42,7 +42,9 @@ async fn release(mut blocker: AsyncMysqlConnection) {
         .unwrap();
 }
 
-/// Starts the API and a worker, and enqueues a registration that blocks mid-run.
+/// Starts the API and a worker, and enqueues a registration that blocks mid-run. A
+/// registration runs in one transaction, so pollers still see it `queued`: the run is
+/// known to be under way when its INSERT is still running, waiting for the blocker's lock.
 async fn job_in_the_middle_of_its_run(
     env: &mut TestEnv,
     username: &str,
@@ -52,14 +54,27 @@ async fn job_in_the_middle_of_its_run(
     let worker = Binary::start("dispatch-worker", env, &[]);
     let id = enqueue_registration(&reqwest::Client::new(), &base, username).await;
     let status_url = format!("{base}/api/v1/jobs/{id}/");
-    await_job_state(
-        &status_url,
+    wait_until(
         Duration::from_secs(20),
-        "the job to be running",
-        |j| j["status"] == "running",
+        "the job's INSERT to wait for the lock",
+        || async { (env.statements_running("INSERT INTO `users`").await > 0).then_some(()) },
     )
     .await;
+    let job = job_at(&status_url).await;
+    assert_eq!(
+        job["status"], "queued",
+        "nothing of a run shows until it commits: {job}"
+    );
     (api, worker, blocker, status_url)
+}
+
+async fn job_at(status_url: &str) -> Value {
+    reqwest::get(status_url)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn finished(job: &Value) -> bool {
@@ -96,6 +111,13 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_job_completes_once() {
         job_in_the_middle_of_its_run(&mut env, "victim").await;
     worker.kill();
     release(blocker).await;
+    let job = job_at(&status_url).await;
+    assert_eq!(
+        (&job["status"], &job["attempts"]),
+        (&json!("queued"), &json!(0)),
+        "the killed run was rolled back with all it did: {job}"
+    );
+    assert_eq!(env.count_rows("users").await, 0);
 
     let _worker = Binary::start("dispatch-worker", &env, &[]);
     let job = await_job_state(
@@ -107,8 +129,8 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_job_completes_once() {
     .await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(
-        job["attempts"], 2,
-        "one killed run, one completed run: {job}"
+        job["attempts"], 1,
+        "the killed run left no trace, the completed one counts: {job}"
     );
     assert_eq!(env.count_rows("users").await, 1);
 }
@@ -130,12 +152,7 @@ async fn sigterm_lets_the_job_in_hand_finish() {
         worker.terminate(Duration::from_secs(30)).await,
         "the worker exits cleanly"
     );
-    let job: Value = reqwest::get(&status_url)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let job = job_at(&status_url).await;
     assert_eq!(
         job["status"], "succeeded",
         "the job in hand finished before exit: {job}"

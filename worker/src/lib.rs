@@ -10,5 +10,6 @@ pub mod metrics_server;
 pub mod patience;
 pub mod runner;
 pub mod schedule;
+pub mod single_commit;
 pub mod wake;
 pub mod workers;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use apalis::prelude::{AbortError, BoxDynError, Data};
 use dispatch_shared::events::Event;
-use dispatch_shared::jobs::{error_codes, JobMessage};
+use dispatch_shared::jobs::{error_codes, JobKind, JobMessage};
 use dispatch_shared::models::{now_naive, JobRow};
 use dispatch_shared::repo::jobs;
 use tracing::Instrument;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::context::JobContext;
 use crate::failure::JobFailure;
 use crate::handlers;
+use crate::single_commit::{self, Delivery};
 
 #[derive(Debug, thiserror::Error)]
 #[error("job {job_id} will be retried: {reason}")]
@@ -23,14 +24,73 @@ pub struct RetryLater {
     reason: String,
 }
 
-pub async fn execute(message: JobMessage, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
+pub async fn execute(
+    message: JobMessage,
+    ctx: Data<Arc<JobContext>>,
+    queue: Data<JobKind>,
+) -> Result<(), BoxDynError> {
     let ctx: Arc<JobContext> = Arc::clone(&ctx);
+    let kind = *queue;
     // The delivery runs in its own task. apalis fetches from Redis whenever the worker's
     // future is polled with room for more work, and a job running inside that future would
     // wake it at every I/O completion: about eight fetch scripts per job instead of one.
-    tokio::spawn(async move { deliver(message, &ctx).await })
-        .await
-        .map_err(|e| Box::new(e) as BoxDynError)?
+    tokio::spawn(async move {
+        if handlers::effects_only_in_mysql(kind) {
+            if let Some(done) = deliver_in_one_transaction(&ctx, kind, message.job_id).await {
+                return done;
+            }
+        }
+        deliver(message, &ctx).await
+    })
+    .await
+    .map_err(|e| Box::new(e) as BoxDynError)?
+}
+
+/// `None` when the transaction rolled back and the general way should take the delivery.
+async fn deliver_in_one_transaction(
+    ctx: &JobContext,
+    kind: JobKind,
+    job_id: Uuid,
+) -> Option<Result<(), BoxDynError>> {
+    let span = tracing::info_span!(
+        "job",
+        %job_id,
+        %kind,
+        request_id = tracing::field::Empty
+    );
+    async {
+        let delivery = single_commit::deliver(ctx, job_id).await;
+        settle_one_transaction(ctx, job_id, delivery)
+    }
+    .instrument(span)
+    .await
+}
+
+fn settle_one_transaction(
+    ctx: &JobContext,
+    job_id: Uuid,
+    delivery: Result<Delivery, single_commit::RolledBack>,
+) -> Option<Result<(), BoxDynError>> {
+    match delivery {
+        Ok(Delivery::NotClaimable) => {
+            tracing::debug!(%job_id, "job not claimable; skipping delivery");
+            Some(Ok(()))
+        }
+        Ok(Delivery::Finished(run)) => {
+            publish_row(ctx, &run.row);
+            Some(match run.failure {
+                None => {
+                    count_success(job_id, run.kind, run.elapsed, run.row.attempts);
+                    Ok(())
+                }
+                Some((code, message)) => Err(failed_for_good(job_id, run.kind, code, message)),
+            })
+        }
+        Err(rolled_back) => {
+            tracing::debug!(%job_id, error = %rolled_back, "one-transaction run rolled back; taking the general way");
+            None
+        }
+    }
 }
 
 async fn deliver(message: JobMessage, ctx: &JobContext) -> Result<(), BoxDynError> {
@@ -98,24 +158,15 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
                 .await
                 .map_err(|e| retry_later(e.to_string()))?;
             drop(conn);
-            tracing::info!(%job_id, %kind, ?elapsed, attempts, "job succeeded");
-            metrics::histogram!("dispatch_job_duration_seconds", "kind" => kind.as_str())
-                .record(elapsed.as_secs_f64());
-            metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "succeeded").increment(1);
+            count_success(job_id, kind, elapsed, attempts);
             if written {
                 publish_row(ctx, &done);
             }
             Ok(())
         }
         Err(JobFailure::Permanent { code, message }) => {
-            tracing::warn!(%job_id, %kind, code, error = %message, "job failed permanently");
             record_failure(ctx, &job, code, &message).await?;
-            metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
-            Err(AbortError::new(RetryLater {
-                job_id,
-                reason: message,
-            })
-            .into())
+            Err(failed_for_good(job_id, kind, code, message))
         }
         Err(JobFailure::Transient(reason)) if job.attempts >= ctx.settings.job_max_attempts => {
             let message = format!("gave up after {} attempts: {reason}", job.attempts);
@@ -138,6 +189,26 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
             Err(retry_later(reason))
         }
     }
+}
+
+fn count_success(job_id: Uuid, kind: JobKind, elapsed: Duration, attempts: u32) {
+    tracing::info!(%job_id, %kind, ?elapsed, attempts, "job succeeded");
+    metrics::histogram!("dispatch_job_duration_seconds", "kind" => kind.as_str())
+        .record(elapsed.as_secs_f64());
+    metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "succeeded")
+        .increment(1);
+}
+
+/// Counts a permanent failure, already recorded, and tells apalis not to retry it.
+fn failed_for_good(job_id: Uuid, kind: JobKind, code: &str, message: String) -> BoxDynError {
+    tracing::warn!(%job_id, %kind, code, error = %message, "job failed permanently");
+    metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed")
+        .increment(1);
+    AbortError::new(RetryLater {
+        job_id,
+        reason: message,
+    })
+    .into()
 }
 
 async fn record_failure(

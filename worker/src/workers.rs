@@ -137,6 +137,7 @@ fn monitor(
             WorkerBuilder::new(name.clone())
                 .backend(backend.clone().poll_with_interval(poll))
                 .data(ctx.clone())
+                .data(kind)
                 .concurrency(concurrency)
                 .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))
                 .build(runner::execute)

@@ -58,6 +58,23 @@ pub struct JobView {
 }
 
 impl JobRow {
+    /// Whether a run may take the job now: the condition `repo::jobs::claim` writes in SQL.
+    pub fn claimable(&self, now: NaiveDateTime) -> bool {
+        self.status == JobStatus::Queued.as_str()
+            || (self.status == JobStatus::Running.as_str()
+                && self.lease_until.is_some_and(|lease| lease < now))
+    }
+
+    /// The job as a run that took it at `now` holds it, as `repo::jobs::claim` leaves it
+    /// (without the lease, which a run inside one transaction does not need).
+    pub fn started(mut self, now: NaiveDateTime) -> JobRow {
+        self.status = JobStatus::Running.as_str().to_owned();
+        self.attempts += 1;
+        self.lease_until = None;
+        self.updated_at = now;
+        self
+    }
+
     /// The job succeeded at `at` with `result` (written by `repo::jobs::finish`).
     pub fn succeeded(mut self, result: &serde_json::Value, at: NaiveDateTime) -> JobRow {
         self.status = JobStatus::Succeeded.as_str().to_owned();
@@ -120,5 +137,57 @@ impl JobRow {
             updated_at: super::utc(self.updated_at),
             finished_at: self.finished_at.map(super::utc),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::now_naive;
+    use crate::repo::jobs::new_job;
+
+    fn queued() -> JobRow {
+        let job = new_job(JobKind::RegisterUser, None, Some("{}".into()), None);
+        JobRow {
+            id: job.id,
+            kind: job.kind,
+            status: job.status,
+            attempts: job.attempts,
+            owner_id: job.owner_id,
+            payload: job.payload,
+            result: None,
+            error: None,
+            error_code: None,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            finished_at: None,
+            enqueued_at: job.enqueued_at,
+            lease_until: None,
+            request_id: job.request_id,
+        }
+    }
+
+    #[test]
+    fn a_run_may_take_a_queued_job_or_one_whose_lease_ran_out() {
+        let now = now_naive();
+        let second = chrono::Duration::seconds(1);
+        let job = queued();
+        assert!(job.claimable(now));
+        let mut held = job.clone().started(now);
+        held.lease_until = Some(now + second);
+        assert!(!held.claimable(now), "a live lease keeps the job");
+        held.lease_until = Some(now - second);
+        assert!(held.claimable(now), "an expired lease frees it");
+        let done = job.succeeded(&serde_json::json!({}), now);
+        assert!(!done.claimable(now), "a finished job is never run again");
+    }
+
+    #[test]
+    fn a_started_job_counts_the_attempt() {
+        let now = now_naive();
+        let running = queued().started(now);
+        assert_eq!(running.status, JobStatus::Running.as_str());
+        assert_eq!((running.attempts, running.updated_at), (1, now));
+        assert_eq!(running.started(now).attempts, 2);
     }
 }

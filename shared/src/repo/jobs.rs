@@ -83,6 +83,19 @@ pub async fn list_for_owner(
     Ok((rows, count))
 }
 
+/// The job row, locked until the caller's transaction ends. `None` when the row is gone or
+/// another transaction holds it: that one is running or moving the job, and decides it.
+pub async fn lock_for_run(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {
+    dsl::jobs
+        .find(id.to_string())
+        .select(JobRow::as_select())
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Takes the job for one run: only a queued job, or a running one whose holder stopped
 /// renewing its lease, can be claimed, so two deliveries of one id never run at once.
 pub async fn claim(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryResult<bool> {
@@ -123,6 +136,7 @@ pub async fn renew_lease(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryRes
 pub async fn finish(conn: &mut Conn, row: &JobRow) -> QueryResult<bool> {
     keep_prepared(diesel::update(dsl::jobs.find(&row.id)).set((
         dsl::status.eq(&row.status),
+        dsl::attempts.eq(row.attempts),
         dsl::result.eq(&row.result),
         dsl::error.eq(&row.error),
         dsl::error_code.eq(&row.error_code),

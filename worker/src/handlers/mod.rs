@@ -6,6 +6,7 @@ pub mod register_user;
 pub mod resize_image;
 pub mod send_mail;
 
+use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::jobs::{error_codes, JobKind};
 use dispatch_shared::models::JobRow;
 
@@ -22,6 +23,27 @@ pub async fn run(
         JobKind::ResizeImage => resize_image::run(ctx, job).await,
         JobKind::DailyMail => daily_mail::run(ctx, job).await,
         JobKind::SendMail => send_mail::run(ctx, job).await,
+    }
+}
+
+/// Kinds whose every effect is rows in MySQL. Such a job is taken, run and finished in one
+/// transaction (`crate::single_commit`); the others commit their claim before they start, as
+/// their effects (files, mail) cannot be rolled back.
+pub fn effects_only_in_mysql(kind: JobKind) -> bool {
+    matches!(kind, JobKind::RegisterUser)
+}
+
+/// Runs a kind of `effects_only_in_mysql` on `conn`, inside the caller's transaction; `None`
+/// for the other kinds.
+pub async fn run_in_transaction(
+    conn: &mut AsyncMysqlConnection,
+    ctx: &JobContext,
+    kind: JobKind,
+    job: &JobRow,
+) -> Option<Result<serde_json::Value, JobFailure>> {
+    match kind {
+        JobKind::RegisterUser => Some(register_user::run_on(conn, ctx, job).await),
+        JobKind::ResizeImage | JobKind::DailyMail | JobKind::SendMail => None,
     }
 }
 

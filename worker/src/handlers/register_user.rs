@@ -1,3 +1,4 @@
+use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::db::is_unique_violation;
 use dispatch_shared::jobs::error_codes;
 use dispatch_shared::jobs::register_user::RegisterUserPayload;
@@ -8,8 +9,17 @@ use crate::context::JobContext;
 use crate::failure::JobFailure;
 
 pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, JobFailure> {
-    let payload: RegisterUserPayload = super::payload(job)?;
     let mut conn = ctx.db.get().await.map_err(JobFailure::transient)?;
+    run_on(&mut conn, ctx, job).await
+}
+
+/// The run on `conn`, so that it can share the transaction that takes and finishes the job.
+pub async fn run_on(
+    conn: &mut AsyncMysqlConnection,
+    ctx: &JobContext,
+    job: &JobRow,
+) -> Result<serde_json::Value, JobFailure> {
+    let payload: RegisterUserPayload = super::payload(job)?;
 
     let now = now_naive();
     let new_user = NewUser {
@@ -24,17 +34,17 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         date_joined: now,
         last_updated: now,
     };
-    match users::insert(&mut conn, &new_user).await {
+    match users::insert(conn, &new_user).await {
         // The insert knows the row it leaves: no read-back.
         Ok(()) => Ok(view(ctx, &new_user.into_stored())),
         Err(e) if is_unique_violation(&e).is_some() => {
             // A second run of the same job finds the user the first run created (the id is
             // the job's); otherwise the name or email was taken meanwhile.
-            if let Some(existing) = users::find(&mut conn, payload.user_id).await? {
+            if let Some(existing) = users::find(conn, payload.user_id).await? {
                 return Ok(view(ctx, &existing));
             }
             let (username_taken, _) =
-                users::taken(&mut conn, &payload.username, &payload.email, None).await?;
+                users::taken(conn, &payload.username, &payload.email, None).await?;
             Err(if username_taken {
                 JobFailure::permanent(
                     error_codes::USERNAME_TAKEN,
