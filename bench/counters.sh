@@ -5,7 +5,7 @@
 server_counters() {
   mysql -uroot -h127.0.0.1 -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN
     ('Questions','Com_select','Com_insert','Com_update','Com_delete','Com_stmt_prepare',
-     'Com_stmt_execute','Com_stmt_close')" | awk '{print "mysql." $1, $2}'
+     'Com_stmt_execute','Com_stmt_close','Com_begin','Com_commit','Com_rollback','Com_set_option')" | awk '{print "mysql." $1, $2}'
   redis-cli INFO commandstats | tr -d '\r' \
     | awk -F'[:=,]' '/^cmdstat_/ {sub("cmdstat_", "", $1); print "redis." $1, $3}'
 }
