@@ -1,5 +1,6 @@
 //! Runs one delivery of a job id: claim the row, run the kind's handler, record and publish
-//! the outcome. MySQL decides who runs a job; Redis only wakes workers up.
+//! the outcome (a kind whose effects are all in MySQL does the three in one transaction,
+//! `crate::single_commit`). MySQL decides who runs a job; Redis only wakes workers up.
 
 use std::sync::Arc;
 use std::time::Duration;
