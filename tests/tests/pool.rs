@@ -66,3 +66,26 @@ async fn batched_task_reads_on_killed_connections_answer_503_then_recover() {
         }
     }
 }
+
+#[tokio::test]
+async fn pooled_connections_end_transactions_left_idle() {
+    use diesel::QueryableByName;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Timeout {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seconds: i64,
+    }
+    let app = TestApp::spawn().await;
+    let pool = dispatch_shared::db::build_pool(&app.env.database_url, 1);
+    let mut conn = pool.get().await.expect("a pooled connection");
+    let timeout: Timeout =
+        diesel::sql_query("SELECT CAST(@@session.idle_transaction_timeout AS SIGNED) AS seconds")
+            .get_result(&mut *conn)
+            .await
+            .expect("the session's timeout");
+    assert_eq!(
+        timeout.seconds,
+        i64::from(dispatch_shared::db::IDLE_TRANSACTION_TIMEOUT_SECS)
+    );
+}

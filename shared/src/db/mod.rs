@@ -45,6 +45,21 @@ impl From<diesel::ConnectionError> for DbError {
     }
 }
 
+/// Seconds after which MariaDB ends a transaction whose client sent nothing more.
+pub const IDLE_TRANSACTION_TIMEOUT_SECS: u32 = 30;
+
+/// A client whose host dies without closing its socket leaves its open transaction holding
+/// row locks until the server's TCP keepalive notices, hours later; a registration job
+/// holds its job row locked for its whole run (`SELECT … FOR UPDATE`). Every transaction here
+/// lasts milliseconds, so MariaDB may end one left idle this long (the job lease). MySQL has
+/// no such variable: there the setting is skipped.
+async fn end_transactions_left_idle(conn: &mut AsyncMysqlConnection) {
+    let set = format!("SET SESSION idle_transaction_timeout = {IDLE_TRANSACTION_TIMEOUT_SECS}");
+    if let Err(e) = diesel::sql_query(set).execute(conn).await {
+        tracing::debug!(error = %e, "the server has no idle_transaction_timeout");
+    }
+}
+
 /// Builds the pool without connecting, so a process can start (and report 503) while the
 /// database is down; each checkout waits at most `checkout_timeout`. Connections are
 /// verified on checkout only while the database is suspect (see `liveness`).
@@ -53,6 +68,7 @@ pub fn build_pool(database_url: &str, max_size: u32) -> DbPool {
     config.custom_setup = Box::new(|url| {
         async move {
             let mut conn = AsyncMysqlConnection::establish(url).await?;
+            end_transactions_left_idle(&mut conn).await;
             conn.set_instrumentation(liveness::FailureWatch);
             Ok(conn)
         }
