@@ -43,7 +43,7 @@ pub enum RolledBack {
     Database(#[from] diesel::result::Error),
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    #[error("the job's kind is not one that runs in one transaction")]
+    #[error("the job's kind is unknown or not one that runs in one transaction")]
     OtherKind,
     #[error("transient failure: {0}")]
     Transient(String),
@@ -63,10 +63,7 @@ pub async fn deliver(ctx: &JobContext, job_id: Uuid) -> Result<Delivery, RolledB
         if !row.claimable(now) {
             return Ok(Delivery::NotClaimable);
         }
-        let kind = row
-            .kind()
-            .filter(|&k| handlers::effects_only_in_mysql(k))
-            .ok_or(RolledBack::OtherKind)?;
+        let kind = row.kind().ok_or(RolledBack::OtherKind)?;
         if let Some(request_id) = &row.request_id {
             tracing::Span::current().record("request_id", request_id.as_str());
         }

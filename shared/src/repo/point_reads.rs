@@ -13,6 +13,26 @@ pub fn padded_groups(ids: &[String]) -> impl Iterator<Item = [&String; WIDTH]> {
         .map(|group| std::array::from_fn(|i| group.get(i).unwrap_or(&group[0])))
 }
 
+/// `SELECT $row FROM $table WHERE $column = …` for every group of `$ids` (see
+/// `padded_groups`): evaluates to `Ok` with the rows of all groups, and a failed group returns
+/// its error from the calling function. A macro, as `column_is_one_of!` is:
+/// diesel's query types differ by table.
+#[macro_export]
+macro_rules! load_by_ids {
+    ($conn:expr, $ids:expr, $table:expr, $column:expr, $row:ty) => {{
+        let mut rows: Vec<$row> = Vec::with_capacity($ids.len());
+        for group in $crate::repo::point_reads::padded_groups($ids) {
+            let found: Vec<$row> = $table
+                .filter($crate::column_is_one_of!($column, group))
+                .select(<$row>::as_select())
+                .load($conn)
+                .await?;
+            rows.extend(found);
+        }
+        Ok(rows)
+    }};
+}
+
 /// `$column = ids[0] OR … OR $column = ids[WIDTH - 1]` for one group from `padded_groups`:
 /// the same SQL whatever the ids, so diesel keeps it prepared (its `eq_any` never is).
 #[macro_export]

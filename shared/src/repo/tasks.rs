@@ -6,13 +6,12 @@ use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::apply_ordering;
-use crate::column_is_one_of;
 use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::tasks::{self, dsl};
 use crate::domain::{Ordering, Sort, SortField, TaskStatus};
+use crate::load_by_ids;
 use crate::models::TaskRow;
 use crate::repo::listing::{contains_pattern, Window};
-use crate::repo::point_reads::padded_groups;
 
 type Conn = AsyncMysqlConnection;
 
@@ -102,16 +101,7 @@ pub async fn find_many(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<TaskR
             .await
             .map(|row| row.into_iter().collect());
     }
-    let mut rows = Vec::with_capacity(ids.len());
-    for group in padded_groups(ids) {
-        let found: Vec<TaskRow> = dsl::tasks
-            .filter(column_is_one_of!(dsl::id, group))
-            .select(TaskRow::as_select())
-            .load(conn)
-            .await?;
-        rows.extend(found);
-    }
-    Ok(rows)
+    load_by_ids!(conn, ids, dsl::tasks, dsl::id, TaskRow)
 }
 
 async fn find_by_id(conn: &mut Conn, id: &str) -> QueryResult<Option<TaskRow>> {

@@ -2,11 +2,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::column_is_one_of;
 use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::users::dsl;
+use crate::load_by_ids;
 use crate::models::{now_naive, NewUser, UserRow};
-use crate::repo::point_reads::padded_groups;
 
 type Conn = AsyncMysqlConnection;
 
@@ -29,16 +28,7 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
 /// The users with these ids, in no particular order: the lookups of several requests at once
 /// (the API's batched user reads).
 pub async fn find_many(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<UserRow>> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for group in padded_groups(ids) {
-        let found: Vec<UserRow> = dsl::users
-            .filter(column_is_one_of!(dsl::id, group))
-            .select(UserRow::as_select())
-            .load(conn)
-            .await?;
-        rows.extend(found);
-    }
-    Ok(rows)
+    load_by_ids!(conn, ids, dsl::users, dsl::id, UserRow)
 }
 
 /// Login accepts a username or an email; both are stored lower-case.
