@@ -89,3 +89,53 @@ async fn pooled_connections_end_transactions_left_idle() {
         i64::from(dispatch_shared::db::IDLE_TRANSACTION_TIMEOUT_SECS)
     );
 }
+
+#[derive(diesel::QueryableByName, Debug, PartialEq)]
+struct Marker {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    marker: String,
+}
+
+/// A statement whose future is dropped while MariaDB is still working on it (a timeout, a
+/// `select!` branch that lost, a client that hung up) leaves its answer on the socket. The
+/// connection must not be lent again: the next checkout would read that answer as its own.
+#[tokio::test]
+async fn a_statement_dropped_in_flight_never_reaches_the_next_checkout() {
+    use diesel_async::RunQueryDsl;
+    let env = dispatch_tests::TestEnv::new();
+    dispatch_shared::db::migrate(&env.database_url)
+        .await
+        .expect("test database");
+    // One connection, so every checkout would get the one the dropped statement used.
+    let pool = dispatch_shared::db::build_pool(&env.database_url, 1);
+    for round in 0..5_i64 {
+        {
+            let mut conn = pool.get().await.expect("a pooled connection");
+            let slow =
+                diesel::sql_query("SELECT CAST(SLEEP(0.2) AS SIGNED) AS n, 'stale' AS marker")
+                    .load::<Marker>(&mut *conn);
+            let dropped = tokio::time::timeout(std::time::Duration::from_millis(20), slow).await;
+            assert!(
+                dropped.is_err(),
+                "the slow statement finished before its timeout"
+            );
+        }
+        let mut conn = pool.get().await.expect("a pooled connection");
+        let fresh: Vec<Marker> = diesel::sql_query(format!(
+            "SELECT CAST({round} AS SIGNED) AS n, 'fresh' AS marker"
+        ))
+        .load(&mut *conn)
+        .await
+        .unwrap_or_else(|e| panic!("round {round}: the next statement failed: {e}"));
+        assert_eq!(
+            fresh,
+            vec![Marker {
+                n: round,
+                marker: "fresh".into()
+            }],
+            "round {round}: the next checkout read another statement's answer"
+        );
+    }
+}

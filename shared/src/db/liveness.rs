@@ -9,8 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use diesel::connection::{Instrumentation, InstrumentationEvent};
-
 const SUSPECT_FOR: Duration = Duration::from_secs(30);
 
 /// Milliseconds since `epoch()` until which checkouts verify; 0 = healthy.
@@ -60,22 +58,6 @@ pub fn is_connection_failure(error: &diesel::result::Error) -> bool {
         }
         Error::BrokenTransactionManager => true,
         _ => false,
-    }
-}
-
-/// Installed on every pooled connection: watches each query's outcome.
-pub struct FailureWatch;
-
-impl Instrumentation for FailureWatch {
-    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::FinishQuery {
-            error: Some(error), ..
-        } = event
-        {
-            if is_connection_failure(error) {
-                connection_failed();
-            }
-        }
     }
 }
 

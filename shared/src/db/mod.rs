@@ -1,24 +1,23 @@
 //! The MySQL/MariaDB pool, database creation and embedded migrations.
 
 pub mod keep_prepared;
+pub mod lending;
 pub mod liveness;
 pub mod schema;
 
 use std::time::Duration;
 
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::bb8::{Pool, PooledConnection, RunError};
-use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
-};
+use diesel_async::pooled_connection::bb8::RunError;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use futures::FutureExt;
+
+pub use lending::{MysqlManager, IDLE_TRANSACTION_TIMEOUT_SECS};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
-pub type DbPool = Pool<AsyncMysqlConnection>;
-pub type DbConn<'a> = PooledConnection<'a, AsyncMysqlConnection>;
+pub type DbPool = bb8::Pool<MysqlManager>;
+pub type DbConn<'a> = bb8::PooledConnection<'a, MysqlManager>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -45,52 +44,17 @@ impl From<diesel::ConnectionError> for DbError {
     }
 }
 
-/// Seconds after which MariaDB ends a transaction whose client sent nothing more.
-pub const IDLE_TRANSACTION_TIMEOUT_SECS: u32 = 30;
-
-/// A client whose host dies without closing its socket leaves its open transaction holding
-/// row locks until the server's TCP keepalive notices, hours later; a registration job
-/// holds its job row locked for its whole run (`SELECT … FOR UPDATE`). Every transaction here
-/// lasts milliseconds, so MariaDB may end one left idle this long (the job lease). MySQL has
-/// no such variable: there the setting is skipped.
-async fn end_transactions_left_idle(conn: &mut AsyncMysqlConnection) {
-    let set = format!("SET SESSION idle_transaction_timeout = {IDLE_TRANSACTION_TIMEOUT_SECS}");
-    if let Err(e) = diesel::sql_query(set).execute(conn).await {
-        tracing::debug!(error = %e, "the server has no idle_transaction_timeout");
-    }
-}
-
 /// Builds the pool without connecting, so a process can start (and report 503) while the
 /// database is down; each checkout waits at most `checkout_timeout`. Connections are
-/// verified on checkout only while the database is suspect (see `liveness`).
+/// verified on checkout only while the database is suspect (see `liveness`), and never lent
+/// again after a statement on them was left unfinished (see `lending`).
 pub fn build_pool(database_url: &str, max_size: u32) -> DbPool {
-    let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
-    config.custom_setup = Box::new(|url| {
-        async move {
-            let mut conn = AsyncMysqlConnection::establish(url).await?;
-            end_transactions_left_idle(&mut conn).await;
-            conn.set_instrumentation(liveness::FailureWatch);
-            Ok(conn)
-        }
-        .boxed()
-    });
-    config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|conn| {
-        async move {
-            if liveness::suspect() {
-                diesel::sql_query("SELECT 1").execute(conn).await?;
-            }
-            Ok(())
-        }
-        .boxed()
-    }));
-    let manager =
-        AsyncDieselConnectionManager::<AsyncMysqlConnection>::new_with_config(database_url, config);
-    Pool::builder()
+    bb8::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(3))
         .idle_timeout(Some(Duration::from_secs(300)))
-        .build_unchecked(manager)
+        .build_unchecked(MysqlManager::new(database_url))
 }
 
 /// Splits `mysql://user@host:port/name?opts` into the server URL and the database name.
