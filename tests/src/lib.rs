@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod env;
 pub mod http;
 pub mod process;
+pub mod redis_server;
 pub mod smtp;
 pub mod ws;
 

@@ -1,48 +1,12 @@
 //! Faults injected into real dependencies: a private Redis server is stopped and restarted
 //! under a running API and worker.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use dispatch_tests::process::{await_job_state, free_port, start_api, Binary};
+use dispatch_tests::redis_server::PrivateRedis;
 use dispatch_tests::{wait_until, TestEnv};
 use serde_json::{json, Value};
-
-struct PrivateRedis {
-    child: Child,
-}
-
-impl PrivateRedis {
-    fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed for the fault tests");
-        Self { child }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 async fn status_of(client: &reqwest::Client, url: &str) -> Option<u16> {
     Some(client.get(url).send().await.ok()?.status().as_u16())

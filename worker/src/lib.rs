@@ -3,6 +3,7 @@
 pub mod context;
 pub mod failure;
 pub mod handlers;
+pub mod health;
 pub mod imaging;
 pub mod mail;
 pub mod maintenance;

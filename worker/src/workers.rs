@@ -18,6 +18,7 @@ use dispatch_shared::redis_conn;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::JobContext;
+use crate::health::ConsumerHealth;
 use crate::mail::Mailer;
 use crate::{maintenance, metrics_server, patience, runner, schedule, wake};
 
@@ -29,7 +30,8 @@ pub async fn run(
     settings: Arc<Settings>,
     shutdown: impl std::future::Future<Output = std::io::Result<()>> + Send + 'static,
 ) -> anyhow::Result<()> {
-    metrics_server::install(settings.worker_metrics_bind)?;
+    let health = Arc::new(ConsumerHealth::new(settings.worker_recovery_limit));
+    metrics_server::serve(settings.worker_metrics_bind, health.clone()).await?;
     let pool = db::build_pool(&settings.database_url, settings.db_pool_size);
     patience::until_ok(
         "the database and its migrations (dispatch-api applies them)",
@@ -73,6 +75,7 @@ pub async fn run(
         .map(|k| format!("{k}×{}", settings.worker_concurrency.for_kind(*k)))
         .collect();
     tracing::info!(%instance, kinds = %kinds.join(", "), "dispatch-worker started");
+    health.starting();
     let outcome = loop {
         let channels = ctx
             .settings
@@ -80,36 +83,82 @@ pub async fn run(
             .iter()
             .map(|&kind| ctx.queues.announcement_channel(kind))
             .collect();
-        let Some(announcements) = wake::Announcements::subscribe(&client, channels, &stop).await?
-        else {
+        let subscribed = tokio::select! {
+            subscribed = wake::Announcements::subscribe(&client, channels, &stop) => subscribed?,
+            _ = health.beyond_recovery_limit() => break Err(gave_up(&health)),
+        };
+        let Some(announcements) = subscribed else {
             break Ok(());
         };
-        let monitor = monitor(&instance, &ctx, &announcements)?;
+        let failed = Arc::new(tokio::sync::Notify::new());
+        let monitor = watched(monitor(&instance, &ctx, &announcements)?, &health, &failed);
         let control = monitor.context();
         let running = monitor.run();
         tokio::pin!(running);
         let outcome = tokio::select! {
             outcome = &mut running => outcome,
+            _ = failed.notified() => {
+                // The others finish the jobs in hand; then all are built anew, on a new
+                // subscription, and register again with whatever Redis now holds.
+                let _ = control.shutdown();
+                running.await
+            }
             _ = stop.cancelled() => {
                 let _ = control.shutdown();
                 running.await
             }
         };
+        health.down();
         if stop.is_cancelled() {
-            break outcome;
+            break outcome.context("worker monitor");
         }
-        // apalis stops a worker whose backend failed (Redis unreachable): start again, as
-        // the same named workers, so their unfinished tasks are taken back at once.
-        tracing::error!(error = ?outcome, "workers stopped; restarting in {RESTART_AFTER:?}");
+        tracing::error!(error = ?outcome, "consumers stopped; rebuilding them in {RESTART_AFTER:?}");
         tokio::select! {
             _ = stop.cancelled() => break Ok(()),
+            _ = health.beyond_recovery_limit() => break Err(gave_up(&health)),
             _ = tokio::time::sleep(RESTART_AFTER) => {}
         }
     };
     stop.cancel();
     let _ = upkeep.await;
     tracing::info!("dispatch-worker stopped");
-    outcome.context("worker monitor")
+    outcome
+}
+
+/// The consumers are up once every worker of `monitor` has started; one that fails (apalis
+/// ends a worker whose backend failed: Redis flushed, restarted or unreachable) brings them
+/// all down and wakes `failed`, so the loop in `run` rebuilds them. apalis's own restart
+/// would reuse the same connection, which a restarted Redis has closed for good.
+fn watched(
+    monitor: Monitor,
+    health: &Arc<ConsumerHealth>,
+    failed: &Arc<tokio::sync::Notify>,
+) -> Monitor {
+    let expected = monitor.context().workers().len();
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let on_start = health.clone();
+    let on_failure = (health.clone(), failed.clone());
+    monitor
+        .on_event(move |_, event| {
+            if matches!(event, Event::Start)
+                && started.fetch_add(1, std::sync::atomic::Ordering::AcqRel) + 1 == expected
+            {
+                on_start.up();
+            }
+        })
+        .should_restart(move |worker, error| {
+            tracing::error!(worker = %worker.name(), %error, "a consumer failed");
+            on_failure.0.down();
+            on_failure.1.notify_one();
+            false
+        })
+}
+
+fn gave_up(health: &ConsumerHealth) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the consumers could not be rebuilt within {:?} (DISPATCH_WORKER_RECOVERY_LIMIT)",
+        health.recovery_limit()
+    )
 }
 
 /// One apalis worker per handled kind, each on its own queue.

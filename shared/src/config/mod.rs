@@ -69,6 +69,9 @@ pub struct Settings {
     pub worker_metrics_bind: Option<SocketAddr>,
     /// How often an idle worker polls besides being woken by new jobs.
     pub worker_poll: Duration,
+    /// How long a worker's consumers may stay down (Redis unreachable, say) before the
+    /// process exits non-zero for its supervisor to start a fresh one.
+    pub worker_recovery_limit: Duration,
     pub job_retention: Duration,
     pub requeue_after: Duration,
     pub job_max_attempts: u32,
@@ -362,6 +365,7 @@ impl Settings {
             worker_kinds,
             worker_metrics_bind,
             worker_poll: duration(src, "DISPATCH_WORKER_POLL", "1s")?,
+            worker_recovery_limit: duration(src, "DISPATCH_WORKER_RECOVERY_LIMIT", "2m")?,
             job_retention: duration(src, "DISPATCH_JOB_RETENTION", "24h")?,
             requeue_after: duration(src, "DISPATCH_REQUEUE_AFTER", "30s")?,
             job_max_attempts,
