@@ -75,6 +75,7 @@ pub fn spec_json() -> String {
 }
 
 pub fn build(state: Arc<AppState>) -> impl Endpoint {
+    let idempotency_state = state.clone();
     let service = openapi();
     let swagger = service.swagger_ui();
     let spec = service.spec_endpoint();
@@ -91,7 +92,6 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .at("/metrics", get(metrics::render))
         .nest("/media", crate::media::endpoint(&state.settings.media_root))
         .data(state)
-        .with(CookieJarManager::new())
         .with(CatchPanic::new().with_handler(|_| {
             ApiError::internal(anyhow::anyhow!("handler panicked"))
                 .problem()
@@ -99,6 +99,11 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         }))
         .before(strip_trailing_slash)
         .catch_all_error(problem_response)
+        .around(move |next, request| {
+            crate::idempotency::idempotent(idempotency_state.clone(), next, request)
+        })
+        // Outside the idempotency middleware, which reads the session cookie for its owner.
+        .with(CookieJarManager::new())
         .around(crate::allow::add_allow)
         .around(no_store)
         .around(metrics::track)

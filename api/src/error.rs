@@ -31,6 +31,10 @@ pub enum ApiError {
         detail: String,
         errors: Option<ValidationErrors>,
     },
+    #[error("the Idempotency-Key is in use by a request still being handled")]
+    IdempotencyKeyInUse,
+    #[error("the Idempotency-Key was used with another body")]
+    IdempotencyKeyReused,
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
     #[error("unsupported media type: {0}")]
@@ -93,6 +97,24 @@ impl ApiError {
                     None => p,
                 }
             }
+            ApiError::IdempotencyKeyInUse => Problem::new(
+                StatusCode::CONFLICT,
+                "idempotency-key-in-use",
+                "Idempotency key in use.",
+            )
+            .with_detail(
+                "A request with this Idempotency-Key is still being handled; repeat it once \
+                 that one has been answered.",
+            ),
+            ApiError::IdempotencyKeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused.",
+            )
+            .with_detail(
+                "This Idempotency-Key was used with a different request body; use a new key \
+                 for a new request.",
+            ),
             ApiError::PayloadTooLarge(detail) => Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",

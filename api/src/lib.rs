@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod console;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod media;
 pub mod metrics;
 pub mod problem;

@@ -158,6 +158,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (scope) {
+        scope -> Binary,
+        request_hash -> Binary,
+        status -> Nullable<Unsigned<SmallInt>>,
+        content_type -> Nullable<Varchar>,
+        location -> Nullable<Varchar>,
+        body -> Nullable<Mediumblob>,
+        locked_until -> Datetime,
+        expires_at -> Datetime,
+    }
+}
+
 diesel::joinable!(assignments -> tasks (task_id));
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(cart_items -> products (product_id));
@@ -177,5 +190,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     carts,
     cart_items,
     orders,
-    order_items
+    order_items,
+    idempotency_keys
 );

@@ -4,6 +4,7 @@ pub mod admin_users;
 pub mod assignments;
 pub mod carts;
 pub mod categories;
+pub mod idempotency_keys;
 pub mod jobs;
 pub mod listing;
 pub mod orders;

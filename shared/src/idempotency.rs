@@ -1,0 +1,268 @@
+//! Idempotent retries of creating requests (the `Idempotency-Key` header, as in the IETF
+//! httpapi draft and Stripe's API). The first request's outcome is kept for 24 h under its
+//! scope: the caller (a user, or the client address when anonymous), the method, the path
+//! and the key. A repeat with the same body gets that outcome again and creates nothing;
+//! with another body it is refused; while the first is still being handled, it is told so.
+//!
+//! The claim is a row inserted before the request is handled, so concurrent repeats race on
+//! its primary key and exactly one proceeds. A claim whose holder died with its process is
+//! taken over once its lease has run out.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::db::{DbError, DbPool};
+use crate::models::now_naive;
+use crate::repo::idempotency_keys::{self as repo, IdempotencyRow};
+
+/// How long an outcome is answered again.
+pub const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
+/// How long a claim holds without an outcome before a repeat may take it over. Longer than
+/// any request runs (a `Prefer: wait` holds at most 30 s).
+pub const LEASE: Duration = Duration::from_secs(60);
+
+/// A client's key: 1–255 printable ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("an Idempotency-Key is 1 to 255 printable ASCII characters")]
+pub struct InvalidKey;
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, InvalidKey> {
+        let printable = raw.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        if raw.is_empty() || raw.len() > 255 || !printable {
+            return Err(InvalidKey);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+/// Whose key it is: keys of different callers never meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOwner {
+    User(Uuid),
+    Address(IpAddr),
+}
+
+/// Where a key's outcome is kept: a digest of its owner, method, path and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope([u8; 32]);
+
+impl Scope {
+    pub fn new(owner: KeyOwner, method: &str, path: &str, key: &IdempotencyKey) -> Self {
+        let owner = match owner {
+            KeyOwner::User(id) => format!("user:{id}"),
+            KeyOwner::Address(ip) => format!("address:{ip}"),
+        };
+        // The path without its trailing slash: both spellings are one resource.
+        let path = path.trim_end_matches('/');
+        let mut digest = Sha256::new();
+        for part in [owner.as_str(), method, path, key.0.as_str()] {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part.as_bytes());
+        }
+        Self(digest.finalize().into())
+    }
+}
+
+/// A digest of a request's body: a repeat must send the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    pub fn of(body: &[u8]) -> Self {
+        Self(Sha256::digest(body).into())
+    }
+
+    /// A multipart body's digest without its boundary, which a client picks anew for each
+    /// request it builds: a retry that rebuilds its form still sends the same request.
+    pub fn of_multipart(body: &[u8], boundary: &str) -> Self {
+        let boundary = boundary.as_bytes();
+        let mut digest = Sha256::new();
+        let mut rest = body;
+        while let Some(at) = find(rest, boundary) {
+            digest.update(&rest[..at]);
+            rest = &rest[at + boundary.len()..];
+        }
+        digest.update(rest);
+        Self(digest.finalize().into())
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A response as it is kept and answered again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Outcome {
+    /// Whether a repeat should get this answer. A server error, an unavailable dependency
+    /// or a throttle says nothing about the request: a repeat runs it again.
+    pub fn is_kept(&self) -> bool {
+        self.status < 500 && self.status != 429
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begin {
+    /// This request holds the key: handle it, then `finish`.
+    Proceed,
+    /// The first request's outcome, to answer again.
+    Replay(Outcome),
+    /// The first request is still being handled.
+    InUse,
+    /// The key was used with another body.
+    Reused,
+}
+
+/// Claims `scope` for a request whose body is `fingerprint`, or says why it may not proceed.
+pub async fn begin(
+    pool: &DbPool,
+    scope: &Scope,
+    fingerprint: &Fingerprint,
+) -> Result<Begin, DbError> {
+    let now = now_naive();
+    let claim = IdempotencyRow {
+        scope: scope.0.to_vec(),
+        request_hash: fingerprint.0.to_vec(),
+        status: None,
+        content_type: None,
+        location: None,
+        body: None,
+        locked_until: now + chrono::Duration::from_std(LEASE).unwrap_or_default(),
+        expires_at: now + chrono::Duration::from_std(KEEP_FOR).unwrap_or_default(),
+    };
+    let mut conn = pool.get().await?;
+    // A row may vanish (purged, released) or be taken over between two statements: look
+    // again, a few times at most.
+    for _ in 0..3 {
+        if repo::insert(&mut conn, &claim).await? {
+            return Ok(Begin::Proceed);
+        }
+        let Some(existing) = repo::find(&mut conn, &scope.0).await? else {
+            continue;
+        };
+        let now = now_naive();
+        let expired = existing.expires_at < now;
+        if !expired && existing.request_hash != claim.request_hash {
+            return Ok(Begin::Reused);
+        }
+        match (&existing.status, existing.body) {
+            (Some(status), Some(body)) if !expired => {
+                return Ok(Begin::Replay(Outcome {
+                    status: *status,
+                    content_type: existing.content_type,
+                    location: existing.location,
+                    body,
+                }));
+            }
+            (None, _) if !expired && existing.locked_until >= now => return Ok(Begin::InUse),
+            _ => {
+                if repo::take_over(&mut conn, &claim).await? {
+                    return Ok(Begin::Proceed);
+                }
+            }
+        }
+    }
+    Ok(Begin::InUse)
+}
+
+/// Keeps `outcome` for repeats, or gives the key back when it is not worth keeping.
+pub async fn finish(pool: &DbPool, scope: &Scope, outcome: &Outcome) -> Result<(), DbError> {
+    let mut conn = pool.get().await?;
+    if outcome.is_kept() {
+        repo::complete(
+            &mut conn,
+            &scope.0,
+            outcome.status,
+            outcome.content_type.as_deref(),
+            outcome.location.as_deref(),
+            &outcome.body,
+        )
+        .await?;
+    } else {
+        repo::release(&mut conn, &scope.0).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_one_to_255_printable_ascii_characters() {
+        assert!(IdempotencyKey::parse("a").is_ok());
+        assert!(IdempotencyKey::parse("order 42/retry-1").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        assert_eq!(IdempotencyKey::parse(""), Err(InvalidKey));
+        assert_eq!(IdempotencyKey::parse(&"k".repeat(256)), Err(InvalidKey));
+        assert_eq!(IdempotencyKey::parse("tab\there"), Err(InvalidKey));
+        assert_eq!(IdempotencyKey::parse("clé"), Err(InvalidKey));
+    }
+
+    #[test]
+    fn a_scope_is_the_owner_method_path_and_key() {
+        let key = IdempotencyKey::parse("k1").unwrap();
+        let user = KeyOwner::User(Uuid::new_v4());
+        let base = Scope::new(user, "POST", "/api/v1/tasks/", &key);
+        assert_eq!(base, Scope::new(user, "POST", "/api/v1/tasks", &key));
+        assert_ne!(
+            base,
+            Scope::new(
+                KeyOwner::User(Uuid::new_v4()),
+                "POST",
+                "/api/v1/tasks",
+                &key
+            )
+        );
+        assert_ne!(base, Scope::new(user, "POST", "/api/v1/categories", &key));
+        let other = IdempotencyKey::parse("k2").unwrap();
+        assert_ne!(base, Scope::new(user, "POST", "/api/v1/tasks", &other));
+    }
+
+    #[test]
+    fn multipart_bodies_compare_without_their_boundary() {
+        let form = |b: &str| {
+            format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\nxyz\r\n--{b}--\r\n"
+            )
+        };
+        let first = Fingerprint::of_multipart(form("aaaa1111").as_bytes(), "aaaa1111");
+        assert_eq!(
+            first,
+            Fingerprint::of_multipart(form("bbbb2222").as_bytes(), "bbbb2222")
+        );
+        let other = form("cccc").replace("xyz", "xyw");
+        assert_ne!(first, Fingerprint::of_multipart(other.as_bytes(), "cccc"));
+    }
+
+    #[test]
+    fn server_errors_and_throttles_are_not_kept() {
+        let outcome = |status| Outcome {
+            status,
+            content_type: None,
+            location: None,
+            body: Vec::new(),
+        };
+        assert!(outcome(201).is_kept());
+        assert!(outcome(409).is_kept());
+        assert!(!outcome(429).is_kept());
+        assert!(!outcome(503).is_kept());
+    }
+}
