@@ -2,9 +2,11 @@
 //! when the test ends), so tests run in parallel against the real services.
 
 pub mod browser;
+pub mod burst;
 pub mod catalogue;
 pub mod env;
 pub mod http;
+pub mod mariadb_server;
 pub mod process;
 pub mod redis_server;
 pub mod smtp;

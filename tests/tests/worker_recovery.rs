@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use dispatch_tests::burst::registrations;
 use dispatch_tests::process::{free_port, start_api, Binary};
 use dispatch_tests::redis_server::PrivateRedis;
 use dispatch_tests::{wait_until, TestEnv};
-use serde_json::{json, Value};
 
 /// The worker's health endpoint: 200 while its consumers take jobs, else 503.
 async fn worker_ready(client: &reqwest::Client, health: &str) -> Option<u16> {
@@ -60,48 +60,6 @@ async fn setup_with(worker_vars: &[(&str, &str)]) -> Setup {
     }
 }
 
-/// `count` registrations from `clients` concurrent clients over both instances, each
-/// counted in `accepted` once answered 202.
-async fn burst(
-    bases: &[String],
-    prefix: &str,
-    count: usize,
-    clients: usize,
-    accepted: Arc<AtomicUsize>,
-) {
-    let next = Arc::new(AtomicUsize::new(0));
-    let lanes = (0..clients).map(|lane| {
-        let (next, accepted) = (next.clone(), accepted.clone());
-        let base = bases[lane % bases.len()].clone();
-        let prefix = prefix.to_owned();
-        async move {
-            let client = reqwest::Client::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    return;
-                }
-                let username = format!("{prefix}_{i}");
-                let response = client
-                    .post(format!("{base}/api/v1/auth/register/"))
-                    .json(&json!({
-                        "username": username,
-                        "email": format!("{username}@example.com"),
-                        "password": "burst-password-1",
-                    }))
-                    .send()
-                    .await
-                    .expect("registration sent");
-                let status = response.status().as_u16();
-                let body: Value = response.json().await.unwrap_or(Value::Null);
-                assert_eq!(status, 202, "registration {username}: {body}");
-                accepted.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    });
-    futures::future::join_all(lanes).await;
-}
-
 /// Every accepted registration has succeeded exactly once: one user each, no job left.
 async fn all_registered(env: &TestEnv, accepted: usize, within: Duration) {
     wait_until(within, "every accepted registration to succeed", || async {
@@ -135,7 +93,7 @@ async fn redis_flushed_three_times_during_a_burst_loses_no_registration() {
         }
     };
     tokio::join!(
-        burst(&setup.bases, "flushed", COUNT, 16, accepted.clone()),
+        registrations(&setup.bases, "flushed", COUNT, 16, accepted.clone()),
         flusher
     );
     all_registered(&setup.env, COUNT, Duration::from_secs(120)).await;
@@ -148,7 +106,7 @@ async fn redis_restarted_during_a_burst_loses_no_registration() {
     const COUNT: usize = 300;
     let mut setup = setup().await;
     let accepted = Arc::new(AtomicUsize::new(0));
-    let first = burst(&setup.bases, "before", COUNT / 2, 8, accepted.clone());
+    let first = registrations(&setup.bases, "before", COUNT / 2, 8, accepted.clone());
     first.await;
     setup.redis.stop();
     let client = reqwest::Client::new();
@@ -165,7 +123,7 @@ async fn redis_restarted_during_a_burst_loses_no_registration() {
     for base in &setup.bases {
         dispatch_tests::process::wait_ready(base).await;
     }
-    burst(&setup.bases, "after", COUNT / 2, 8, accepted.clone()).await;
+    registrations(&setup.bases, "after", COUNT / 2, 8, accepted.clone()).await;
     all_registered(&setup.env, COUNT, Duration::from_secs(120)).await;
     assert_eq!(worker_ready(&client, &setup.health).await, Some(200));
     assert!(setup
