@@ -112,6 +112,7 @@ pub async fn run(
         if stop.is_cancelled() {
             break outcome.context("worker monitor");
         }
+        // Rebuilt under the same names, so their unfinished tasks are taken back at once.
         tracing::error!(error = ?outcome, "consumers stopped; rebuilding them in {RESTART_AFTER:?}");
         tokio::select! {
             _ = stop.cancelled() => break Ok(()),
