@@ -28,16 +28,53 @@ async fn two_instances(env: TestEnv) -> (TestApp, Vec<String>) {
     (app, bases)
 }
 
+/// A POST of the soak: its path, bearer token, JSON body and `Prefer` header.
+struct Post {
+    path: &'static str,
+    token: Option<String>,
+    body: Option<Value>,
+    prefer: Option<&'static str>,
+}
+
+impl Post {
+    fn new(path: &'static str) -> Self {
+        Self {
+            path,
+            token: None,
+            body: None,
+            prefer: None,
+        }
+    }
+
+    fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    fn prefer(mut self, prefer: &'static str) -> Self {
+        self.prefer = Some(prefer);
+        self
+    }
+}
+
 /// `requests` sent at once, alternating between the instances: each answer's status and body.
-async fn at_once(
-    bases: &[String],
-    requests: Vec<(String, Option<String>, Option<Value>, Option<&'static str>)>,
-) -> Vec<(u16, Value)> {
+async fn at_once(bases: &[String], requests: Vec<Post>) -> Vec<(u16, Value)> {
     let client = reqwest::Client::new();
-    let calls = requests
-        .into_iter()
-        .enumerate()
-        .map(|(i, (path, token, body, prefer))| {
+    let calls = requests.into_iter().enumerate().map(
+        |(
+            i,
+            Post {
+                path,
+                token,
+                body,
+                prefer,
+            },
+        )| {
             let client = client.clone();
             let url = format!("{}{path}", bases[i % bases.len()]);
             tokio::spawn(async move {
@@ -55,7 +92,8 @@ async fn at_once(
                 let status = response.status().as_u16();
                 (status, response.json().await.unwrap_or(Value::Null))
             })
-        });
+        },
+    );
     futures::future::join_all(calls)
         .await
         .into_iter()
@@ -86,12 +124,9 @@ async fn the_daily_assignment_limit_holds_under_fifty_simultaneous_requests() {
             .iter()
             .map(|task| {
                 let body = json!({"task_id": task, "user_id": assignee.id, "date": date});
-                (
-                    "/api/v1/assignments/".to_owned(),
-                    Some(owner.token.clone()),
-                    Some(body),
-                    None,
-                )
+                Post::new("/api/v1/assignments/")
+                    .token(&owner.token)
+                    .body(body)
             })
             .collect();
         let answers = at_once(&bases, requests).await;
@@ -141,14 +176,7 @@ async fn simultaneous_checkouts_never_sell_more_than_the_stock() {
         }
         let requests = buyers
             .iter()
-            .map(|b| {
-                (
-                    "/api/v1/cart/checkout/".to_owned(),
-                    Some(b.token.clone()),
-                    None,
-                    None,
-                )
-            })
+            .map(|b| Post::new("/api/v1/cart/checkout/").token(&b.token))
             .collect();
         let answers = at_once(&bases, requests).await;
         let sold = answers.iter().filter(|(s, _)| *s == 201).count();
@@ -182,12 +210,11 @@ async fn one_user_per_username_and_per_email_under_simultaneous_registrations() 
             let same_name = json!({"username": format!("dup{round}"), "email": format!("dup{round}_{i}@example.com"), "password": "soak-password-1"});
             let same_mail = json!({"username": format!("mail{round}_{i}"), "email": format!("same{round}@example.com"), "password": "soak-password-1"});
             for body in [same_name, same_mail] {
-                requests.push((
-                    "/api/v1/auth/register/".to_owned(),
-                    None,
-                    Some(body),
-                    Some("wait=30"),
-                ));
+                requests.push(
+                    Post::new("/api/v1/auth/register/")
+                        .body(body)
+                        .prefer("wait=30"),
+                );
             }
         }
         let answers = at_once(&bases, requests).await;
@@ -239,14 +266,7 @@ async fn each_user_gets_one_welcome_mail_whoever_triggers_the_run() {
             ))
             .await;
         let requests = (0..4)
-            .map(|_| {
-                (
-                    "/api/v1/admin/jobs/daily-mail/".to_owned(),
-                    Some(admin.token.clone()),
-                    None,
-                    None,
-                )
-            })
+            .map(|_| Post::new("/api/v1/admin/jobs/daily-mail/").token(&admin.token))
             .collect();
         for (status, body) in at_once(&bases, requests).await {
             assert_eq!(status, 202, "round {round}: {body}");
@@ -303,7 +323,7 @@ async fn every_job_succeeds_once_though_delivered_many_times_to_two_workers() {
         let requests = (0..10)
             .map(|i| {
                 let body = json!({"username": format!("job{round}_{i}"), "email": format!("job{round}_{i}@example.com"), "password": "soak-password-1"});
-                ("/api/v1/auth/register/".to_owned(), None, Some(body), None)
+                Post::new("/api/v1/auth/register/").body(body)
             })
             .collect();
         let accepted = at_once(&bases, requests).await;

@@ -282,3 +282,57 @@ async fn checkouts_sharing_products_in_opposite_orders_never_deadlock() {
     assert_eq!(stock(&app, &admin, &ids[0]).await, 1000 - 24);
     assert_eq!(stock(&app, &admin, &ids[1]).await, 1000 - 24);
 }
+
+/// Any price times any quantity the stock allows can pass what an order's columns hold: the
+/// line is refused where it enters (400 naming `quantity`), and a checkout whose lines add up
+/// to more is a 409 naming `total` that changes nothing. Never a 500.
+#[tokio::test]
+async fn amounts_an_order_cannot_hold_are_refused_where_they_enter() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let ids = products(
+        &app,
+        &admin,
+        &[("Yacht", "99999999.99", 1000), ("Jet", "99999999.99", 1000)],
+    )
+    .await;
+    let ada = app.user("ada").await;
+
+    let (status, problem) = add(&app, &ada, &ids[0], 200).await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem["errors"]["quantity"].is_array(), "{problem}");
+    let (_, cart) = app
+        .call(Method::GET, "/api/v1/cart/", Some(&ada.token), None)
+        .await;
+    assert_eq!(cart["count"], 0);
+
+    // Each line fits; together they do not.
+    assert_eq!(add(&app, &ada, &ids[0], 100).await.0, 201);
+    assert_eq!(add(&app, &ada, &ids[1], 100).await.0, 201);
+    let (status, problem) = checkout(&app, &ada).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(problem["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("order-total-too-large"));
+    assert!(problem["errors"]["total"].is_array(), "{problem}");
+    assert_eq!(stock(&app, &ada, &ids[0]).await, 1000);
+    assert_eq!(stock(&app, &ada, &ids[1]).await, 1000);
+    assert_eq!(app.env.count_rows("orders").await, 0);
+
+    // Raising a line past the bound is refused the same way.
+    let (_, cart) = app
+        .call(Method::GET, "/api/v1/cart/", Some(&ada.token), None)
+        .await;
+    let line = cart["items"][0]["id"].as_str().unwrap().to_owned();
+    let (status, problem) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/cart/items/{line}/"),
+            Some(&ada.token),
+            Some(&json!({"quantity": 150})),
+        )
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem["errors"]["quantity"].is_array(), "{problem}");
+}

@@ -11,6 +11,22 @@ use dispatch_tests::process::{free_port, start_api, Binary};
 use dispatch_tests::redis_server::PrivateRedis;
 use dispatch_tests::{wait_until, TestEnv};
 
+/// The worker's gauge of its consumers: 1 while they take jobs, 0 while they are rebuilt.
+async fn consumers_up_gauge(client: &reqwest::Client, health: &str) -> Option<String> {
+    let metrics = client
+        .get(format!("{health}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("dispatch_worker_consumers_up "))
+        .map(str::to_owned)
+}
+
 /// The worker's health endpoint: 200 while its consumers take jobs, else 503.
 async fn worker_ready(client: &reqwest::Client, health: &str) -> Option<u16> {
     let response = client.get(format!("{health}/readyz")).send().await.ok()?;
@@ -119,6 +135,10 @@ async fn redis_restarted_during_a_burst_loses_no_registration() {
         },
     )
     .await;
+    assert_eq!(
+        consumers_up_gauge(&client, &setup.health).await.as_deref(),
+        Some("0")
+    );
     setup.redis = PrivateRedis::start(setup.redis.port);
     for base in &setup.bases {
         dispatch_tests::process::wait_ready(base).await;
@@ -126,6 +146,10 @@ async fn redis_restarted_during_a_burst_loses_no_registration() {
     registrations(&setup.bases, "after", COUNT / 2, 8, accepted.clone()).await;
     all_registered(&setup.env, COUNT, Duration::from_secs(120)).await;
     assert_eq!(worker_ready(&client, &setup.health).await, Some(200));
+    assert_eq!(
+        consumers_up_gauge(&client, &setup.health).await.as_deref(),
+        Some("1")
+    );
     assert!(setup
         .worker
         .child

@@ -2,7 +2,7 @@
 //! locks, at checkout, which is the only place stock is taken.
 
 use bigdecimal::BigDecimal;
-use dispatch_shared::domain::{money_text, ValidationErrors};
+use dispatch_shared::domain::{money_text, ValidationErrors, MAX_ORDER_AMOUNT};
 use dispatch_shared::models::{utc, CartRow, ImageUrls};
 use dispatch_shared::repo::carts::{self, CheckoutOutcome, LineOutcome};
 use uuid::Uuid;
@@ -58,6 +58,16 @@ pub async fn get(state: &AppState, user: Uuid) -> Result<Cart, ApiError> {
     view(&mut conn, cart).await
 }
 
+/// A line whose price times quantity is more than an order can hold.
+fn line_too_large() -> ApiError {
+    ApiError::field(
+        "quantity",
+        format!(
+            "The line would cost more than an order can hold ({MAX_ORDER_AMOUNT}); order fewer."
+        ),
+    )
+}
+
 fn insufficient(available: u32) -> ApiError {
     let message = format!("Only {available} in stock.");
     ApiError::Conflict {
@@ -81,6 +91,7 @@ pub async fn add(
         LineOutcome::Created => true,
         LineOutcome::Changed => false,
         LineOutcome::InsufficientStock { available } => return Err(insufficient(available)),
+        LineOutcome::LineTotalTooLarge => return Err(line_too_large()),
         LineOutcome::NoSuchProduct | LineOutcome::NoSuchLine => {
             return Err(ApiError::field("product_id", "No product with this id."))
         }
@@ -100,6 +111,7 @@ pub async fn set_quantity(
     let outcome = carts::set_quantity(&mut conn, &cart.id, line, quantity).await?;
     match outcome {
         LineOutcome::InsufficientStock { available } => return Err(insufficient(available)),
+        LineOutcome::LineTotalTooLarge => return Err(line_too_large()),
         LineOutcome::NoSuchLine | LineOutcome::NoSuchProduct => return Err(ApiError::NotFound),
         LineOutcome::Created | LineOutcome::Changed => {}
     }
@@ -133,6 +145,17 @@ pub async fn checkout(state: &AppState, user: Uuid) -> Result<Order, ApiError> {
             detail: "The cart is empty.".into(),
             errors: None,
         }),
+        CheckoutOutcome::TotalTooLarge(total) => {
+            let message = format!(
+                "The order would come to {total}, more than an order can hold \
+                 ({MAX_ORDER_AMOUNT}); nothing was ordered. Remove or reduce lines."
+            );
+            Err(ApiError::Conflict {
+                slug: "order-total-too-large",
+                detail: message.clone(),
+                errors: Some(ValidationErrors::single("total", message)),
+            })
+        }
         CheckoutOutcome::Short(shortages) => {
             let mut errors = ValidationErrors::new();
             let mut parts = Vec::new();

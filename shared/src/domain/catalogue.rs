@@ -71,6 +71,15 @@ fn plain_decimal(raw: &str) -> Option<BigDecimal> {
         .flatten()
 }
 
+/// The most a cart line or an order may come to: what an order's `line_total` and `total`
+/// columns hold (MySQL DECIMAL(12,2)). A price times a quantity the stock allows can be more.
+pub const MAX_ORDER_AMOUNT: &str = "9999999999.99";
+
+/// Whether `amount` fits an order's line or total.
+pub fn fits_an_order(amount: &BigDecimal) -> bool {
+    BigDecimal::from_str(MAX_ORDER_AMOUNT).is_ok_and(|max| *amount <= max)
+}
+
 /// An amount of money: 0 to 99 999 999.99, at most two decimal places (MySQL DECIMAL(10,2)).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Price(BigDecimal);

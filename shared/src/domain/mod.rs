@@ -10,7 +10,8 @@ mod username;
 mod validation;
 
 pub use catalogue::{
-    money_text, Brand, CategoryName, Price, ProductDescription, ProductName, Rating,
+    fits_an_order, money_text, Brand, CategoryName, Price, ProductDescription, ProductName, Rating,
+    MAX_ORDER_AMOUNT,
 };
 pub use email::Email;
 pub use ordering::{Ordering, Sort, SortField};

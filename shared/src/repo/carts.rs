@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::db::is_deadlock;
 use crate::db::schema::{cart_items, carts, order_items, orders, products};
+use crate::domain::fits_an_order;
 use crate::models::{now_naive, CartItemRow, CartLine, CartRow, OrderItemRow, OrderRow};
 
 type Conn = AsyncMysqlConnection;
@@ -82,6 +83,8 @@ pub enum LineOutcome {
     InsufficientStock {
         available: u32,
     },
+    /// The line would cost more than an order can hold (`domain::catalogue::MAX_ORDER_AMOUNT`).
+    LineTotalTooLarge,
 }
 
 async fn touch(conn: &mut Conn, cart_id: &str) -> QueryResult<()> {
@@ -92,10 +95,11 @@ async fn touch(conn: &mut Conn, cart_id: &str) -> QueryResult<()> {
         .map(|_| ())
 }
 
-async fn stock(conn: &mut Conn, product_id: &str) -> QueryResult<Option<u32>> {
+/// A product's stock and price.
+async fn stock(conn: &mut Conn, product_id: &str) -> QueryResult<Option<(u32, BigDecimal)>> {
     products::table
         .find(product_id)
-        .select(products::quantity)
+        .select((products::quantity, products::price))
         .first(conn)
         .await
         .optional()
@@ -110,7 +114,7 @@ pub async fn add(
 ) -> QueryResult<LineOutcome> {
     let product = product_id.to_string();
     conn.transaction(async |conn| {
-        let Some(available) = stock(conn, &product).await? else {
+        let Some((available, price)) = stock(conn, &product).await? else {
             return Ok(LineOutcome::NoSuchProduct);
         };
         let existing: Option<(String, u32)> = cart_items::table
@@ -126,6 +130,9 @@ pub async fn add(
             return Ok(LineOutcome::InsufficientStock { available });
         }
         let wanted = wanted as u32;
+        if !fits_an_order(&(&price * BigDecimal::from(wanted))) {
+            return Ok(LineOutcome::LineTotalTooLarge);
+        }
         let outcome = match existing {
             Some((id, _)) => {
                 diesel::update(cart_items::table.find(id))
@@ -173,9 +180,14 @@ pub async fn set_quantity(
         let Some(product) = line else {
             return Ok(LineOutcome::NoSuchLine);
         };
-        let available = stock(conn, &product).await?.unwrap_or(0);
+        let (available, price) = stock(conn, &product)
+            .await?
+            .unwrap_or((0, BigDecimal::from(0)));
         if quantity > available {
             return Ok(LineOutcome::InsufficientStock { available });
+        }
+        if !fits_an_order(&(&price * BigDecimal::from(quantity))) {
+            return Ok(LineOutcome::LineTotalTooLarge);
         }
         diesel::update(cart_items::table.find(line_id.to_string()))
             .set(cart_items::quantity.eq(quantity))
@@ -216,6 +228,8 @@ pub enum CheckoutOutcome {
     Ordered(OrderRow, Vec<OrderItemRow>),
     EmptyCart,
     Short(Vec<Shortage>),
+    /// The order would come to more than it can hold; its total is given.
+    TotalTooLarge(BigDecimal),
 }
 
 /// Checks the user's cart out. Nothing changes unless every line can be filled.
@@ -293,10 +307,6 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
             let Some((_, name, price, _)) = find(product_id) else {
                 continue;
             };
-            diesel::update(products::table.find(product_id))
-                .set(products::quantity.eq(products::quantity - *quantity))
-                .execute(conn)
-                .await?;
             let line_total = price * BigDecimal::from(*quantity);
             total += &line_total;
             items.push(OrderItemRow {
@@ -309,6 +319,16 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
                 line_total,
                 position: position as u32,
             });
+        }
+        // Prices may have risen since the lines were added: nothing changes then either.
+        if !fits_an_order(&total) {
+            return Ok(CheckoutOutcome::TotalTooLarge(total.with_scale(2)));
+        }
+        for item in &items {
+            diesel::update(products::table.find(&item.product_id))
+                .set(products::quantity.eq(products::quantity - item.quantity))
+                .execute(conn)
+                .await?;
         }
         let order = OrderRow {
             id: order_id,
