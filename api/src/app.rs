@@ -131,12 +131,18 @@ async fn strip_trailing_slash(mut request: Request) -> poem::Result<Request> {
     Ok(request)
 }
 
-/// API answers are per-user and may carry tokens: no cache may keep them.
+/// No response is to be sniffed into another type (a JSON or problem body rendered as
+/// HTML); API answers are per-user and may carry tokens, so no cache may keep them either.
 async fn no_store<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
     let api = request.uri().path().starts_with("/api/v1/");
     let mut response = next.call(request).await?.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        poem::http::header::X_CONTENT_TYPE_OPTIONS,
+        poem::http::HeaderValue::from_static("nosniff"),
+    );
     if api {
-        response.headers_mut().insert(
+        headers.insert(
             poem::http::header::CACHE_CONTROL,
             poem::http::HeaderValue::from_static("no-store"),
         );

@@ -34,11 +34,11 @@ const PAGES: [(&str, &str); 4] = [
 
 /// Adds the console's pages and assets to the application's routes.
 pub fn mount(route: Route) -> Route {
-    let mut route = route.at("/", get(home));
+    let mut route = route.at("/", get(home).around(secured));
     for (path, file) in PAGES {
         route = route.at(format!("/{path}/"), page(file)).at(
             format!("/{path}"),
-            make_sync(move |_| Redirect::permanent(format!("/{path}/"))),
+            make_sync(move |_| Redirect::permanent(format!("/{path}/"))).around(secured),
         );
     }
     route.nest(
@@ -64,8 +64,8 @@ async fn home(state: Data<&Arc<AppState>>, request: &Request) -> Redirect {
     }
 }
 
-/// Security headers for every console file; the files are revalidated (ETag) on each use
-/// because their names carry no version.
+/// Security headers for every console response (its redirects too); the files are
+/// revalidated (ETag) on each use because their names carry no version.
 async fn secured<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
     let mut response = next.call(request).await?.into_response();
     let headers = response.headers_mut();

@@ -43,6 +43,49 @@ async fn only_admins_may_use_it() {
     assert_eq!(me["is_superuser"], false, "nothing changed");
 }
 
+/// A non-admin is refused before the body or the query is read: a malformed body, a bad
+/// ordering or a bad id answer 403 (401 without a token), never a validation error that
+/// would tell them about the admin's fields.
+#[tokio::test]
+async fn non_admins_are_refused_before_their_input_is_read() {
+    let app = TestApp::spawn().await;
+    let user = app.user("plain").await;
+    let path = format!("/api/v1/admin/users/{}/", user.id);
+    let malformed = json!({"is_superuser": "yes", "daily_task_limit": -1});
+    for (method, path, body) in [
+        (
+            Method::GET,
+            "/api/v1/admin/users/?ordering=nope".to_owned(),
+            None,
+        ),
+        (Method::GET, "/api/v1/admin/users/?page=0".to_owned(), None),
+        (
+            Method::GET,
+            "/api/v1/admin/users/not-an-id/".to_owned(),
+            None,
+        ),
+        (Method::PATCH, path.clone(), Some(malformed.clone())),
+        (
+            Method::PATCH,
+            "/api/v1/admin/users/not-an-id/".to_owned(),
+            Some(malformed.clone()),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/admin/users/not-an-id/".to_owned(),
+            None,
+        ),
+    ] {
+        let (status, problem) = app
+            .call(method.clone(), &path, Some(&user.token), body.as_ref())
+            .await;
+        assert_eq!(status, 403, "{method} {path}: {problem}");
+        assert!(problem["errors"].is_null(), "{method} {path}: {problem}");
+        let (status, _) = app.call(method.clone(), &path, None, body.as_ref()).await;
+        assert_eq!(status, 401, "{method} {path} without a token");
+    }
+}
+
 #[tokio::test]
 async fn lists_search_sort_and_page() {
     let app = TestApp::spawn().await;

@@ -100,6 +100,49 @@ async fn the_root_sends_each_browser_to_its_page() {
         let response = request.send().await.expect("root");
         assert_eq!(response.status(), 303);
         assert_eq!(response.headers()[LOCATION], expected);
+        // The redirect is a console response like any other.
+        assert!(response.headers().contains_key("content-security-policy"));
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    }
+}
+
+/// API answers of every kind (JSON, problem details, a replayed outcome, health) say
+/// `nosniff`: none may be sniffed into HTML.
+#[tokio::test]
+async fn api_responses_are_never_sniffed() {
+    let app = TestApp::spawn().await;
+    let user = app.user("sniffer").await;
+    let cases = [
+        (
+            reqwest::Method::GET,
+            "/api/v1/auth/profile/",
+            Some(user.token.as_str()),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v1/tasks/not-an-id/",
+            Some(user.token.as_str()),
+        ),
+        (reqwest::Method::GET, "/api/v1/auth/profile/", None),
+        (reqwest::Method::GET, "/api/v1/nowhere/", None),
+        (reqwest::Method::GET, "/readyz", None),
+        (reqwest::Method::GET, "/metrics", None),
+    ];
+    for (method, path, token) in cases {
+        let mut request = app.client.request(method.clone(), app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        assert_eq!(
+            response
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{method} {path} ({})",
+            response.status()
+        );
     }
 }
 

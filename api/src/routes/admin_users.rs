@@ -14,10 +14,10 @@ use uuid::Uuid;
 use crate::error::ApiResult;
 use crate::extract::ordering::{ordering_or_default, OrderingParam};
 use crate::extract::pagination::{Page, PageParam, Paging};
-use crate::extract::{AuthUser, JsonBody};
+use crate::extract::{AdminUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{EmailText, NameText, User};
-use crate::services::admin_users::{self, require_admin, RawAdminChanges};
+use crate::services::admin_users::{self, RawAdminChanges};
 use crate::state::AppState;
 
 pub struct AdminUsersApi;
@@ -78,7 +78,8 @@ impl AdminUsersApi {
         &self,
         state: Data<&Arc<AppState>>,
         request: &Request,
-        auth: AuthUser,
+        // First: a non-admin is refused before the query is read.
+        _admin: AdminUser,
         /// 1-based page number.
         page: Query<Option<PageParam>>,
         /// Items per page (default 20; larger values are clamped to 100).
@@ -88,7 +89,6 @@ impl AdminUsersApi {
         /// Sort keys, e.g. `-date_joined,username`.
         ordering: Query<Option<OrderingParam<UserSort>>>,
     ) -> ApiResult<Json<Page<User>>> {
-        require_admin(&auth)?;
         let paging = Paging::parse(page.0, page_size.0)?;
         let ordering = ordering_or_default(ordering.0);
         let search = search.0.filter(|s| !s.is_empty());
@@ -106,11 +106,10 @@ impl AdminUsersApi {
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
-        auth: AuthUser,
+        _admin: AdminUser,
         /// The user's id.
         id: Path<Uuid>,
     ) -> ApiResult<Json<User>> {
-        require_admin(&auth)?;
         let user = admin_users::find(state.0, id.0).await?;
         Ok(Json(user.view(state.settings.daily_task_limit).into()))
     }
@@ -125,12 +124,12 @@ impl AdminUsersApi {
     async fn patch(
         &self,
         state: Data<&Arc<AppState>>,
-        auth: AuthUser,
+        // Before the id and the body: a non-admin is refused before either is read.
+        _admin: AdminUser,
         /// The user's id.
         id: Path<Uuid>,
         body: JsonBody<AdminUserPatch>,
     ) -> ApiResult<Json<User>> {
-        require_admin(&auth)?;
         let body = body.0;
         let changes = admin_users::parse_changes(RawAdminChanges {
             is_active: body.is_active,
@@ -151,11 +150,10 @@ impl AdminUsersApi {
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
-        auth: AuthUser,
+        _admin: AdminUser,
         /// The user's id.
         id: Path<Uuid>,
     ) -> ApiResult<UserDeleted> {
-        require_admin(&auth)?;
         admin_users::delete(state.0, id.0).await?;
         Ok(UserDeleted::NoContent)
     }
