@@ -172,6 +172,24 @@ impl TestEnv {
         ids.len()
     }
 
+    /// Waits until no active user is left without the welcome mail and no mail job is still
+    /// to run.
+    pub async fn await_all_mailed(&self, timeout: std::time::Duration) {
+        crate::wait_until(timeout, "every active user to be mailed", || async {
+            let unmailed = self
+                .count_matching("users", "is_active AND welcome_mail_sent_at IS NULL")
+                .await;
+            let pending = self
+                .count_matching(
+                    "jobs",
+                    "kind IN ('daily_mail', 'send_mail') AND status IN ('queued', 'running')",
+                )
+                .await;
+            (unmailed == 0 && pending == 0).then_some(())
+        })
+        .await;
+    }
+
     /// Deletes every key of this test's namespace (what a Redis flush does to one test).
     pub async fn flush_namespace(&self) {
         flush_namespace(&self.redis_url, &self.namespace).await;

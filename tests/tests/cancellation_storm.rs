@@ -48,6 +48,14 @@ impl Tally {
     }
 }
 
+fn registration(username: &str) -> Value {
+    json!({
+        "username": username,
+        "email": format!("{username}@example.com"),
+        "password": "storm-password-1",
+    })
+}
+
 fn instance(bases: &[String]) -> &str {
     &bases[rand::thread_rng().gen_range(0..bases.len())]
 }
@@ -64,11 +72,7 @@ async fn waiting_registrations(bases: Arc<Vec<String>>, tally: Arc<Tally>, lane:
         let response = client
             .post(format!("{}/api/v1/auth/register/", instance(&bases)))
             .header("Prefer", "wait=2")
-            .json(&json!({
-                "username": username,
-                "email": format!("{username}@example.com"),
-                "password": "storm-password-1",
-            }))
+            .json(&registration(&username))
             .send()
             .await
             .expect("registration sent");
@@ -252,11 +256,7 @@ async fn dropped_requests_never_give_another_request_its_rows() {
         let response = client
             .post(format!("{}/api/v1/auth/register/", bases[0]))
             .header("Prefer", "wait=20")
-            .json(&json!({
-                "username": username,
-                "email": format!("{username}@example.com"),
-                "password": "owner-password-1",
-            }))
+            .json(&registration(&username))
             .send()
             .await
             .expect("registration sent");

@@ -53,21 +53,8 @@ async fn trigger(base: &str, token: &str, wait: bool) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Waits until no eligible user is left unmailed and no mail job is still to run.
 async fn await_all_mailed(env: &TestEnv) {
-    wait_until(MAIL_TIMEOUT, "every active user to be mailed", || async {
-        let unmailed = env
-            .count_matching("users", "is_active AND welcome_mail_sent_at IS NULL")
-            .await;
-        let pending = env
-            .count_matching(
-                "jobs",
-                "kind IN ('daily_mail', 'send_mail') AND status IN ('queued', 'running')",
-            )
-            .await;
-        (unmailed == 0 && pending == 0).then_some(())
-    })
-    .await;
+    env.await_all_mailed(MAIL_TIMEOUT).await;
 }
 
 fn by_recipient(mails: &[Delivered]) -> HashMap<String, Vec<&Delivered>> {

@@ -271,25 +271,7 @@ async fn each_user_gets_one_welcome_mail_whoever_triggers_the_run() {
         for (status, body) in at_once(&bases, requests).await {
             assert_eq!(status, 202, "round {round}: {body}");
         }
-        wait_until(
-            Duration::from_secs(60),
-            "every user to be mailed",
-            || async {
-                let unmailed = app
-                    .env
-                    .count_matching("users", "is_active AND welcome_mail_sent_at IS NULL")
-                    .await;
-                let pending = app
-                    .env
-                    .count_matching(
-                        "jobs",
-                        "kind IN ('daily_mail', 'send_mail') AND status IN ('queued', 'running')",
-                    )
-                    .await;
-                (unmailed == 0 && pending == 0).then_some(())
-            },
-        )
-        .await;
+        app.env.await_all_mailed(Duration::from_secs(60)).await;
         let mut received: HashMap<String, usize> = HashMap::new();
         for mail in smtp.delivered() {
             *received.entry(mail.to).or_default() += 1;
