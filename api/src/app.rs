@@ -174,7 +174,11 @@ fn problem_for(err: poem::Error) -> Response {
         // `Err(304)`. It goes out as the bare status it is, not as a problem.
         return Response::builder().status(status).finish();
     }
-    let problem = if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+    let problem = if err.is::<poem_openapi::error::ParsePathError>() {
+        // poem-openapi names path parameters by position (`param0`); every path parameter
+        // of this API is a resource's `id`, as the spec calls it.
+        malformed_id()
+    } else if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
         let reason = humane_reason(&param.reason);
         let mut errors = std::collections::BTreeMap::new();
         errors.insert(param.name.to_owned(), vec![reason.clone()]);
@@ -206,6 +210,19 @@ fn problem_for(err: poem::Error) -> Response {
         }
     };
     problem.into_response()
+}
+
+fn malformed_id() -> Problem {
+    let rule = "Not a valid id: ids are UUIDs, such as 3fa85f64-5717-4562-b3fc-2c963f66afa6.";
+    let mut errors = std::collections::BTreeMap::new();
+    errors.insert("id".to_owned(), vec![rule.to_owned()]);
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "validation-error",
+        "Invalid input.",
+    )
+    .with_detail(format!("Invalid value for `id`: {rule}"))
+    .with_errors(errors)
 }
 
 /// A plain HTTP request to a WebSocket endpoint (RFC 9110 §15.5.22).

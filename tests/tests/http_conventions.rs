@@ -1,4 +1,5 @@
 use dispatch_tests::TestApp;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
@@ -390,4 +391,42 @@ async fn concurrent_migrations_from_several_instances_do_not_collide() {
         "each migration applied exactly once"
     );
     assert_eq!(env.count_rows("users").await, 0);
+}
+
+/// A malformed id in a path is a 400 that names `id` and the rule, never the framework's
+/// internals (`param0`, `string_uuid`).
+#[tokio::test]
+async fn malformed_ids_in_paths_name_the_parameter_and_the_rule() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    for (method, path, body) in [
+        (Method::GET, "/api/v1/tasks/nope/", None),
+        (
+            Method::PATCH,
+            "/api/v1/tasks/12345/",
+            Some(json!({"title": "x"})),
+        ),
+        (Method::GET, "/api/v1/products/nope/", None),
+        (Method::GET, "/api/v1/orders/nope/", None),
+        (
+            Method::PATCH,
+            "/api/v1/cart/items/nope/",
+            Some(json!({"quantity": 1})),
+        ),
+        (Method::GET, "/api/v1/admin/users/nope/", None),
+    ] {
+        let (status, problem) = app
+            .call(method.clone(), path, Some(&admin.token), body.as_ref())
+            .await;
+        assert_eq!(status, 400, "{method} {path}: {problem}");
+        assert!(
+            problem["errors"]["id"].is_array(),
+            "{method} {path}: {problem}"
+        );
+        let text = problem.to_string();
+        assert!(
+            !text.contains("param0") && !text.contains("string_uuid"),
+            "{text}"
+        );
+    }
 }
