@@ -265,3 +265,51 @@ async fn a_socket_that_never_reads_is_cut_off_without_slowing_others() {
         "the stalled socket's queue was bounded ({seen} messages)"
     );
 }
+
+/// A message over the 64 KiB limit is refused with close code 1009 and a reason, on both
+/// WebSocket endpoints, instead of a dropped connection (1006).
+#[tokio::test]
+async fn an_oversized_message_is_closed_with_1009() {
+    use futures::SinkExt;
+    let mut app = TestApp::spawn().await;
+    let user = app.user("big_talker").await;
+    // A registration that stays queued, so its job socket stays open.
+    app.stop_worker().await;
+    let accepted = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"username": "pending", "email": "pending@example.com", "password": "pending-pass-1"}),
+        )
+        .await;
+    let job: serde_json::Value = accepted.json().await.expect("the job");
+    let job_path = format!("/ws/jobs/{}/", job["job_id"].as_str().expect("a job id"));
+    for path in ["/ws/tasks/", job_path.as_str()] {
+        let mut socket = connect(
+            &app.ws_url(path),
+            &[("authorization", &format!("Bearer {}", user.token))],
+        )
+        .await;
+        if path.starts_with("/ws/jobs/") {
+            next_json(&mut socket, PROMPTLY).await;
+        }
+        // Sent while reading, as a browser does: the close frame arrives during the send.
+        let (mut sink, mut stream) = socket.split();
+        let sending = tokio::spawn(async move {
+            let _ = sink
+                .send(Message::Text("x".repeat(10 * 1024 * 1024).into()))
+                .await;
+        });
+        let code = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(Ok(message)) = stream.next().await {
+                if let Message::Close(frame) = message {
+                    return frame.map(|f| u16::from(f.code));
+                }
+            }
+            None
+        })
+        .await
+        .expect("the server answers in time");
+        sending.abort();
+        assert_eq!(code, Some(1009), "{path}");
+    }
+}

@@ -96,6 +96,26 @@ pub async fn close(socket: &mut WebSocketStream, code: u16, reason: &str) {
     }
 }
 
+/// Close code for a message larger than the endpoint takes (RFC 6455 §7.4.1).
+const CLOSE_TOO_BIG: u16 = 1009;
+
+/// Ends a connection whose read failed. A frame or message over the limits in `config` is
+/// answered with 1009 and a reason rather than a dropped socket (1006). poem hands
+/// tungstenite's capacity error over as an `io::Error` holding only its text, so the text
+/// is what tells it apart.
+pub async fn end_after_read_error(socket: &mut WebSocketStream, error: &std::io::Error) {
+    if error.to_string().contains("Space limit exceeded") {
+        close(socket, CLOSE_TOO_BIG, "message too big: at most 64 KiB").await;
+        // The rest of the message is still arriving and will never be read: closing the
+        // connection now would reset it, and a reset discards the close frame at the peer
+        // before it is read. A peer that reads while it sends gets the frame meanwhile.
+        tokio::time::sleep(CLOSE_LINGER).await;
+    }
+}
+
+/// How long an oversized message's connection stays open after its close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
 /// Whether the token still speaks for an active user. When MySQL cannot tell, the socket
 /// stays: the token's own expiry still bounds it.
 pub async fn still_authorized(state: &AppState, claims: &Claims) -> bool {

@@ -15,7 +15,9 @@ use poem_openapi::OpenApi;
 use uuid::Uuid;
 
 use crate::extract::auth::{authenticate_claims, raw_token, AuthUser};
-use crate::routes::ws::{close, expiry, send, still_authorized, Session, Upgrade};
+use crate::routes::ws::{
+    close, end_after_read_error, expiry, send, still_authorized, Session, Upgrade,
+};
 use crate::routes::ApiTags;
 use crate::schemas::Job;
 use crate::services::jobs::{self, JobWatch, RECHECK_EVERY};
@@ -113,7 +115,8 @@ async fn follow(
                     }
                 }
                 incoming = socket.next() => match incoming {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(Message::Close(_))) | None => return,
+                    Some(Err(e)) => return end_after_read_error(&mut socket, &e).await,
                     Some(Ok(_)) => {}
                 },
             }

@@ -13,7 +13,9 @@ use poem::Request;
 use poem_openapi::OpenApi;
 
 use crate::extract::auth::{authenticate_claims, raw_token};
-use crate::routes::ws::{close, expiry, send, still_authorized, Session, Upgrade};
+use crate::routes::ws::{
+    close, end_after_read_error, expiry, send, still_authorized, Session, Upgrade,
+};
 use crate::routes::ApiTags;
 use crate::services::task_stream::{Ended, StreamItem};
 use crate::state::AppState;
@@ -113,7 +115,8 @@ async fn stream(
                 }
             }
             incoming = socket.next() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) | None => return,
+                Some(Err(e)) => return end_after_read_error(&mut socket, &e).await,
                 Some(Ok(_)) => {}
             },
         }
