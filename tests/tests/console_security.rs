@@ -297,3 +297,51 @@ async fn refreshing_renews_the_cookie_and_cross_site_sockets_get_no_cookie_sessi
     let event = ws::next_json(&mut same, std::time::Duration::from_secs(5)).await;
     assert_eq!(event["action"], "task_create");
 }
+
+async fn login_cookie(app: &TestApp, username: &str, forwarded_proto: Option<&str>) -> String {
+    let mut request = app
+        .client
+        .post(app.url("/api/v1/auth/login/"))
+        .json(&json!({"username": username, "password": format!("{username}-password-1")}));
+    if let Some(proto) = forwarded_proto {
+        request = request.header("x-forwarded-proto", proto);
+    }
+    let response = request.send().await.expect("login");
+    assert_eq!(response.status(), 200);
+    response.headers()[SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .to_owned()
+}
+
+/// The session cookie is `Secure` in production mode, and when a trusted proxy says the
+/// request came over HTTPS; a forged `X-Forwarded-Proto` from an untrusted peer changes
+/// nothing, and plain development HTTP keeps working without it.
+#[tokio::test]
+async fn the_cookie_is_secure_over_https_and_in_production() {
+    let plain = TestApp::spawn().await;
+    plain.user("plain").await;
+    assert!(!login_cookie(&plain, "plain", None).await.contains("Secure"));
+    assert!(!login_cookie(&plain, "plain", Some("https"))
+        .await
+        .contains("Secure"));
+
+    let mut behind_proxy = dispatch_tests::TestEnv::new();
+    behind_proxy.set("DISPATCH_TRUSTED_PROXIES", "127.0.0.1");
+    let proxied = TestApp::spawn_env(behind_proxy, true).await;
+    proxied.user("proxied").await;
+    assert!(login_cookie(&proxied, "proxied", Some("https"))
+        .await
+        .contains("; Secure"));
+    assert!(!login_cookie(&proxied, "proxied", Some("http"))
+        .await
+        .contains("Secure"));
+
+    let mut production = dispatch_tests::TestEnv::new();
+    production.set("DISPATCH_ENV", "production");
+    let production = TestApp::spawn_env(production, true).await;
+    production.user("prod").await;
+    assert!(login_cookie(&production, "prod", None)
+        .await
+        .contains("; Secure"));
+}

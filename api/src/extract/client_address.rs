@@ -28,3 +28,22 @@ pub fn client_address(request: &Request, trusted_proxies: &[IpAddr]) -> IpAddr {
         .find(|hop| !trusted_proxies.contains(hop))
         .unwrap_or(peer)
 }
+
+/// Whether the client's connection is HTTPS: served so here, or said so by a trusted proxy
+/// (`X-Forwarded-Proto: https`, which an untrusted peer could forge).
+pub fn came_over_https(request: &Request, trusted_proxies: &[IpAddr]) -> bool {
+    if request.scheme() == &poem::http::uri::Scheme::HTTPS {
+        return true;
+    }
+    let peer_trusted = request
+        .remote_addr()
+        .as_socket_addr()
+        .is_some_and(|a| trusted_proxies.contains(&a.ip()));
+    peer_trusted
+        && request
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use dispatch_shared::config::Environment;
 use poem::web::Data;
 
 use poem::Request;
@@ -9,7 +10,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::error::ApiResult;
 use crate::extract::auth::ACCESS_COOKIE;
-use crate::extract::client_address::client_address;
+use crate::extract::client_address::{came_over_https, client_address};
 use crate::extract::prefer::wait_preference;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
@@ -101,11 +102,23 @@ pub enum RefreshResponse {
     Ok(Json<Tokens>, #[oai(header = "Set-Cookie")] String),
 }
 
-pub fn access_cookie(state: &AppState, token: &str) -> String {
+pub fn access_cookie(state: &AppState, request: &Request, token: &str) -> String {
     format!(
-        "{ACCESS_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        state.tokens.access_ttl().as_secs()
+        "{ACCESS_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        state.tokens.access_ttl().as_secs(),
+        secure_attribute(state, request)
     )
+}
+
+/// The cookie is `Secure` in production mode (served behind TLS) and whenever the request
+/// came over HTTPS, so it never travels in clear text where TLS is in use.
+fn secure_attribute(state: &AppState, request: &Request) -> &'static str {
+    let production = state.settings.environment == Environment::Production;
+    if production || came_over_https(request, &state.settings.trusted_proxies) {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 #[OpenApi(tag = "ApiTags::Auth")]
@@ -184,7 +197,7 @@ impl AuthApi {
         let address = client_address(request, &state.settings.trusted_proxies);
         let user = accounts::login(state.0, &body.username, &body.password, address).await?;
         let (tokens, user) = sessions::start(state.0, &user).await?;
-        let cookie = access_cookie(state.0, &tokens.access);
+        let cookie = access_cookie(state.0, request, &tokens.access);
         let user: User = user.view(state.0.settings.daily_task_limit).into();
         Ok(LoginResponse::Ok(
             Json(UserWithTokens { user, tokens }),
@@ -200,6 +213,7 @@ impl AuthApi {
     async fn logout(
         &self,
         state: Data<&Arc<AppState>>,
+        request: &Request,
         auth: AuthUser,
         body: JsonBody<LogoutRequest>,
     ) -> ApiResult<LogoutResponse> {
@@ -212,7 +226,8 @@ impl AuthApi {
         )
         .await?;
         Ok(LogoutResponse::NoContent(format!(
-            "{ACCESS_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+            "{ACCESS_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            secure_attribute(state.0, request)
         )))
     }
 
@@ -225,10 +240,11 @@ impl AuthApi {
     async fn refresh(
         &self,
         state: Data<&Arc<AppState>>,
+        request: &Request,
         body: JsonBody<RefreshRequest>,
     ) -> ApiResult<RefreshResponse> {
         let tokens = sessions::refresh(state.0, &body.0.refresh).await?;
-        let cookie = access_cookie(state.0, &tokens.access);
+        let cookie = access_cookie(state.0, request, &tokens.access);
         Ok(RefreshResponse::Ok(Json(tokens), cookie))
     }
 
