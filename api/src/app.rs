@@ -89,7 +89,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
     crate::console::mount(routes)
         .nest("/api-docs", swagger)
         .at("/api-docs/openapi.json", spec)
-        .at("/metrics", get(metrics::render))
+        .at("/metrics", get(metrics::guarded))
         .nest("/media", crate::media::endpoint(&state.settings.media_root))
         .data(state)
         .with(CatchPanic::new().with_handler(|_| {

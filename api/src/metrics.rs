@@ -3,10 +3,13 @@
 use std::sync::{LazyLock, OnceLock};
 use std::time::Instant;
 
+use dispatch_shared::config::Environment;
 use metrics::SharedString;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use poem::http::{Method, StatusCode};
 use poem::{handler, Endpoint, IntoResponse, PathPattern, Request, Response};
+
+use crate::error::ApiError;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -15,7 +18,39 @@ pub fn install() {
     HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().ok());
 }
 
+/// `/metrics` on the API's port. With `DISPATCH_METRICS_TOKEN` set it asks for that bearer
+/// token; in production mode without one it is not served (the figures name routes,
+/// statuses and queue depths, which are nobody's business outside the operators).
 #[handler]
+pub fn guarded(
+    request: &Request,
+    state: poem::web::Data<&std::sync::Arc<crate::state::AppState>>,
+) -> poem::Result<String> {
+    use subtle::ConstantTimeEq;
+    let settings = &state.settings;
+    match &settings.metrics_token {
+        Some(token) => {
+            let given = request
+                .headers()
+                .get(poem::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+                return Err(ApiError::Unauthorized(
+                    "/metrics needs `Authorization: Bearer <DISPATCH_METRICS_TOKEN>`.".into(),
+                )
+                .into());
+            }
+        }
+        None if settings.environment == Environment::Production => {
+            return Err(ApiError::NotFound.into());
+        }
+        None => {}
+    }
+    Ok(render())
+}
+
 pub fn render() -> String {
     HANDLE
         .get()

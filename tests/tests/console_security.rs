@@ -345,3 +345,31 @@ async fn the_cookie_is_secure_over_https_and_in_production() {
         .await
         .contains("; Secure"));
 }
+
+/// `/metrics` on the API's port: open in development; behind `DISPATCH_METRICS_TOKEN` when
+/// one is set; not served in production mode without one.
+#[tokio::test]
+async fn metrics_are_kept_from_the_public_in_production() {
+    let status = |app: &TestApp, token: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.expect("metrics").status().as_u16() }
+    };
+    let development = TestApp::spawn_without_worker().await;
+    assert_eq!(status(&development, None).await, 200);
+
+    let mut env = dispatch_tests::TestEnv::new();
+    env.set("DISPATCH_ENV", "production");
+    let closed = TestApp::spawn_env(env, false).await;
+    assert_eq!(status(&closed, None).await, 404);
+
+    let mut env = dispatch_tests::TestEnv::new();
+    env.set("DISPATCH_ENV", "production")
+        .set("DISPATCH_METRICS_TOKEN", "scrape-me-0123456789");
+    let guarded = TestApp::spawn_env(env, false).await;
+    assert_eq!(status(&guarded, None).await, 401);
+    assert_eq!(status(&guarded, Some("wrong")).await, 401);
+    assert_eq!(status(&guarded, Some("scrape-me-0123456789")).await, 200);
+}

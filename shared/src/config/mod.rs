@@ -78,6 +78,9 @@ pub struct Settings {
     pub job_lease: Duration,
     pub auto_migrate: bool,
     pub trusted_proxies: Vec<IpAddr>,
+    /// The bearer token `/metrics` on the API's port asks for (`DISPATCH_METRICS_TOKEN`).
+    /// In production mode without one, `/metrics` is not served there.
+    pub metrics_token: Option<String>,
     pub db_pool_size: u32,
     /// How long an instance may serve a user from memory; zero disables the cache.
     pub user_cache_ttl: Duration,
@@ -341,6 +344,7 @@ impl Settings {
 
         Ok(Settings {
             environment,
+            metrics_token: src.get("DISPATCH_METRICS_TOKEN").filter(|t| !t.is_empty()),
             database_url,
             redis_url,
             redis_namespace,
