@@ -30,6 +30,8 @@ export DATABASE_URL="mysql://root@127.0.0.1:3306/$db"
 export DISPATCH_REDIS_NAMESPACE="dispatch_bench_$$"
 export DISPATCH_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef"
 export DISPATCH_WORKER_METRICS_BIND=off
+# The load registers hundreds of users from one address.
+export DISPATCH_REGISTRATION_LIMIT=1000000
 export RUST_LOG=warn
 port=18000
 pids=()

@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 
 use crate::services::task_reads::TaskReads;
 use crate::services::task_stream::TaskHub;
-use crate::services::throttle::LoginThrottle;
+use crate::services::throttle::{LoginThrottle, RateLimit};
 use crate::services::user_cache::UserCache;
 use dispatch_shared::product_cache::ProductCache;
 
@@ -28,6 +28,7 @@ pub struct AppState {
     pub tokens: TokenService,
     pub users: UserCache,
     pub throttle: LoginThrottle,
+    pub rate_limit: RateLimit,
     pub products: ProductCache,
     /// This instance's task-stream sockets, by user.
     pub task_streams: Arc<TaskHub>,
@@ -54,6 +55,7 @@ impl AppState {
             users,
             products: ProductCache::new(redis.clone(), &settings.redis_namespace),
             throttle: LoginThrottle::new(redis.clone(), &settings.redis_namespace),
+            rate_limit: RateLimit::new(redis.clone(), &settings.redis_namespace),
             queues: JobQueues::new(redis.clone(), &settings.redis_namespace),
             publisher: EventPublisher::new(redis.clone(), &settings.redis_namespace),
             tokens: TokenService::new(

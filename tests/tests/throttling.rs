@@ -117,3 +117,68 @@ async fn username_and_email_failures_share_one_count() {
         429
     );
 }
+
+/// Registrations are limited per client address, across instances: probes of taken emails
+/// (each a 409 that tells the email is taken) count as much as new accounts.
+#[tokio::test]
+async fn registrations_are_limited_per_client_address() {
+    let mut env = dispatch_tests::TestEnv::new();
+    env.set("DISPATCH_REGISTRATION_LIMIT", "5");
+    let app = TestApp::spawn_env(env, true).await;
+    let second = app.spawn_second_instance().await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let base = if i % 2 == 0 {
+            app.address.clone()
+        } else {
+            second.clone()
+        };
+        let response = client
+            .post(format!("{base}/api/v1/auth/register/"))
+            .json(&json!({
+                "username": format!("prober{i}"),
+                "email": "probe@example.com",
+                "password": "probe-password-1",
+            }))
+            .send()
+            .await
+            .expect("registration");
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        statuses.push(response.status().as_u16());
+        if i == 0 {
+            app.await_job(
+                response.json::<serde_json::Value>().await.expect("job")["job_id"]
+                    .as_str()
+                    .expect("a job id"),
+                None,
+            )
+            .await;
+        }
+    }
+    assert_eq!(statuses, [202, 409, 409, 409, 409, 429, 429]);
+    assert_eq!(app.env.count_rows("users").await, 1);
+}
+
+/// Password changes (each an Argon2 hash) are limited per user.
+#[tokio::test]
+async fn password_changes_are_limited_per_user() {
+    let app = TestApp::spawn().await;
+    let user = app.user("changer").await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let (status, _) = app
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/auth/profile/password/",
+                Some(&user.token),
+                Some(&json!({"old_password": "wrong-password", "new_password_1": "a-new-password-1", "new_password_2": "a-new-password-1"})),
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..10], [400; 10]);
+    assert_eq!(statuses[10..], [429, 429]);
+}

@@ -128,7 +128,8 @@ impl AuthApi {
     /// Validates at once (a taken username or email answers 409), then creates the account
     /// in a `register_user` job and answers 202 with the job. With `Prefer: wait=N`
     /// (N ≤ 30) the answer waits for the job: 201 with the user and tokens, or the job's
-    /// error as a problem.
+    /// error as a problem. Each client address may attempt `DISPATCH_REGISTRATION_LIMIT`
+    /// registrations a minute (default 20); more answer 429 with `Retry-After`.
     #[oai(path = "/api/v1/auth/register/", method = "post")]
     async fn register(
         &self,
@@ -147,7 +148,8 @@ impl AuthApi {
             body.first_name.as_deref(),
             body.last_name.as_deref(),
         )?;
-        let job_id = accounts::register(state.0, registration).await?;
+        let address = client_address(request, &state.settings.trusted_proxies);
+        let job_id = accounts::register(state.0, registration, address).await?;
         let accepted = JobAccepted::new(job_id);
         let Some(wait) = wait_preference(request) else {
             let location = accepted.status_url.clone();

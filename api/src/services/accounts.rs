@@ -77,7 +77,17 @@ pub fn taken_conflict(username_taken: bool, email_taken: bool) -> ApiError {
 
 /// Checks uniqueness now (the common case answers 409 at once), hashes off the runtime, and
 /// enqueues the insert; the worker's unique keys settle races between concurrent requests.
-pub async fn register(state: &AppState, registration: Registration) -> Result<Uuid, ApiError> {
+/// Registers from `address`, within its registrations per minute.
+pub async fn register(
+    state: &AppState,
+    registration: Registration,
+    address: IpAddr,
+) -> Result<Uuid, ApiError> {
+    let limit = state.settings.registrations_per_minute;
+    state
+        .rate_limit
+        .check("register", &address.to_string(), limit)
+        .await?;
     {
         let mut conn = state.db.get().await?;
         let (username_taken, email_taken) = users::taken(

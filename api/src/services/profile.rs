@@ -8,6 +8,7 @@ use dispatch_shared::repo::{refresh_tokens, users};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::services::accounts::taken_conflict;
+use crate::services::throttle::PASSWORD_CHANGES_PER_MINUTE;
 use crate::state::AppState;
 
 #[derive(Default)]
@@ -124,6 +125,14 @@ pub async fn change_password(
     new_password_1: &str,
     new_password_2: &str,
 ) -> Result<(), ApiError> {
+    state
+        .rate_limit
+        .check(
+            "password",
+            &caller.id.to_string(),
+            PASSWORD_CHANGES_PER_MINUTE,
+        )
+        .await?;
     let mut errors = ValidationErrors::new();
     let username = Username::parse(&caller.user.username).ok();
     let new_password = errors.check(

@@ -1,12 +1,19 @@
-//! Login throttling shared by every API instance through Redis (DESIGN §4): after 5
-//! consecutive failures for one account, or 50 failures within a minute from one client
-//! address, attempts answer 429 for 30 seconds. A success resets the account's count;
-//! attempts while blocked neither count nor extend the block.
+//! Throttles shared by every API instance through Redis.
+//!
+//! Logins (DESIGN §4): after 5 consecutive failures for one account, or 50 failures within
+//! a minute from one client address, attempts answer 429 for 30 seconds. A success resets
+//! the account's count; attempts while blocked neither count nor extend the block.
+//!
+//! Registrations and password changes each cost an Argon2 hash, and a registration's 409
+//! tells whether a username or email is taken: both are limited per minute, registrations
+//! per client address, password changes per user (`RateLimit`).
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
+
+use crate::error::ApiError;
 
 pub const ACCOUNT_LIMIT: u64 = 5;
 pub const ADDRESS_LIMIT: u64 = 50;
@@ -114,5 +121,61 @@ impl LoginThrottle {
             .arg(self.key(&["failures", "account", account]))
             .query_async::<()>(&mut conn)
             .await
+    }
+}
+
+/// A fixed-window count of attempts per minute: beyond `limit`, a 429 until the window ends.
+pub struct RateLimit {
+    conn: ConnectionManager,
+    namespace: String,
+}
+
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// Password changes one user may attempt per minute.
+pub const PASSWORD_CHANGES_PER_MINUTE: u32 = 10;
+
+impl RateLimit {
+    pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
+        Self {
+            conn,
+            namespace: namespace.to_owned(),
+        }
+    }
+
+    /// Counts an attempt of `action` by `who`: a 429 when it is one too many. When Redis
+    /// cannot count, the attempt goes ahead (as logins do): the limit protects the hashing
+    /// threads, not the data.
+    pub async fn check(&self, action: &str, who: &str, limit: u32) -> Result<(), ApiError> {
+        match self.take(action, who, limit).await {
+            Ok(Some(retry_after)) => Err(ApiError::TooManyRequests { retry_after }),
+            Ok(None) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, action, "rate limit unavailable");
+                Ok(())
+            }
+        }
+    }
+
+    async fn take(
+        &self,
+        action: &str,
+        who: &str,
+        limit: u32,
+    ) -> redis::RedisResult<Option<Duration>> {
+        let key = format!("{}:rate:{action}:{who}", self.namespace);
+        let mut conn = self.conn.clone();
+        let (count, ttl): (u64, i64) = redis::pipe()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(RATE_WINDOW.as_millis() as u64)
+            .arg("NX")
+            .ignore()
+            .cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await?;
+        Ok((count > u64::from(limit)).then(|| Duration::from_millis(ttl.max(1) as u64)))
     }
 }

@@ -81,6 +81,8 @@ pub struct Settings {
     /// The bearer token `/metrics` on the API's port asks for (`DISPATCH_METRICS_TOKEN`).
     /// In production mode without one, `/metrics` is not served there.
     pub metrics_token: Option<String>,
+    /// Registrations one client address may attempt per minute.
+    pub registrations_per_minute: u32,
     pub db_pool_size: u32,
     /// How long an instance may serve a user from memory; zero disables the cache.
     pub user_cache_ttl: Duration,
@@ -337,6 +339,11 @@ impl Settings {
         if job_max_attempts == 0 {
             return Err(err("DISPATCH_JOB_MAX_ATTEMPTS", "must be at least 1"));
         }
+        let registrations_per_minute =
+            parsed(src, "DISPATCH_REGISTRATION_LIMIT", 20u32, "a whole number")?;
+        if registrations_per_minute == 0 {
+            return Err(err("DISPATCH_REGISTRATION_LIMIT", "must be at least 1"));
+        }
         let db_pool_size = parsed(src, "DISPATCH_DB_POOL_SIZE", 16u32, "a whole number")?;
         if db_pool_size == 0 {
             return Err(err("DISPATCH_DB_POOL_SIZE", "must be at least 1"));
@@ -345,6 +352,7 @@ impl Settings {
         Ok(Settings {
             environment,
             metrics_token: src.get("DISPATCH_METRICS_TOKEN").filter(|t| !t.is_empty()),
+            registrations_per_minute,
             database_url,
             redis_url,
             redis_namespace,
