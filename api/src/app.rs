@@ -106,6 +106,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .with(CookieJarManager::new())
         .around(crate::allow::add_allow)
         .around(no_store)
+        .around(close_if_body_unread)
         .around(metrics::track)
         .around(crate::request_id::with_request_id)
         .into_endpoint()
@@ -148,6 +149,61 @@ async fn no_store<E: Endpoint>(next: E, request: Request) -> poem::Result<Respon
         );
     }
     Ok(response)
+}
+
+/// A request answered without its body being read (a 403 before a write's body, a 401, a
+/// 413) leaves the rest of the body on the connection, and the server closes it after the
+/// answer: `Connection: close` says so, so that no client sends its next request on it.
+async fn close_if_body_unread<E: Endpoint>(
+    next: E,
+    mut request: Request,
+) -> poem::Result<Response> {
+    let has_body = request
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|len| len.trim() != "0")
+        || request
+            .headers()
+            .contains_key(poem::http::header::TRANSFER_ENCODING);
+    if !has_body {
+        return next.call(request).await.map(IntoResponse::into_response);
+    }
+    let read = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let body = ReadToTheEnd {
+        inner: request.take_body().into_bytes_stream(),
+        read: read.clone(),
+    };
+    request.set_body(poem::Body::from_bytes_stream(body));
+    let mut response = next.call(request).await?.into_response();
+    if !read.load(std::sync::atomic::Ordering::Acquire) {
+        response.headers_mut().insert(
+            poem::http::header::CONNECTION,
+            poem::http::HeaderValue::from_static("close"),
+        );
+    }
+    Ok(response)
+}
+
+/// A request body that records when it has been read to its end.
+struct ReadToTheEnd<S> {
+    inner: S,
+    read: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<S: futures::Stream + Unpin> futures::Stream for ReadToTheEnd<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let next = std::pin::Pin::new(&mut self.inner).poll_next(cx);
+        if let std::task::Poll::Ready(None) = next {
+            self.read.store(true, std::sync::atomic::Ordering::Release);
+        }
+        next
+    }
 }
 
 /// Errors raised outside our handlers (routing, parameter parsing, the framework) get the

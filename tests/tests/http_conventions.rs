@@ -430,3 +430,48 @@ async fn malformed_ids_in_paths_name_the_parameter_and_the_rule() {
         );
     }
 }
+
+/// A write answered before its body was read (a non-admin's 403) says `Connection: close`,
+/// since the server will not read the rest; a write whose body was read keeps the
+/// connection, and so do requests without a body.
+#[tokio::test]
+async fn an_answer_that_leaves_the_body_unread_closes_the_connection() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("root").await;
+    let user = app.user("plain").await;
+    let path = app.url(&format!("/api/v1/admin/users/{}/", user.id));
+    let patch = |token: &str| {
+        app.client
+            .patch(&path)
+            .bearer_auth(token)
+            .json(&json!({"first_name": "x".repeat(4096)}))
+            .send()
+    };
+    let refused = patch(&user.token).await.expect("patch");
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused
+            .headers()
+            .get("connection")
+            .map(|v| v.to_str().unwrap()),
+        Some("close")
+    );
+
+    let refused_again = patch(&user.token)
+        .await
+        .expect("a new connection for the next request");
+    assert_eq!(refused_again.status(), 403);
+
+    let accepted = patch(&admin.token).await.expect("patch");
+    assert_eq!(accepted.status(), 400, "a first name over 150 characters");
+    assert!(accepted.headers().get("connection").is_none());
+    let read = app
+        .client
+        .get(&path)
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(read.status(), 200);
+    assert!(read.headers().get("connection").is_none());
+}
