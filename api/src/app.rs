@@ -104,6 +104,9 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         })
         // Outside the idempotency middleware, which reads the session cookie for its owner.
         .with(CookieJarManager::new())
+        // Each `around` nests the whole type inside it again: a box here keeps the type of
+        // the outer layers small enough for the compiler's depth limit.
+        .boxed()
         .around(crate::allow::add_allow)
         .around(no_store)
         .around(close_if_body_unread)

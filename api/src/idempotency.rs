@@ -110,8 +110,8 @@ where
             body: body.clone(),
         };
         if let Err(e) = idempotency::finish(&state.db, &scope, &outcome).await {
-            // The claim stays until its lease ends; a repeat then runs the request again.
-            tracing::error!(error = %e, "the outcome of an idempotent request was not kept");
+            tracing::warn!(error = %e, "the outcome of an idempotent request is not kept yet");
+            tokio::spawn(keep_trying(state, scope, outcome));
         }
         Response::from_parts(parts, Body::from_vec(body))
     });
@@ -119,6 +119,25 @@ where
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!("idempotent request task: {e}")))
 }
+
+/// Records `outcome` once MySQL takes it (it failed just now: the database is down, often
+/// the very cause of the outcome). Until then repeats are told the key is in use; after the
+/// claim's lease a repeat runs the request again.
+async fn keep_trying(state: Arc<AppState>, scope: Scope, outcome: Outcome) {
+    let deadline = tokio::time::Instant::now() + idempotency::LEASE;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(RETRY_EVERY).await;
+        if idempotency::finish(&state.db, &scope, &outcome)
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    tracing::error!("the outcome of an idempotent request was never kept");
+}
+
+const RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The caller a key belongs to: the user of a valid access token, else the client address.
 fn owner(state: &AppState, request: &Request) -> KeyOwner {

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-/// How often one registration is sent before the burst fails.
-const ATTEMPTS: usize = 60;
+/// How often one registration is sent before the burst fails: every 0.5 s for longer than
+/// an idempotency claim's lease (60 s), which is how long a key stays in use when the
+/// database died between writing the claim and recording the outcome.
+const ATTEMPTS: usize = 160;
 
 /// Registers `{prefix}_{i}` for `i` in `0..count` from `clients` concurrent clients, spread
 /// over `bases`; `accepted` counts the registrations answered 202.
