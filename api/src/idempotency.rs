@@ -86,9 +86,10 @@ where
             }
             other => ApiError::BadRequest(other.to_string()),
         })?;
+    let secret = state.settings.jwt_secret.bytes();
     let fingerprint = match multipart_boundary(&request) {
-        Some(boundary) => Fingerprint::of_multipart(&body, &boundary),
-        None => Fingerprint::of(&body),
+        Some(boundary) => Fingerprint::of_multipart(secret, &body, &boundary),
+        None => Fingerprint::of(secret, &body),
     };
     match idempotency::begin(&state.db, &scope, &fingerprint).await? {
         Begin::Replay(outcome) => return Ok(replay(outcome)),

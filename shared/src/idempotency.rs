@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -70,27 +71,38 @@ impl Scope {
     }
 }
 
-/// A digest of a request's body: a repeat must send the same bytes.
+/// A keyed digest (HMAC-SHA-256 under the server's secret) of a request's body: a repeat
+/// must send the same bytes. Keyed because a registration's body holds a password: a plain
+/// hash of it would be a fast, unsalted hash of the password at rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint([u8; 32]);
 
+type BodyMac = Hmac<Sha256>;
+
 impl Fingerprint {
-    pub fn of(body: &[u8]) -> Self {
-        Self(Sha256::digest(body).into())
+    pub fn of(secret: &[u8], body: &[u8]) -> Self {
+        let mut mac = Self::mac(secret);
+        mac.update(body);
+        Self(mac.finalize().into_bytes().into())
     }
 
     /// A multipart body's digest without its boundary, which a client picks anew for each
     /// request it builds: a retry that rebuilds its form still sends the same request.
-    pub fn of_multipart(body: &[u8], boundary: &str) -> Self {
+    pub fn of_multipart(secret: &[u8], body: &[u8], boundary: &str) -> Self {
         let boundary = boundary.as_bytes();
-        let mut digest = Sha256::new();
+        let mut mac = Self::mac(secret);
         let mut rest = body;
         while let Some(at) = find(rest, boundary) {
-            digest.update(&rest[..at]);
+            mac.update(&rest[..at]);
             rest = &rest[at + boundary.len()..];
         }
-        digest.update(rest);
-        Self(digest.finalize().into())
+        mac.update(rest);
+        Self(mac.finalize().into_bytes().into())
+    }
+
+    fn mac(secret: &[u8]) -> BodyMac {
+        // HMAC takes a key of any length; the error case cannot happen.
+        <BodyMac as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!())
     }
 }
 
@@ -243,13 +255,21 @@ mod tests {
                 "--{b}\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\nxyz\r\n--{b}--\r\n"
             )
         };
-        let first = Fingerprint::of_multipart(form("aaaa1111").as_bytes(), "aaaa1111");
-        assert_eq!(
-            first,
-            Fingerprint::of_multipart(form("bbbb2222").as_bytes(), "bbbb2222")
-        );
+        let secret = b"server secret";
+        let first = Fingerprint::of_multipart(secret, form("aaaa1111").as_bytes(), "aaaa1111");
+        let rebuilt = Fingerprint::of_multipart(secret, form("bbbb2222").as_bytes(), "bbbb2222");
+        assert_eq!(first, rebuilt);
         let other = form("cccc").replace("xyz", "xyw");
-        assert_ne!(first, Fingerprint::of_multipart(other.as_bytes(), "cccc"));
+        assert_ne!(
+            first,
+            Fingerprint::of_multipart(secret, other.as_bytes(), "cccc")
+        );
+        let elsewhere =
+            Fingerprint::of_multipart(b"another", form("aaaa1111").as_bytes(), "aaaa1111");
+        assert_ne!(
+            first, elsewhere,
+            "the digest depends on the server's secret"
+        );
     }
 
     #[test]
