@@ -48,6 +48,19 @@ impl Tally {
     }
 }
 
+/// Reads a storm registration's job, which must be that job and still queued.
+async fn check_queued_job(client: &reqwest::Client, base: &str, job_id: &str, tally: &Tally) {
+    let url = format!("{base}/api/v1/jobs/{job_id}/");
+    let (status, job) = call_at(client, &url, Method::GET, None, None).await;
+    tally.check(
+        status == 200
+            && job["id"] == job_id
+            && job["kind"] == "register_user"
+            && job["status"] == "queued",
+        || format!("job {job_id}: {status} {job}"),
+    );
+}
+
 fn registration(username: &str) -> Value {
     json!({
         "username": username,
@@ -83,15 +96,7 @@ async fn waiting_registrations(bases: Arc<Vec<String>>, tally: Arc<Tally>, lane:
             continue;
         };
         tally.jobs.lock().expect("tally").push(job_id.to_owned());
-        let url = format!("{}/api/v1/jobs/{job_id}/", instance(&bases));
-        let (status, job) = call_at(&client, &url, Method::GET, None, None).await;
-        tally.check(
-            status == 200
-                && job["id"] == job_id
-                && job["kind"] == "register_user"
-                && job["status"] == "queued",
-            || format!("job {job_id}: {status} {job}"),
-        );
+        check_queued_job(&client, instance(&bases), job_id, &tally).await;
     }
 }
 
@@ -216,15 +221,7 @@ async fn own_reads(bases: Arc<Vec<String>>, owners: Arc<Vec<Owner>>, tally: Arc<
                 let Some(job_id) = tally.some_job() else {
                     continue;
                 };
-                let url = format!("{base}/api/v1/jobs/{job_id}/");
-                let (status, job) = call_at(&client, &url, Method::GET, None, None).await;
-                tally.check(
-                    status == 200
-                        && job["id"] == job_id
-                        && job["kind"] == "register_user"
-                        && job["status"] == "queued",
-                    || format!("job {job_id}: {status} {job}"),
-                );
+                check_queued_job(&client, base, &job_id, &tally).await;
             }
             _ => {
                 let url = format!("{base}/api/v1/auth/profile/");
