@@ -58,7 +58,7 @@ async fn home(state: Data<&Arc<AppState>>, request: &Request) -> Redirect {
         None => None,
     };
     match user {
-        Some(user) if user.is_admin() => Redirect::see_other("/admin/"),
+        Some(user) if user.is_admin => Redirect::see_other("/admin/"),
         Some(_) => Redirect::see_other("/account/"),
         None => Redirect::see_other("/login/"),
     }

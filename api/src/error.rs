@@ -1,7 +1,11 @@
-//! The API layer's one error type, converted to problem details in one place.
+//! The API layer's one error type, converted to problem details in one place; what each
+//! area's errors mean in HTTP terms is decided in `from_domain`, and nowhere else.
+
+mod from_domain;
 
 use std::time::Duration;
 
+use dispatch_core::Failure;
 use dispatch_shared::db::DbError;
 use dispatch_shared::domain::ValidationErrors;
 use poem::http::{header, HeaderValue, StatusCode};
@@ -152,36 +156,24 @@ impl ApiError {
     }
 }
 
+impl From<Failure> for ApiError {
+    fn from(e: Failure) -> Self {
+        match e {
+            Failure::Unavailable(cause) => ApiError::Unavailable(cause),
+            Failure::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        match e {
-            DbError::Unavailable(cause) => ApiError::Unavailable(cause),
-            DbError::Query(q) => q.into(),
-            other => ApiError::internal(other),
-        }
+        Failure::from(e).into()
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        match e {
-            ref lost if dispatch_shared::db::liveness::is_connection_failure(lost) => {
-                ApiError::Unavailable(e.to_string())
-            }
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<diesel_async::pooled_connection::bb8::RunError> for ApiError {
-    fn from(e: diesel_async::pooled_connection::bb8::RunError) -> Self {
-        ApiError::Unavailable(e.to_string())
-    }
-}
-
-impl From<redis::RedisError> for ApiError {
-    fn from(e: redis::RedisError) -> Self {
-        ApiError::Unavailable(e.to_string())
+        Failure::from(e).into()
     }
 }
 

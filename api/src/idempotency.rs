@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use dispatch_shared::auth::TokenKind;
 use dispatch_shared::idempotency::{
     self, Begin, Fingerprint, IdempotencyKey, KeyOwner, Outcome, Scope,
 };
@@ -143,15 +142,10 @@ const RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 /// The caller a key belongs to: the user of a valid access token, else the client address.
 fn owner(state: &AppState, request: &Request) -> KeyOwner {
     raw_token(request, false)
-        .and_then(|token| {
-            state
-                .tokens
-                .decode_kind(&token.value, TokenKind::Access)
-                .ok()
-        })
+        .and_then(|token| state.sessions.token_subject(&token.value))
         .map_or_else(
             || KeyOwner::Address(client_address(request, &state.settings.trusted_proxies)),
-            |claims| KeyOwner::User(claims.sub),
+            KeyOwner::User,
         )
 }
 

@@ -13,7 +13,6 @@ pub mod problem;
 pub mod request_id;
 pub mod routes;
 pub mod schemas;
-pub mod services;
 pub mod state;
 
 use std::sync::Arc;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use dispatch_api::bootstrap::{self, Outcome};
+use dispatch_core::accounts::superuser::{create_superuser, Outcome};
 use dispatch_shared::config::Settings;
 use dispatch_shared::{db, telemetry};
 
@@ -83,7 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => rpassword::prompt_password("Password: ").context("reading the password")?,
             };
             let pool = db::build_pool(&settings.database_url, 2);
-            match bootstrap::create_superuser(&pool, &username, &email, &password).await? {
+            match create_superuser(&pool, &username, &email, &password).await? {
                 Outcome::Created(id) => println!("superuser {username} created ({id})"),
                 Outcome::AlreadyExists => {
                     anyhow::bail!("a user with that username or email already exists")

@@ -7,15 +7,6 @@ use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
 
-tokio::task_local! {
-    static CURRENT: String;
-}
-
-/// The id of the request being served, for records that outlive it (job rows).
-pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
-}
-
 fn acceptable(value: &str) -> bool {
     (1..=128).contains(&value.len())
         && value
@@ -32,10 +23,10 @@ pub async fn with_request_id<E: Endpoint>(next: E, request: Request) -> poem::Re
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let span = tracing::info_span!("request", request_id = %id);
-    let mut response = CURRENT
-        .scope(id.clone(), next.call(request).instrument(span))
-        .await?
-        .into_response();
+    let mut response =
+        dispatch_core::correlation::scope(id.clone(), next.call(request).instrument(span))
+            .await?
+            .into_response();
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
     }

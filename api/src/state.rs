@@ -1,39 +1,32 @@
+use std::ops::Deref;
 use std::sync::Arc;
 
 use anyhow::Context;
-use dispatch_shared::auth::TokenService;
+use dispatch_core::services::{Clients, Services};
+use dispatch_core::tasks::stream::TaskHub;
 use dispatch_shared::config::Settings;
 use dispatch_shared::db::{self, DbPool};
-use dispatch_shared::events::{self, Event, EventPublisher};
-use dispatch_shared::jobs::JobQueues;
-use dispatch_shared::redis_conn;
-use redis::aio::ConnectionManager;
-use tokio::sync::broadcast;
+use dispatch_shared::{events, redis_conn};
 
-use crate::services::task_reads::TaskReads;
-use crate::services::task_stream::TaskHub;
-use crate::services::throttle::{LoginThrottle, RateLimit};
-use crate::services::user_cache::UserCache;
-use dispatch_shared::product_cache::ProductCache;
+use crate::schemas::task_stream_message;
 
-/// Everything a request handler may need, built once per process.
+/// What request handlers share, built once per process: the settings, every area's use
+/// cases (reached through `Deref`), and this instance's live task streams.
 pub struct AppState {
     pub settings: Arc<Settings>,
+    pub services: Services,
+    /// For the HTTP layer's own records (idempotency keys) and the admin bootstrap.
     pub db: DbPool,
-    pub redis: ConnectionManager,
-    pub queues: JobQueues,
-    pub publisher: EventPublisher,
-    /// Events from every instance and worker, fanned out to this instance's WebSockets.
-    pub events: broadcast::Sender<Event>,
-    pub tokens: TokenService,
-    pub users: UserCache,
-    pub throttle: LoginThrottle,
-    pub rate_limit: RateLimit,
-    pub products: ProductCache,
     /// This instance's task-stream sockets, by user.
     pub task_streams: Arc<TaskHub>,
-    /// Task reads by id, batched under load.
-    pub task_reads: TaskReads,
+}
+
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 impl AppState {
@@ -42,31 +35,17 @@ impl AppState {
         let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
         let redis = redis_conn::connect_lazy(&client).context("REDIS_URL")?;
         let events = events::spawn_subscriber(client, &settings.redis_namespace);
-        let users = UserCache::new(
-            settings.user_cache_ttl,
-            &events,
-            db.clone(),
-            settings.db_pool_size,
-        );
-        let task_reads = TaskReads::spawn(db.clone(), settings.db_pool_size);
-        Ok(Arc::new(Self {
-            task_reads,
-            task_streams: TaskHub::spawn(&events),
-            users,
-            products: ProductCache::new(redis.clone(), &settings.redis_namespace),
-            throttle: LoginThrottle::new(redis.clone(), &settings.redis_namespace),
-            rate_limit: RateLimit::new(redis.clone(), &settings.redis_namespace),
-            queues: JobQueues::new(redis.clone(), &settings.redis_namespace),
-            publisher: EventPublisher::new(redis.clone(), &settings.redis_namespace),
-            tokens: TokenService::new(
-                &settings.jwt_secret,
-                settings.access_ttl,
-                settings.refresh_ttl,
-            ),
-            settings,
-            db,
+        let task_streams = TaskHub::spawn(&events, task_stream_message);
+        let clients = Clients {
+            db: db.clone(),
             redis,
             events,
+        };
+        Ok(Arc::new(Self {
+            services: Services::new(&settings, &clients),
+            settings,
+            db,
+            task_streams,
         }))
     }
 }

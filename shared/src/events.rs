@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::models::JobView;
+use crate::models::{JobView, TaskView};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "topic", content = "data", rename_all = "snake_case")]
@@ -20,11 +20,19 @@ pub enum Event {
     UserChanged {
         user_id: Uuid,
     },
-    /// A change to one user's tasks; `body` is what that user's stream receives.
+    /// A change to one user's tasks, for that user's task streams.
     Task {
         user_id: Uuid,
-        body: serde_json::Value,
+        change: TaskChange,
     },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskChange {
+    Created(TaskView),
+    Updated(TaskView),
+    Deleted(Uuid),
 }
 
 pub fn channel(namespace: &str) -> String {

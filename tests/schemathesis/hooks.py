@@ -75,7 +75,7 @@ class DispatchUsers:
 
 @schemathesis.hook
 def filter_body(ctx, body):
-    """The schema cannot say that a password must differ from the username (DESIGN §4)."""
+    """The schema cannot say that a password must differ from the username (api.md §3)."""
     if isinstance(body, dict):
         username, password = body.get("username"), body.get("password")
         if isinstance(username, str) and isinstance(password, str):

@@ -43,7 +43,7 @@ async fn known_to_a_second_instance(
     (me, token, on_second)
 }
 
-/// Waits (at most the 5 s DESIGN allows) until `url` refuses `token`.
+/// Waits (at most the 5 s api.md §3 allows) until `url` refuses `token`.
 async fn refused_within_5s(app: &TestApp, url: &str, token: &str) {
     let started = Instant::now();
     wait_until(Duration::from_secs(5), "the token to be refused", || {

@@ -1,4 +1,4 @@
-//! The admin users API (DESIGN §4, reference 000's dashboard): admins only, searchable and
+//! The admin users API (api.md §3): admins only, searchable and
 //! sortable, deactivation taking effect at once, and never without an active admin.
 
 use std::time::Duration;

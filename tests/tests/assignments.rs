@@ -1,4 +1,4 @@
-//! Assignments (DESIGN §6, reference 001): the daily limit under truly concurrent requests,
+//! Assignments (api.md §5): the daily limit under truly concurrent requests,
 //! duplicates, who may assign, see and delete.
 
 use dispatch_tests::{TestApp, TestUser};

@@ -1,4 +1,4 @@
-//! Categories and products (DESIGN §7): exact money, every filter and ordering, admin-only
+//! Categories and products (api.md §6): exact money, every filter and ordering, admin-only
 //! writes, and the Redis page cache never serving a page from before a write.
 
 use dispatch_tests::catalogue::{category, product};

@@ -1,4 +1,4 @@
-//! The daily welcome mail (DESIGN §8): every eligible user gets exactly one mail over real
+//! The daily welcome mail (api.md §7): every eligible user gets exactly one mail over real
 //! SMTP, whoever triggers the run, however many workers run, and when a worker dies mid-run.
 
 use std::collections::HashMap;

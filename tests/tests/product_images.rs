@@ -1,4 +1,4 @@
-//! Product images (DESIGN §7): uploads judged by their bytes, refused early when too big or
+//! Product images (api.md §6): uploads judged by their bytes, refused early when too big or
 //! too many pixels, resized by the real worker to 100 and 500 px long sides (never
 //! enlarged, aspect kept, same format), served from /media with caching headers and no way
 //! out of the media root.

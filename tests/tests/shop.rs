@@ -1,4 +1,4 @@
-//! Carts, checkout and orders (DESIGN §7): derived counts and totals, stock checks, one
+//! Carts, checkout and orders (api.md §6): derived counts and totals, stock checks, one
 //! transaction per checkout, and concurrent checkouts never selling more than the stock.
 
 use dispatch_tests::catalogue::products;

@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
-use dispatch_shared::events::{Event, EventPublisher};
+use dispatch_shared::events::{Event, EventPublisher, TaskChange};
+use dispatch_shared::models::TaskView;
 use dispatch_tests::ws::{close_code, connect, next_json, Socket};
 use dispatch_tests::{call_at, TestApp, TestUser};
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
 
 const PROMPTLY: Duration = Duration::from_secs(5);
 
@@ -227,7 +229,14 @@ async fn a_socket_that_never_reads_is_cut_off_without_slowing_others() {
             let n = batch * BATCH + i;
             let event = Event::Task {
                 user_id,
-                body: json!({"id": n.to_string(), "action": "task_update", "title": "x".repeat(2000)}),
+                change: TaskChange::Updated(TaskView {
+                    id: Uuid::from_u128(n as u128),
+                    title: "x".repeat(2000),
+                    description: String::new(),
+                    status_task: "TO DO".into(),
+                    date_created: chrono::Utc::now(),
+                    last_updated: chrono::Utc::now(),
+                }),
             };
             // Handed over without waiting, except the last: they still leave in order.
             if i + 1 < BATCH {
@@ -240,7 +249,7 @@ async fn a_socket_that_never_reads_is_cut_off_without_slowing_others() {
             let message = next_json(&mut reader, PROMPTLY).await;
             assert_eq!(
                 message["id"],
-                json!(received.to_string()),
+                json!(Uuid::from_u128(received as u128)),
                 "events arrive in order"
             );
             received += 1;

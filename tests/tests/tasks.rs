@@ -1,4 +1,4 @@
-//! Tasks (DESIGN §5, reference 002): CRUD, validation, ownership, and the shared list piece
+//! Tasks (api.md §4): CRUD, validation, ownership, and the shared list piece
 //! (pagination, filters, ordering) as every list endpoint uses it.
 
 use dispatch_tests::TestApp;

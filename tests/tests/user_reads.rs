@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use diesel::QueryResult;
 use diesel_async::AsyncMysqlConnection;
-use dispatch_api::services::batched_reads::{BatchedReads, PointRead};
-use dispatch_api::services::user_cache::UserById;
+use dispatch_core::reads::batched::{BatchedReads, PointRead};
+use dispatch_core::reads::users::UserById;
 use dispatch_shared::models::UserRow;
 use dispatch_shared::repo::point_reads;
 use dispatch_tests::{TestApp, TestEnv};

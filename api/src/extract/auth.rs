@@ -1,14 +1,14 @@
 //! The bearer-token extractor every authenticated endpoint uses. The token comes from
 //! `Authorization: Bearer …` or the `access_token` cookie set at login.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
-use dispatch_shared::auth::{Claims, TokenError, TokenKind};
-use dispatch_shared::models::UserRow;
+use dispatch_core::Caller;
+use dispatch_shared::auth::Claims;
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -16,16 +16,15 @@ use crate::state::AppState;
 pub const ACCESS_COOKIE: &str = "access_token";
 const SCHEME: &str = "bearerAuth";
 
-/// The authenticated, active user making the request.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub id: Uuid,
-    pub user: Arc<UserRow>,
-}
+/// The authenticated, active user making the request, as the use cases take it.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser(pub Caller);
 
-impl AuthUser {
-    pub fn is_admin(&self) -> bool {
-        self.user.is_superuser
+impl Deref for AuthUser {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.0
     }
 }
 
@@ -154,29 +153,8 @@ pub async fn authenticate_claims(
     state: &AppState,
     token: &str,
 ) -> Result<(AuthUser, Claims), ApiError> {
-    let claims = state
-        .tokens
-        .decode_kind(token, TokenKind::Access)
-        .map_err(|e| match e {
-            TokenError::Expired => ApiError::Unauthorized("The access token has expired.".into()),
-            TokenError::WrongKind => {
-                ApiError::Unauthorized("An access token is required, not a refresh token.".into())
-            }
-            TokenError::Invalid => ApiError::Unauthorized("The access token is not valid.".into()),
-        })?;
-    let user = state.users.get(claims.sub).await?;
-    match user {
-        Some(user) if user.is_active && user.token_version == claims.ver => Ok((
-            AuthUser {
-                id: claims.sub,
-                user,
-            },
-            claims,
-        )),
-        _ => Err(ApiError::Unauthorized(
-            "The account is inactive or the token was revoked.".into(),
-        )),
-    }
+    let (caller, claims) = state.sessions.authenticate(token).await?;
+    Ok((AuthUser(caller), claims))
 }
 
 fn state_of(request: &Request) -> Result<&Arc<AppState>, ApiError> {
@@ -290,7 +268,7 @@ impl<'a> ApiExtractor<'a> for AdminUser {
         param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         let user = AuthUser::from_request(request, body, param_opts).await?;
-        crate::services::admin_users::require_admin(&user)?;
+        user.require_admin().map_err(ApiError::from)?;
         Ok(AdminUser(user))
     }
 }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use dispatch_core::catalogue::product_images::ImageFile;
 use dispatch_shared::media::{incoming_dir, UploadFormat, MAX_UPLOAD_BYTES};
 use poem::web::Multipart;
 use poem::{FromRequest, Request, RequestBody};
@@ -39,6 +40,14 @@ fn storage_error(e: impl std::fmt::Display) -> ApiError {
 }
 
 impl ImageUpload {
+    /// The file as the catalogue takes it.
+    pub fn into_file(self) -> ImageFile {
+        ImageFile {
+            file: self.file,
+            format: self.format,
+        }
+    }
+
     async fn parse(request: &Request, body: &mut RequestBody) -> Result<Self, ApiError> {
         let is_multipart = request
             .content_type()

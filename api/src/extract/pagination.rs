@@ -1,6 +1,6 @@
-//! `page` / `page_size` and the `{count, next, previous, results}` envelope (DESIGN §2).
+//! `page` / `page_size` and the `{count, next, previous, results}` envelope every list has.
 
-use dispatch_shared::repo::listing::Window;
+use dispatch_core::listing::{Listed, Window};
 use poem::Request;
 use poem_openapi::registry::MetaSchema;
 use poem_openapi::types::{
@@ -89,6 +89,15 @@ fn page_url(request: &Request, page: u64) -> String {
 }
 
 impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> Page<T> {
+    /// The page of a list use case's answer, each view in its response shape.
+    pub fn of<V>(request: &Request, paging: Paging, listed: Listed<V>) -> Result<Self, ApiError>
+    where
+        T: From<V>,
+    {
+        let results = listed.items.into_iter().map(T::from).collect();
+        Self::build(request, paging, listed.count, results)
+    }
+
     /// A page past the end of a non-empty list is a 404, as clients of DRF expect.
     pub fn build(
         request: &Request,

@@ -1,4 +1,4 @@
-//! `/api/v1/admin/jobs/`: jobs an admin starts by hand (DESIGN §8).
+//! `/api/v1/admin/jobs/`: jobs an admin starts by hand.
 
 use std::sync::Arc;
 
@@ -8,12 +8,13 @@ use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
+use dispatch_core::jobs::Followed;
+
 use crate::error::ApiResult;
 use crate::extract::prefer::wait_preference;
 use crate::extract::AuthUser;
 use crate::routes::ApiTags;
 use crate::schemas::{Job, JobAccepted};
-use crate::services::{daily_mail, jobs};
 use crate::state::AppState;
 
 pub struct AdminJobsApi;
@@ -52,16 +53,17 @@ impl AdminJobsApi {
         #[oai(name = "Prefer")]
         _prefer: Header<Option<String>>,
     ) -> ApiResult<DailyMailResponse> {
-        let job_id = daily_mail::start(state.0, &auth).await?;
-        let accepted = JobAccepted::new(job_id);
-        let location = accepted.status_url.clone();
-        let Some(wait) = wait_preference(request) else {
-            return Ok(DailyMailResponse::Accepted(Json(accepted), location, None));
-        };
-        let applied = format!("wait={}", wait.as_secs());
-        Ok(match jobs::await_success(state.0, job_id, wait).await? {
-            Some(job) => DailyMailResponse::Finished(Json(job.view().into()), applied),
-            None => DailyMailResponse::Accepted(Json(accepted), location, Some(applied)),
+        let wait = wait_preference(request);
+        let applied = wait.map(|w| format!("wait={}", w.as_secs()));
+        Ok(match state.daily_mail.start(&auth, wait).await? {
+            Followed::Finished(job) => {
+                DailyMailResponse::Finished(Json(job.into()), applied.unwrap_or_default())
+            }
+            Followed::Accepted { job } => {
+                let accepted = JobAccepted::new(job);
+                let location = accepted.status_url.clone();
+                DailyMailResponse::Accepted(Json(accepted), location, applied)
+            }
         })
     }
 }

@@ -1,9 +1,9 @@
-//! `/api/v1/admin/users/`: the admin dashboard's users table (DESIGN §4, reference 000).
-//! Admins only: anyone else gets 403.
+//! `/api/v1/admin/users/`: the admin dashboard's users table. Admins only: anyone else
+//! gets 403.
 
 use std::sync::Arc;
 
-use dispatch_shared::repo::admin_users::UserSort;
+use dispatch_core::admin_users::{parse_changes, RawAdminChanges, UserSort};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -17,7 +17,6 @@ use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::{AdminUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{EmailText, NameText, User};
-use crate::services::admin_users::{self, RawAdminChanges};
 use crate::state::AppState;
 
 pub struct AdminUsersApi;
@@ -79,7 +78,7 @@ impl AdminUsersApi {
         state: Data<&Arc<AppState>>,
         request: &Request,
         // First: a non-admin is refused before the query is read.
-        _admin: AdminUser,
+        admin: AdminUser,
         /// 1-based page number.
         page: Query<Option<PageParam>>,
         /// Items per page (default 20; larger values are clamped to 100).
@@ -92,11 +91,11 @@ impl AdminUsersApi {
         let paging = Paging::parse(page.0, page_size.0)?;
         let ordering = ordering_or_default(ordering.0);
         let search = search.0.filter(|s| !s.is_empty());
-        let (rows, count) =
-            admin_users::list(state.0, search.as_deref(), &ordering, paging.window()).await?;
-        let limit = state.settings.daily_task_limit;
-        let results = rows.iter().map(|u| u.view(limit).into()).collect();
-        Ok(Json(Page::build(request, paging, count as u64, results)?))
+        let listed = state
+            .admin_users
+            .list(&admin.0, search.as_deref(), &ordering, paging.window())
+            .await?;
+        Ok(Json(Page::of(request, paging, listed)?))
     }
 
     /// One user (admins only)
@@ -106,12 +105,11 @@ impl AdminUsersApi {
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         /// The user's id.
         id: Path<Uuid>,
     ) -> ApiResult<Json<User>> {
-        let user = admin_users::find(state.0, id.0).await?;
-        Ok(Json(user.view(state.settings.daily_task_limit).into()))
+        Ok(Json(state.admin_users.find(&admin.0, id.0).await?.into()))
     }
 
     /// Change a user (admins only)
@@ -125,13 +123,13 @@ impl AdminUsersApi {
         &self,
         state: Data<&Arc<AppState>>,
         // Before the id and the body: a non-admin is refused before either is read.
-        _admin: AdminUser,
+        admin: AdminUser,
         /// The user's id.
         id: Path<Uuid>,
         body: JsonBody<AdminUserPatch>,
     ) -> ApiResult<Json<User>> {
         let body = body.0;
-        let changes = admin_users::parse_changes(RawAdminChanges {
+        let changes = parse_changes(RawAdminChanges {
             is_active: body.is_active,
             is_superuser: body.is_superuser,
             daily_task_limit: body.daily_task_limit,
@@ -139,8 +137,8 @@ impl AdminUsersApi {
             last_name: body.last_name.as_deref(),
             email: body.email.as_ref().map(|e| e.0.as_str()),
         })?;
-        let user = admin_users::update(state.0, id.0, changes).await?;
-        Ok(Json(user.view(state.settings.daily_task_limit).into()))
+        let user = state.admin_users.update(&admin.0, id.0, changes).await?;
+        Ok(Json(user.into()))
     }
 
     /// Delete a user (admins only)
@@ -150,11 +148,11 @@ impl AdminUsersApi {
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         /// The user's id.
         id: Path<Uuid>,
     ) -> ApiResult<UserDeleted> {
-        admin_users::delete(state.0, id.0).await?;
+        state.admin_users.delete(&admin.0, id.0).await?;
         Ok(UserDeleted::NoContent)
     }
 }

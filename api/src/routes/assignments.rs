@@ -1,9 +1,8 @@
-//! `/api/v1/assignments/`: tasks assigned to users per date, within a daily limit
-//! (DESIGN §6).
+//! `/api/v1/assignments/`: tasks assigned to users per date, within a daily limit.
 
 use std::sync::Arc;
 
-use dispatch_shared::repo::assignments::{AssignmentFilter, AssignmentSort};
+use dispatch_core::assignments::{self, AssignmentFilter, AssignmentSort};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -17,7 +16,6 @@ use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{Assignment, Date, NewAssignment};
-use crate::services::assignments;
 use crate::state::AppState;
 
 pub struct AssignmentsApi;
@@ -58,8 +56,8 @@ impl AssignmentsApi {
             user_id: body.user_id,
             date: body.date.0,
         };
-        let row = assignments::create(state.0, &auth, new).await?;
-        Ok(AssignmentCreated::Created(Json(row.view().into())))
+        let assignment = state.assignments.create(&auth, new).await?;
+        Ok(AssignmentCreated::Created(Json(assignment.into())))
     }
 
     /// Assignments the caller is part of
@@ -93,10 +91,11 @@ impl AssignmentsApi {
             date: date.0.map(|d| d.0),
         };
         let ordering = ordering_or_default(ordering.0);
-        let (rows, count) =
-            assignments::list(state.0, &auth, &filter, &ordering, paging.window()).await?;
-        let results = rows.iter().map(|r| r.view().into()).collect();
-        Ok(Json(Page::build(request, paging, count as u64, results)?))
+        let listed = state
+            .assignments
+            .list(&auth, &filter, &ordering, paging.window())
+            .await?;
+        Ok(Json(Page::of(request, paging, listed)?))
     }
 
     /// Delete an assignment
@@ -110,7 +109,7 @@ impl AssignmentsApi {
         /// The assignment's id.
         id: Path<Uuid>,
     ) -> ApiResult<AssignmentDeleted> {
-        assignments::delete(state.0, &auth, id.0).await?;
+        state.assignments.delete(&auth, id.0).await?;
         Ok(AssignmentDeleted::NoContent)
     }
 }

@@ -8,15 +8,16 @@ use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
+use dispatch_core::accounts::registration::{Registered, Registration};
+use dispatch_shared::domain::ValidationErrors;
+
 use crate::error::ApiResult;
 use crate::extract::auth::ACCESS_COOKIE;
 use crate::extract::client_address::{came_over_https, client_address};
 use crate::extract::prefer::wait_preference;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{EmailText, JobAccepted, Message, NameText, Tokens, User, UserWithTokens};
-use crate::services::accounts::{self, Registration, WaitOutcome};
-use crate::services::sessions;
+use crate::schemas::{EmailText, JobAccepted, Message, NameText, Tokens, UserWithTokens};
 use crate::state::AppState;
 
 pub struct AuthApi;
@@ -105,7 +106,7 @@ pub enum RefreshResponse {
 pub fn access_cookie(state: &AppState, request: &Request, token: &str) -> String {
     format!(
         "{ACCESS_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        state.tokens.access_ttl().as_secs(),
+        state.sessions.access_ttl().as_secs(),
         secure_attribute(state, request)
     )
 }
@@ -149,30 +150,22 @@ impl AuthApi {
             body.last_name.as_deref(),
         )?;
         let address = client_address(request, &state.settings.trusted_proxies);
-        let job_id = accounts::register(state.0, registration, address).await?;
-        let accepted = JobAccepted::new(job_id);
-        let Some(wait) = wait_preference(request) else {
-            let location = accepted.status_url.clone();
-            return Ok(RegisterResponse::Accepted(Json(accepted), location, None));
-        };
-        match accounts::await_registration(state.0, job_id, wait).await? {
-            WaitOutcome::Finished(user) => {
-                let (tokens, user) = sessions::start(state.0, &user).await?;
-                let user = user.view(state.0.settings.daily_task_limit).into();
-                Ok(RegisterResponse::Created(
-                    Json(UserWithTokens { user, tokens }),
-                    format!("wait={}", wait.as_secs()),
-                ))
+        let wait = wait_preference(request);
+        let applied = wait.map(|w| format!("wait={}", w.as_secs()));
+        let registered = state
+            .registrations
+            .register(registration, address, wait)
+            .await?;
+        Ok(match registered {
+            Registered::Finished(session) => {
+                RegisterResponse::Created(Json((*session).into()), applied.unwrap_or_default())
             }
-            WaitOutcome::Pending => {
+            Registered::Accepted { job } => {
+                let accepted = JobAccepted::new(job);
                 let location = accepted.status_url.clone();
-                Ok(RegisterResponse::Accepted(
-                    Json(accepted),
-                    location,
-                    Some(format!("wait={}", wait.as_secs())),
-                ))
+                RegisterResponse::Accepted(Json(accepted), location, applied)
             }
-        }
+        })
     }
 
     /// Log in
@@ -188,7 +181,7 @@ impl AuthApi {
         body: JsonBody<LoginRequest>,
     ) -> ApiResult<LoginResponse> {
         let body = body.0;
-        let mut errors = dispatch_shared::domain::ValidationErrors::new();
+        let mut errors = ValidationErrors::new();
         if body.username.trim().is_empty() {
             errors.add("username", "This field may not be blank.");
         }
@@ -197,14 +190,12 @@ impl AuthApi {
         }
         errors.into_result()?;
         let address = client_address(request, &state.settings.trusted_proxies);
-        let user = accounts::login(state.0, &body.username, &body.password, address).await?;
-        let (tokens, user) = sessions::start(state.0, &user).await?;
-        let cookie = access_cookie(state.0, request, &tokens.access);
-        let user: User = user.view(state.0.settings.daily_task_limit).into();
-        Ok(LoginResponse::Ok(
-            Json(UserWithTokens { user, tokens }),
-            cookie,
-        ))
+        let session = state
+            .sessions
+            .login(&body.username, &body.password, address)
+            .await?;
+        let cookie = access_cookie(state.0, request, &session.tokens.access);
+        Ok(LoginResponse::Ok(Json(session.into()), cookie))
     }
 
     /// Log out
@@ -220,13 +211,10 @@ impl AuthApi {
         body: JsonBody<LogoutRequest>,
     ) -> ApiResult<LogoutResponse> {
         let body = body.0;
-        sessions::logout(
-            state.0,
-            auth.id,
-            body.refresh.as_deref(),
-            body.all.unwrap_or(false),
-        )
-        .await?;
+        state
+            .sessions
+            .logout(&auth, body.refresh.as_deref(), body.all.unwrap_or(false))
+            .await?;
         Ok(LogoutResponse::NoContent(format!(
             "{ACCESS_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
             secure_attribute(state.0, request)
@@ -245,9 +233,9 @@ impl AuthApi {
         request: &Request,
         body: JsonBody<RefreshRequest>,
     ) -> ApiResult<RefreshResponse> {
-        let tokens = sessions::refresh(state.0, &body.0.refresh).await?;
+        let tokens = state.sessions.refresh(&body.0.refresh).await?;
         let cookie = access_cookie(state.0, request, &tokens.access);
-        Ok(RefreshResponse::Ok(Json(tokens), cookie))
+        Ok(RefreshResponse::Ok(Json(tokens.into()), cookie))
     }
 
     /// Verify a token
@@ -260,7 +248,7 @@ impl AuthApi {
         state: Data<&Arc<AppState>>,
         body: JsonBody<VerifyRequest>,
     ) -> ApiResult<Json<Message>> {
-        sessions::verify(state.0, &body.0.token).await?;
+        state.sessions.verify(&body.0.token).await?;
         Ok(Json(Message {
             message: "Token is valid".into(),
         }))

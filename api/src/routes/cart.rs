@@ -1,4 +1,4 @@
-//! `/api/v1/cart/`: the caller's cart and checkout (DESIGN §7). Another user's line is a 404.
+//! `/api/v1/cart/`: the caller's cart and checkout. Another user's line is a 404.
 
 use std::sync::Arc;
 
@@ -12,7 +12,6 @@ use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{Cart, CartItemPatch, NewCartItem, Order};
-use crate::services::carts;
 use crate::state::AppState;
 
 pub struct CartApi;
@@ -41,7 +40,7 @@ impl CartApi {
     /// at today's prices.
     #[oai(path = "/api/v1/cart/", method = "get")]
     async fn get(&self, state: Data<&Arc<AppState>>, auth: AuthUser) -> ApiResult<Json<Cart>> {
-        Ok(Json(carts::get(state.0, auth.id).await?))
+        Ok(Json(state.carts.get(auth.id).await?.into()))
     }
 
     /// Add a product to the cart
@@ -55,12 +54,14 @@ impl CartApi {
         auth: AuthUser,
         body: JsonBody<NewCartItem>,
     ) -> ApiResult<ItemAdded> {
-        let (created, cart) =
-            carts::add(state.0, auth.id, body.0.product_id, body.0.quantity).await?;
+        let (created, cart) = state
+            .carts
+            .add(auth.id, body.0.product_id, body.0.quantity)
+            .await?;
         Ok(if created {
-            ItemAdded::Created(Json(cart))
+            ItemAdded::Created(Json(cart.into()))
         } else {
-            ItemAdded::Increased(Json(cart))
+            ItemAdded::Increased(Json(cart.into()))
         })
     }
 
@@ -76,9 +77,11 @@ impl CartApi {
         id: Path<Uuid>,
         body: JsonBody<CartItemPatch>,
     ) -> ApiResult<Json<Cart>> {
-        Ok(Json(
-            carts::set_quantity(state.0, auth.id, id.0, body.0.quantity).await?,
-        ))
+        let cart = state
+            .carts
+            .set_quantity(auth.id, id.0, body.0.quantity)
+            .await?;
+        Ok(Json(cart.into()))
     }
 
     /// Remove a line
@@ -92,7 +95,7 @@ impl CartApi {
         /// The line's id.
         id: Path<Uuid>,
     ) -> ApiResult<Json<Cart>> {
-        Ok(Json(carts::remove(state.0, auth.id, id.0).await?))
+        Ok(Json(state.carts.remove(auth.id, id.0).await?.into()))
     }
 
     /// Check out
@@ -107,8 +110,7 @@ impl CartApi {
         state: Data<&Arc<AppState>>,
         auth: AuthUser,
     ) -> ApiResult<OrderPlaced> {
-        Ok(OrderPlaced::Created(Json(
-            carts::checkout(state.0, auth.id).await?,
-        )))
+        let order = state.carts.checkout(auth.id).await?;
+        Ok(OrderPlaced::Created(Json(order.into())))
     }
 }

@@ -1,9 +1,8 @@
-//! `/api/v1/categories/`: product categories (DESIGN §7). Anyone signed in reads; admins
-//! write.
+//! `/api/v1/categories/`: product categories. Anyone signed in reads; admins write.
 
 use std::sync::Arc;
 
-use dispatch_shared::repo::categories::{CategoryFilter, CategorySort};
+use dispatch_core::catalogue::categories::{parse_name, CategoryFilter, CategorySort};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -17,15 +16,19 @@ use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::{AdminUser, AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{Category, CategoryInput};
-use crate::services::categories::{self, parse_name};
 use crate::state::AppState;
 
 pub struct CategoriesApi;
 
-async fn rename(state: &AppState, id: Uuid, body: &CategoryInput) -> ApiResult<Json<Category>> {
+async fn rename(
+    state: &AppState,
+    admin: &AdminUser,
+    id: Uuid,
+    body: &CategoryInput,
+) -> ApiResult<Json<Category>> {
     let name = parse_name(&body.name)?;
     Ok(Json(
-        categories::rename(state, id, name).await?.view().into(),
+        state.categories.rename(&admin.0, id, name).await?.into(),
     ))
 }
 
@@ -72,9 +75,11 @@ impl CategoriesApi {
             name_contains: name_contains.0.filter(|s| !s.is_empty()),
         };
         let ordering = ordering_or_default(ordering.0);
-        let (rows, count) = categories::list(state.0, &filter, &ordering, paging.window()).await?;
-        let results = rows.iter().map(|r| r.view().into()).collect();
-        Ok(Json(Page::build(request, paging, count as u64, results)?))
+        let listed = state
+            .categories
+            .list(&filter, &ordering, paging.window())
+            .await?;
+        Ok(Json(Page::of(request, paging, listed)?))
     }
 
     /// Create a category (admins only)
@@ -84,12 +89,12 @@ impl CategoriesApi {
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         body: JsonBody<CategoryInput>,
     ) -> ApiResult<CategoryCreated> {
         let name = parse_name(&body.0.name)?;
-        let row = categories::create(state.0, name).await?;
-        Ok(CategoryCreated::Created(Json(row.view().into())))
+        let category = state.categories.create(&admin.0, name).await?;
+        Ok(CategoryCreated::Created(Json(category.into())))
     }
 
     /// One category
@@ -103,7 +108,7 @@ impl CategoriesApi {
         /// The category's id.
         id: Path<Uuid>,
     ) -> ApiResult<Json<Category>> {
-        Ok(Json(categories::find(state.0, id.0).await?.view().into()))
+        Ok(Json(state.categories.find(id.0).await?.into()))
     }
 
     /// Rename a category (admins only)
@@ -113,12 +118,12 @@ impl CategoriesApi {
     async fn put(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         /// The category's id.
         id: Path<Uuid>,
         body: JsonBody<CategoryInput>,
     ) -> ApiResult<Json<Category>> {
-        rename(state.0, id.0, &body.0).await
+        rename(state.0, &admin, id.0, &body.0).await
     }
 
     /// Rename a category (admins only)
@@ -128,12 +133,12 @@ impl CategoriesApi {
     async fn patch(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         /// The category's id.
         id: Path<Uuid>,
         body: JsonBody<CategoryInput>,
     ) -> ApiResult<Json<Category>> {
-        rename(state.0, id.0, &body.0).await
+        rename(state.0, &admin, id.0, &body.0).await
     }
 
     /// Delete a category (admins only)
@@ -143,11 +148,11 @@ impl CategoriesApi {
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         /// The category's id.
         id: Path<Uuid>,
     ) -> ApiResult<CategoryDeleted> {
-        categories::delete(state.0, id.0).await?;
+        state.categories.delete(&admin.0, id.0).await?;
         Ok(CategoryDeleted::NoContent)
     }
 }

@@ -1,8 +1,6 @@
 use std::sync::Arc;
 
 use poem::web::Data;
-use std::time::Duration;
-
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
@@ -30,8 +28,6 @@ pub enum Readiness {
     NotReady(Json<Health>, #[oai(header = "Retry-After")] u64),
 }
 
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-
 fn word(ok: bool) -> String {
     if ok { "ok" } else { "unavailable" }.to_owned()
 }
@@ -52,21 +48,13 @@ impl HealthApi {
     /// without a restart when they return.
     #[oai(path = "/readyz", method = "get")]
     async fn readyz(&self, state: Data<&Arc<AppState>>) -> Readiness {
-        let (mysql, redis) = tokio::join!(
-            tokio::time::timeout(PROBE_TIMEOUT, dispatch_shared::db::ping(&state.0.db)),
-            tokio::time::timeout(
-                PROBE_TIMEOUT,
-                dispatch_shared::redis_conn::ping(&state.0.redis)
-            ),
-        );
-        let mysql = matches!(mysql, Ok(Ok(())));
-        let redis = matches!(redis, Ok(Ok(())));
+        let up = state.readiness.check().await;
         let health = Health {
-            status: word(mysql && redis),
-            mysql: word(mysql),
-            redis: word(redis),
+            status: word(up.all_up()),
+            mysql: word(up.mysql),
+            redis: word(up.redis),
         };
-        if mysql && redis {
+        if up.all_up() {
             Readiness::Ready(Json(health))
         } else {
             Readiness::NotReady(Json(health), crate::error::RETRY_AFTER_SECS)

@@ -13,7 +13,6 @@ use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::{AuthUser, OptionalAuth};
 use crate::routes::ApiTags;
 use crate::schemas::Job;
-use crate::services::jobs;
 use crate::state::AppState;
 
 pub struct JobsApi;
@@ -43,8 +42,9 @@ impl JobsApi {
         id: Path<String>,
         auth: OptionalAuth,
     ) -> ApiResult<Json<Job>> {
-        let job = jobs::find_visible(state.0, parse_id(&id)?, auth.0.as_ref()).await?;
-        Ok(Json(job.view().into()))
+        let caller = auth.0.as_deref();
+        let job = state.jobs.find(parse_id(&id)?, caller).await?;
+        Ok(Json(job.into()))
     }
 
     /// Acknowledge a job
@@ -57,10 +57,8 @@ impl JobsApi {
         id: Path<String>,
         auth: OptionalAuth,
     ) -> ApiResult<Deleted> {
-        let id = parse_id(&id)?;
-        jobs::find_visible(state.0, id, auth.0.as_ref()).await?;
-        let mut conn = state.0.db.get().await?;
-        dispatch_shared::repo::jobs::delete(&mut conn, id).await?;
+        let caller = auth.0.as_deref();
+        state.jobs.acknowledge(parse_id(&id)?, caller).await?;
         Ok(Deleted::NoContent)
     }
 
@@ -79,15 +77,7 @@ impl JobsApi {
         page_size: Query<Option<PageParam>>,
     ) -> ApiResult<Json<Page<Job>>> {
         let paging = Paging::parse(page.0, page_size.0)?;
-        let mut conn = state.0.db.get().await?;
-        let (rows, count) = dispatch_shared::repo::jobs::list_for_owner(
-            &mut conn,
-            auth.id,
-            paging.offset(),
-            paging.limit(),
-        )
-        .await?;
-        let results = rows.iter().map(|r| r.view().into()).collect();
-        Ok(Json(Page::build(request, paging, count as u64, results)?))
+        let listed = state.jobs.list(&auth, paging.window()).await?;
+        Ok(Json(Page::of(request, paging, listed)?))
     }
 }

@@ -14,7 +14,6 @@ use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::AuthUser;
 use crate::routes::ApiTags;
 use crate::schemas::Order;
-use crate::services::orders;
 use crate::state::AppState;
 
 pub struct OrdersApi;
@@ -36,8 +35,8 @@ impl OrdersApi {
         page_size: Query<Option<PageParam>>,
     ) -> ApiResult<Json<Page<Order>>> {
         let paging = Paging::parse(page.0, page_size.0)?;
-        let (results, count) = orders::list(state.0, &auth, paging.window()).await?;
-        Ok(Json(Page::build(request, paging, count as u64, results)?))
+        let listed = state.orders.list(&auth, paging.window()).await?;
+        Ok(Json(Page::of(request, paging, listed)?))
     }
 
     /// One order
@@ -51,6 +50,6 @@ impl OrdersApi {
         /// The order's id.
         id: Path<Uuid>,
     ) -> ApiResult<Json<Order>> {
-        Ok(Json(orders::find(state.0, &auth, id.0).await?))
+        Ok(Json(state.orders.find(&auth, id.0).await?.into()))
     }
 }

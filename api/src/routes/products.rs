@@ -1,15 +1,20 @@
-//! `/api/v1/products/`: the catalogue (DESIGN §7). Anyone signed in reads (list pages come
+//! `/api/v1/products/`: the catalogue. Anyone signed in reads (list pages come
 //! from the Redis cache); admins write.
 
 use std::sync::Arc;
 
-use dispatch_shared::repo::products::ProductSort;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
+
+use dispatch_core::catalogue::products::{
+    parse_filter, ProductFields, ProductInput, ProductSort, RawProduct, RawProductFilter,
+};
+use dispatch_core::jobs::Followed;
+use dispatch_shared::domain::ValidationErrors;
 
 use crate::error::ApiResult;
 use crate::extract::image_upload::ImageUpload;
@@ -19,8 +24,6 @@ use crate::extract::prefer::wait_preference;
 use crate::extract::{AdminUser, AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{JobAccepted, MoneyText, NewProduct, Product, ProductPatch};
-use crate::services::products::{self, ProductFields, ProductInput, RawProduct, RawProductFilter};
-use crate::services::{jobs, product_images};
 use crate::state::AppState;
 
 pub struct ProductsApi;
@@ -52,9 +55,7 @@ pub enum ProductDeleted {
     NoContent,
 }
 
-fn full_input(
-    body: &NewProduct,
-) -> Result<ProductFields, dispatch_shared::domain::ValidationErrors> {
+fn full_input(body: &NewProduct) -> Result<ProductFields, ValidationErrors> {
     ProductFields::parse(
         &body.name,
         body.category_id,
@@ -121,7 +122,7 @@ impl ProductsApi {
         ordering: Query<Option<OrderingParam<ProductSort>>>,
     ) -> ApiResult<Json<Page<Product>>> {
         let paging = Paging::parse(page.0, page_size.0)?;
-        let filter = products::parse_filter(RawProductFilter {
+        let filter = parse_filter(RawProductFilter {
             category_name: category_name.0,
             name: name.0,
             name_contains: name_contains.0,
@@ -136,9 +137,11 @@ impl ProductsApi {
             released_after: released_after.0,
         })?;
         let ordering = ordering_or_default(ordering.0);
-        let page = products::list(state.0, &filter, &ordering, paging.window()).await?;
-        let results = page.results.into_iter().map(Into::into).collect();
-        Ok(Json(Page::build(request, paging, page.count, results)?))
+        let listed = state
+            .products
+            .list(&filter, &ordering, paging.window())
+            .await?;
+        Ok(Json(Page::of(request, paging, listed)?))
     }
 
     /// Create a product (admins only)
@@ -149,12 +152,12 @@ impl ProductsApi {
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         body: JsonBody<NewProduct>,
     ) -> ApiResult<ProductCreated> {
         let input = full_input(&body.0)?;
-        let (row, category) = products::create(state.0, input).await?;
-        Ok(ProductCreated::Created(Json(row.view(&category).into())))
+        let product = state.products.create(&admin.0, input).await?;
+        Ok(ProductCreated::Created(Json(product.into())))
     }
 
     /// One product
@@ -168,8 +171,7 @@ impl ProductsApi {
         /// The product's id.
         id: Path<Uuid>,
     ) -> ApiResult<Json<Product>> {
-        let (row, category) = products::find(state.0, id.0).await?;
-        Ok(Json(row.view(&category).into()))
+        Ok(Json(state.products.find(id.0).await?.into()))
     }
 
     /// Replace a product (admins only)
@@ -179,14 +181,14 @@ impl ProductsApi {
     async fn put(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         /// The product's id.
         id: Path<Uuid>,
         body: JsonBody<NewProduct>,
     ) -> ApiResult<Json<Product>> {
         let input = full_input(&body.0)?;
-        let (row, category) = products::update(state.0, id.0, input.into()).await?;
-        Ok(Json(row.view(&category).into()))
+        let product = state.products.update(&admin.0, id.0, input.into()).await?;
+        Ok(Json(product.into()))
     }
 
     /// Change some fields of a product (admins only)
@@ -196,7 +198,7 @@ impl ProductsApi {
     async fn patch(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         /// The product's id.
         id: Path<Uuid>,
         body: JsonBody<ProductPatch>,
@@ -211,8 +213,8 @@ impl ProductsApi {
             quantity: body.quantity,
             rating: body.rating,
         })?;
-        let (row, category) = products::update(state.0, id.0, input).await?;
-        Ok(Json(row.view(&category).into()))
+        let product = state.products.update(&admin.0, id.0, input).await?;
+        Ok(Json(product.into()))
     }
 
     /// Upload a product image (admins only)
@@ -236,25 +238,22 @@ impl ProductsApi {
         _prefer: Header<Option<String>>,
         upload: ImageUpload,
     ) -> ApiResult<ImageAccepted> {
-        let job_id = product_images::accept(state.0, admin.0.id, id.0, upload).await?;
-        let accepted = JobAccepted::new(job_id);
-        let location = accepted.status_url.clone();
-        let Some(wait) = wait_preference(request) else {
-            return Ok(ImageAccepted::Accepted(Json(accepted), location, None));
-        };
-        let applied = format!("wait={}", wait.as_secs());
-        if jobs::await_success(state.0, job_id, wait).await?.is_none() {
-            return Ok(ImageAccepted::Accepted(
-                Json(accepted),
-                location,
-                Some(applied),
-            ));
-        }
-        let (row, category) = products::find(state.0, id.0).await?;
-        Ok(ImageAccepted::Finished(
-            Json(row.view(&category).into()),
-            applied,
-        ))
+        let wait = wait_preference(request);
+        let applied = wait.map(|w| format!("wait={}", w.as_secs()));
+        let uploaded = state
+            .product_images
+            .upload(&admin.0, id.0, upload.into_file(), wait)
+            .await?;
+        Ok(match uploaded {
+            Followed::Finished(product) => {
+                ImageAccepted::Finished(Json(product.into()), applied.unwrap_or_default())
+            }
+            Followed::Accepted { job } => {
+                let accepted = JobAccepted::new(job);
+                let location = accepted.status_url.clone();
+                ImageAccepted::Accepted(Json(accepted), location, applied)
+            }
+        })
     }
 
     /// Delete a product (admins only)
@@ -264,11 +263,11 @@ impl ProductsApi {
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
-        _admin: AdminUser,
+        admin: AdminUser,
         /// The product's id.
         id: Path<Uuid>,
     ) -> ApiResult<ProductDeleted> {
-        products::delete(state.0, id.0).await?;
+        state.products.delete(&admin.0, id.0).await?;
         Ok(ProductDeleted::NoContent)
     }
 }

@@ -4,11 +4,12 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
+use dispatch_core::accounts::profile::{PasswordChange, ProfileUpdate, RawProfile};
+
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{Detail, EmailText, NameText, User};
-use crate::services::profile::{self, ProfileUpdate, RawProfile};
 use crate::state::AppState;
 
 pub struct ProfileApi;
@@ -86,7 +87,7 @@ impl ProfileApi {
     /// The authenticated user, from the bearer token or the `access_token` cookie.
     #[oai(path = "/api/v1/auth/profile/", method = "get")]
     async fn get(&self, state: Data<&Arc<AppState>>, auth: AuthUser) -> ApiResult<Json<User>> {
-        Ok(Json(auth.user.view(state.settings.daily_task_limit).into()))
+        Ok(Json(state.profiles.me(&auth).await?.into()))
     }
 
     /// Update some profile fields
@@ -101,8 +102,7 @@ impl ProfileApi {
         body: JsonBody<ProfileRequest>,
     ) -> ApiResult<Json<User>> {
         let update = ProfileUpdate::parse(body.0.raw(), false)?;
-        let user = profile::update(state.0, &auth, update).await?;
-        Ok(Json(user.view(state.settings.daily_task_limit).into()))
+        Ok(Json(state.profiles.update(&auth, update).await?.into()))
     }
 
     /// Replace the profile
@@ -123,8 +123,7 @@ impl ProfileApi {
             last_name: body.last_name.as_deref(),
         };
         let update = ProfileUpdate::parse(raw, true)?;
-        let user = profile::update(state.0, &auth, update).await?;
-        Ok(Json(user.view(state.settings.daily_task_limit).into()))
+        Ok(Json(state.profiles.update(&auth, update).await?.into()))
     }
 
     /// Delete the caller's account
@@ -132,7 +131,7 @@ impl ProfileApi {
     /// Its tokens stop working on every instance within seconds.
     #[oai(path = "/api/v1/auth/profile/", method = "delete")]
     async fn delete(&self, state: Data<&Arc<AppState>>, auth: AuthUser) -> ApiResult<Deleted> {
-        profile::delete(state.0, &auth).await?;
+        state.profiles.delete(&auth).await?;
         Ok(Deleted::NoContent)
     }
 
@@ -148,14 +147,12 @@ impl ProfileApi {
         body: JsonBody<PasswordChangeRequest>,
     ) -> ApiResult<Json<Detail>> {
         let body = body.0;
-        profile::change_password(
-            state.0,
-            &auth,
-            &body.old_password,
-            &body.new_password_1,
-            &body.new_password_2,
-        )
-        .await?;
+        let change = PasswordChange {
+            old_password: &body.old_password,
+            new_password_1: &body.new_password_1,
+            new_password_2: &body.new_password_2,
+        };
+        state.profiles.change_password(&auth, change).await?;
         Ok(Json(Detail {
             detail: "password updated successfully".into(),
         }))

@@ -1,9 +1,9 @@
-//! `/api/v1/tasks/`: the caller's own tasks (DESIGN §5). Another user's task is a 404.
+//! `/api/v1/tasks/`: the caller's own tasks. Another user's task is a 404.
 
 use std::sync::Arc;
 
+use dispatch_core::tasks::{TaskFilter, TaskInput, TaskSort};
 use dispatch_shared::domain::ValidationErrors;
-use dispatch_shared::repo::tasks::{TaskFilter, TaskSort};
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -17,7 +17,6 @@ use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{Message, NewTask, Task, TaskPatch, TaskStatusValue};
-use crate::services::tasks::{self, TaskInput};
 use crate::state::AppState;
 
 pub struct TasksApi;
@@ -53,8 +52,8 @@ impl TasksApi {
         body: JsonBody<NewTask>,
     ) -> ApiResult<TaskCreated> {
         let input = full_input(&body.0)?;
-        let task = tasks::create(state.0, auth.id, input).await?;
-        Ok(TaskCreated::Created(Json(task.view().into())))
+        let task = state.tasks.create(auth.id, input).await?;
+        Ok(TaskCreated::Created(Json(task.into())))
     }
 
     /// The caller's tasks
@@ -85,10 +84,11 @@ impl TasksApi {
             search: search.0.filter(|s| !s.is_empty()),
         };
         let ordering = ordering_or_default(ordering.0);
-        let (rows, count) =
-            tasks::list(state.0, auth.id, &filter, &ordering, paging.window()).await?;
-        let results = rows.iter().map(|r| r.view().into()).collect();
-        Ok(Json(Page::build(request, paging, count as u64, results)?))
+        let listed = state
+            .tasks
+            .list(auth.id, &filter, &ordering, paging.window())
+            .await?;
+        Ok(Json(Page::of(request, paging, listed)?))
     }
 
     /// One task
@@ -102,8 +102,8 @@ impl TasksApi {
         /// The task's id.
         id: Path<Uuid>,
     ) -> ApiResult<Json<Task>> {
-        let task = tasks::find(state.0, auth.id, id.0).await?;
-        Ok(Json(task.view().into()))
+        let task = state.tasks.find(auth.id, id.0).await?;
+        Ok(Json(task.into()))
     }
 
     /// Replace a task
@@ -120,8 +120,8 @@ impl TasksApi {
         body: JsonBody<NewTask>,
     ) -> ApiResult<Json<Task>> {
         let input = full_input(&body.0)?;
-        let task = tasks::update(state.0, auth.id, id.0, input).await?;
-        Ok(Json(task.view().into()))
+        let task = state.tasks.update(auth.id, id.0, input).await?;
+        Ok(Json(task.into()))
     }
 
     /// Change some fields of a task
@@ -144,8 +144,8 @@ impl TasksApi {
             body.status_task.map(Into::into),
             false,
         )?;
-        let task = tasks::update(state.0, auth.id, id.0, input).await?;
-        Ok(Json(task.view().into()))
+        let task = state.tasks.update(auth.id, id.0, input).await?;
+        Ok(Json(task.into()))
     }
 
     /// Delete a task
@@ -160,7 +160,7 @@ impl TasksApi {
         /// The task's id.
         id: Path<Uuid>,
     ) -> ApiResult<Json<Message>> {
-        tasks::delete(state.0, auth.id, id.0).await?;
+        state.tasks.delete(auth.id, id.0).await?;
         Ok(Json(Message {
             message: "Task deleted successfully".into(),
         }))

@@ -116,14 +116,9 @@ pub async fn end_after_read_error(socket: &mut WebSocketStream, error: &std::io:
 /// How long an oversized message's connection stays open after its close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-/// Whether the token still speaks for an active user. When MySQL cannot tell, the socket
-/// stays: the token's own expiry still bounds it.
+/// Whether the token still speaks for an active user (see `Sessions::still_valid`).
 pub async fn still_authorized(state: &AppState, claims: &Claims) -> bool {
-    match state.users.get(claims.sub).await {
-        Ok(Some(user)) => user.is_active && user.token_version == claims.ver,
-        Ok(None) => false,
-        Err(_) => true,
-    }
+    state.sessions.still_valid(claims).await
 }
 
 pub fn expiry(claims: &Claims) -> tokio::time::Instant {

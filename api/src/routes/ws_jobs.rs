@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use dispatch_core::jobs::{JobView, RECHECK_EVERY};
 use dispatch_shared::auth::Claims;
-use dispatch_shared::models::JobView;
 use futures::StreamExt;
 use poem::web::websocket::{Message, WebSocket, WebSocketStream};
 use poem::web::Data;
@@ -20,7 +20,6 @@ use crate::routes::ws::{
 };
 use crate::routes::ApiTags;
 use crate::schemas::Job;
-use crate::services::jobs::{self, JobWatch, RECHECK_EVERY};
 use crate::state::AppState;
 
 pub const CLOSE_NOT_FOUND: u16 = 4404;
@@ -78,13 +77,13 @@ async fn follow(
         return;
     };
     // Subscribed before the read, so no change after it is missed.
-    let watch = JobWatch::new(&state, id);
-    let Ok(row) = jobs::find_visible(&state, id, caller.as_ref().map(|(user, _)| user)).await
-    else {
+    let watch = state.jobs.watch(id);
+    let follower = caller.as_ref().map(|(user, _)| &user.0);
+    let Ok(job) = state.jobs.find(id, follower).await else {
         close(&mut socket, CLOSE_NOT_FOUND, "job not found").await;
         return;
     };
-    let mut watch = watch.starting_from(&row);
+    let mut watch = watch.starting_from(job);
     // A signed-in follower's socket ends with its credentials, as a task stream does.
     let claims = caller.map(|(_, claims)| claims);
     let expires = tokio::time::sleep_until(

@@ -1,6 +1,7 @@
-//! `GET /ws/tasks/`: every change to the caller's tasks, from any instance, as reference 002
-//! shows them. The socket closes with 4401 without valid credentials, when the token
-//! expires, or within seconds of the account being deactivated or deleted.
+//! `GET /ws/tasks/`: every change to the caller's tasks, from any instance, as the task
+//! stream of the original system sent them. The socket closes with 4401 without valid
+//! credentials, when the token expires, or within seconds of the account being deactivated
+//! or deleted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +18,8 @@ use crate::routes::ws::{
     close, end_after_read_error, expiry, send, still_authorized, Session, Upgrade,
 };
 use crate::routes::ApiTags;
-use crate::services::task_stream::{Ended, StreamItem};
 use crate::state::AppState;
+use dispatch_core::tasks::stream::{Ended, StreamItem};
 
 pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 /// The client did not keep up with its events (RFC 6455 "policy violation").

@@ -1,7 +1,7 @@
-//! Assignment bodies (DESIGN §6, reference 001).
+//! Assignment bodies (api.md §5).
 
 use chrono::{DateTime, Utc};
-use dispatch_shared::models::AssignmentView;
+use dispatch_core::assignments::AssignmentView;
 use poem_openapi::Object;
 use uuid::Uuid;
 

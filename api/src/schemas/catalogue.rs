@@ -1,8 +1,9 @@
-//! Catalogue bodies (DESIGN §7, reference 004). Money travels as a string with two decimal
+//! Catalogue bodies (api.md §6). Money travels as a string with two decimal
 //! places, never as a JSON number.
 
 use chrono::{DateTime, Utc};
-use dispatch_shared::models::{CategoryView, ImageUrls, ProductView};
+use dispatch_core::catalogue::categories::CategoryView;
+use dispatch_core::catalogue::products::{ImageUrls, ProductView};
 use poem_openapi::registry::MetaSchema;
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON};
 use poem_openapi::{Enum, Object};

@@ -1,7 +1,10 @@
-//! Response bodies as documented in the OpenAPI spec (DESIGN §3–4).
+//! The bodies of requests and responses as the OpenAPI spec documents them. Each response
+//! shape is converted from its use case's view here, and only here.
 
 use chrono::{DateTime, Utc};
-use dispatch_shared::models::{JobView, UserView};
+use dispatch_core::accounts::sessions::{Session, TokenPair};
+use dispatch_core::accounts::UserView;
+use dispatch_core::jobs::JobView;
 use poem_openapi::Object;
 use uuid::Uuid;
 
@@ -70,6 +73,24 @@ pub struct Tokens {
     pub access: String,
     /// Long-lived JWT for `/api/v1/auth/token/refresh/`; rotated on every use.
     pub refresh: String,
+}
+
+impl From<TokenPair> for Tokens {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access: pair.access,
+            refresh: pair.refresh,
+        }
+    }
+}
+
+impl From<Session> for UserWithTokens {
+    fn from(session: Session) -> Self {
+        Self {
+            user: session.user.into(),
+            tokens: session.tokens.into(),
+        }
+    }
 }
 
 /// A user together with a fresh pair of tokens (login, and registration with `Prefer: wait`).
@@ -232,7 +253,7 @@ pub use date::Date;
 pub use email::EmailText;
 pub use name::NameText;
 pub use shopping::{Cart, CartItem, CartItemPatch, CartProduct, NewCartItem, Order, OrderItem};
-pub use tasks::{NewTask, Task, TaskPatch, TaskStatusValue};
+pub use tasks::{task_stream_message, NewTask, Task, TaskPatch, TaskStatusValue};
 
 /// 2026-11-22T08:00:00Z, the moment every example is taken at.
 pub(crate) fn example_time() -> DateTime<Utc> {

@@ -1,6 +1,7 @@
-//! Cart and order bodies (DESIGN §7). Money is a string with two decimal places.
+//! Cart and order bodies. Money is a string with two decimal places.
 
 use chrono::{DateTime, Utc};
+use dispatch_core::shopping::{CartView, OrderView};
 use poem_openapi::Object;
 use uuid::Uuid;
 
@@ -143,6 +144,54 @@ impl poem_openapi::types::Example for Order {
             items: vec![<OrderItem as poem_openapi::types::Example>::example()],
             total: MoneyText("25.00".into()),
             created_at: example_time(),
+        }
+    }
+}
+
+impl From<CartView> for Cart {
+    fn from(v: CartView) -> Self {
+        Self {
+            id: v.id,
+            items: v
+                .items
+                .into_iter()
+                .map(|line| CartItem {
+                    id: line.id,
+                    product: CartProduct {
+                        id: line.product.id,
+                        name: line.product.name,
+                        price: MoneyText(line.product.price),
+                        image: line.product.image.map(Into::into),
+                    },
+                    quantity: line.quantity,
+                    line_total: MoneyText(line.line_total),
+                })
+                .collect(),
+            count: v.count,
+            total: MoneyText(v.total),
+            updated: v.updated,
+            created: v.created,
+        }
+    }
+}
+
+impl From<OrderView> for Order {
+    fn from(v: OrderView) -> Self {
+        Self {
+            id: v.id,
+            items: v
+                .items
+                .into_iter()
+                .map(|i| OrderItem {
+                    product_id: i.product_id,
+                    name: i.name,
+                    unit_price: MoneyText(i.unit_price),
+                    quantity: i.quantity,
+                    line_total: MoneyText(i.line_total),
+                })
+                .collect(),
+            total: MoneyText(v.total),
+            created_at: v.created_at,
         }
     }
 }

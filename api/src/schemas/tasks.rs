@@ -1,8 +1,9 @@
-//! Task bodies (DESIGN §5, reference 002).
+//! Task bodies.
 
 use chrono::{DateTime, Utc};
+use dispatch_core::tasks::TaskView;
 use dispatch_shared::domain::TaskStatus;
-use dispatch_shared::models::TaskView;
+use dispatch_shared::events::TaskChange;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{Enum, Object};
 use uuid::Uuid;
@@ -64,15 +65,18 @@ impl From<TaskView> for Task {
     }
 }
 
-impl Task {
-    /// The live-stream message of reference 002: the task plus `action`.
-    pub fn stream_message(&self, action: &str) -> serde_json::Value {
-        let mut body = self.to_json().unwrap_or_default();
-        if let Some(object) = body.as_object_mut() {
-            object.insert("action".into(), action.into());
-        }
-        body
+/// A task stream's message for a change: the task plus `action` (`task_create`,
+/// `task_update`), or `{"id", "action": "task_delete"}`.
+pub fn task_stream_message(change: &TaskChange) -> String {
+    let (mut body, action) = match change {
+        TaskChange::Created(view) => (Task::from(view.clone()).to_json(), "task_create"),
+        TaskChange::Updated(view) => (Task::from(view.clone()).to_json(), "task_update"),
+        TaskChange::Deleted(id) => (Some(serde_json::json!({"id": id})), "task_delete"),
+    };
+    if let Some(object) = body.as_mut().and_then(|b| b.as_object_mut()) {
+        object.insert("action".into(), action.into());
     }
+    body.unwrap_or_default().to_string()
 }
 
 impl poem_openapi::types::Example for Task {

@@ -1,4 +1,4 @@
-//! Configuration from the environment (DESIGN §9). Every variable has a default that works
+//! Configuration from the environment (api.md §8). Every variable has a default that works
 //! for local development, except the JWT secret in production mode.
 
 use std::net::{IpAddr, SocketAddr};
@@ -176,7 +176,7 @@ fn duration_or_zero(
     Ok(value)
 }
 
-/// At most 5 s: a deactivated user's tokens must stop working within that (DESIGN §4).
+/// At most 5 s: a deactivated user's tokens must stop working within that (api.md §3).
 fn user_cache_ttl(src: &dyn Source) -> Result<Duration, ConfigError> {
     const KEY: &str = "DISPATCH_USER_CACHE_TTL";
     let raw = text(src, KEY, "3s");

@@ -1,4 +1,4 @@
-//! The catalogue's validated values (DESIGN §7): names, prices and ratings.
+//! The catalogue's validated values (api.md §6): names, prices and ratings.
 
 use std::str::FromStr;
 

@@ -1,4 +1,4 @@
-//! `ordering=field,-other` (DESIGN §2), parsed once for every list endpoint. Each list names
+//! `ordering=field,-other` (api.md §1), parsed once for every list endpoint. Each list names
 //! its sortable fields by implementing `SortField`; an unknown field is an error.
 
 /// The fields a list can be sorted by.

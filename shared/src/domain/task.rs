@@ -1,4 +1,4 @@
-//! A task's title, description and status (DESIGN §5).
+//! A task's title, description and status (api.md §4).
 
 /// The whitespace a title may not consist of alone. Deliberately the ASCII set that every
 /// regex dialect agrees on, so the OpenAPI `pattern` and this check accept the same titles.

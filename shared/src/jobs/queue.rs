@@ -25,7 +25,8 @@ pub struct JobQueues {
 }
 
 // apalis-redis declares a worker dead after heartbeat × missed beats and re-enqueues its
-// tasks; 10 s × 3 keeps that well inside DESIGN's 60 s.
+// tasks; 10 s × 3 keeps that well inside the minute in which a stopped worker's job must
+// run again (api.md §2).
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
 pub const MISSED_HEARTBEATS: usize = 3;
 

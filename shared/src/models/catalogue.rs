@@ -25,7 +25,7 @@ pub struct CategoryView {
 impl CategoryRow {
     pub fn view(&self) -> CategoryView {
         CategoryView {
-            id: Uuid::parse_str(&self.id).unwrap_or_default(),
+            id: super::stored_id(&self.id),
             name: self.name.clone(),
         }
     }
@@ -75,7 +75,7 @@ impl ImageUrls {
     }
 }
 
-/// The public shape of a product (DESIGN §7). Money is a string with two decimal places.
+/// The public shape of a product (api.md §6). Money is a string with two decimal places.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProductView {
     pub id: Uuid,
@@ -94,7 +94,7 @@ pub struct ProductView {
 
 impl ProductRow {
     pub fn uuid(&self) -> Uuid {
-        Uuid::parse_str(&self.id).unwrap_or_default()
+        super::stored_id(&self.id)
     }
 
     pub fn image(&self) -> Option<ImageUrls> {
@@ -110,7 +110,7 @@ impl ProductRow {
             name: self.name.clone(),
             brand: self.brand.clone(),
             description: self.description.clone(),
-            category_id: Uuid::parse_str(&self.category_id).unwrap_or_default(),
+            category_id: super::stored_id(&self.category_id),
             category_name: category_name.to_owned(),
             price: money_text(&self.price),
             quantity: self.quantity,

@@ -43,7 +43,7 @@ pub struct NewJob {
     pub request_id: Option<String>,
 }
 
-/// The public job resource (DESIGN §3). It is also the body of every job event.
+/// The public job resource (api.md §2). It is also the body of every job event.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct JobView {
     pub id: Uuid,
@@ -101,7 +101,7 @@ impl JobRow {
     }
 
     pub fn uuid(&self) -> Uuid {
-        Uuid::parse_str(&self.id).unwrap_or_default()
+        super::stored_id(&self.id)
     }
 
     pub fn owner(&self) -> Option<Uuid> {

@@ -60,3 +60,15 @@ pub struct OrderItemRow {
     pub line_total: BigDecimal,
     pub position: u32,
 }
+
+impl OrderRow {
+    pub fn uuid(&self) -> uuid::Uuid {
+        super::stored_id(&self.id)
+    }
+}
+
+impl OrderItemRow {
+    pub fn product_uuid(&self) -> uuid::Uuid {
+        super::stored_id(&self.product_id)
+    }
+}

@@ -18,7 +18,7 @@ pub struct TaskRow {
     pub last_updated: NaiveDateTime,
 }
 
-/// The public shape of a task (DESIGN §5); the owner is implied by who asks.
+/// The public shape of a task (api.md §4); the owner is implied by who asks.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TaskView {
     pub id: Uuid,
@@ -31,12 +31,12 @@ pub struct TaskView {
 
 impl TaskRow {
     pub fn owner(&self) -> Uuid {
-        Uuid::parse_str(&self.owner_id).unwrap_or_default()
+        super::stored_id(&self.owner_id)
     }
 
     pub fn view(&self) -> TaskView {
         TaskView {
-            id: Uuid::parse_str(&self.id).unwrap_or_default(),
+            id: super::stored_id(&self.id),
             title: self.title.clone(),
             description: self.description.clone(),
             status_task: self.status_task.clone(),
@@ -68,7 +68,7 @@ pub struct AssignmentView {
 
 impl AssignmentRow {
     pub fn view(&self) -> AssignmentView {
-        let uuid = |s: &str| Uuid::parse_str(s).unwrap_or_default();
+        let uuid = super::stored_id;
         AssignmentView {
             id: uuid(&self.id),
             task_id: uuid(&self.task_id),

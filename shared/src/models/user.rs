@@ -62,7 +62,7 @@ impl NewUser {
     }
 }
 
-/// The public shape of a user (DESIGN §4).
+/// The public shape of a user (api.md §3).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserView {
     pub id: Uuid,
@@ -80,7 +80,7 @@ pub struct UserView {
 
 impl UserRow {
     pub fn uuid(&self) -> Uuid {
-        Uuid::parse_str(&self.id).unwrap_or_default()
+        super::stored_id(&self.id)
     }
 
     pub fn view(&self, default_daily_task_limit: u32) -> UserView {

@@ -1,4 +1,4 @@
-//! Products with their category's name, every filter and ordering of DESIGN §7, and the
+//! Products with their category's name, every filter and ordering of api.md §6, and the
 //! image columns the resize job switches in one statement.
 
 use bigdecimal::BigDecimal;

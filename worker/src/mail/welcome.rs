@@ -1,4 +1,4 @@
-//! The welcome mail (reference 004's daily mail): a plain-text and an HTML part rendered
+//! The welcome mail (the daily mail): a plain-text and an HTML part rendered
 //! from templates, user data escaped in the HTML, and a Message-ID that is the same every
 //! time it is built for one user, so a resend can be recognised as the same message.
 

@@ -17,8 +17,8 @@ use moka::future::Cache;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::services::batched_reads::{same_id, BatchedReads, PointRead};
+use crate::reads::batched::{same_id, BatchedReads, PointRead};
+use crate::Failure;
 
 const CAPACITY: u64 = 100_000;
 
@@ -89,7 +89,7 @@ impl UserCache {
         cache
     }
 
-    pub async fn get(&self, id: Uuid) -> Result<Option<Arc<UserRow>>, ApiError> {
+    pub async fn get(&self, id: Uuid) -> Result<Option<Arc<UserRow>>, Failure> {
         if self.enabled {
             if let Some(user) = self.entries.get(&id).await {
                 return Ok(Some(user));

@@ -1,19 +1,23 @@
-//! Products: anyone signed in reads (list pages through the Redis cache), admins write.
-//! Every write bumps the cache generation before it answers.
+//! Products: list pages go through the Redis cache. Every write bumps the cache generation
+//! before it answers.
+
+use std::path::PathBuf;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use dispatch_shared::db::is_foreign_key_violation;
+use dispatch_shared::db::{is_foreign_key_violation, DbPool};
 use dispatch_shared::domain::{
-    Brand, Ordering, Price, ProductDescription, ProductName, Rating, ValidationErrors,
+    Brand, Price, ProductDescription, ProductName, Rating, ValidationErrors,
 };
 use dispatch_shared::models::{now_naive, ProductRow};
-use dispatch_shared::repo::listing::Window;
-use dispatch_shared::repo::products::{self, ProductChanges, ProductFilter, ProductSort};
+pub use dispatch_shared::models::{ImageUrls, ProductView};
+use dispatch_shared::product_cache::{CachedPage, Lookup, ProductCache};
+use dispatch_shared::repo::products::{self, ProductChanges};
+pub use dispatch_shared::repo::products::{ProductFilter, ProductSort};
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::state::AppState;
-use dispatch_shared::product_cache::{CachedPage, Lookup};
+use super::CatalogueError;
+use crate::listing::{Listed, Ordering, Window};
+use crate::{Caller, Failure};
 
 /// A product's fields as a client sent them (unparsed); `None` means "not given".
 #[derive(Debug, Default)]
@@ -128,13 +132,9 @@ impl From<ProductFields> for ProductInput {
     }
 }
 
-fn unknown_category() -> ApiError {
-    ApiError::field("category_id", "No category with this id.")
-}
-
-fn map_write_error(e: diesel::result::Error) -> ApiError {
+fn map_write_error(e: diesel::result::Error) -> CatalogueError {
     if is_foreign_key_violation(&e) {
-        unknown_category()
+        CatalogueError::UnknownCategory
     } else {
         e.into()
     }
@@ -150,126 +150,156 @@ fn cache_key(filter: &ProductFilter, ordering: &Ordering<ProductSort>, window: W
     )
 }
 
-pub async fn list(
-    state: &AppState,
-    filter: &ProductFilter,
-    ordering: &Ordering<ProductSort>,
-    window: Window,
-) -> Result<CachedPage, ApiError> {
-    let key = cache_key(filter, ordering, window);
-    // `None`: Redis is unavailable, so nothing is cached either.
-    let generation = match state.products.lookup(&key).await {
-        Some(Lookup {
-            page: Some(page), ..
-        }) => {
-            metrics::counter!("dispatch_product_cache_total", "outcome" => "hit").increment(1);
-            return Ok(page);
+#[derive(Clone)]
+pub struct Products {
+    db: DbPool,
+    cache: ProductCache,
+    media_root: PathBuf,
+}
+
+impl Products {
+    pub fn new(db: DbPool, cache: ProductCache, media_root: PathBuf) -> Self {
+        Self {
+            db,
+            cache,
+            media_root,
         }
-        Some(lookup) => Some(lookup.generation),
-        None => None,
-    };
-    let (rows, count) = {
-        let mut conn = state.db.get().await?;
-        products::list(&mut conn, filter, ordering, window).await?
-    };
-    let page = CachedPage {
-        count: count as u64,
-        results: rows.iter().map(|(p, c)| p.view(c)).collect(),
-    };
-    if let Some(generation) = generation {
-        metrics::counter!("dispatch_product_cache_total", "outcome" => "miss").increment(1);
-        state.products.store(generation, &key, &page).await;
     }
-    Ok(page)
-}
 
-pub async fn find(state: &AppState, id: Uuid) -> Result<(ProductRow, String), ApiError> {
-    let mut conn = state.db.get().await?;
-    products::find(&mut conn, id)
-        .await?
-        .ok_or(ApiError::NotFound)
-}
+    pub async fn list(
+        &self,
+        filter: &ProductFilter,
+        ordering: &Ordering<ProductSort>,
+        window: Window,
+    ) -> Result<Listed<ProductView>, Failure> {
+        let key = cache_key(filter, ordering, window);
+        // `None`: Redis is unavailable, so nothing is cached either.
+        let generation = match self.cache.lookup(&key).await {
+            Some(Lookup {
+                page: Some(page), ..
+            }) => {
+                metrics::counter!("dispatch_product_cache_total", "outcome" => "hit").increment(1);
+                return Ok(listed(page));
+            }
+            Some(lookup) => Some(lookup.generation),
+            None => None,
+        };
+        let (rows, count) = {
+            let mut conn = self.db.get().await?;
+            products::list(&mut conn, filter, ordering, window).await?
+        };
+        let page = CachedPage {
+            count: count as u64,
+            results: rows.iter().map(|(p, c)| p.view(c)).collect(),
+        };
+        if let Some(generation) = generation {
+            metrics::counter!("dispatch_product_cache_total", "outcome" => "miss").increment(1);
+            self.cache.store(generation, &key, &page).await;
+        }
+        Ok(listed(page))
+    }
 
-pub async fn create(
-    state: &AppState,
-    fields: ProductFields,
-) -> Result<(ProductRow, String), ApiError> {
-    let row = ProductRow {
-        id: Uuid::new_v4().to_string(),
-        name: fields.name.as_str().to_owned(),
-        brand: fields.brand.as_str().to_owned(),
-        description: fields.description.as_str().to_owned(),
-        category_id: fields.category_id.to_string(),
-        price: fields.price.value().clone(),
-        quantity: fields.quantity,
-        rating: fields.rating.value().clone(),
-        created_at: now_naive(),
-        image_key: None,
-        image_ext: None,
-        image_pending: None,
-        image_pending_ext: None,
-        image_status: None,
-    };
-    let created = {
-        let mut conn = state.db.get().await?;
-        products::insert(&mut conn, &row)
-            .await
-            .map_err(map_write_error)?;
-        products::find(&mut conn, row.uuid())
+    pub async fn find(&self, id: Uuid) -> Result<ProductView, CatalogueError> {
+        let mut conn = self.db.get().await?;
+        let (row, category) = products::find(&mut conn, id)
             .await?
-            .ok_or(ApiError::NotFound)?
-    };
-    state.products.invalidate().await;
-    Ok(created)
-}
+            .ok_or(CatalogueError::NotFound)?;
+        Ok(row.view(&category))
+    }
 
-pub async fn update(
-    state: &AppState,
-    id: Uuid,
-    input: ProductInput,
-) -> Result<(ProductRow, String), ApiError> {
-    let changes = ProductChanges {
-        name: input.name.map(|v| v.as_str().to_owned()),
-        brand: input.brand.map(|v| v.as_str().to_owned()),
-        description: input.description.map(|v| v.as_str().to_owned()),
-        category_id: input.category_id.map(|v| v.to_string()),
-        price: input.price.map(|v| v.value().clone()),
-        quantity: input.quantity,
-        rating: input.rating.map(|v| v.value().clone()),
-    };
-    let updated = {
-        let mut conn = state.db.get().await?;
-        if !products::update(&mut conn, id, &changes)
-            .await
-            .map_err(map_write_error)?
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        fields: ProductFields,
+    ) -> Result<ProductView, CatalogueError> {
+        caller.require_admin()?;
+        let row = ProductRow {
+            id: Uuid::new_v4().to_string(),
+            name: fields.name.as_str().to_owned(),
+            brand: fields.brand.as_str().to_owned(),
+            description: fields.description.as_str().to_owned(),
+            category_id: fields.category_id.to_string(),
+            price: fields.price.value().clone(),
+            quantity: fields.quantity,
+            rating: fields.rating.value().clone(),
+            created_at: now_naive(),
+            image_key: None,
+            image_ext: None,
+            image_pending: None,
+            image_pending_ext: None,
+            image_status: None,
+        };
+        let (created, category) = {
+            let mut conn = self.db.get().await?;
+            products::insert(&mut conn, &row)
+                .await
+                .map_err(map_write_error)?;
+            products::find(&mut conn, row.uuid())
+                .await?
+                .ok_or(CatalogueError::NotFound)?
+        };
+        self.cache.invalidate().await;
+        Ok(created.view(&category))
+    }
+
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        input: ProductInput,
+    ) -> Result<ProductView, CatalogueError> {
+        caller.require_admin()?;
+        let changes = ProductChanges {
+            name: input.name.map(|v| v.as_str().to_owned()),
+            brand: input.brand.map(|v| v.as_str().to_owned()),
+            description: input.description.map(|v| v.as_str().to_owned()),
+            category_id: input.category_id.map(|v| v.to_string()),
+            price: input.price.map(|v| v.value().clone()),
+            quantity: input.quantity,
+            rating: input.rating.map(|v| v.value().clone()),
+        };
+        let (updated, category) = {
+            let mut conn = self.db.get().await?;
+            if !products::update(&mut conn, id, &changes)
+                .await
+                .map_err(map_write_error)?
+            {
+                return Err(CatalogueError::NotFound);
+            }
+            products::find(&mut conn, id)
+                .await?
+                .ok_or(CatalogueError::NotFound)?
+        };
+        self.cache.invalidate().await;
+        Ok(updated.view(&category))
+    }
+
+    pub async fn delete(&self, caller: &Caller, id: Uuid) -> Result<(), CatalogueError> {
+        caller.require_admin()?;
         {
-            return Err(ApiError::NotFound);
+            let mut conn = self.db.get().await?;
+            if !products::delete(&mut conn, id).await? {
+                return Err(CatalogueError::NotFound);
+            }
         }
-        products::find(&mut conn, id)
-            .await?
-            .ok_or(ApiError::NotFound)?
-    };
-    state.products.invalidate().await;
-    Ok(updated)
+        self.cache.invalidate().await;
+        // Its images go too (a resize still running removes its own files when it finds the
+        // product gone).
+        let dir = dispatch_shared::media::product_dir(&self.media_root, id);
+        if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %dir.display(), error = %e, "product images not removed");
+            }
+        }
+        Ok(())
+    }
 }
 
-pub async fn delete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
-    {
-        let mut conn = state.db.get().await?;
-        if !products::delete(&mut conn, id).await? {
-            return Err(ApiError::NotFound);
-        }
+fn listed(page: CachedPage) -> Listed<ProductView> {
+    Listed {
+        items: page.results,
+        count: page.count,
     }
-    state.products.invalidate().await;
-    // Its images go too (a resize still running removes its own files when it finds the
-    // product gone).
-    let dir = dispatch_shared::media::product_dir(&state.settings.media_root, id);
-    if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!(path = %dir.display(), error = %e, "product images not removed");
-        }
-    }
-    Ok(())
 }
 
 /// Query-string filters as sent; parsed into a `ProductFilter` with per-field errors.

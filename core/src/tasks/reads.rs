@@ -1,4 +1,4 @@
-//! Task reads by id, batched (see `batched_reads`): each read is scoped to its owner, so
+//! Task reads by id, batched (see `reads::batched`): each read is scoped to its owner, so
 //! another user's task is not found.
 
 use diesel::QueryResult;
@@ -7,7 +7,7 @@ use dispatch_shared::models::TaskRow;
 use dispatch_shared::repo::tasks;
 use uuid::Uuid;
 
-use crate::services::batched_reads::{same_id, BatchedReads, PointRead};
+use crate::reads::batched::{same_id, BatchedReads, PointRead};
 
 pub struct TaskById;
 

@@ -13,7 +13,7 @@ use dispatch_shared::repo::point_reads;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::Failure;
 
 /// The most reads one batch carries: what one statement looks up.
 const MAX_BATCH: usize = point_reads::WIDTH;
@@ -80,17 +80,17 @@ impl<R: PointRead> BatchedReads<R> {
     }
 
     /// The row `key` names, if there is one.
-    pub async fn find(&self, key: R::Key) -> Result<Option<R::Row>, ApiError> {
+    pub async fn find(&self, key: R::Key) -> Result<Option<R::Row>, Failure> {
         let (reply, answer) = oneshot::channel();
-        let lost = || ApiError::Unavailable(format!("the {} reader stopped", R::WHAT));
+        let lost = || Failure::Unavailable(format!("the {} reader stopped", R::WHAT));
         self.queue
             .send(Lookup { key, reply })
             .await
             .map_err(|_| lost())?;
         match answer.await.map_err(|_| lost())? {
             Ok(row) => Ok(row),
-            Err(BatchError::Unavailable) => Err(ApiError::Unavailable("database".into())),
-            Err(BatchError::Failed) => Err(ApiError::internal(anyhow::anyhow!(
+            Err(BatchError::Unavailable) => Err(Failure::Unavailable("database".into())),
+            Err(BatchError::Failed) => Err(Failure::internal(anyhow::anyhow!(
                 "a batch of {} reads failed (logged with its cause)",
                 R::WHAT
             ))),
@@ -139,8 +139,8 @@ async fn answer<R: PointRead>(db: &DbPool, batch: Vec<Lookup<R>>) {
         Err(e) => {
             tracing::error!(error = %e, reads = batch.len(), "a batch of {} reads failed", R::WHAT);
             // Classified as any database error is: a lost connection is a 503, not a 500.
-            let reply = match ApiError::from(e) {
-                ApiError::Unavailable(_) => BatchError::Unavailable,
+            let reply = match Failure::from(e) {
+                Failure::Unavailable(_) => BatchError::Unavailable,
                 _ => BatchError::Failed,
             };
             for lookup in batch {

@@ -1,7 +1,7 @@
 //! Throttles shared by every API instance through Redis.
 //!
-//! Logins (DESIGN §4): after 5 consecutive failures for one account, or 50 failures within
-//! a minute from one client address, attempts answer 429 for 30 seconds. A success resets
+//! Logins: after 5 consecutive failures for one account, or 50 failures within
+//! a minute from one client address, attempts are refused for 30 seconds. A success resets
 //! the account's count; attempts while blocked neither count nor extend the block.
 //!
 //! Registrations and password changes each cost an Argon2 hash, and a registration's 409
@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use crate::error::ApiError;
-
 pub const ACCOUNT_LIMIT: u64 = 5;
 pub const ADDRESS_LIMIT: u64 = 50;
 pub const ADDRESS_WINDOW: Duration = Duration::from_secs(60);
@@ -22,6 +20,7 @@ pub const BLOCK_FOR: Duration = Duration::from_secs(30);
 // Consecutive failures are forgotten after a quiet quarter of an hour.
 const ACCOUNT_MEMORY: Duration = Duration::from_secs(15 * 60);
 
+#[derive(Clone)]
 pub struct LoginThrottle {
     conn: ConnectionManager,
     namespace: String,
@@ -124,7 +123,16 @@ impl LoginThrottle {
     }
 }
 
-/// A fixed-window count of attempts per minute: beyond `limit`, a 429 until the window ends.
+/// More attempts than the throttle allows; the caller may try again after `retry_after`.
+#[derive(Debug, thiserror::Error)]
+#[error("too many attempts; try again in {retry_after:?}")]
+pub struct TooManyAttempts {
+    pub retry_after: Duration,
+}
+
+/// A fixed-window count of attempts per minute: beyond `limit`, refused until the window
+/// ends.
+#[derive(Clone)]
 pub struct RateLimit {
     conn: ConnectionManager,
     namespace: String,
@@ -142,12 +150,12 @@ impl RateLimit {
         }
     }
 
-    /// Counts an attempt of `action` by `who`: a 429 when it is one too many. When Redis
+    /// Counts an attempt of `action` by `who`, refused when it is one too many. When Redis
     /// cannot count, the attempt goes ahead (as logins do): the limit protects the hashing
     /// threads, not the data.
-    pub async fn check(&self, action: &str, who: &str, limit: u32) -> Result<(), ApiError> {
+    pub async fn check(&self, action: &str, who: &str, limit: u32) -> Result<(), TooManyAttempts> {
         match self.take(action, who, limit).await {
-            Ok(Some(retry_after)) => Err(ApiError::TooManyRequests { retry_after }),
+            Ok(Some(retry_after)) => Err(TooManyAttempts { retry_after }),
             Ok(None) => Ok(()),
             Err(e) => {
                 tracing::warn!(error = %e, action, "rate limit unavailable");

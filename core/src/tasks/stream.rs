@@ -1,7 +1,7 @@
 //! Routes task events to the sockets of the user they belong to, on this instance.
 //!
-//! One dispatcher reads the instance's event fan-out and hands each task event, serialised
-//! once, to that user's sockets only. Every socket has a bounded queue: a socket whose queue
+//! One dispatcher reads the instance's event fan-out and hands each task event, rendered
+//! once in the client's wire format (which the adapter supplies), to that user's sockets only. Every socket has a bounded queue: a socket whose queue
 //! is full is cut off (its queue closes with `Ended::TooSlow`) instead of slowing the
 //! dispatcher or holding unbounded memory.
 
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
-use dispatch_shared::events::Event;
+use dispatch_shared::events::{Event, TaskChange};
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
@@ -72,8 +72,12 @@ impl Drop for Subscription {
 }
 
 impl TaskHub {
-    /// Builds the hub and starts its dispatcher on `events`.
-    pub fn spawn(events: &broadcast::Sender<Event>) -> Arc<Self> {
+    /// Builds the hub and starts its dispatcher on `events`; `render` writes a change as the
+    /// sockets send it.
+    pub fn spawn(
+        events: &broadcast::Sender<Event>,
+        render: fn(&TaskChange) -> String,
+    ) -> Arc<Self> {
         let hub = Arc::new(Self::default());
         let mut receiver = events.subscribe();
         let dispatcher = Arc::downgrade(&hub);
@@ -84,8 +88,8 @@ impl TaskHub {
                     return;
                 };
                 match received {
-                    Ok(Event::Task { user_id, body }) => {
-                        hub.deliver(user_id, StreamItem::Message(body.to_string().into()))
+                    Ok(Event::Task { user_id, change }) => {
+                        hub.deliver(user_id, StreamItem::Message(render(&change).into()))
                     }
                     Ok(Event::UserChanged { user_id }) => hub.deliver(user_id, StreamItem::Recheck),
                     Ok(Event::Job(_)) => {}

@@ -1,0 +1,21 @@
+/// Who is asking, as the rules need it: the HTTP adapter builds it from a verified token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub id: uuid::Uuid,
+    pub is_admin: bool,
+}
+
+/// A rule that only admins may use something.
+#[derive(Debug, thiserror::Error)]
+#[error("only admins may do this")]
+pub struct NotAdmin;
+
+impl Caller {
+    pub fn require_admin(&self) -> Result<(), NotAdmin> {
+        if self.is_admin {
+            Ok(())
+        } else {
+            Err(NotAdmin)
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Jobs as their followers see them: enqueue, read, acknowledge, list, and follow one to
+//! its end (by waiting, or change by change for a socket).
+
+use std::time::Duration;
+
+use dispatch_shared::db::DbPool;
+use dispatch_shared::events::Event;
+use dispatch_shared::jobs::{error_codes, JobKind, JobQueues, JobStatus};
+use dispatch_shared::models::JobRow;
+pub use dispatch_shared::models::JobView;
+use dispatch_shared::repo::jobs;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use crate::listing::{Listed, Window};
+use crate::{Caller, Failure};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// No such job, or not one this caller may see.
+    #[error("no such job")]
+    NotFound,
+    /// The job ended in failure; what it means to the client that waited for it.
+    #[error("the job failed: {0}")]
+    Failed(JobFailure),
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+crate::failures_convert_into!(JobError);
+
+/// Why a job failed, in the terms its requester acts on.
+#[derive(Debug, thiserror::Error)]
+pub enum JobFailure {
+    #[error("{0}")]
+    UsernameTaken(String),
+    #[error("{0}")]
+    EmailTaken(String),
+    #[error("{0}")]
+    ImageUnreadable(String),
+    /// Retries ran out, or the worker cannot see the media root: an outage, not the input.
+    #[error("{0}")]
+    NotDone(String),
+    #[error("job {id} failed: {message}")]
+    Other { id: Uuid, message: String },
+}
+
+impl JobFailure {
+    fn of(job: &JobRow) -> Self {
+        let message = job
+            .error
+            .clone()
+            .unwrap_or_else(|| "The job failed.".into());
+        match job.error_code.as_deref() {
+            Some(error_codes::USERNAME_TAKEN) => JobFailure::UsernameTaken(message),
+            Some(error_codes::EMAIL_TAKEN) => JobFailure::EmailTaken(message),
+            Some(error_codes::IMAGE_UNREADABLE) => JobFailure::ImageUnreadable(message),
+            Some(error_codes::EXHAUSTED | error_codes::IMAGE_MISSING) => {
+                JobFailure::NotDone(message)
+            }
+            _ => JobFailure::Other {
+                id: job.uuid(),
+                message,
+            },
+        }
+    }
+}
+
+/// A request served by a job, as its client sees it once the wait it allowed is over.
+#[derive(Debug)]
+pub enum Followed<T> {
+    /// The job is queued or running; follow it by its id.
+    Accepted { job: Uuid },
+    /// The job succeeded within the wait: its outcome.
+    Finished(T),
+}
+
+/// The job if `caller` may see it: their own, any for admins, and ownerless ones (whose id
+/// is the capability) for anyone.
+fn visible_to(job: &JobRow, caller: Option<&Caller>) -> bool {
+    match job.owner() {
+        None => true,
+        Some(owner) => caller.is_some_and(|c| c.id == owner || c.is_admin),
+    }
+}
+
+#[derive(Clone)]
+pub struct Jobs {
+    db: DbPool,
+    queues: JobQueues,
+    /// Every instance's and worker's events, as this process hears them.
+    events: broadcast::Sender<Event>,
+}
+
+impl Jobs {
+    pub fn new(db: DbPool, queues: JobQueues, events: broadcast::Sender<Event>) -> Self {
+        Self { db, queues, events }
+    }
+
+    /// Writes the row (the durable record), then wakes a worker through Redis. If Redis is
+    /// down the job is still accepted: the reconciler pushes it once Redis is back.
+    pub async fn enqueue(
+        &self,
+        kind: JobKind,
+        owner: Option<Uuid>,
+        payload: Option<String>,
+    ) -> Result<Uuid, Failure> {
+        let job = jobs::new_job(kind, owner, payload, crate::correlation::current());
+        let id = Uuid::parse_str(&job.id).map_err(Failure::internal)?;
+        {
+            let mut conn = self.db.get().await?;
+            jobs::insert(&mut conn, &job).await?;
+        }
+        if let Err(e) = self.queues.push(kind, id).await {
+            tracing::warn!(job_id = %id, error = %e, "job stored but not pushed; the reconciler will push it");
+        }
+        metrics::counter!("dispatch_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
+        Ok(id)
+    }
+
+    async fn find_row(&self, id: Uuid, caller: Option<&Caller>) -> Result<JobRow, JobError> {
+        let mut conn = self.db.get().await?;
+        match jobs::find(&mut conn, id).await? {
+            Some(job) if visible_to(&job, caller) => Ok(job),
+            _ => Err(JobError::NotFound),
+        }
+    }
+
+    pub async fn find(&self, id: Uuid, caller: Option<&Caller>) -> Result<JobView, JobError> {
+        Ok(self.find_row(id, caller).await?.view())
+    }
+
+    /// Removes the row; its followers see it gone.
+    pub async fn acknowledge(&self, id: Uuid, caller: Option<&Caller>) -> Result<(), JobError> {
+        self.find_row(id, caller).await?;
+        let mut conn = self.db.get().await?;
+        jobs::delete(&mut conn, id).await?;
+        Ok(())
+    }
+
+    /// The caller's own jobs, newest first.
+    pub async fn list(&self, caller: &Caller, window: Window) -> Result<Listed<JobView>, Failure> {
+        let mut conn = self.db.get().await?;
+        let (rows, count) =
+            jobs::list_for_owner(&mut conn, caller.id, window.offset, window.limit).await?;
+        Ok(Listed::of(rows, count, |r| r.view()))
+    }
+
+    async fn load(&self, id: Uuid) -> Result<Option<JobRow>, Failure> {
+        let mut conn = self.db.get().await?;
+        Ok(jobs::find(&mut conn, id).await?)
+    }
+}
+
+// Pub/sub is the fast path; this re-read covers a lost event or a Redis restart.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// Follows one job: yields it as it stands, then each change (status or attempts) until it
+/// finishes. Every instance hears every worker's events, and an event carries the row as
+/// the worker left it, so a change costs no read; a periodic re-read of the row makes a lost
+/// event cost a delay, never the outcome.
+pub struct JobWatch<'a> {
+    jobs: &'a Jobs,
+    id: Uuid,
+    events: broadcast::Receiver<Event>,
+    seed: Option<JobView>,
+    last: Option<JobView>,
+}
+
+impl<'a> JobWatch<'a> {
+    /// Subscribes before the first read, so no change between the read and the wait is lost.
+    pub fn new(jobs: &'a Jobs, id: Uuid) -> Self {
+        Self {
+            events: jobs.events.subscribe(),
+            jobs,
+            id,
+            seed: None,
+            last: None,
+        }
+    }
+
+    /// The first change is `job`, read by the caller after `new` (so no read is repeated).
+    pub fn starting_from(mut self, job: JobView) -> Self {
+        self.seed = Some(job);
+        self
+    }
+
+    async fn read(&self) -> Result<Option<JobView>, Failure> {
+        Ok(self.jobs.load(self.id).await?.map(|row| row.view()))
+    }
+
+    /// The job now (first call), then its next change; `None` once the row is gone.
+    pub async fn next_change(&mut self) -> Result<Option<JobView>, Failure> {
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+        loop {
+            let current = if let Some(seed) = self.seed.take() {
+                Some(seed)
+            } else if self.last.is_none() {
+                self.read().await?
+            } else {
+                tokio::select! {
+                    _ = recheck.tick() => self.read().await?,
+                    received = self.events.recv() => match received {
+                        Ok(Event::Job(view)) if view.id == self.id => Some(view),
+                        Ok(_) => continue,
+                        Err(RecvError::Lagged(_)) => self.read().await?,
+                        // The subscriber lives as long as the process; poll meanwhile.
+                        Err(RecvError::Closed) => {
+                            recheck.tick().await;
+                            self.read().await?
+                        }
+                    }
+                }
+            };
+            let Some(current) = current else {
+                return Ok(None);
+            };
+            if let Some(last) = &self.last {
+                // An event published before the row we last saw can arrive after it.
+                let stale = current.updated_at < last.updated_at;
+                let same = (current.status, current.attempts) == (last.status, last.attempts);
+                if stale || same {
+                    continue;
+                }
+            }
+            self.last = Some(current.clone());
+            return Ok(Some(current));
+        }
+    }
+}
+
+impl Jobs {
+    /// Follows one job change by change (see `JobWatch`).
+    pub fn watch(&self, id: Uuid) -> JobWatch<'_> {
+        JobWatch::new(self, id)
+    }
+
+    /// Waits until the job finishes or `timeout` passes; returns the row as last seen (read
+    /// once more when it has finished, for what the event does not carry).
+    async fn await_finished(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRow>, Failure> {
+        let mut watch = JobWatch::new(self, id);
+        let waiting = async {
+            loop {
+                match watch.next_change().await? {
+                    Some(job) if job.status.is_finished() => return Ok(true),
+                    Some(_) => {}
+                    None => return Ok(false),
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, waiting).await {
+            Ok(Ok(false)) => Ok(None),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(true)) | Err(_) => self.load(id).await,
+        }
+    }
+
+    /// For `Prefer: wait`: the job once it has succeeded, its problem once it has failed, or
+    /// `None` while it is still queued or running after `timeout`.
+    pub async fn await_success(
+        &self,
+        id: Uuid,
+        timeout: Duration,
+    ) -> Result<Option<JobView>, JobError> {
+        match self.await_finished(id, timeout).await? {
+            Some(job) if job.status() == JobStatus::Succeeded => Ok(Some(job.view())),
+            Some(job) if job.status() == JobStatus::Failed => {
+                Err(JobError::Failed(JobFailure::of(&job)))
+            }
+            _ => Ok(None),
+        }
+    }
+}
