@@ -1,36 +1,45 @@
-//! `Allow` on 405 answers (RFC 9110 §15.5.6): the methods the spec lists for the path.
+//! `Allow` on 405 answers (RFC 9110 §15.5.6): the methods the documented operations list
+//! for the path, read from the operations' own metadata.
 
 use std::sync::OnceLock;
 
-use poem::http::{header, HeaderValue, StatusCode};
+use poem::http::{header, HeaderValue, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::OpenApi;
 
-/// Each documented path as segments (`None` for a `{parameter}`) with its methods.
+use crate::routes::Apis;
+
+/// Each documented path as segments (`None` for a parameter) with its methods.
 type Routes = Vec<(Vec<Option<String>>, String)>;
 
 fn routes() -> &'static Routes {
     static ROUTES: OnceLock<Routes> = OnceLock::new();
     ROUTES.get_or_init(|| {
-        let spec: serde_json::Value =
-            serde_json::from_str(&crate::app::spec_json()).unwrap_or_default();
-        let Some(paths) = spec["paths"].as_object() else {
-            return Vec::new();
-        };
-        paths
-            .iter()
-            .map(|(path, operations)| {
-                let segments = segments(path)
-                    .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
-                    .collect();
-                let mut methods: Vec<String> = operations
-                    .as_object()
-                    .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
-                    .unwrap_or_default();
-                if methods.iter().any(|m| m == "GET") {
-                    methods.push("HEAD".into());
-                }
-                (segments, methods.join(", "))
-            })
+        let mut routes: Vec<(Vec<Option<String>>, Vec<String>)> = Vec::new();
+        for path in Apis::meta().into_iter().flat_map(|api| api.paths) {
+            let segments: Vec<Option<String>> = segments(&path.path)
+                .map(|s| (!s.starts_with(':') && !s.starts_with('{')).then(|| s.to_owned()))
+                .collect();
+            let mut methods: Vec<String> = path
+                .operations
+                .iter()
+                .map(|o| o.method.as_str().to_owned())
+                .collect();
+            if path.operations.iter().any(|o| o.method == Method::GET) {
+                methods.push("HEAD".into());
+            }
+            // One path may be spread over several APIs: join their methods.
+            match routes
+                .iter_mut()
+                .find(|(existing, _)| *existing == segments)
+            {
+                Some((_, listed)) => listed.extend(methods),
+                None => routes.push((segments, methods)),
+            }
+        }
+        routes
+            .into_iter()
+            .map(|(segments, methods)| (segments, methods.join(", ")))
             .collect()
     })
 }

@@ -11,56 +11,11 @@ use poem_openapi::OpenApiService;
 use crate::error::ApiError;
 use crate::metrics;
 use crate::problem::Problem;
-use crate::routes::admin_jobs::AdminJobsApi;
-use crate::routes::admin_users::AdminUsersApi;
-use crate::routes::assignments::AssignmentsApi;
-use crate::routes::auth::AuthApi;
-use crate::routes::cart::CartApi;
-use crate::routes::categories::CategoriesApi;
-use crate::routes::health::HealthApi;
-use crate::routes::jobs::JobsApi;
-use crate::routes::orders::OrdersApi;
-use crate::routes::products::ProductsApi;
-use crate::routes::profile::ProfileApi;
-use crate::routes::tasks::TasksApi;
-use crate::routes::ws_jobs::JobStreamApi;
-use crate::routes::ws_tasks::TaskStreamApi;
+use crate::routes::{all_apis, Apis};
 use crate::state::AppState;
 
-pub type Apis = (
-    HealthApi,
-    AuthApi,
-    ProfileApi,
-    JobsApi,
-    JobStreamApi,
-    TasksApi,
-    TaskStreamApi,
-    AssignmentsApi,
-    AdminUsersApi,
-    AdminJobsApi,
-    CategoriesApi,
-    ProductsApi,
-    CartApi,
-    OrdersApi,
-);
-
 pub fn openapi() -> OpenApiService<Apis, ()> {
-    let apis = (
-        HealthApi,
-        AuthApi,
-        ProfileApi,
-        JobsApi,
-        JobStreamApi,
-        TasksApi,
-        TaskStreamApi,
-        AssignmentsApi,
-        AdminUsersApi,
-        AdminJobsApi,
-        CategoriesApi,
-        ProductsApi,
-        CartApi,
-        OrdersApi,
-    );
+    let apis = all_apis();
     OpenApiService::new(apis, "Dispatch API", env!("CARGO_PKG_VERSION")).description(
         "Accounts, tasks, assignments, a catalogue and mail, with slow work done by \
              background jobs that clients follow by polling `/api/v1/jobs/{id}/` or over the \

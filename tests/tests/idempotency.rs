@@ -35,6 +35,11 @@ async fn keyed(
     answer(request.send().await.expect("request sent")).await
 }
 
+/// A keyed task creation by the user holding `token`.
+async fn keyed_task(app: &TestApp, token: &str, key: &str, body: &Value) -> Answer {
+    keyed(app, "/api/v1/tasks/", Some(token), key, Some(body)).await
+}
+
 async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
     let header = |name: &str| {
@@ -93,12 +98,7 @@ async fn a_repeated_task_creation_answers_the_first_task_and_creates_nothing() {
 
     // The same key with another body is refused and creates nothing either.
     let key = "task-key-1";
-    assert_eq!(
-        keyed(&app, "/api/v1/tasks/", Some(&ada.token), key, Some(&task))
-            .await
-            .status,
-        201
-    );
+    assert_eq!(keyed_task(&app, &ada.token, key, &task).await.status, 201);
     let reused = keyed(
         &app,
         "/api/v1/tasks/",
@@ -126,22 +126,8 @@ async fn keys_belong_to_their_caller() {
     let ada = app.user("ada").await;
     let bob = app.user("bob").await;
     let body = json!({"title": "mine"});
-    let of_ada = keyed(
-        &app,
-        "/api/v1/tasks/",
-        Some(&ada.token),
-        "shared-key",
-        Some(&body),
-    )
-    .await;
-    let of_bob = keyed(
-        &app,
-        "/api/v1/tasks/",
-        Some(&bob.token),
-        "shared-key",
-        Some(&body),
-    )
-    .await;
+    let of_ada = keyed_task(&app, &ada.token, "shared-key", &body).await;
+    let of_bob = keyed_task(&app, &bob.token, "shared-key", &body).await;
     assert_eq!((of_ada.status, of_bob.status), (201, 201));
     assert!(!of_bob.replayed);
     assert_ne!(of_ada.body["id"], of_bob.body["id"]);
@@ -217,25 +203,11 @@ async fn an_outcome_past_24_hours_is_forgotten() {
     let app = TestApp::spawn().await;
     let ada = app.user("ada").await;
     let body = json!({"title": "again tomorrow"});
-    let first = keyed(
-        &app,
-        "/api/v1/tasks/",
-        Some(&ada.token),
-        "daily",
-        Some(&body),
-    )
-    .await;
+    let first = keyed_task(&app, &ada.token, "daily", &body).await;
     app.env
         .execute("UPDATE idempotency_keys SET expires_at = NOW(6) - INTERVAL 1 SECOND")
         .await;
-    let later = keyed(
-        &app,
-        "/api/v1/tasks/",
-        Some(&ada.token),
-        "daily",
-        Some(&body),
-    )
-    .await;
+    let later = keyed_task(&app, &ada.token, "daily", &body).await;
     assert_eq!(later.status, 201);
     assert!(!later.replayed);
     assert_ne!(later.body["id"], first.body["id"]);

@@ -195,80 +195,58 @@ fn register_scheme(registry: &mut Registry) {
     );
 }
 
-impl<'a> ApiExtractor<'a> for AuthUser {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        register_scheme(registry);
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME]
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        _body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        Ok(authenticate_request(request).await?.ok_or_else(|| {
-            ApiError::Unauthorized("Authentication credentials were not provided.".into())
-        })?)
-    }
+/// The request's user, who must be there.
+async fn required(request: &Request) -> Result<AuthUser, ApiError> {
+    authenticate_request(request).await?.ok_or_else(|| {
+        ApiError::Unauthorized("Authentication credentials were not provided.".into())
+    })
 }
 
-impl<'a> ApiExtractor<'a> for OptionalAuth {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
-    type ParamType = ();
-    type ParamRawType = ();
+/// An extractor documented as the bearer scheme: `fallback` says whether the operation also
+/// serves anonymous callers.
+macro_rules! bearer_extractor {
+    ($ty:ty, fallback = $fallback:expr, |$request:ident| $extract:expr) => {
+        impl<'a> ApiExtractor<'a> for $ty {
+            const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+            type ParamType = ();
+            type ParamRawType = ();
 
-    fn register(registry: &mut Registry) {
-        register_scheme(registry);
-    }
+            fn register(registry: &mut Registry) {
+                register_scheme(registry);
+            }
 
-    fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME]
-    }
+            fn security_schemes() -> Vec<&'static str> {
+                vec![SCHEME]
+            }
 
-    fn has_security_fallback() -> bool {
-        true
-    }
+            fn has_security_fallback() -> bool {
+                $fallback
+            }
 
-    async fn from_request(
-        request: &'a Request,
-        _body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        Ok(OptionalAuth(authenticate_request(request).await?))
-    }
+            async fn from_request(
+                $request: &'a Request,
+                _body: &mut RequestBody,
+                _param_opts: ExtractParamOptions<Self::ParamType>,
+            ) -> poem::Result<Self> {
+                Ok($extract)
+            }
+        }
+    };
 }
+
+bearer_extractor!(AuthUser, fallback = false, |request| required(request)
+    .await?);
+
+bearer_extractor!(OptionalAuth, fallback = true, |request| OptionalAuth(
+    authenticate_request(request).await?
+));
 
 /// An authenticated admin. Anyone else is refused (401 or 403) before the body is read, so
 /// a non-admin learns nothing from validation errors.
 pub struct AdminUser(pub AuthUser);
 
-impl<'a> ApiExtractor<'a> for AdminUser {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        register_scheme(registry);
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME]
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut RequestBody,
-        param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        let user = AuthUser::from_request(request, body, param_opts).await?;
-        user.require_admin().map_err(ApiError::from)?;
-        Ok(AdminUser(user))
-    }
-}
+bearer_extractor!(AdminUser, fallback = false, |request| {
+    let user = required(request).await?;
+    user.require_admin().map_err(ApiError::from)?;
+    AdminUser(user)
+});

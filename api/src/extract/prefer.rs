@@ -23,3 +23,9 @@ pub fn wait_preference(request: &Request) -> Option<Duration> {
         .map(|secs| Duration::from_secs(secs).min(MAX_WAIT))
         .find(|d| !d.is_zero())
 }
+
+/// The wait a client asked for, and the `Preference-Applied` value that says it was honoured.
+pub fn wait_and_applied(request: &Request) -> (Option<Duration>, Option<String>) {
+    let wait = wait_preference(request);
+    (wait, wait.map(|w| format!("wait={}", w.as_secs())))
+}

@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use dispatch_core::jobs::Followed;
 
 use crate::error::ApiResult;
-use crate::extract::prefer::wait_preference;
+use crate::extract::prefer::wait_and_applied;
 use crate::extract::AuthUser;
 use crate::routes::ApiTags;
 use crate::schemas::{Job, JobAccepted};
@@ -53,16 +53,14 @@ impl AdminJobsApi {
         #[oai(name = "Prefer")]
         _prefer: Header<Option<String>>,
     ) -> ApiResult<DailyMailResponse> {
-        let wait = wait_preference(request);
-        let applied = wait.map(|w| format!("wait={}", w.as_secs()));
+        let (wait, applied) = wait_and_applied(request);
         Ok(match state.daily_mail.start(&auth, wait).await? {
             Followed::Finished(job) => {
                 DailyMailResponse::Finished(Json(job.into()), applied.unwrap_or_default())
             }
             Followed::Accepted { job } => {
-                let accepted = JobAccepted::new(job);
-                let location = accepted.status_url.clone();
-                DailyMailResponse::Accepted(Json(accepted), location, applied)
+                let (body, location) = JobAccepted::answer(job);
+                DailyMailResponse::Accepted(body, location, applied)
             }
         })
     }

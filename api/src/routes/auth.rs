@@ -14,7 +14,7 @@ use dispatch_shared::domain::ValidationErrors;
 use crate::error::ApiResult;
 use crate::extract::auth::ACCESS_COOKIE;
 use crate::extract::client_address::{came_over_https, client_address};
-use crate::extract::prefer::wait_preference;
+use crate::extract::prefer::wait_and_applied;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{EmailText, JobAccepted, Message, NameText, Tokens, UserWithTokens};
@@ -150,8 +150,7 @@ impl AuthApi {
             body.last_name.as_deref(),
         )?;
         let address = client_address(request, &state.settings.trusted_proxies);
-        let wait = wait_preference(request);
-        let applied = wait.map(|w| format!("wait={}", w.as_secs()));
+        let (wait, applied) = wait_and_applied(request);
         let registered = state
             .registrations
             .register(registration, address, wait)
@@ -161,9 +160,8 @@ impl AuthApi {
                 RegisterResponse::Created(Json((*session).into()), applied.unwrap_or_default())
             }
             Registered::Accepted { job } => {
-                let accepted = JobAccepted::new(job);
-                let location = accepted.status_url.clone();
-                RegisterResponse::Accepted(Json(accepted), location, applied)
+                let (body, location) = JobAccepted::answer(job);
+                RegisterResponse::Accepted(body, location, applied)
             }
         })
     }

@@ -16,6 +16,49 @@ pub mod ws_tasks;
 
 use poem_openapi::Tags;
 
+use admin_jobs::AdminJobsApi;
+use admin_users::AdminUsersApi;
+use assignments::AssignmentsApi;
+use auth::AuthApi;
+use cart::CartApi;
+use categories::CategoriesApi;
+use health::HealthApi;
+use jobs::JobsApi;
+use orders::OrdersApi;
+use products::ProductsApi;
+use profile::ProfileApi;
+use tasks::TasksApi;
+use ws_jobs::JobStreamApi;
+use ws_tasks::TaskStreamApi;
+
+/// `Apis`, every documented operation in the order the spec lists them, and its value.
+macro_rules! documented_apis {
+    ($($api:ident),+ $(,)?) => {
+        pub type Apis = ($($api,)+);
+
+        pub fn all_apis() -> Apis {
+            ($($api,)+)
+        }
+    };
+}
+
+documented_apis!(
+    HealthApi,
+    AuthApi,
+    ProfileApi,
+    JobsApi,
+    JobStreamApi,
+    TasksApi,
+    TaskStreamApi,
+    AssignmentsApi,
+    AdminUsersApi,
+    AdminJobsApi,
+    CategoriesApi,
+    ProductsApi,
+    CartApi,
+    OrdersApi,
+);
+
 #[derive(Tags)]
 pub enum ApiTags {
     /// Registration, login, tokens and the caller's profile.

@@ -20,7 +20,7 @@ use crate::error::ApiResult;
 use crate::extract::image_upload::ImageUpload;
 use crate::extract::ordering::{ordering_or_default, OrderingParam};
 use crate::extract::pagination::{Page, PageParam, Paging};
-use crate::extract::prefer::wait_preference;
+use crate::extract::prefer::wait_and_applied;
 use crate::extract::{AdminUser, AuthUser, JsonBody};
 use crate::routes::ApiTags;
 use crate::schemas::{JobAccepted, MoneyText, NewProduct, Product, ProductPatch};
@@ -238,8 +238,7 @@ impl ProductsApi {
         _prefer: Header<Option<String>>,
         upload: ImageUpload,
     ) -> ApiResult<ImageAccepted> {
-        let wait = wait_preference(request);
-        let applied = wait.map(|w| format!("wait={}", w.as_secs()));
+        let (wait, applied) = wait_and_applied(request);
         let uploaded = state
             .product_images
             .upload(&admin.0, id.0, upload.into_file(), wait)
@@ -249,9 +248,8 @@ impl ProductsApi {
                 ImageAccepted::Finished(Json(product.into()), applied.unwrap_or_default())
             }
             Followed::Accepted { job } => {
-                let accepted = JobAccepted::new(job);
-                let location = accepted.status_url.clone();
-                ImageAccepted::Accepted(Json(accepted), location, applied)
+                let (body, location) = JobAccepted::answer(job);
+                ImageAccepted::Accepted(body, location, applied)
             }
         })
     }

@@ -14,7 +14,9 @@ use poem_openapi::types::Type;
 use poem_openapi::ApiResponse;
 
 use dispatch_shared::auth::Claims;
+use poem::Request;
 
+use crate::extract::auth::{authenticate_claims, raw_token, AuthUser};
 use crate::problem::{Problem, CONTENT_TYPE};
 use crate::state::AppState;
 
@@ -115,6 +117,12 @@ pub async fn end_after_read_error(socket: &mut WebSocketStream, error: &std::io:
 
 /// How long an oversized message's connection stays open after its close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// A socket's caller and its token's claims, when the upgrade request carries a valid token.
+pub async fn socket_caller(state: &AppState, request: &Request) -> Option<(AuthUser, Claims)> {
+    let token = raw_token(request, true)?;
+    authenticate_claims(state, &token.value).await.ok()
+}
 
 /// Whether the token still speaks for an active user (see `Sessions::still_valid`).
 pub async fn still_authorized(state: &AppState, claims: &Claims) -> bool {

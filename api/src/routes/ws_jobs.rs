@@ -14,9 +14,9 @@ use poem_openapi::types::ToJSON;
 use poem_openapi::OpenApi;
 use uuid::Uuid;
 
-use crate::extract::auth::{authenticate_claims, raw_token, AuthUser};
+use crate::extract::auth::AuthUser;
 use crate::routes::ws::{
-    close, end_after_read_error, expiry, send, still_authorized, Session, Upgrade,
+    close, end_after_read_error, expiry, send, socket_caller, still_authorized, Session, Upgrade,
 };
 use crate::routes::ApiTags;
 use crate::schemas::Job;
@@ -50,10 +50,7 @@ impl JobStreamApi {
         id: Path<String>,
         ws: WebSocket,
     ) -> Upgrade {
-        let caller = match raw_token(request, true) {
-            Some(token) => authenticate_claims(state.0, &token.value).await.ok(),
-            None => None,
-        };
+        let caller = socket_caller(state.0, request).await;
         let state = state.0.clone();
         let job_id = Uuid::parse_str(&id.0).ok();
         let session: Session =

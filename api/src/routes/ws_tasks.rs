@@ -13,9 +13,8 @@ use poem::web::Data;
 use poem::Request;
 use poem_openapi::OpenApi;
 
-use crate::extract::auth::{authenticate_claims, raw_token};
 use crate::routes::ws::{
-    close, end_after_read_error, expiry, send, still_authorized, Session, Upgrade,
+    close, end_after_read_error, expiry, send, socket_caller, still_authorized, Session, Upgrade,
 };
 use crate::routes::ApiTags;
 use crate::state::AppState;
@@ -53,10 +52,7 @@ impl TaskStreamApi {
         request: &Request,
         ws: WebSocket,
     ) -> Upgrade {
-        let caller = match raw_token(request, true) {
-            Some(token) => authenticate_claims(state.0, &token.value).await.ok(),
-            None => None,
-        };
+        let caller = socket_caller(state.0, request).await;
         let state = state.0.clone();
         let session: Session = Box::new(move |socket| Box::pin(stream(state, caller, socket)));
         Upgrade::new(ws, session)

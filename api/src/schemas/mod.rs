@@ -173,6 +173,13 @@ pub struct JobAccepted {
 }
 
 impl JobAccepted {
+    /// The body of a 202 and its `Location`.
+    pub fn answer(job_id: Uuid) -> (poem_openapi::payload::Json<Self>, String) {
+        let accepted = Self::new(job_id);
+        let location = accepted.status_url.clone();
+        (poem_openapi::payload::Json(accepted), location)
+    }
+
     pub fn new(job_id: Uuid) -> Self {
         Self {
             job_id,

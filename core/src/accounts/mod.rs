@@ -51,7 +51,7 @@ pub enum AccountError {
     TokenRefused,
     /// Fields the request carried that the rule refused, by field.
     #[error("invalid input: {0}")]
-    Invalid(ValidationErrors),
+    Invalid(#[from] ValidationErrors),
     /// The registration job failed, or could not be followed.
     #[error("registration: {0}")]
     Registration(#[from] JobError),
@@ -62,9 +62,3 @@ pub enum AccountError {
     Failure(#[from] Failure),
 }
 crate::failures_convert_into!(AccountError);
-
-impl From<ValidationErrors> for AccountError {
-    fn from(e: ValidationErrors) -> Self {
-        AccountError::Invalid(e)
-    }
-}

@@ -19,7 +19,7 @@ pub enum ProfileError {
     #[error(transparent)]
     TooManyAttempts(#[from] TooManyAttempts),
     #[error("invalid input: {0}")]
-    Invalid(ValidationErrors),
+    Invalid(#[from] ValidationErrors),
     /// The caller's account was deleted meanwhile.
     #[error("the account is gone")]
     Gone,
@@ -27,12 +27,6 @@ pub enum ProfileError {
     Failure(#[from] Failure),
 }
 crate::failures_convert_into!(ProfileError);
-
-impl From<ValidationErrors> for ProfileError {
-    fn from(e: ValidationErrors) -> Self {
-        ProfileError::Invalid(e)
-    }
-}
 
 /// A password change as the client sent it.
 pub struct PasswordChange<'a> {

@@ -64,3 +64,5 @@ impl std::fmt::Display for ValidationErrors {
         f.write_str(&parts.join("; "))
     }
 }
+
+impl std::error::Error for ValidationErrors {}
