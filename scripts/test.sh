@@ -12,6 +12,8 @@ cargo build --bins
 # The API contract test fuzzes the served OpenAPI spec with Schemathesis.
 SCHEMATHESIS_BIN=$(./scripts/schemathesis.sh)
 export SCHEMATHESIS_BIN
+# The generated-clients test uses openapi-python-client and openapi-typescript.
+./scripts/client_generators.sh >/dev/null
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

@@ -24,16 +24,15 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
     )
 }
 
-/// The spec as committed in `openapi/openapi.json`.
+/// The spec as served and committed in `openapi/openapi.json`.
 pub fn spec_json() -> String {
-    openapi().spec()
+    crate::spec::portable(&openapi().spec())
 }
 
 pub fn build(state: Arc<AppState>) -> impl Endpoint {
     let idempotency_state = state.clone();
     let service = openapi();
     let swagger = service.swagger_ui();
-    let spec = service.spec_endpoint();
     // The API owns these prefixes; `/` and the rest belong to the web console.
     let api = Arc::new(service.into_endpoint());
     let routes = Route::new()
@@ -43,7 +42,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .nest_no_strip("/readyz", api);
     crate::console::mount(routes)
         .nest("/api-docs", swagger)
-        .at("/api-docs/openapi.json", spec)
+        .at("/api-docs/openapi.json", get(crate::spec::served))
         .at("/metrics", get(metrics::guarded))
         .nest("/media", crate::media::endpoint(&state.settings.media_root))
         .data(state)

@@ -13,6 +13,7 @@ pub mod problem;
 pub mod request_id;
 pub mod routes;
 pub mod schemas;
+pub mod spec;
 pub mod state;
 
 use std::sync::Arc;

@@ -509,3 +509,56 @@ async fn no_instance_serves_a_cached_page_from_before_a_write() {
     );
     assert!(price_of(&read(second, "?category_name=novels").await, "Dune").is_none());
 }
+
+#[tokio::test]
+async fn filters_accept_exactly_what_their_schema_allows() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("boss").await;
+    seed(&app, &admin).await;
+    let status_of = |query: &'static str| {
+        let app = &app;
+        let token = admin.token.clone();
+        async move {
+            let (status, body) = app
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/products/?{query}"),
+                    Some(&token),
+                    None,
+                )
+                .await;
+            (status, body)
+        }
+    };
+    // The published pattern forbids an empty amount, a sign, a third decimal and spaces.
+    for query in [
+        "min_price=",
+        "max_price=",
+        "min_price=-1",
+        "min_price=1.005",
+        "max_price=%201",
+    ] {
+        let (status, problem) = status_of(query).await;
+        assert_eq!(status, 400, "{query}: {problem}");
+        let field = query.split('=').next().unwrap_or_default();
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(field),
+            "{query}: the problem names the parameter: {problem}"
+        );
+    }
+    // Every amount and quantity the schema allows is a filter, up to its published maximum.
+    for query in [
+        "min_price=0",
+        "max_price=99999999.99",
+        "max_quantity=4294967295",
+        "min_quantity=0",
+    ] {
+        let (status, page) = status_of(query).await;
+        assert_eq!(status, 200, "{query}: {page}");
+    }
+    let (status, problem) = status_of("max_quantity=4294967296").await;
+    assert_eq!(status, 400, "{problem}");
+}

@@ -106,8 +106,10 @@ impl ProductsApi {
         /// At most this price.
         max_price: Query<Option<MoneyText>>,
         /// At least this many in stock.
+        #[oai(validator(maximum(value = "4294967295")))]
         min_quantity: Query<Option<u32>>,
         /// At most this many in stock.
+        #[oai(validator(maximum(value = "4294967295")))]
         max_quantity: Query<Option<u32>>,
         /// At least this rating (0.1–5.0).
         #[oai(validator(minimum(value = "0.1"), maximum(value = "5.0")))]

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use dispatch_core::catalogue::categories::CategoryView;
 use dispatch_core::catalogue::products::{ImageUrls, ProductView};
+use dispatch_shared::domain::Price;
 use poem_openapi::registry::MetaSchema;
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON};
 use poem_openapi::{Enum, Object};
@@ -18,7 +19,7 @@ pub struct MoneyText(pub String);
 
 crate::scalar_type!(MoneyText, "string_money", || {
     let mut schema = MetaSchema::new("string");
-    schema.pattern = Some(dispatch_shared::domain::Price::PATTERN.to_owned());
+    schema.pattern = Some(Price::PATTERN.to_owned());
     schema.example = Some(Value::String("12.50".into()));
     schema
 });
@@ -32,9 +33,16 @@ impl ParseFromJSON for MoneyText {
     }
 }
 
+/// A money query parameter must have the shape the spec publishes; an empty one does not.
 impl ParseFromParameter for MoneyText {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        Ok(MoneyText(value.to_owned()))
+        if Price::matches_pattern(value) {
+            Ok(MoneyText(value.to_owned()))
+        } else {
+            Err(ParseError::custom(
+                "Enter an amount such as 12.50: up to 8 digits, then up to 2 decimals.",
+            ))
+        }
     }
 }
 
@@ -146,9 +154,11 @@ pub struct Product {
     pub rating: f64,
     pub created_at: DateTime<Utc>,
     /// Null until an image has been uploaded and resized.
+    #[oai(nullable)]
     pub image: Option<ProductImage>,
     /// Null before any upload; `processing` while a new upload is resized (the previous
     /// image, if any, is shown meanwhile); `ready`; or `failed` (see the job's error).
+    #[oai(nullable)]
     pub image_status: Option<ImageStatus>,
 }
 

@@ -14,6 +14,7 @@ pub struct CartProduct {
     pub id: Uuid,
     pub name: String,
     pub price: MoneyText,
+    #[oai(nullable)]
     pub image: Option<ProductImage>,
 }
 

@@ -89,6 +89,19 @@ impl Price {
     /// What the schema states: the plain decimals `parse` takes.
     pub const PATTERN: &'static str = r"^[0-9]{1,8}(\.[0-9]{1,2})?$";
 
+    /// Whether `raw` has the shape `PATTERN` states: 1–8 digits, then optionally a point and
+    /// 1–2 digits.
+    pub fn matches_pattern(raw: &str) -> bool {
+        let (whole, fraction) = match raw.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (raw, None),
+        };
+        let digits = |s: &str, most: usize| {
+            (1..=most).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+        };
+        digits(whole, 8) && fraction.is_none_or(|f| digits(f, 2))
+    }
+
     pub fn parse(raw: &str) -> Result<Self, String> {
         let value = plain_decimal(raw.trim())
             .ok_or_else(|| "A valid number is required, such as \"12.50\".".to_owned())?;
