@@ -142,3 +142,34 @@ impl ParseFromParameter for PageParam {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The published schema: an integer from 1 to 2^53 − 1.
+        #[test]
+        fn page_parameters_agree_with_their_schema(raw in prop_oneof![
+            "[0-9]{1,17}",
+            "-?[0-9]{0,3}(\\.[0-9])?",
+            any::<String>(),
+        ]) {
+            let allowed = raw.bytes().all(|b| b.is_ascii_digit())
+                && raw.parse::<u64>().is_ok_and(|n| (1..=MAX_PAGE_PARAM).contains(&n));
+            prop_assert_eq!(PageParam::parse_from_parameter(&raw).is_ok(), allowed, "{:?}", raw);
+        }
+
+        #[test]
+        fn any_page_gives_a_window_or_a_field_error(page in any::<u64>(), size in any::<u64>()) {
+            match Paging::parse(Some(PageParam(page)), Some(PageParam(size))) {
+                Ok(paging) => {
+                    prop_assert!(paging.offset() >= 0);
+                    prop_assert!((1..=MAX_PAGE_SIZE as i64).contains(&paging.limit()));
+                }
+                Err(e) => prop_assert!(matches!(e, ApiError::Validation(_))),
+            }
+        }
+    }
+}

@@ -277,3 +277,27 @@ impl poem_openapi::types::Example for ProductPatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn money_parameters_agree_with_their_pattern(raw in prop_oneof![
+            "[0-9]{0,10}(\\.[0-9]{0,3})?",
+            any::<String>(),
+        ]) {
+            let pattern = published_pattern_matches(&raw);
+            prop_assert_eq!(MoneyText::parse_from_parameter(&raw).is_ok(), pattern, "{:?}", raw);
+        }
+    }
+
+    /// `Price::PATTERN`, evaluated with the regex crate.
+    fn published_pattern_matches(raw: &str) -> bool {
+        regex::Regex::new(Price::PATTERN)
+            .map(|r| r.is_match(raw))
+            .unwrap_or(false)
+    }
+}

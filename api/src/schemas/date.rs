@@ -55,6 +55,27 @@ impl ToJSON for Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `format: date` is RFC 3339's full-date: four, two and two digits naming a real day.
+        #[test]
+        fn dates_agree_with_full_date_and_print_back(raw in prop_oneof![
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+            "[0-9+-]{8,12}",
+            any::<String>(),
+        ]) {
+            let shaped = regex::Regex::new("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+                .map(|r| r.is_match(&raw))
+                .unwrap_or(false);
+            let real = NaiveDate::parse_from_str(&raw, "%Y-%m-%d").is_ok();
+            let parsed = Date::parse(&raw);
+            prop_assert_eq!(parsed.is_ok(), shaped && real, "{:?}", raw);
+            if let Ok(date) = parsed {
+                prop_assert_eq!(date.to_json(), Some(Value::String(raw.clone())));
+            }
+        }
+    }
 
     #[test]
     fn only_full_dates() {
