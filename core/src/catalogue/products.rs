@@ -365,3 +365,54 @@ pub fn parse_filter(raw: RawProductFilter) -> Result<ProductFilter, ValidationEr
     };
     errors.into_result().map(|_| filter)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(prop_oneof!["[0-9.-]{0,12}", any::<String>()])
+    }
+
+    proptest! {
+        /// Any query parses into a filter or per-field errors that name only the fields sent.
+        #[test]
+        fn any_filter_query_is_a_filter_or_field_errors(
+            (min_price, max_price, name) in (text(), text(), text()),
+            (min_rating, max_rating) in (any::<Option<f64>>(), any::<Option<f64>>()),
+            released_after in any::<Option<i32>>(),
+        ) {
+            let raw = RawProductFilter {
+                min_price: min_price.clone(),
+                max_price: max_price.clone(),
+                name,
+                min_rating,
+                max_rating,
+                released_after,
+                ..RawProductFilter::default()
+            };
+            match parse_filter(raw) {
+                Ok(filter) => {
+                    prop_assert!(filter.min_price.is_none() || min_price.is_some());
+                    prop_assert!(filter.created_from.is_none() || released_after.is_some());
+                }
+                Err(errors) => {
+                    let sent = [
+                        ("min_price", min_price.is_some()),
+                        ("max_price", max_price.is_some()),
+                        ("min_rating", min_rating.is_some()),
+                        ("max_rating", max_rating.is_some()),
+                        ("released_after", released_after.is_some()),
+                    ];
+                    for field in errors.into_map().keys() {
+                        prop_assert!(
+                            sent.iter().any(|(name, given)| name == field && *given),
+                            "an error about {} which was not sent", field
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
