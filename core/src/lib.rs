@@ -16,6 +16,7 @@ pub mod daily_mail;
 mod failure;
 pub mod jobs;
 pub mod listing;
+pub mod operations;
 pub mod readiness;
 pub mod reads;
 pub mod services;

@@ -22,6 +22,7 @@ use crate::catalogue::product_images::ProductImages;
 use crate::catalogue::products::Products;
 use crate::daily_mail::DailyMail;
 use crate::jobs::Jobs;
+use crate::operations::JobOperations;
 use crate::readiness::Readiness;
 use crate::reads::users::UserCache;
 use crate::shopping::carts::Carts;
@@ -51,6 +52,7 @@ pub struct Services {
     pub orders: Orders,
     pub jobs: Jobs,
     pub daily_mail: DailyMail,
+    pub operations: JobOperations,
     pub readiness: Readiness,
 }
 
@@ -105,7 +107,7 @@ impl Services {
             tasks: Tasks::new(
                 db.clone(),
                 TaskReads::spawn(db.clone(), settings.db_pool_size),
-                publisher,
+                publisher.clone(),
             ),
             assignments: Assignments::new(db.clone(), limit),
             categories: Categories::new(db.clone(), cache.clone()),
@@ -120,6 +122,13 @@ impl Services {
             carts: Carts::new(db.clone(), cache),
             orders: Orders::new(db.clone()),
             daily_mail: DailyMail::new(jobs.clone()),
+            operations: JobOperations::new(
+                db.clone(),
+                redis.clone(),
+                namespace,
+                JobQueues::new(redis.clone(), namespace),
+                publisher.clone(),
+            ),
             readiness: Readiness::new(db.clone(), redis.clone()),
             jobs,
             sessions,

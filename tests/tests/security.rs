@@ -11,79 +11,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dispatch_tests::process::{start_api, Binary};
+use dispatch_tests::remote::Api;
 use dispatch_tests::ws::{close_code, connect};
-use dispatch_tests::{call_at, TestEnv};
+use dispatch_tests::TestEnv;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        call_at(
-            &self.http,
-            &format!("{}{path}", self.base),
-            method,
-            token,
-            body,
-        )
-        .await
-    }
-
-    async fn ok(&self, method: Method, path: &str, token: &str, body: Option<&Value>) -> Value {
-        let (status, answer) = self.call(method.clone(), path, Some(token), body).await;
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path}: {status} {answer}"
-        );
-        answer
-    }
-
-    /// A signed-in user's access token and id; `admin` users are promoted before login.
-    async fn account(&self, env: &TestEnv, name: &str, admin: bool) -> (String, String) {
-        let password = format!("{name}-password-1");
-        let registered = self
-            .http
-            .post(format!("{}/api/v1/auth/register/", self.base))
-            .header("Prefer", "wait=20")
-            .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": password}))
-            .send()
-            .await
-            .expect("registration sent");
-        assert_eq!(registered.status(), 201, "{name} registered");
-        if admin {
-            env.execute(&format!(
-                "UPDATE users SET is_superuser = TRUE WHERE username = '{name}'"
-            ))
-            .await;
-        }
-        let (status, session) = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/login/",
-                None,
-                Some(&json!({"username": name, "password": password})),
-            )
-            .await;
-        assert_eq!(status, 200, "{session}");
-        (
-            session["tokens"]["access"]
-                .as_str()
-                .expect("a token")
-                .to_owned(),
-            session["id"].as_str().expect("an id").to_owned(),
-        )
-    }
-}
 
 /// Every operation of the served spec as (method, path), paths as the spec writes them.
 async fn operations(api: &Api) -> Vec<(Method, String)> {
@@ -136,10 +68,7 @@ async fn strangers_admins_and_headers() {
     let mut env = TestEnv::new();
     let (_api, base) = start_api(&mut env, &[]).await;
     let _worker = Binary::start("dispatch-worker", &env, &[]);
-    let api = Api {
-        http: reqwest::Client::new(),
-        base,
-    };
+    let api = Api::new(base);
     let (root, _) = api.account(&env, "root", true).await;
     let (ada, ada_id) = api.account(&env, "ada", false).await;
     let (bob, _) = api.account(&env, "bob", false).await;
@@ -302,6 +231,10 @@ async fn strangers_admins_and_headers() {
     ]
     .into();
     matrix.insert("/api/v1/products/{id}", products);
+    matrix.insert(
+        "/api/v1/admin/jobs/{id}/retry",
+        shared(&job, format!("/api/v1/jobs/{job}/"), &[("POST", 403)]),
+    );
     matrix.insert(
         "/api/v1/products/{id}/image",
         shared(

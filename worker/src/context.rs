@@ -6,6 +6,7 @@ use dispatch_shared::events::EventPublisher;
 use dispatch_shared::jobs::JobQueues;
 use dispatch_shared::product_cache::ProductCache;
 
+use crate::heartbeat::InHand;
 use crate::mail::Mailer;
 
 /// What every job handler may use; shared by all workers of the process.
@@ -17,4 +18,6 @@ pub struct JobContext {
     pub mailer: Mailer,
     /// Image changes show in product lists at once.
     pub products: ProductCache,
+    /// Jobs running now, for the live-worker list.
+    pub in_hand: Arc<InHand>,
 }

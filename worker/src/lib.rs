@@ -4,6 +4,7 @@ pub mod context;
 pub mod failure;
 pub mod handlers;
 pub mod health;
+pub mod heartbeat;
 pub mod imaging;
 pub mod mail;
 pub mod maintenance;

@@ -36,6 +36,7 @@ pub async fn execute(
     // future is polled with room for more work, and a job running inside that future would
     // wake it at every I/O completion: about eight fetch scripts per job instead of one.
     tokio::spawn(async move {
+        let _held = ctx.in_hand.hold();
         if handlers::effects_only_in_mysql(kind) {
             if let Some(done) = deliver_in_one_transaction(&ctx, kind, message.job_id).await {
                 return done;

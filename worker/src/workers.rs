@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::JobContext;
 use crate::health::ConsumerHealth;
+use crate::heartbeat::{self, InHand};
 use crate::mail::Mailer;
 use crate::{maintenance, metrics_server, patience, runner, schedule, wake};
 
@@ -46,6 +47,8 @@ pub async fn run(
     )?;
     let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
     let conn = patience::until_ok("Redis", || redis_conn::connect(&client)).await;
+    let registry_conn = conn.clone();
+    let in_hand = Arc::new(InHand::default());
     let ctx = Arc::new(JobContext {
         settings: settings.clone(),
         db: pool,
@@ -53,6 +56,7 @@ pub async fn run(
         products: ProductCache::new(conn.clone(), &settings.redis_namespace),
         queues: JobQueues::new(conn, &settings.redis_namespace),
         mailer,
+        in_hand: in_hand.clone(),
     });
 
     let stop = CancellationToken::new();
@@ -75,6 +79,13 @@ pub async fn run(
         .map(|k| format!("{k}×{}", settings.worker_concurrency.for_kind(*k)))
         .collect();
     tracing::info!(%instance, kinds = %kinds.join(", "), "dispatch-worker started");
+    let beats = heartbeat::spawn(
+        instance.clone(),
+        settings.clone(),
+        registry_conn,
+        in_hand,
+        stop.clone(),
+    );
     health.starting();
     let outcome = loop {
         let channels = ctx
@@ -122,6 +133,7 @@ pub async fn run(
     };
     stop.cancel();
     let _ = upkeep.await;
+    let _ = beats.await;
     tracing::info!("dispatch-worker stopped");
     outcome
 }

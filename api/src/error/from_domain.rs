@@ -9,6 +9,7 @@ use dispatch_core::caller::NotAdmin;
 use dispatch_core::catalogue::CatalogueError;
 use dispatch_core::daily_mail::DailyMailError;
 use dispatch_core::jobs::{JobError, JobFailure};
+use dispatch_core::operations::OperationsError;
 use dispatch_core::shopping::ShoppingError;
 use dispatch_core::tasks::TaskError;
 use dispatch_shared::domain::{ValidationErrors, MAX_ORDER_AMOUNT};
@@ -252,6 +253,20 @@ impl From<DailyMailError> for ApiError {
             DailyMailError::NotAdmin(e) => e.into(),
             DailyMailError::Run(job) => job.into(),
             DailyMailError::Failure(f) => f.into(),
+        }
+    }
+}
+
+impl From<OperationsError> for ApiError {
+    fn from(e: OperationsError) -> Self {
+        match e {
+            OperationsError::NotAdmin(e) => e.into(),
+            OperationsError::NotFound => ApiError::NotFound,
+            OperationsError::NotFailed => conflict(
+                "job-not-failed",
+                "Only a failed job can be retried; this one has not failed.",
+            ),
+            OperationsError::Failure(f) => f.into(),
         }
     }
 }

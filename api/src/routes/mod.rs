@@ -1,4 +1,5 @@
 pub mod admin_jobs;
+pub mod admin_operations;
 pub mod admin_users;
 pub mod assignments;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod ws_tasks;
 use poem_openapi::Tags;
 
 use admin_jobs::AdminJobsApi;
+use admin_operations::AdminOperationsApi;
 use admin_users::AdminUsersApi;
 use assignments::AssignmentsApi;
 use auth::AuthApi;
@@ -53,6 +55,7 @@ documented_apis!(
     AssignmentsApi,
     AdminUsersApi,
     AdminJobsApi,
+    AdminOperationsApi,
     CategoriesApi,
     ProductsApi,
     CartApi,

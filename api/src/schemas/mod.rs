@@ -247,6 +247,7 @@ mod catalogue;
 mod date;
 mod email;
 mod name;
+mod operations;
 mod scalar;
 mod shopping;
 mod tasks;
@@ -259,6 +260,7 @@ pub use catalogue::{
 pub use date::Date;
 pub use email::EmailText;
 pub use name::NameText;
+pub use operations::{JobKindValue, JobStatusValue, Queue, Queues, Worker, Workers};
 pub use shopping::{Cart, CartItem, CartItemPatch, CartProduct, NewCartItem, Order, OrderItem};
 pub use tasks::{task_stream_message, NewTask, Task, TaskPatch, TaskStatusValue};
 

@@ -3,6 +3,7 @@
 pub mod daily_mail;
 mod queue;
 pub mod register_user;
+pub mod registry;
 pub mod resize_image;
 pub mod send_mail;
 

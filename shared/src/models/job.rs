@@ -88,12 +88,12 @@ impl JobRow {
         self
     }
 
-    /// The job failed for good at `at` (written by `repo::jobs::finish`).
+    /// The job failed for good at `at` (written by `repo::jobs::finish`). Its payload stays
+    /// until the row is purged, so an admin can put the job back in the queue.
     pub fn failed(mut self, error: &str, code: &str, at: NaiveDateTime) -> JobRow {
         self.status = JobStatus::Failed.as_str().to_owned();
         self.error = Some(error.to_owned());
         self.error_code = Some(code.to_owned());
-        self.payload = None;
         self.lease_until = None;
         self.updated_at = at;
         self.finished_at = Some(at);

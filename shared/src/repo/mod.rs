@@ -5,6 +5,7 @@ pub mod assignments;
 pub mod carts;
 pub mod categories;
 pub mod idempotency_keys;
+pub mod job_operations;
 pub mod jobs;
 pub mod listing;
 pub mod orders;

@@ -1,0 +1,116 @@
+//! The operators' bodies: queues, workers, and the job filters.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use dispatch_core::operations::{QueueView, WorkerView};
+use dispatch_shared::jobs::{JobKind, JobStatus};
+use poem_openapi::{Enum, Object};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum JobKindValue {
+    RegisterUser,
+    ResizeImage,
+    SendMail,
+    DailyMail,
+}
+
+impl From<JobKindValue> for JobKind {
+    fn from(v: JobKindValue) -> Self {
+        match v {
+            JobKindValue::RegisterUser => JobKind::RegisterUser,
+            JobKindValue::ResizeImage => JobKind::ResizeImage,
+            JobKindValue::SendMail => JobKind::SendMail,
+            JobKindValue::DailyMail => JobKind::DailyMail,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum JobStatusValue {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl From<JobStatusValue> for JobStatus {
+    fn from(v: JobStatusValue) -> Self {
+        match v {
+            JobStatusValue::Queued => JobStatus::Queued,
+            JobStatusValue::Running => JobStatus::Running,
+            JobStatusValue::Succeeded => JobStatus::Succeeded,
+            JobStatusValue::Failed => JobStatus::Failed,
+        }
+    }
+}
+
+/// One job kind's queue, counted from the job rows.
+#[derive(Debug, Clone, Object)]
+pub struct Queue {
+    pub kind: String,
+    pub queued: u64,
+    pub running: u64,
+    pub failed_last_24h: u64,
+    pub succeeded_last_24h: u64,
+    /// How long the oldest queued job has waited; null when nothing waits.
+    #[oai(nullable)]
+    pub oldest_queued_seconds: Option<u64>,
+    /// Live worker instances that take this kind.
+    pub workers: u64,
+}
+
+impl From<QueueView> for Queue {
+    fn from(v: QueueView) -> Self {
+        Self {
+            kind: v.kind.as_str().to_owned(),
+            queued: v.queued,
+            running: v.running,
+            failed_last_24h: v.failed_last_24h,
+            succeeded_last_24h: v.succeeded_last_24h,
+            oldest_queued_seconds: v.oldest_queued_seconds,
+            workers: v.workers,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Queues {
+    pub queues: Vec<Queue>,
+}
+
+/// A live worker instance, as it last reported itself.
+#[derive(Debug, Clone, Object)]
+pub struct Worker {
+    pub instance: String,
+    pub kinds: Vec<String>,
+    /// Jobs of each kind it runs at once.
+    pub concurrency: BTreeMap<String, u64>,
+    pub started_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub jobs_in_hand: u64,
+}
+
+impl From<WorkerView> for Worker {
+    fn from(v: WorkerView) -> Self {
+        Self {
+            instance: v.instance,
+            kinds: v.kinds,
+            concurrency: v
+                .concurrency
+                .into_iter()
+                .map(|(kind, n)| (kind, n as u64))
+                .collect(),
+            started_at: v.started_at,
+            last_seen_at: v.last_seen_at,
+            jobs_in_hand: v.jobs_in_hand,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Workers {
+    pub workers: Vec<Worker>,
+}

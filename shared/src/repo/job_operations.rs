@@ -1,0 +1,178 @@
+//! What operators read and do with job rows: per-kind counts, every job filtered and
+//! ordered, and a failed job put back in the queue.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::apply_ordering;
+use crate::db::schema::jobs::{self, dsl};
+use crate::domain::{Ordering, Sort, SortField};
+use crate::jobs::{JobKind, JobStatus};
+use crate::models::{ago, now_naive, JobRow};
+use crate::repo::listing::Window;
+
+type Conn = AsyncMysqlConnection;
+
+/// How far back `failed_last_24h` and `succeeded_last_24h` look.
+pub const RECENT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobSort {
+    CreatedAt,
+    UpdatedAt,
+    FinishedAt,
+}
+
+impl SortField for JobSort {
+    const FIELDS: &'static [(&'static str, Self)] = &[
+        ("created_at", JobSort::CreatedAt),
+        ("updated_at", JobSort::UpdatedAt),
+        ("finished_at", JobSort::FinishedAt),
+    ];
+    const DEFAULT: &'static [Sort<Self>] = &[Sort::desc(JobSort::CreatedAt)];
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub status: Option<JobStatus>,
+    pub kind: Option<JobKind>,
+    pub owner: Option<Uuid>,
+}
+
+/// One kind's counts, from the job rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindCounts {
+    pub kind: JobKind,
+    pub queued: i64,
+    pub running: i64,
+    pub failed_recently: i64,
+    pub succeeded_recently: i64,
+    pub oldest_queued: Option<chrono::NaiveDateTime>,
+}
+
+/// Each count reads one range of the `(status, kind, …)` indexes: the queued and running
+/// rows, and the rows finished since `RECENT`; never the whole table.
+pub async fn counts_by_kind(conn: &mut Conn) -> QueryResult<Vec<KindCounts>> {
+    let waiting: Vec<(String, String, i64, Option<chrono::NaiveDateTime>)> = dsl::jobs
+        .filter(dsl::status.eq_any([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]))
+        .group_by((dsl::status, dsl::kind))
+        .select((
+            dsl::status,
+            dsl::kind,
+            diesel::dsl::count_star(),
+            diesel::dsl::min(dsl::enqueued_at),
+        ))
+        .load(conn)
+        .await?;
+    let since = ago(RECENT);
+    let finished: Vec<(String, String, i64)> = dsl::jobs
+        .filter(dsl::status.eq_any([JobStatus::Failed.as_str(), JobStatus::Succeeded.as_str()]))
+        .filter(dsl::finished_at.ge(since))
+        .group_by((dsl::status, dsl::kind))
+        .select((dsl::status, dsl::kind, diesel::dsl::count_star()))
+        .load(conn)
+        .await?;
+    let count = |rows: &[(String, String, i64)], status: JobStatus, kind: JobKind| {
+        rows.iter()
+            .find(|(s, k, _)| s == status.as_str() && k == kind.as_str())
+            .map_or(0, |(_, _, n)| *n)
+    };
+    let waiting_counts: Vec<(String, String, i64)> = waiting
+        .iter()
+        .map(|(s, k, n, _)| (s.clone(), k.clone(), *n))
+        .collect();
+    Ok(JobKind::ALL
+        .into_iter()
+        .map(|kind| KindCounts {
+            kind,
+            queued: count(&waiting_counts, JobStatus::Queued, kind),
+            running: count(&waiting_counts, JobStatus::Running, kind),
+            failed_recently: count(&finished, JobStatus::Failed, kind),
+            succeeded_recently: count(&finished, JobStatus::Succeeded, kind),
+            oldest_queued: waiting
+                .iter()
+                .find(|(s, k, _, _)| s == JobStatus::Queued.as_str() && k == kind.as_str())
+                .and_then(|(_, _, _, oldest)| *oldest),
+        })
+        .collect())
+}
+
+fn filtered(filter: &JobFilter) -> jobs::BoxedQuery<'static, diesel::mysql::Mysql> {
+    let mut query = dsl::jobs.into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(dsl::status.eq(status.as_str()));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(dsl::kind.eq(kind.as_str()));
+    }
+    if let Some(owner) = filter.owner {
+        query = query.filter(dsl::owner_id.eq(owner.to_string()));
+    }
+    query
+}
+
+/// One page of every job matching `filter`, and the number across all pages.
+pub async fn list(
+    conn: &mut Conn,
+    filter: &JobFilter,
+    ordering: &Ordering<JobSort>,
+    window: Window,
+) -> QueryResult<(Vec<JobRow>, i64)> {
+    let count: i64 = filtered(filter).count().get_result(conn).await?;
+    if count <= window.offset {
+        return Ok((Vec::new(), count));
+    }
+    let query = filtered(filter).select(JobRow::as_select());
+    let rows = apply_ordering!(query, ordering, dsl::id, {
+        JobSort::CreatedAt => dsl::created_at,
+        JobSort::UpdatedAt => dsl::updated_at,
+        JobSort::FinishedAt => dsl::finished_at,
+    })
+    .offset(window.offset)
+    .limit(window.limit)
+    .load(conn)
+    .await?;
+    Ok((rows, count))
+}
+
+pub enum Requeue {
+    /// Queued again; the row as it now stands.
+    Requeued(Box<JobRow>),
+    /// It exists but has not failed.
+    NotFailed,
+    NotFound,
+}
+
+/// A failed job queued again under its id: its error cleared, its attempts kept.
+pub async fn requeue_failed(conn: &mut Conn, id: Uuid) -> QueryResult<Requeue> {
+    let now = now_naive();
+    let updated = diesel::update(
+        dsl::jobs
+            .find(id.to_string())
+            .filter(dsl::status.eq(JobStatus::Failed.as_str())),
+    )
+    .set((
+        dsl::status.eq(JobStatus::Queued.as_str()),
+        dsl::error.eq(None::<String>),
+        dsl::error_code.eq(None::<String>),
+        dsl::result.eq(None::<String>),
+        dsl::finished_at.eq(None::<chrono::NaiveDateTime>),
+        dsl::lease_until.eq(None::<chrono::NaiveDateTime>),
+        dsl::enqueued_at.eq(now),
+        dsl::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .await?;
+    let row = dsl::jobs
+        .find(id.to_string())
+        .select(JobRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(match (updated, row) {
+        (1, Some(row)) => Requeue::Requeued(Box::new(row)),
+        (_, Some(_)) => Requeue::NotFailed,
+        (_, None) => Requeue::NotFound,
+    })
+}
