@@ -14,6 +14,8 @@ SCHEMATHESIS_BIN=$(./scripts/schemathesis.sh)
 export SCHEMATHESIS_BIN
 # The generated-clients test uses openapi-python-client and openapi-typescript.
 ./scripts/client_generators.sh >/dev/null
+# The deployment test uses kubernetes-validate and promtool.
+./scripts/deploy_tools.sh >/dev/null
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

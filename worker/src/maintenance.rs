@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dispatch_shared::jobs::JobKind;
-use dispatch_shared::models::now_naive;
-use dispatch_shared::repo::{jobs, schedule_runs};
+use dispatch_shared::models::{now_naive, utc};
+use dispatch_shared::repo::{job_operations, jobs, schedule_runs};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -97,18 +97,22 @@ async fn purge_once(ctx: &JobContext) -> Result<usize, Box<dyn std::error::Error
     Ok(purged)
 }
 
-/// `dispatch_queue_depth{kind}`: jobs waiting for a worker, as MySQL counts them.
+/// `dispatch_queue_depth{kind}` and `dispatch_queue_oldest_seconds{kind}`: jobs waiting for
+/// a worker and how long the oldest has waited, as MySQL counts them. KEDA scales the
+/// workers on the first; the alert rules watch the second.
 async fn record_queue_depth(
     ctx: &JobContext,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut conn = ctx.db.get().await?;
-    let depths = jobs::queued_by_kind(&mut conn).await?;
-    for kind in JobKind::ALL {
-        let depth = depths
-            .iter()
-            .find(|(k, _)| k == kind.as_str())
-            .map_or(0, |(_, n)| *n);
-        metrics::gauge!("dispatch_queue_depth", "kind" => kind.as_str()).set(depth as f64);
+    let counts = job_operations::counts_by_kind(&mut conn).await?;
+    let now = chrono::Utc::now();
+    for kind in counts {
+        let label = kind.kind.as_str();
+        metrics::gauge!("dispatch_queue_depth", "kind" => label).set(kind.queued as f64);
+        let waited = kind.oldest_queued.map_or(0.0, |at| {
+            (now - utc(at)).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        metrics::gauge!("dispatch_queue_oldest_seconds", "kind" => label).set(waited);
     }
     Ok(())
 }

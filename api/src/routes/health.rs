@@ -49,6 +49,10 @@ impl HealthApi {
     #[oai(path = "/readyz", method = "get")]
     async fn readyz(&self, state: Data<&Arc<AppState>>) -> Readiness {
         let up = state.readiness.check().await;
+        for (dependency, reachable) in [("mysql", up.mysql), ("redis", up.redis)] {
+            metrics::gauge!("dispatch_api_dependency_up", "dependency" => dependency)
+                .set(if reachable { 1.0 } else { 0.0 });
+        }
         let health = Health {
             status: word(up.all_up()),
             mysql: word(up.mysql),

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use dispatch_core::operations::{QueueView, WorkerView};
 use dispatch_shared::jobs::{JobKind, JobStatus};
+use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object};
+
+use super::example_time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
@@ -49,6 +52,7 @@ impl From<JobStatusValue> for JobStatus {
 
 /// One job kind's queue, counted from the job rows.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Queue {
     pub kind: String,
     pub queued: u64,
@@ -77,12 +81,14 @@ impl From<QueueView> for Queue {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Queues {
     pub queues: Vec<Queue>,
 }
 
 /// A live worker instance, as it last reported itself.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Worker {
     pub instance: String,
     pub kinds: Vec<String>,
@@ -111,6 +117,50 @@ impl From<WorkerView> for Worker {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Workers {
     pub workers: Vec<Worker>,
+}
+
+impl Example for Queue {
+    fn example() -> Self {
+        Self {
+            kind: "register_user".into(),
+            queued: 3,
+            running: 2,
+            failed_last_24h: 1,
+            succeeded_last_24h: 1250,
+            oldest_queued_seconds: Some(4),
+            workers: 2,
+        }
+    }
+}
+
+impl Example for Queues {
+    fn example() -> Self {
+        Self {
+            queues: vec![Queue::example()],
+        }
+    }
+}
+
+impl Example for Worker {
+    fn example() -> Self {
+        Self {
+            instance: "dispatch-worker-3f9c0a1b2c4d".into(),
+            kinds: vec!["register_user".into(), "send_mail".into()],
+            concurrency: [("register_user".into(), 8), ("send_mail".into(), 8)].into(),
+            started_at: example_time(),
+            last_seen_at: example_time(),
+            jobs_in_hand: 1,
+        }
+    }
+}
+
+impl Example for Workers {
+    fn example() -> Self {
+        Self {
+            workers: vec![Worker::example()],
+        }
+    }
 }

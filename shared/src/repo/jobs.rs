@@ -232,12 +232,3 @@ pub async fn purge_finished(
         .execute(conn)
         .await
 }
-
-pub async fn queued_by_kind(conn: &mut Conn) -> QueryResult<Vec<(String, i64)>> {
-    dsl::jobs
-        .filter(dsl::status.eq(JobStatus::Queued.as_str()))
-        .group_by(dsl::kind)
-        .select((dsl::kind, diesel::dsl::count_star()))
-        .load(conn)
-        .await
-}
