@@ -25,11 +25,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'";
 
-const PAGES: [(&str, &str); 4] = [
+const PAGES: [(&str, &str); 5] = [
     ("login", "login.html"),
     ("register", "register.html"),
     ("account", "account.html"),
     ("admin", "admin.html"),
+    ("admin/jobs", "admin-jobs.html"),
 ];
 
 /// Adds the console's pages and assets to the application's routes.

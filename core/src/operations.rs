@@ -33,6 +33,17 @@ pub enum OperationsError {
 }
 crate::failures_convert_into!(OperationsError);
 
+/// Jobs of one kind finished within one minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinuteCount {
+    pub minute: chrono::DateTime<chrono::Utc>,
+    pub kind: String,
+    pub finished: u64,
+}
+
+/// How far back the throughput goes.
+pub const THROUGHPUT_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// One job kind's queue, counted from the job rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueView {
@@ -116,6 +127,22 @@ impl JobOperations {
         let mut conn = self.db.get().await?;
         let (rows, total) = job_operations::list(&mut conn, filter, ordering, window).await?;
         Ok(Listed::of(rows, total, |row| row.view()))
+    }
+
+    /// Jobs finished per minute and kind over the last hour (minutes without any left out).
+    pub async fn throughput(&self, caller: &Caller) -> Result<Vec<MinuteCount>, OperationsError> {
+        caller.require_admin()?;
+        let since = dispatch_shared::models::ago(THROUGHPUT_WINDOW);
+        let mut conn = self.db.get().await?;
+        let minutes = job_operations::finished_per_minute(&mut conn, since).await?;
+        Ok(minutes
+            .into_iter()
+            .map(|m| MinuteCount {
+                minute: utc(m.minute),
+                kind: m.kind,
+                finished: count(m.finished),
+            })
+            .collect())
     }
 
     pub async fn workers(&self, caller: &Caller) -> Result<Vec<WorkerView>, OperationsError> {

@@ -457,3 +457,107 @@ async fn admin_sorts_pages_searches_and_deactivates_a_user() {
         .await;
     browser.quit().await;
 }
+
+#[tokio::test]
+async fn the_jobs_page_retries_a_failed_job_and_shows_it_succeed() {
+    // Two registrations of one name while no worker runs: once one runs, the other fails.
+    let mut dispatch = Dispatch::start(false).await;
+    let client = reqwest::Client::new();
+    let mut jobs = Vec::new();
+    for password in ["first-password-1", "second-password-1"] {
+        let accepted: Value = client
+            .post(dispatch.url("/api/v1/auth/register/"))
+            .json(&json!({"username": "twin", "email": format!("{password}@example.com"), "password": password}))
+            .send()
+            .await
+            .expect("register")
+            .json()
+            .await
+            .expect("a job");
+        jobs.push(accepted["job_id"].as_str().expect("a job id").to_owned());
+    }
+    dispatch.start_worker();
+    let mut finished = Vec::new();
+    for job in &jobs {
+        let url = dispatch.url(&format!("/api/v1/jobs/{job}/"));
+        let outcome = dispatch_tests::process::await_job_state(
+            &url,
+            std::time::Duration::from_secs(30),
+            "a registration",
+            |j| j["status"] == "succeeded" || j["status"] == "failed",
+        )
+        .await;
+        finished.push(outcome);
+    }
+    let failed = finished
+        .iter()
+        .find(|j| j["status"] == "failed")
+        .expect("one registration failed");
+    let failed_id = failed["id"].as_str().expect("an id").to_owned();
+
+    // Free the name, as an operator would before retrying.
+    let admin: Value = client
+        .post(dispatch.url("/api/v1/auth/login/"))
+        .json(&json!({"username": ADMIN.0, "password": ADMIN.1}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("a session");
+    let token = admin["tokens"]["access"].as_str().expect("a token");
+    let users: Value = client
+        .get(dispatch.url("/api/v1/admin/users/?search=twin"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("users")
+        .json()
+        .await
+        .expect("a page");
+    let twin = users["results"][0]["id"].as_str().expect("twin");
+    let deleted = client
+        .delete(dispatch.url(&format!("/api/v1/admin/users/{twin}/")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), 204);
+
+    let browser = Browser::start().await;
+    log_in(&browser, &dispatch, ADMIN.0, ADMIN.1).await;
+    browser.wait_for_path("/admin/").await;
+    browser.click("a[href='/admin/jobs/']").await;
+    browser.wait_for_path("/admin/jobs/").await;
+    browser
+        .wait_for_text("#queues-body tr[data-kind=register_user]", "register_user")
+        .await;
+    browser.wait_for_text("#workers-body", "ago").await;
+    let row = format!("#failed-body tr[data-job-id='{failed_id}']");
+    browser.wait_for_text(&row, "already exists").await;
+    browser
+        .wait_for(
+            "the chart to count the two registrations",
+            "const line = document.querySelector('#throughput-chart polyline[data-kind=register_user]'); \
+             return line && line.dataset.total === '2';",
+            vec![],
+        )
+        .await;
+    browser.click(&format!("{row} button.retry")).await;
+    browser
+        .wait_for_text(&format!("{row} .job-status"), "succeeded")
+        .await;
+    browser.screenshot("jobs").await;
+    let status = dispatch
+        .login_status(
+            "twin",
+            if failed_id == jobs[0] {
+                "first-password-1"
+            } else {
+                "second-password-1"
+            },
+        )
+        .await;
+    assert_eq!(status, 200, "the retried registration created its user");
+    browser.quit().await;
+}

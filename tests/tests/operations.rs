@@ -110,6 +110,19 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
         "root's bootstrap is not a job; the two registrations are: {queues}"
     );
 
+    // Both finished this minute: the throughput counts them.
+    let throughput = api
+        .ok(Method::GET, "/api/v1/admin/throughput/", &root, None)
+        .await;
+    let finished: u64 = throughput["minutes"]
+        .as_array()
+        .expect("minutes")
+        .iter()
+        .filter(|m| m["kind"] == "register_user")
+        .filter_map(|m| m["finished"].as_u64())
+        .sum();
+    assert_eq!(finished, 2, "{throughput}");
+
     // Every job, filtered and ordered.
     let failures = api
         .ok(

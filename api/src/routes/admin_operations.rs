@@ -17,7 +17,7 @@ use crate::extract::ordering::{ordering_or_default, OrderingParam};
 use crate::extract::pagination::{Page, PageParam, Paging};
 use crate::extract::AdminUser;
 use crate::routes::ApiTags;
-use crate::schemas::{Job, JobAccepted, JobKindValue, JobStatusValue, Queues, Workers};
+use crate::schemas::{Job, JobAccepted, JobKindValue, JobStatusValue, Queues, Throughput, Workers};
 use crate::state::AppState;
 
 pub struct AdminOperationsApi;
@@ -102,6 +102,22 @@ impl AdminOperationsApi {
         let job = state.operations.retry(&admin.0, id.0).await?;
         let (body, location) = JobAccepted::answer(job.id);
         Ok(Retried::Accepted(body, location))
+    }
+
+    /// Jobs finished per minute (admins only)
+    ///
+    /// Per kind, over the last hour, from the job rows (succeeded and failed alike); minutes
+    /// without any are left out.
+    #[oai(path = "/api/v1/admin/throughput/", method = "get")]
+    async fn throughput(
+        &self,
+        state: Data<&Arc<AppState>>,
+        admin: AdminUser,
+    ) -> ApiResult<Json<Throughput>> {
+        let minutes = state.operations.throughput(&admin.0).await?;
+        Ok(Json(Throughput {
+            minutes: minutes.into_iter().map(Into::into).collect(),
+        }))
     }
 
     /// The live workers (admins only)

@@ -260,7 +260,9 @@ pub use catalogue::{
 pub use date::Date;
 pub use email::EmailText;
 pub use name::NameText;
-pub use operations::{JobKindValue, JobStatusValue, Queue, Queues, Worker, Workers};
+pub use operations::{
+    FinishedMinute, JobKindValue, JobStatusValue, Queue, Queues, Throughput, Worker, Workers,
+};
 pub use shopping::{Cart, CartItem, CartItemPatch, CartProduct, NewCartItem, Order, OrderItem};
 pub use tasks::{task_stream_message, NewTask, Task, TaskPatch, TaskStatusValue};
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use dispatch_core::operations::{QueueView, WorkerView};
+use dispatch_core::operations::{MinuteCount, QueueView, WorkerView};
 use dispatch_shared::jobs::{JobKind, JobStatus};
 use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object};
@@ -161,6 +161,51 @@ impl Example for Workers {
     fn example() -> Self {
         Self {
             workers: vec![Worker::example()],
+        }
+    }
+}
+
+/// Jobs of one kind finished within one minute.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct FinishedMinute {
+    /// The minute's start.
+    pub minute: DateTime<Utc>,
+    pub kind: String,
+    pub finished: u64,
+}
+
+impl From<MinuteCount> for FinishedMinute {
+    fn from(v: MinuteCount) -> Self {
+        Self {
+            minute: v.minute,
+            kind: v.kind,
+            finished: v.finished,
+        }
+    }
+}
+
+impl Example for FinishedMinute {
+    fn example() -> Self {
+        Self {
+            minute: example_time(),
+            kind: "send_mail".into(),
+            finished: 42,
+        }
+    }
+}
+
+/// Jobs finished per minute and kind over the last hour; minutes without any are left out.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Throughput {
+    pub minutes: Vec<FinishedMinute>,
+}
+
+impl Example for Throughput {
+    fn example() -> Self {
+        Self {
+            minutes: vec![FinishedMinute::example()],
         }
     }
 }

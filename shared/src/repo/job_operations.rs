@@ -176,3 +176,35 @@ pub async fn requeue_failed(conn: &mut Conn, id: Uuid) -> QueryResult<Requeue> {
         (_, None) => Requeue::NotFound,
     })
 }
+
+/// Jobs of one kind that finished (succeeded or failed) within one minute.
+#[derive(Debug, Clone, PartialEq, Eq, diesel::QueryableByName)]
+pub struct FinishedInMinute {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub kind: String,
+    /// The minute's start.
+    #[diesel(sql_type = diesel::sql_types::Datetime)]
+    pub minute: chrono::NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub finished: i64,
+}
+
+/// Finished jobs per kind and minute since `since` (a range of the `(status, finished_at)`
+/// index); minutes without any are left out.
+pub async fn finished_per_minute(
+    conn: &mut Conn,
+    since: chrono::NaiveDateTime,
+) -> QueryResult<Vec<FinishedInMinute>> {
+    diesel::sql_query(
+        "SELECT kind, \
+                CAST(DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i:00') AS DATETIME) AS minute, \
+                COUNT(*) AS finished \
+         FROM jobs \
+         WHERE status IN ('succeeded', 'failed') AND finished_at >= ? \
+         GROUP BY kind, minute \
+         ORDER BY minute, kind",
+    )
+    .bind::<diesel::sql_types::Datetime, _>(since)
+    .load(conn)
+    .await
+}
