@@ -104,7 +104,7 @@ async fn record_queue_depth(
     ctx: &JobContext,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut conn = ctx.db.get().await?;
-    let counts = job_operations::counts_by_kind(&mut conn).await?;
+    let counts = job_operations::waiting_by_kind(&mut conn).await?;
     let now = chrono::Utc::now();
     for kind in counts {
         let label = kind.kind.as_str();

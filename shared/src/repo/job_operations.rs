@@ -51,10 +51,18 @@ pub struct KindCounts {
     pub oldest_queued: Option<chrono::NaiveDateTime>,
 }
 
-/// Each count reads one range of the `(status, kind, …)` indexes: the queued and running
-/// rows, and the rows finished since `RECENT`; never the whole table.
-pub async fn counts_by_kind(conn: &mut Conn) -> QueryResult<Vec<KindCounts>> {
-    let waiting: Vec<(String, String, i64, Option<chrono::NaiveDateTime>)> = dsl::jobs
+/// Jobs waiting (queued or running) per kind, with the oldest queued job's enqueue time: one
+/// range of the `(status, kind, enqueued_at)` index, so it reads only the waiting rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub kind: JobKind,
+    pub queued: i64,
+    pub running: i64,
+    pub oldest_queued: Option<chrono::NaiveDateTime>,
+}
+
+pub async fn waiting_by_kind(conn: &mut Conn) -> QueryResult<Vec<Waiting>> {
+    let rows: Vec<(String, String, i64, Option<chrono::NaiveDateTime>)> = dsl::jobs
         .filter(dsl::status.eq_any([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]))
         .group_by((dsl::status, dsl::kind))
         .select((
@@ -65,6 +73,26 @@ pub async fn counts_by_kind(conn: &mut Conn) -> QueryResult<Vec<KindCounts>> {
         ))
         .load(conn)
         .await?;
+    let find = |status: JobStatus, kind: JobKind| {
+        rows.iter()
+            .find(|(s, k, _, _)| s == status.as_str() && k == kind.as_str())
+    };
+    Ok(JobKind::ALL
+        .into_iter()
+        .map(|kind| Waiting {
+            kind,
+            queued: find(JobStatus::Queued, kind).map_or(0, |r| r.2),
+            running: find(JobStatus::Running, kind).map_or(0, |r| r.2),
+            oldest_queued: find(JobStatus::Queued, kind).and_then(|r| r.3),
+        })
+        .collect())
+}
+
+/// The waiting counts and, per kind, the jobs that failed and succeeded since `RECENT`. The
+/// finished counts read the `(status, finished_at, kind)` index over that period, so they
+/// cost in proportion to a day's jobs (see docs/performance.md).
+pub async fn counts_by_kind(conn: &mut Conn) -> QueryResult<Vec<KindCounts>> {
+    let waiting = waiting_by_kind(conn).await?;
     let since = ago(RECENT);
     let finished: Vec<(String, String, i64)> = dsl::jobs
         .filter(dsl::status.eq_any([JobStatus::Failed.as_str(), JobStatus::Succeeded.as_str()]))
@@ -73,27 +101,21 @@ pub async fn counts_by_kind(conn: &mut Conn) -> QueryResult<Vec<KindCounts>> {
         .select((dsl::status, dsl::kind, diesel::dsl::count_star()))
         .load(conn)
         .await?;
-    let count = |rows: &[(String, String, i64)], status: JobStatus, kind: JobKind| {
-        rows.iter()
+    let count = |status: JobStatus, kind: JobKind| {
+        finished
+            .iter()
             .find(|(s, k, _)| s == status.as_str() && k == kind.as_str())
             .map_or(0, |(_, _, n)| *n)
     };
-    let waiting_counts: Vec<(String, String, i64)> = waiting
-        .iter()
-        .map(|(s, k, n, _)| (s.clone(), k.clone(), *n))
-        .collect();
-    Ok(JobKind::ALL
+    Ok(waiting
         .into_iter()
-        .map(|kind| KindCounts {
-            kind,
-            queued: count(&waiting_counts, JobStatus::Queued, kind),
-            running: count(&waiting_counts, JobStatus::Running, kind),
-            failed_recently: count(&finished, JobStatus::Failed, kind),
-            succeeded_recently: count(&finished, JobStatus::Succeeded, kind),
-            oldest_queued: waiting
-                .iter()
-                .find(|(s, k, _, _)| s == JobStatus::Queued.as_str() && k == kind.as_str())
-                .and_then(|(_, _, _, oldest)| *oldest),
+        .map(|w| KindCounts {
+            kind: w.kind,
+            queued: w.queued,
+            running: w.running,
+            failed_recently: count(JobStatus::Failed, w.kind),
+            succeeded_recently: count(JobStatus::Succeeded, w.kind),
+            oldest_queued: w.oldest_queued,
         })
         .collect())
 }
