@@ -4,24 +4,13 @@
 # in a node_modules folder. Prints that folder. Used by test.sh; the test runs it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/python_tool.sh
 python_version=0.29.1
 typescript_version=7.13.0
 dir=target/clientgen
 mkdir -p "$dir"
-if ! "$dir/venv/bin/openapi-python-client" --version 2>/dev/null | grep -q "$python_version"; then
-  if ! command -v python3 >/dev/null; then
-    echo "error: python3 is needed for the generated-clients test: sudo apt-get install -y python3 python3-venv" >&2
-    exit 1
-  fi
-  echo "Installing openapi-python-client $python_version into $dir/venv..." >&2
-  rm -rf "$dir/venv"
-  python3 -m venv "$dir/venv" || {
-    echo "error: could not create a virtualenv: sudo apt-get install -y python3-venv" >&2
-    exit 1
-  }
-  "$dir/venv/bin/pip" install --quiet --disable-pip-version-check \
-    "openapi-python-client==$python_version" >&2
-fi
+ensure_python_tool "$dir/venv" openapi-python-client "$python_version" openapi-python-client \
+  "the generated-clients test"
 if ! grep -q "\"version\": \"$typescript_version\"" \
   "$dir/node_modules/openapi-typescript/package.json" 2>/dev/null; then
   if ! command -v npm >/dev/null; then
