@@ -10,7 +10,9 @@ ensure_python_tool "$venv" kubernetes-validate "$version" kubernetes-validate "t
 if ! command -v promtool >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing promtool (prometheus)..." >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2 \
+      || { apt-get update -qq >&2 \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2; }
   else
     echo "error: promtool is needed for the deployment test: sudo apt-get install -y prometheus" >&2
     exit 1
