@@ -111,11 +111,17 @@ impl Jobs {
             let mut conn = self.db.get().await?;
             jobs::insert(&mut conn, &job).await?;
         }
+        self.wake(kind, id).await;
+        metrics::counter!("dispatch_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
+        Ok(id)
+    }
+
+    /// Tells a worker that job `id` is queued. The row is the record: if Redis cannot take
+    /// the message now, the reconciler pushes it once Redis is back.
+    pub async fn wake(&self, kind: JobKind, id: Uuid) {
         if let Err(e) = self.queues.push(kind, id).await {
             tracing::warn!(job_id = %id, error = %e, "job stored but not pushed; the reconciler will push it");
         }
-        metrics::counter!("dispatch_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
-        Ok(id)
     }
 
     async fn find_row(&self, id: Uuid, caller: Option<&Caller>) -> Result<JobRow, JobError> {

@@ -4,7 +4,7 @@
 use dispatch_shared::db::DbPool;
 use dispatch_shared::events::{Event, EventPublisher};
 use dispatch_shared::jobs::registry::{self, WorkerBeat};
-use dispatch_shared::jobs::{JobKind, JobQueues};
+use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::utc;
 use dispatch_shared::repo::job_operations::{self, Requeue};
 pub use dispatch_shared::repo::job_operations::{JobFilter, JobSort};
@@ -12,7 +12,7 @@ use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
 use crate::caller::NotAdmin;
-use crate::jobs::JobView;
+use crate::jobs::{JobView, Jobs};
 use crate::listing::{Listed, Ordering, Window};
 use crate::{Caller, Failure};
 
@@ -63,7 +63,7 @@ pub struct JobOperations {
     db: DbPool,
     redis: ConnectionManager,
     namespace: String,
-    queues: JobQueues,
+    jobs: Jobs,
     publisher: EventPublisher,
 }
 
@@ -76,14 +76,14 @@ impl JobOperations {
         db: DbPool,
         redis: ConnectionManager,
         namespace: &str,
-        queues: JobQueues,
+        jobs: Jobs,
         publisher: EventPublisher,
     ) -> Self {
         Self {
             db,
             redis,
             namespace: namespace.to_owned(),
-            queues,
+            jobs,
             publisher,
         }
     }
@@ -167,9 +167,7 @@ impl JobOperations {
         // Followers (sockets, `Prefer: wait`) see it queued again, then run.
         self.publisher.publish(&Event::Job(view.clone())).await;
         if let Some(kind) = row.kind() {
-            if let Err(e) = self.queues.push(kind, id).await {
-                tracing::warn!(job_id = %id, error = %e, "retried job not pushed; the reconciler will push it");
-            }
+            self.jobs.wake(kind, id).await;
         }
         tracing::info!(job_id = %id, admin = %caller.id, "failed job queued again");
         Ok(view)

@@ -126,7 +126,7 @@ impl Services {
                 db.clone(),
                 redis.clone(),
                 namespace,
-                JobQueues::new(redis.clone(), namespace),
+                jobs.clone(),
                 publisher.clone(),
             ),
             readiness: Readiness::new(db.clone(), redis.clone()),
