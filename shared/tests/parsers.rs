@@ -42,6 +42,9 @@ proptest! {
         "[a-zA-Z0-9._%+-]{1,20}@[a-zA-Z0-9-]{1,20}(\\.[a-zA-Z]{2,6}){0,2}",
         any::<String>(),
     ]) {
+        // A plain address with a dotted domain is always accepted.
+        let plain = schema("^[a-zA-Z0-9]+@[a-zA-Z0-9]+\\.[a-zA-Z]{2,6}$").is_match(&raw);
+        prop_assert!(!plain || Email::parse(&raw).is_ok(), "{:?}", raw);
         if let Ok(email) = Email::parse(&raw) {
             prop_assert_eq!(email.as_str(), email.as_str().to_lowercase());
             prop_assert!(email.as_str().contains('@'));
@@ -80,6 +83,8 @@ proptest! {
 
     #[test]
     fn titles_are_trimmed_bounded_and_canonical(raw in near_text()) {
+        let words = schema("^[A-Za-z0-9_]{1,100}$").is_match(&raw);
+        prop_assert!(!words || TaskTitle::parse(&raw).is_ok(), "{:?}", raw);
         if let Ok(title) = TaskTitle::parse(&raw) {
             prop_assert!(!title.as_str().is_empty());
             prop_assert!(title.as_str().chars().count() <= TITLE_MAX);
@@ -112,6 +117,9 @@ proptest! {
         "[0-9]{1,2}(\\.[0-9]{1,4})?",
         any::<String>(),
     ]) {
+        // One decimal from 0.1 to 5.0 is always a rating.
+        let tenth = schema("^([0-4]\\.[0-9]|5\\.0)$").is_match(&raw) && raw != "0.0";
+        prop_assert!(!tenth || Rating::parse(&raw).is_ok(), "{:?}", raw);
         if let Ok(rating) = Rating::parse(&raw) {
             let text = rating.value().to_string();
             prop_assert!(text.len() == 3, "{}", text);
