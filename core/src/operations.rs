@@ -99,17 +99,18 @@ impl JobOperations {
         Ok(counts
             .into_iter()
             .map(|c| QueueView {
-                kind: c.kind,
-                queued: count(c.queued),
-                running: count(c.running),
+                kind: c.waiting.kind,
+                queued: count(c.waiting.queued),
+                running: count(c.waiting.running),
                 failed_last_24h: count(c.failed_recently),
                 succeeded_last_24h: count(c.succeeded_recently),
                 oldest_queued_seconds: c
+                    .waiting
                     .oldest_queued
                     .map(|at| count((now - utc(at)).num_seconds().max(0))),
                 workers: workers
                     .iter()
-                    .filter(|w| w.kinds.iter().any(|k| k == c.kind.as_str()))
+                    .filter(|w| w.kinds.iter().any(|k| k == c.waiting.kind.as_str()))
                     .count() as u64,
             })
             .collect())

@@ -43,12 +43,9 @@ pub struct JobFilter {
 /// One kind's counts, from the job rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KindCounts {
-    pub kind: JobKind,
-    pub queued: i64,
-    pub running: i64,
+    pub waiting: Waiting,
     pub failed_recently: i64,
     pub succeeded_recently: i64,
-    pub oldest_queued: Option<chrono::NaiveDateTime>,
 }
 
 /// Jobs waiting (queued or running) per kind, with the oldest queued job's enqueue time: one
@@ -109,13 +106,10 @@ pub async fn counts_by_kind(conn: &mut Conn) -> QueryResult<Vec<KindCounts>> {
     };
     Ok(waiting
         .into_iter()
-        .map(|w| KindCounts {
-            kind: w.kind,
-            queued: w.queued,
-            running: w.running,
-            failed_recently: count(JobStatus::Failed, w.kind),
-            succeeded_recently: count(JobStatus::Succeeded, w.kind),
-            oldest_queued: w.oldest_queued,
+        .map(|waiting| KindCounts {
+            failed_recently: count(JobStatus::Failed, waiting.kind),
+            succeeded_recently: count(JobStatus::Succeeded, waiting.kind),
+            waiting,
         })
         .collect())
 }
