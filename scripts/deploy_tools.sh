@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the deployment test needs, when missing: kubernetes-validate (PyPI, pinned)
-# into target/deploy-venv, and promtool (Debian's prometheus package). Prints the venv path.
+# Installs what the deployment test needs, when missing: kubernetes-validate and
+# dockerfile-parse (PyPI, pinned) into target/deploy-venv, and promtool (Debian's prometheus
+# package). Prints the venv path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python_tool.sh
 version=1.37.0
 venv=target/deploy-venv
 ensure_python_tool "$venv" kubernetes-validate "$version" kubernetes-validate "the deployment test"
+"$venv/bin/python" -c "import dockerfile_parse" 2>/dev/null \
+  || "$venv/bin/pip" install --quiet --disable-pip-version-check "dockerfile-parse==2.0.1" >&2
 if ! command -v promtool >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing promtool (prometheus)..." >&2

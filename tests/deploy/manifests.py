@@ -1,6 +1,7 @@
-"""Reads deploy/ and prints, as JSON, what the deployment test checks: each Deployment's
-container settings, each ScaledObject's target and query, and every metric name the
-ScaledObjects, the alert rules and the dashboard refer to."""
+"""Reads deploy/ and the Dockerfile and prints, as JSON, what the deployment test checks:
+each Deployment's container settings, each ScaledObject's target and query, every metric
+name the ScaledObjects, the alert rules and the dashboard refer to, and the Dockerfile's
+stages with their instructions in order."""
 
 import json
 import pathlib
@@ -8,6 +9,7 @@ import re
 import sys
 
 import yaml
+from dockerfile_parse import DockerfileParser
 
 root = pathlib.Path(sys.argv[1])
 documents = []
@@ -72,12 +74,22 @@ for panel in dashboard["panels"]:
     for target in panel["targets"]:
         refer(f"grafana-dashboard.json: {panel['title']}", target["expr"])
 
+stages = []
+for instruction in DockerfileParser(str(root.parent / "Dockerfile")).structure:
+    name, value = instruction["instruction"], instruction["value"]
+    if name == "FROM":
+        image, _, alias = value.partition(" AS ")
+        stages.append({"from": image.strip(), "alias": alias.strip(), "steps": []})
+    elif name != "COMMENT" and stages:
+        stages[-1]["steps"].append([name, " ".join(value.split())])
+
 print(
     json.dumps(
         {
             "deployments": deployments,
             "scaled_objects": scaled,
             "metrics": {name: sorted(places) for name, places in referenced.items()},
+            "docker_stages": stages,
         }
     )
 )

@@ -2,7 +2,8 @@
 //! Kubernetes' own schemas, every Deployment has its probes, limits, non-root and read-only
 //! settings and takes its secrets from the Secret, every ScaledObject scales a Deployment
 //! that exists, every metric the ScaledObjects, alert rules and dashboard use is one the real
-//! binaries export, and the alert rules pass promtool's checks and unit tests.
+//! binaries export, the alert rules pass promtool's checks and unit tests, and the Dockerfile
+//! caches its dependencies and runs as the pods' user.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -40,6 +41,103 @@ fn exported(text: &str) -> BTreeSet<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// The Dockerfile, read by dockerfile-parse (building it needs a container engine and a
+/// registry): the dependencies are cooked from cargo-chef's recipe before the sources are
+/// copied, so a code change reuses that layer; the image runs as the non-root user the pods
+/// ask for, checks `/healthz`, and ships both binaries, which need nothing beyond the C
+/// library the slim base image has.
+fn the_image_caches_dependencies_and_runs_as_the_pods_user(
+    stages: &[Value],
+    deployments: &[Value],
+) {
+    let steps = |stage: &Value| -> Vec<(String, String)> {
+        stage["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|step| {
+                (
+                    step[0].as_str().unwrap_or_default().to_owned(),
+                    step[1].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let cooking = stages
+        .iter()
+        .map(steps)
+        .find(|steps| steps.iter().any(|(_, v)| v.starts_with("cargo chef cook")))
+        .expect("a stage cooks the dependencies with cargo-chef");
+    let position = |wanted: &dyn Fn(&(String, String)) -> bool| {
+        cooking.iter().position(wanted).expect("the step")
+    };
+    let cook = position(&|(_, v)| v.starts_with("cargo chef cook"));
+    let sources = position(&|(i, v)| i == "COPY" && v == ". .");
+    assert!(
+        cook < sources,
+        "the cook runs before the sources are copied"
+    );
+    for (instruction, value) in &cooking[..cook] {
+        if instruction == "COPY" {
+            assert!(value.ends_with("recipe.json recipe.json"), "{value}");
+        }
+    }
+
+    let runtime = steps(stages.last().expect("a final stage"));
+    let user = runtime
+        .iter()
+        .rev()
+        .find(|(i, _)| i == "USER")
+        .map(|(_, v)| v.clone())
+        .expect("the image sets its user");
+    let uid: u32 = user
+        .split(':')
+        .next()
+        .and_then(|u| u.parse().ok())
+        .expect("a numeric user, which runAsNonRoot can check");
+    assert_ne!(uid, 0);
+    for d in deployments {
+        assert_eq!(
+            d["pod_security"]["runAsUser"].as_u64(),
+            Some(u64::from(uid)),
+            "{}",
+            d["name"]
+        );
+    }
+    assert!(runtime
+        .iter()
+        .any(|(i, v)| i == "HEALTHCHECK" && v.contains("/healthz")));
+    let shipped: String = runtime
+        .iter()
+        .filter(|(i, v)| i == "COPY" && v.starts_with("--from="))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    for binary in ["dispatch-api", "dispatch-worker"] {
+        assert!(shipped.contains(&format!("release/{binary}")), "{binary}");
+        let built = root().join("target/debug").join(binary);
+        let (libraries, _) = run(Command::new("ldd").arg(&built));
+        for line in libraries.lines().filter(|l| l.contains("=>")) {
+            let library = line.split_whitespace().next().unwrap_or_default();
+            assert!(
+                [
+                    "libc.so",
+                    "libm.so",
+                    "libgcc_s.so",
+                    "libdl.so",
+                    "libpthread.so"
+                ]
+                .iter()
+                .any(|base| library.starts_with(base)),
+                "{binary} needs {library}, which the slim image lacks"
+            );
+        }
+    }
+    let ignored = std::fs::read_to_string(root().join(".dockerignore")).expect(".dockerignore");
+    for entry in ["target", ".git", ".env"] {
+        assert!(ignored.lines().any(|l| l.trim() == entry), "{entry}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,6 +239,12 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
             );
         }
     }
+    the_image_caches_dependencies_and_runs_as_the_pods_user(
+        facts["docker_stages"]
+            .as_array()
+            .expect("the Dockerfile's stages"),
+        deployments,
+    );
     let scaled = facts["scaled_objects"].as_array().expect("scaled objects");
     assert_eq!(scaled.len(), 3);
     for object in scaled {

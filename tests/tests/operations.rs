@@ -250,6 +250,19 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
         "second-password-1"
     };
     api.login("twin", password).await;
+    // The retried job left the failed count and joined the succeeded one.
+    let queues = api
+        .ok(Method::GET, "/api/v1/admin/queues/", &root, None)
+        .await;
+    let counted = queue(&queues, "register_user");
+    assert_eq!(
+        (
+            counted["failed_last_24h"].as_u64(),
+            counted["succeeded_last_24h"].as_u64()
+        ),
+        (Some(0), Some(2)),
+        "{queues}"
+    );
     // Retried once it succeeded: no longer failed.
     let (status, _) = api
         .call(Method::POST, &retry(&failed_id), Some(&root), None)

@@ -88,6 +88,7 @@ async fn purge_once(ctx: &JobContext) -> Result<usize, Box<dyn std::error::Error
     let purged = jobs::purge_finished(&mut conn, ctx.settings.job_retention, BATCH).await?;
     schedule_runs::purge_before(&mut conn, now_naive() - FIRINGS_KEPT).await?;
     dispatch_shared::repo::idempotency_keys::purge_expired(&mut conn).await?;
+    job_operations::forget_finished_minutes(&mut conn).await?;
     for kind in JobKind::ALL {
         ctx.queues.vacuum(kind).await?;
     }

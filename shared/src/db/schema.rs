@@ -171,6 +171,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_finish_minutes (minute, kind, status, shard) {
+        kind -> Varchar,
+        minute -> Datetime,
+        status -> Varchar,
+        shard -> Unsigned<TinyInt>,
+        jobs -> BigInt,
+    }
+}
+
 diesel::joinable!(assignments -> tasks (task_id));
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(cart_items -> products (product_id));

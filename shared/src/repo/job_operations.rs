@@ -85,24 +85,33 @@ pub async fn waiting_by_kind(conn: &mut Conn) -> QueryResult<Vec<Waiting>> {
         .collect())
 }
 
-/// The waiting counts and, per kind, the jobs that failed and succeeded since `RECENT`. The
-/// finished counts read the `(status, finished_at, kind)` index over that period, so they
-/// cost in proportion to a day's jobs (see docs/performance.md).
+/// The waiting counts and, per kind, the jobs that failed and succeeded since `RECENT`,
+/// summed from `job_finish_minutes` (kept by triggers on `jobs`): at most 1,440 minute rows
+/// per kind, status and shard, whatever a day's volume. The period is counted in whole
+/// minutes, from the start of the minute `RECENT` ago.
 pub async fn counts_by_kind(conn: &mut Conn) -> QueryResult<Vec<KindCounts>> {
+    #[derive(diesel::QueryableByName)]
+    struct Finished {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        jobs: i64,
+    }
     let waiting = waiting_by_kind(conn).await?;
-    let since = ago(RECENT);
-    let finished: Vec<(String, String, i64)> = dsl::jobs
-        .filter(dsl::status.eq_any([JobStatus::Failed.as_str(), JobStatus::Succeeded.as_str()]))
-        .filter(dsl::finished_at.ge(since))
-        .group_by((dsl::status, dsl::kind))
-        .select((dsl::status, dsl::kind, diesel::dsl::count_star()))
-        .load(conn)
-        .await?;
+    let finished: Vec<Finished> = diesel::sql_query(
+        "SELECT status, kind, CAST(SUM(jobs) AS SIGNED) AS jobs \
+         FROM job_finish_minutes WHERE minute >= ? GROUP BY status, kind",
+    )
+    .bind::<diesel::sql_types::Datetime, _>(minute_start(ago(RECENT)))
+    .load(conn)
+    .await?;
     let count = |status: JobStatus, kind: JobKind| {
         finished
             .iter()
-            .find(|(s, k, _)| s == status.as_str() && k == kind.as_str())
-            .map_or(0, |(_, _, n)| *n)
+            .find(|row| row.status == status.as_str() && row.kind == kind.as_str())
+            .map_or(0, |row| row.jobs)
     };
     Ok(waiting
         .into_iter()
@@ -112,6 +121,22 @@ pub async fn counts_by_kind(conn: &mut Conn) -> QueryResult<Vec<KindCounts>> {
             waiting,
         })
         .collect())
+}
+
+fn minute_start(at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    at.with_second(0)
+        .and_then(|at| at.with_nanosecond(0))
+        .unwrap_or(at)
+}
+
+/// Minute counts older than anything read from them go; `RECENT` plus an hour of slack.
+pub async fn forget_finished_minutes(conn: &mut Conn) -> QueryResult<usize> {
+    use crate::db::schema::job_finish_minutes::dsl as minutes;
+    let cutoff = ago(RECENT + std::time::Duration::from_secs(3600));
+    diesel::delete(minutes::job_finish_minutes.filter(minutes::minute.lt(cutoff)))
+        .execute(conn)
+        .await
 }
 
 fn filtered(filter: &JobFilter) -> jobs::BoxedQuery<'static, diesel::mysql::Mysql> {
@@ -205,22 +230,21 @@ pub struct FinishedInMinute {
     pub finished: i64,
 }
 
-/// Finished jobs per kind and minute since `since` (a range of the `(status, finished_at)`
-/// index); minutes without any are left out.
+/// Finished jobs per kind and minute since `since`, from `job_finish_minutes`; minutes
+/// without any are left out.
 pub async fn finished_per_minute(
     conn: &mut Conn,
     since: chrono::NaiveDateTime,
 ) -> QueryResult<Vec<FinishedInMinute>> {
     diesel::sql_query(
-        "SELECT kind, \
-                CAST(DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i:00') AS DATETIME) AS minute, \
-                COUNT(*) AS finished \
-         FROM jobs \
-         WHERE status IN ('succeeded', 'failed') AND finished_at >= ? \
+        "SELECT kind, minute, CAST(SUM(jobs) AS SIGNED) AS finished \
+         FROM job_finish_minutes \
+         WHERE minute >= ? \
          GROUP BY kind, minute \
+         HAVING finished > 0 \
          ORDER BY minute, kind",
     )
-    .bind::<diesel::sql_types::Datetime, _>(since)
+    .bind::<diesel::sql_types::Datetime, _>(minute_start(since))
     .load(conn)
     .await
 }
