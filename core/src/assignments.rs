@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use dispatch_shared::db::id::Id;
 use dispatch_shared::db::DbPool;
 pub use dispatch_shared::models::AssignmentView;
 use dispatch_shared::models::{now_naive, AssignmentRow};
@@ -71,9 +72,9 @@ impl Assignments {
             return Err(AssignmentError::NotFound);
         }
         let row = AssignmentRow {
-            id: Uuid::new_v4().to_string(),
-            task_id: new.task_id.to_string(),
-            user_id: new.user_id.to_string(),
+            id: Id::random(),
+            task_id: Id(new.task_id),
+            user_id: Id(new.user_id),
             date: new.date,
             created_at: now_naive(),
         };
@@ -118,7 +119,7 @@ impl Assignments {
         else {
             return Err(AssignmentError::NotFound);
         };
-        let me = caller.id.to_string();
+        let me = Id(caller.id);
         if !(caller.is_admin || assignment.user_id == me || task_owner == me) {
             return Err(AssignmentError::NotFound);
         }

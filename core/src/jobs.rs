@@ -106,7 +106,7 @@ impl Jobs {
         payload: Option<String>,
     ) -> Result<Uuid, Failure> {
         let job = jobs::new_job(kind, owner, payload, crate::correlation::current());
-        let id = Uuid::parse_str(&job.id).map_err(Failure::internal)?;
+        let id = job.id.0;
         {
             let mut conn = self.db.get().await?;
             jobs::insert(&mut conn, &job).await?;

@@ -30,7 +30,7 @@ async fn owned_job(app: &TestApp, owner: &str) -> String {
         None,
     );
     job_repo::insert(&mut conn, &job).await.unwrap();
-    job.id
+    job.id.to_string()
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use dispatch_shared::db::id::Id;
 use dispatch_shared::domain::TaskStatus;
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, NewUser, TaskRow};
@@ -36,7 +37,7 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     let name = format!("kp_{}", &user_id.simple().to_string()[..10]);
     let job = jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None);
     jobs::insert(conn, &job).await.expect("job insert");
-    let job_id = Uuid::parse_str(&job.id).expect("job id");
+    let job_id = job.id.0;
     jobs::lock_for_run(conn, job_id)
         .await
         .expect("job lock")
@@ -50,7 +51,7 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     users::insert(
         conn,
         &NewUser {
-            id: user_id.to_string(),
+            id: Id(user_id),
             username: name.clone(),
             email: format!("{name}@example.com"),
             first_name: String::new(),
@@ -71,8 +72,8 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     let finished = row.succeeded(&serde_json::json!({"id": user_id}), now_naive());
     assert!(jobs::finish(conn, &finished).await.expect("finish"));
     let task = TaskRow {
-        id: Uuid::new_v4().to_string(),
-        owner_id: user_id.to_string(),
+        id: Id::random(),
+        owner_id: Id(user_id),
         title: "a task".into(),
         description: String::new(),
         status_task: TaskStatus::ToDo.as_str().to_owned(),
@@ -86,14 +87,9 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
         status_task: None,
         last_updated: now_naive(),
     };
-    assert!(tasks::update(
-        conn,
-        user_id,
-        Uuid::parse_str(&task.id).expect("task id"),
-        &changes
-    )
-    .await
-    .expect("task update"));
+    assert!(tasks::update(conn, user_id, task.id.0, &changes)
+        .await
+        .expect("task update"));
 }
 
 #[tokio::test]

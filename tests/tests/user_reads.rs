@@ -91,7 +91,7 @@ async fn reads_that_arrive_together_share_statements() {
     let found = futures::future::join_all(keys.iter().map(|key| reads.find(*key))).await;
     for (key, row) in keys.iter().zip(found) {
         let row = row.expect("a read").expect("the user");
-        assert_eq!(row.id, key.to_string());
+        assert_eq!(row.id.0, *key);
     }
     // One statement per read would be 48; batches of up to 8 take at least 6.
     let statements = STATEMENTS.load(Ordering::SeqCst);

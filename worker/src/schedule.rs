@@ -8,7 +8,6 @@ use apalis_cron::Tick;
 use dispatch_shared::jobs::daily_mail::DailyMailPayload;
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::repo::{jobs, schedule_runs};
-use uuid::Uuid;
 
 use crate::context::JobContext;
 
@@ -35,7 +34,7 @@ pub async fn fire_daily_mail(
         tracing::debug!(%fire_at, "daily mail firing already recorded by another worker");
         return Ok(());
     }
-    let job_id = Uuid::parse_str(&job.id)?;
+    let job_id = job.id.0;
     tracing::info!(%fire_at, %job_id, "daily mail scheduled run enqueued");
     if let Err(e) = ctx.queues.push(JobKind::DailyMail, job_id).await {
         tracing::warn!(%job_id, error = %e, "daily mail run stored but not pushed; the reconciler will push it");

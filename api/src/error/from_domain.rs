@@ -233,7 +233,7 @@ impl From<ShoppingError> for ApiError {
                         "{}: {} requested, {} in stock.",
                         s.name, s.requested, s.available
                     );
-                    errors.add(&s.product_id, message.clone());
+                    errors.add(&s.product_id.to_string(), message.clone());
                     parts.push(message);
                 }
                 ApiError::Conflict {

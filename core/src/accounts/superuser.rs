@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use dispatch_shared::auth::hash_password;
+use dispatch_shared::db::id::Id;
 use dispatch_shared::db::DbPool;
 use dispatch_shared::domain::{Email, Password, Username};
 use dispatch_shared::models::{now_naive, NewUser};
@@ -39,7 +40,7 @@ pub async fn create_superuser(
     let now = now_naive();
     let id = Uuid::new_v4();
     let user = NewUser {
-        id: id.to_string(),
+        id: Id(id),
         username: username.as_str().to_owned(),
         email: email.as_str().to_owned(),
         first_name: String::new(),

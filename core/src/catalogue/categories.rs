@@ -1,5 +1,6 @@
 //! Categories. Every write empties the product cache (product pages carry category names).
 
+use dispatch_shared::db::id::Id;
 use dispatch_shared::db::{is_foreign_key_violation, is_unique_violation, DbPool};
 use dispatch_shared::domain::{CategoryName, ValidationErrors};
 pub use dispatch_shared::models::CategoryView;
@@ -62,7 +63,7 @@ impl Categories {
     ) -> Result<CategoryView, CatalogueError> {
         caller.require_admin()?;
         let row = CategoryRow {
-            id: Uuid::new_v4().to_string(),
+            id: Id::random(),
             name: name.as_str().to_owned(),
             created_at: now_naive(),
         };

@@ -1,6 +1,7 @@
 //! Products: list pages go through the Redis cache. Every write bumps the cache generation
 //! before it answers.
 
+use dispatch_shared::db::id::Id;
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -214,11 +215,11 @@ impl Products {
     ) -> Result<ProductView, CatalogueError> {
         caller.require_admin()?;
         let row = ProductRow {
-            id: Uuid::new_v4().to_string(),
+            id: Id::random(),
             name: fields.name.as_str().to_owned(),
             brand: fields.brand.as_str().to_owned(),
             description: fields.description.as_str().to_owned(),
-            category_id: fields.category_id.to_string(),
+            category_id: Id(fields.category_id),
             price: fields.price.value().clone(),
             quantity: fields.quantity,
             rating: fields.rating.value().clone(),

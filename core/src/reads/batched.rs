@@ -11,7 +11,6 @@ use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::db::{DbError, DbPool};
 use dispatch_shared::repo::point_reads;
 use tokio::sync::{mpsc, oneshot, Semaphore};
-use uuid::Uuid;
 
 use crate::Failure;
 
@@ -42,10 +41,6 @@ pub trait PointRead: Send + Sync + 'static {
 }
 
 /// Whether a stored id (text) is `id`, without formatting `id` for each row compared.
-pub fn same_id(stored: &str, id: Uuid) -> bool {
-    Uuid::try_parse(stored).is_ok_and(|stored| stored == id)
-}
-
 struct Lookup<R: PointRead> {
     key: R::Key,
     reply: oneshot::Sender<Result<Option<R::Row>, BatchError>>,

@@ -17,7 +17,7 @@ use moka::future::Cache;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::reads::batched::{same_id, BatchedReads, PointRead};
+use crate::reads::batched::{BatchedReads, PointRead};
 use crate::Failure;
 
 const CAPACITY: u64 = 100_000;
@@ -41,7 +41,7 @@ impl PointRead for UserById {
     }
 
     fn answers(row: &UserRow, key: &Uuid) -> bool {
-        same_id(&row.id, *key)
+        row.id.0 == *key
     }
 }
 

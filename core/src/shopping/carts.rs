@@ -4,7 +4,7 @@ use bigdecimal::BigDecimal;
 use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::db::DbPool;
 use dispatch_shared::domain::money_text;
-use dispatch_shared::models::{stored_id, utc, CartRow, ImageUrls};
+use dispatch_shared::models::{utc, CartRow, ImageUrls};
 use dispatch_shared::product_cache::ProductCache;
 use dispatch_shared::repo::carts::{self, CheckoutOutcome, LineOutcome};
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use super::{CartLineView, CartProductView, CartView, OrderView, ShoppingError};
 
 /// The cart with its lines; count and total are derived here, never stored.
 async fn view(conn: &mut AsyncMysqlConnection, cart: CartRow) -> Result<CartView, ShoppingError> {
-    let lines = carts::lines(conn, &cart.id).await?;
+    let lines = carts::lines(conn, cart.id).await?;
     let mut total = BigDecimal::from(0);
     let mut count = 0u64;
     let items = lines
@@ -28,9 +28,9 @@ async fn view(conn: &mut AsyncMysqlConnection, cart: CartRow) -> Result<CartView
                 _ => None,
             };
             CartLineView {
-                id: stored_id(&line.id),
+                id: line.id.0,
                 product: CartProductView {
-                    id: stored_id(&line.product_id),
+                    id: line.product_id.0,
                     name: line.name,
                     price: money_text(&line.price),
                     image,
@@ -41,7 +41,7 @@ async fn view(conn: &mut AsyncMysqlConnection, cart: CartRow) -> Result<CartView
         })
         .collect();
     Ok(CartView {
-        id: stored_id(&cart.id),
+        id: cart.id.0,
         items,
         count,
         total: money_text(&total),
@@ -89,9 +89,9 @@ impl Carts {
     ) -> Result<(bool, CartView), ShoppingError> {
         let mut conn = self.db.get().await?;
         let cart = carts::ensure(&mut conn, user).await?;
-        let outcome = carts::add(&mut conn, &cart.id, product_id, quantity).await?;
+        let outcome = carts::add(&mut conn, cart.id, product_id, quantity).await?;
         let created = refused(outcome, ShoppingError::UnknownProduct)?;
-        let cart = carts::reload(&mut conn, &cart.id).await?;
+        let cart = carts::reload(&mut conn, cart.id).await?;
         Ok((created, view(&mut conn, cart).await?))
     }
 
@@ -103,19 +103,19 @@ impl Carts {
     ) -> Result<CartView, ShoppingError> {
         let mut conn = self.db.get().await?;
         let cart = carts::ensure(&mut conn, user).await?;
-        let outcome = carts::set_quantity(&mut conn, &cart.id, line, quantity).await?;
+        let outcome = carts::set_quantity(&mut conn, cart.id, line, quantity).await?;
         refused(outcome, ShoppingError::NotFound)?;
-        let cart = carts::reload(&mut conn, &cart.id).await?;
+        let cart = carts::reload(&mut conn, cart.id).await?;
         view(&mut conn, cart).await
     }
 
     pub async fn remove(&self, user: Uuid, line: Uuid) -> Result<CartView, ShoppingError> {
         let mut conn = self.db.get().await?;
         let cart = carts::ensure(&mut conn, user).await?;
-        if !carts::remove(&mut conn, &cart.id, line).await? {
+        if !carts::remove(&mut conn, cart.id, line).await? {
             return Err(ShoppingError::NotFound);
         }
-        let cart = carts::reload(&mut conn, &cart.id).await?;
+        let cart = carts::reload(&mut conn, cart.id).await?;
         view(&mut conn, cart).await
     }
 

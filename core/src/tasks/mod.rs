@@ -4,6 +4,7 @@
 pub mod reads;
 pub mod stream;
 
+use dispatch_shared::db::id::Id;
 use dispatch_shared::db::DbPool;
 use dispatch_shared::domain::{TaskDescription, TaskStatus, TaskTitle, ValidationErrors};
 use dispatch_shared::events::{Event, EventPublisher, TaskChange};
@@ -87,8 +88,8 @@ impl Tasks {
     pub async fn create(&self, owner: Uuid, input: TaskInput) -> Result<TaskView, TaskError> {
         let now = now_naive();
         let task = TaskRow {
-            id: Uuid::new_v4().to_string(),
-            owner_id: owner.to_string(),
+            id: Id::random(),
+            owner_id: Id(owner),
             title: input
                 .title
                 .map(|t| t.as_str().to_owned())

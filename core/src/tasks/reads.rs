@@ -7,7 +7,7 @@ use dispatch_shared::models::TaskRow;
 use dispatch_shared::repo::tasks;
 use uuid::Uuid;
 
-use crate::reads::batched::{same_id, BatchedReads, PointRead};
+use crate::reads::batched::{BatchedReads, PointRead};
 
 pub struct TaskById;
 
@@ -34,7 +34,7 @@ impl PointRead for TaskById {
     }
 
     fn answers(row: &TaskRow, key: &TaskKey) -> bool {
-        same_id(&row.id, key.id) && same_id(&row.owner_id, key.owner)
+        row.id.0 == key.id && row.owner_id.0 == key.owner
     }
 }
 

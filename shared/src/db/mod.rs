@@ -1,5 +1,6 @@
 //! The MySQL/MariaDB pool, database creation and embedded migrations.
 
+pub mod id;
 pub mod keep_prepared;
 pub mod lending;
 pub mod liveness;

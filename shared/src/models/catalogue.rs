@@ -1,6 +1,8 @@
 use bigdecimal::{BigDecimal, ToPrimitive};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+
+use crate::db::id::Id;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -11,7 +13,7 @@ use crate::domain::money_text;
 #[diesel(table_name = categories)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct CategoryRow {
-    pub id: String,
+    pub id: Id,
     pub name: String,
     pub created_at: NaiveDateTime,
 }
@@ -25,7 +27,7 @@ pub struct CategoryView {
 impl CategoryRow {
     pub fn view(&self) -> CategoryView {
         CategoryView {
-            id: super::stored_id(&self.id),
+            id: self.id.0,
             name: self.name.clone(),
         }
     }
@@ -35,11 +37,11 @@ impl CategoryRow {
 #[diesel(table_name = products)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct ProductRow {
-    pub id: String,
+    pub id: Id,
     pub name: String,
     pub brand: String,
     pub description: String,
-    pub category_id: String,
+    pub category_id: Id,
     pub price: BigDecimal,
     pub quantity: u32,
     pub rating: BigDecimal,
@@ -94,7 +96,7 @@ pub struct ProductView {
 
 impl ProductRow {
     pub fn uuid(&self) -> Uuid {
-        super::stored_id(&self.id)
+        self.id.0
     }
 
     pub fn image(&self) -> Option<ImageUrls> {
@@ -110,7 +112,7 @@ impl ProductRow {
             name: self.name.clone(),
             brand: self.brand.clone(),
             description: self.description.clone(),
-            category_id: super::stored_id(&self.category_id),
+            category_id: self.category_id.0,
             category_name: category_name.to_owned(),
             price: money_text(&self.price),
             quantity: self.quantity,

@@ -1,5 +1,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+
+use crate::db::id::Id;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -10,11 +12,11 @@ use crate::jobs::{JobKind, JobStatus};
 #[diesel(table_name = jobs)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct JobRow {
-    pub id: String,
+    pub id: Id,
     pub kind: String,
     pub status: String,
     pub attempts: u32,
-    pub owner_id: Option<String>,
+    pub owner_id: Option<Id>,
     pub payload: Option<String>,
     pub result: Option<String>,
     pub error: Option<String>,
@@ -31,11 +33,11 @@ pub struct JobRow {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = jobs)]
 pub struct NewJob {
-    pub id: String,
+    pub id: Id,
     pub kind: String,
     pub status: String,
     pub attempts: u32,
-    pub owner_id: Option<String>,
+    pub owner_id: Option<Id>,
     pub payload: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -101,13 +103,11 @@ impl JobRow {
     }
 
     pub fn uuid(&self) -> Uuid {
-        super::stored_id(&self.id)
+        self.id.0
     }
 
     pub fn owner(&self) -> Option<Uuid> {
-        self.owner_id
-            .as_deref()
-            .and_then(|o| Uuid::parse_str(o).ok())
+        self.owner_id.map(Uuid::from)
     }
 
     pub fn status(&self) -> JobStatus {

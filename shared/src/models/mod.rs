@@ -19,16 +19,6 @@ pub fn utc(value: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(value, Utc)
 }
 
-/// An id column's value as a `Uuid`. Every id is written from a `Uuid`, so this is the one
-/// place stored text is read back as one; text that is not a UUID (a row written by hand)
-/// is logged and reads as the nil id, which matches no row.
-pub fn stored_id(text: &str) -> uuid::Uuid {
-    uuid::Uuid::try_parse(text).unwrap_or_else(|_| {
-        tracing::error!(id = text, "a stored id is not a UUID");
-        uuid::Uuid::nil()
-    })
-}
-
 pub fn now_naive() -> NaiveDateTime {
     // MySQL keeps microseconds; truncating here keeps what we return equal to what we stored.
     let now = Utc::now().naive_utc();

@@ -2,14 +2,16 @@ use bigdecimal::BigDecimal;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::id::Id;
+
 use crate::db::schema::{cart_items, carts, order_items, orders};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = carts)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct CartRow {
-    pub id: String,
-    pub user_id: String,
+    pub id: Id,
+    pub user_id: Id,
     pub created: NaiveDateTime,
     pub updated: NaiveDateTime,
 }
@@ -18,9 +20,9 @@ pub struct CartRow {
 #[diesel(table_name = cart_items)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct CartItemRow {
-    pub id: String,
-    pub cart_id: String,
-    pub product_id: String,
+    pub id: Id,
+    pub cart_id: Id,
+    pub product_id: Id,
     pub quantity: u32,
     pub created: NaiveDateTime,
 }
@@ -28,9 +30,9 @@ pub struct CartItemRow {
 /// A cart line with what the cart shows of its product.
 #[derive(Debug, Clone, Queryable)]
 pub struct CartLine {
-    pub id: String,
+    pub id: Id,
     pub quantity: u32,
-    pub product_id: String,
+    pub product_id: Id,
     pub name: String,
     pub price: BigDecimal,
     pub image_key: Option<String>,
@@ -41,8 +43,8 @@ pub struct CartLine {
 #[diesel(table_name = orders)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct OrderRow {
-    pub id: String,
-    pub user_id: String,
+    pub id: Id,
+    pub user_id: Id,
     pub total: BigDecimal,
     pub created_at: NaiveDateTime,
 }
@@ -51,9 +53,9 @@ pub struct OrderRow {
 #[diesel(table_name = order_items)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct OrderItemRow {
-    pub id: String,
-    pub order_id: String,
-    pub product_id: String,
+    pub id: Id,
+    pub order_id: Id,
+    pub product_id: Id,
     pub name: String,
     pub unit_price: BigDecimal,
     pub quantity: u32,
@@ -63,12 +65,12 @@ pub struct OrderItemRow {
 
 impl OrderRow {
     pub fn uuid(&self) -> uuid::Uuid {
-        super::stored_id(&self.id)
+        self.id.0
     }
 }
 
 impl OrderItemRow {
     pub fn product_uuid(&self) -> uuid::Uuid {
-        super::stored_id(&self.product_id)
+        self.product_id.0
     }
 }

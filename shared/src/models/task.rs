@@ -1,5 +1,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
+
+use crate::db::id::Id;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -9,8 +11,8 @@ use crate::db::schema::{assignments, tasks};
 #[diesel(table_name = tasks)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct TaskRow {
-    pub id: String,
-    pub owner_id: String,
+    pub id: Id,
+    pub owner_id: Id,
     pub title: String,
     pub description: String,
     pub status_task: String,
@@ -31,12 +33,12 @@ pub struct TaskView {
 
 impl TaskRow {
     pub fn owner(&self) -> Uuid {
-        super::stored_id(&self.owner_id)
+        self.owner_id.0
     }
 
     pub fn view(&self) -> TaskView {
         TaskView {
-            id: super::stored_id(&self.id),
+            id: self.id.0,
             title: self.title.clone(),
             description: self.description.clone(),
             status_task: self.status_task.clone(),
@@ -50,9 +52,9 @@ impl TaskRow {
 #[diesel(table_name = assignments)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct AssignmentRow {
-    pub id: String,
-    pub task_id: String,
-    pub user_id: String,
+    pub id: Id,
+    pub task_id: Id,
+    pub user_id: Id,
     pub date: NaiveDate,
     pub created_at: NaiveDateTime,
 }
@@ -68,11 +70,10 @@ pub struct AssignmentView {
 
 impl AssignmentRow {
     pub fn view(&self) -> AssignmentView {
-        let uuid = super::stored_id;
         AssignmentView {
-            id: uuid(&self.id),
-            task_id: uuid(&self.task_id),
-            user_id: uuid(&self.user_id),
+            id: self.id.0,
+            task_id: self.task_id.0,
+            user_id: self.user_id.0,
             date: self.date,
             created_at: super::utc(self.created_at),
         }

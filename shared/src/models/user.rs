@@ -1,5 +1,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+
+use crate::db::id::Id;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -9,7 +11,7 @@ use crate::db::schema::users;
 #[diesel(table_name = users)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct UserRow {
-    pub id: String,
+    pub id: Id,
     pub username: String,
     pub email: String,
     pub first_name: String,
@@ -28,7 +30,7 @@ pub struct UserRow {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser {
-    pub id: String,
+    pub id: Id,
     pub username: String,
     pub email: String,
     pub first_name: String,
@@ -80,7 +82,7 @@ pub struct UserView {
 
 impl UserRow {
     pub fn uuid(&self) -> Uuid {
-        super::stored_id(&self.id)
+        self.id.0
     }
 
     pub fn view(&self, default_daily_task_limit: u32) -> UserView {

@@ -3,6 +3,8 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
+
+use crate::db::id::Id;
 use diesel::sql_types::{BigInt, Char, Date, Nullable};
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -214,7 +216,7 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<AssignmentRow
 pub async fn find_with_task_owner(
     conn: &mut Conn,
     id: Uuid,
-) -> QueryResult<Option<(AssignmentRow, String)>> {
+) -> QueryResult<Option<(AssignmentRow, Id)>> {
     assignments::table
         .inner_join(tasks::table)
         .filter(assignments::id.eq(id.to_string()))

@@ -2,6 +2,7 @@
 //! checkout: one transaction that locks the products in a fixed order, re-checks and takes
 //! the stock, records the order at that moment's prices and empties the cart.
 
+use crate::db::id::Id;
 use bigdecimal::BigDecimal;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
@@ -16,27 +17,27 @@ type Conn = AsyncMysqlConnection;
 
 /// The user's cart, created on first use (reads do not write once it exists).
 pub async fn ensure(conn: &mut Conn, user_id: Uuid) -> QueryResult<CartRow> {
-    let user = user_id.to_string();
-    if let Some(cart) = of_user(conn, &user).await? {
+    let user = Id(user_id);
+    if let Some(cart) = of_user(conn, user).await? {
         return Ok(cart);
     }
     let now = now_naive();
     // A concurrent first use may win the unique user_id; either way one cart exists after.
     diesel::insert_or_ignore_into(carts::table)
         .values(&CartRow {
-            id: Uuid::new_v4().to_string(),
-            user_id: user.clone(),
+            id: Id::random(),
+            user_id: user,
             created: now,
             updated: now,
         })
         .execute(conn)
         .await?;
-    of_user(conn, &user)
+    of_user(conn, user)
         .await?
         .ok_or(diesel::result::Error::NotFound)
 }
 
-async fn of_user(conn: &mut Conn, user: &str) -> QueryResult<Option<CartRow>> {
+async fn of_user(conn: &mut Conn, user: Id) -> QueryResult<Option<CartRow>> {
     carts::table
         .filter(carts::user_id.eq(user))
         .select(CartRow::as_select())
@@ -46,7 +47,7 @@ async fn of_user(conn: &mut Conn, user: &str) -> QueryResult<Option<CartRow>> {
 }
 
 /// The cart as it stands after a change (its `updated` moved).
-pub async fn reload(conn: &mut Conn, cart_id: &str) -> QueryResult<CartRow> {
+pub async fn reload(conn: &mut Conn, cart_id: Id) -> QueryResult<CartRow> {
     carts::table
         .find(cart_id)
         .select(CartRow::as_select())
@@ -55,7 +56,7 @@ pub async fn reload(conn: &mut Conn, cart_id: &str) -> QueryResult<CartRow> {
 }
 
 /// The cart's lines, oldest first, with their products.
-pub async fn lines(conn: &mut Conn, cart_id: &str) -> QueryResult<Vec<CartLine>> {
+pub async fn lines(conn: &mut Conn, cart_id: Id) -> QueryResult<Vec<CartLine>> {
     cart_items::table
         .inner_join(products::table)
         .filter(cart_items::cart_id.eq(cart_id))
@@ -87,7 +88,7 @@ pub enum LineOutcome {
     LineTotalTooLarge,
 }
 
-async fn touch(conn: &mut Conn, cart_id: &str) -> QueryResult<()> {
+async fn touch(conn: &mut Conn, cart_id: Id) -> QueryResult<()> {
     diesel::update(carts::table.find(cart_id))
         .set(carts::updated.eq(now_naive()))
         .execute(conn)
@@ -96,7 +97,7 @@ async fn touch(conn: &mut Conn, cart_id: &str) -> QueryResult<()> {
 }
 
 /// A product's stock and price.
-async fn stock(conn: &mut Conn, product_id: &str) -> QueryResult<Option<(u32, BigDecimal)>> {
+async fn stock(conn: &mut Conn, product_id: Id) -> QueryResult<Option<(u32, BigDecimal)>> {
     products::table
         .find(product_id)
         .select((products::quantity, products::price))
@@ -108,18 +109,18 @@ async fn stock(conn: &mut Conn, product_id: &str) -> QueryResult<Option<(u32, Bi
 /// Adds `quantity` of a product to the cart: a new line, or more on the existing one.
 pub async fn add(
     conn: &mut Conn,
-    cart_id: &str,
+    cart_id: Id,
     product_id: Uuid,
     quantity: u32,
 ) -> QueryResult<LineOutcome> {
-    let product = product_id.to_string();
+    let product = Id(product_id);
     conn.transaction(async |conn| {
-        let Some((available, price)) = stock(conn, &product).await? else {
+        let Some((available, price)) = stock(conn, product).await? else {
             return Ok(LineOutcome::NoSuchProduct);
         };
-        let existing: Option<(String, u32)> = cart_items::table
+        let existing: Option<(Id, u32)> = cart_items::table
             .filter(cart_items::cart_id.eq(cart_id))
-            .filter(cart_items::product_id.eq(&product))
+            .filter(cart_items::product_id.eq(product))
             .select((cart_items::id, cart_items::quantity))
             .for_update()
             .first(conn)
@@ -144,9 +145,9 @@ pub async fn add(
             None => {
                 diesel::insert_into(cart_items::table)
                     .values(&CartItemRow {
-                        id: Uuid::new_v4().to_string(),
-                        cart_id: cart_id.to_owned(),
-                        product_id: product.clone(),
+                        id: Id::random(),
+                        cart_id,
+                        product_id: product,
                         quantity: wanted,
                         created: now_naive(),
                     })
@@ -164,12 +165,12 @@ pub async fn add(
 /// Sets a line's quantity (within the stock).
 pub async fn set_quantity(
     conn: &mut Conn,
-    cart_id: &str,
+    cart_id: Id,
     line_id: Uuid,
     quantity: u32,
 ) -> QueryResult<LineOutcome> {
     conn.transaction(async |conn| {
-        let line: Option<String> = cart_items::table
+        let line: Option<Id> = cart_items::table
             .find(line_id.to_string())
             .filter(cart_items::cart_id.eq(cart_id))
             .select(cart_items::product_id)
@@ -180,7 +181,7 @@ pub async fn set_quantity(
         let Some(product) = line else {
             return Ok(LineOutcome::NoSuchLine);
         };
-        let (available, price) = stock(conn, &product)
+        let (available, price) = stock(conn, product)
             .await?
             .unwrap_or((0, BigDecimal::from(0)));
         if quantity > available {
@@ -200,7 +201,7 @@ pub async fn set_quantity(
 }
 
 /// Removes a line; false when the cart has no such line.
-pub async fn remove(conn: &mut Conn, cart_id: &str, line_id: Uuid) -> QueryResult<bool> {
+pub async fn remove(conn: &mut Conn, cart_id: Id, line_id: Uuid) -> QueryResult<bool> {
     let removed = diesel::delete(
         cart_items::table
             .find(line_id.to_string())
@@ -217,7 +218,7 @@ pub async fn remove(conn: &mut Conn, cart_id: &str, line_id: Uuid) -> QueryResul
 /// A line that cannot be filled at checkout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortage {
-    pub product_id: String,
+    pub product_id: Id,
     pub name: String,
     pub requested: u32,
     pub available: u32,
@@ -247,7 +248,7 @@ pub async fn checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
 async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOutcome> {
     conn.transaction(async |conn| {
         // The cart row first: one checkout of a cart at a time.
-        let cart: Option<String> = carts::table
+        let cart: Option<Id> = carts::table
             .filter(carts::user_id.eq(user_id.to_string()))
             .select(carts::id)
             .for_update()
@@ -258,8 +259,8 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
             return Ok(CheckoutOutcome::EmptyCart);
         };
         // In the cart's order, which the order's lines keep.
-        let wanted: Vec<(String, u32)> = cart_items::table
-            .filter(cart_items::cart_id.eq(&cart_id))
+        let wanted: Vec<(Id, u32)> = cart_items::table
+            .filter(cart_items::cart_id.eq(cart_id))
             .order((cart_items::created.asc(), cart_items::id.asc()))
             .select((cart_items::product_id, cart_items::quantity))
             .load(conn)
@@ -268,9 +269,9 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
             return Ok(CheckoutOutcome::EmptyCart);
         }
         // Products locked in id order: two checkouts sharing products never deadlock.
-        let mut ids: Vec<&str> = wanted.iter().map(|(id, _)| id.as_str()).collect();
+        let mut ids: Vec<Id> = wanted.iter().map(|(id, _)| *id).collect();
         ids.sort_unstable();
-        let stock: Vec<(String, String, BigDecimal, u32)> = products::table
+        let stock: Vec<(Id, String, BigDecimal, u32)> = products::table
             .filter(products::id.eq_any(&ids))
             .order(products::id.asc())
             .select((
@@ -282,14 +283,14 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
             .for_update()
             .load(conn)
             .await?;
-        let find = |id: &str| stock.iter().find(|(pid, ..)| pid == id);
+        let find = |id: &Id| stock.iter().find(|(pid, ..)| pid == id);
 
         let shortages: Vec<Shortage> = wanted
             .iter()
             .filter_map(|(id, quantity)| {
                 let (_, name, _, available) = find(id)?;
                 (quantity > available).then(|| Shortage {
-                    product_id: id.clone(),
+                    product_id: *id,
                     name: name.clone(),
                     requested: *quantity,
                     available: *available,
@@ -300,7 +301,7 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
             return Ok(CheckoutOutcome::Short(shortages));
         }
 
-        let order_id = Uuid::new_v4().to_string();
+        let order_id = Id::random();
         let mut items = Vec::with_capacity(wanted.len());
         let mut total = BigDecimal::from(0);
         for (position, (product_id, quantity)) in wanted.iter().enumerate() {
@@ -310,9 +311,9 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
             let line_total = price * BigDecimal::from(*quantity);
             total += &line_total;
             items.push(OrderItemRow {
-                id: Uuid::new_v4().to_string(),
-                order_id: order_id.clone(),
-                product_id: product_id.clone(),
+                id: Id::random(),
+                order_id,
+                product_id: *product_id,
                 name: name.clone(),
                 unit_price: price.clone(),
                 quantity: *quantity,
@@ -332,7 +333,7 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
         }
         let order = OrderRow {
             id: order_id,
-            user_id: user_id.to_string(),
+            user_id: Id(user_id),
             total: total.with_scale(2),
             created_at: now_naive(),
         };
@@ -344,10 +345,10 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
             .values(&items)
             .execute(conn)
             .await?;
-        diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(&cart_id)))
+        diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart_id)))
             .execute(conn)
             .await?;
-        touch(conn, &cart_id).await?;
+        touch(conn, cart_id).await?;
         Ok(CheckoutOutcome::Ordered(order, items))
     })
     .await

@@ -1,3 +1,4 @@
+use crate::db::id::Id;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -25,11 +26,11 @@ pub fn new_job(
 ) -> NewJob {
     let now = now_naive();
     NewJob {
-        id: Uuid::new_v4().to_string(),
+        id: Id::random(),
         kind: kind.as_str().to_owned(),
         status: JobStatus::Queued.as_str().to_owned(),
         attempts: 0,
-        owner_id: owner.map(|o| o.to_string()),
+        owner_id: owner.map(Id),
         payload,
         created_at: now,
         updated_at: now,

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
+
+use crate::db::id::Id;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -32,7 +34,7 @@ async fn with_items(
     conn: &mut Conn,
     orders: Vec<OrderRow>,
 ) -> QueryResult<Vec<(OrderRow, Vec<OrderItemRow>)>> {
-    let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
+    let ids: Vec<Id> = orders.iter().map(|o| o.id).collect();
     let items: Vec<OrderItemRow> = if ids.is_empty() {
         Vec::new()
     } else {
@@ -43,12 +45,9 @@ async fn with_items(
             .load(conn)
             .await?
     };
-    let mut by_order: HashMap<String, Vec<OrderItemRow>> = HashMap::new();
+    let mut by_order: HashMap<Id, Vec<OrderItemRow>> = HashMap::new();
     for item in items {
-        by_order
-            .entry(item.order_id.clone())
-            .or_default()
-            .push(item);
+        by_order.entry(item.order_id).or_default().push(item);
     }
     Ok(orders
         .into_iter()

@@ -4,6 +4,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+use crate::db::id::Id;
 use diesel::sql_types::Char;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -81,20 +83,14 @@ pub async fn claim_due(
         for (user_id, job) in due.iter().zip(&new_jobs) {
             update = update
                 .bind::<Char, _>(user_id.as_str())
-                .bind::<Char, _>(job.id.as_str());
+                .bind::<Char, _>(job.id);
         }
         for user_id in &due {
             update = update.bind::<Char, _>(user_id.as_str());
         }
         update.execute(conn).await?;
 
-        new_jobs
-            .iter()
-            .map(|job| {
-                Uuid::parse_str(&job.id)
-                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-            })
-            .collect()
+        Ok(new_jobs.iter().map(|job| job.id.0).collect())
     })
     .await
 }
@@ -110,7 +106,7 @@ pub struct WelcomeRecipient {
     pub first_name: String,
     pub last_name: String,
     pub is_active: bool,
-    pub welcome_mail_job_id: Option<String>,
+    pub welcome_mail_job_id: Option<Id>,
     pub welcome_mail_sent_at: Option<NaiveDateTime>,
 }
 
@@ -124,7 +120,7 @@ pub async fn recipient(conn: &mut Conn, user_id: Uuid) -> QueryResult<Option<Wel
 }
 
 /// Records the mail as sent, if `job_id` still holds the claim. `false`: it does not.
-pub async fn record_sent(conn: &mut Conn, user_id: Uuid, job_id: &str) -> QueryResult<bool> {
+pub async fn record_sent(conn: &mut Conn, user_id: Uuid, job_id: Id) -> QueryResult<bool> {
     let updated = diesel::update(
         users::table
             .find(user_id.to_string())
@@ -139,14 +135,14 @@ pub async fn record_sent(conn: &mut Conn, user_id: Uuid, job_id: &str) -> QueryR
 
 /// Gives up `job_id`'s claim without sending (the user was deactivated meanwhile, or the
 /// mail could not be delivered), so a later run mails them.
-pub async fn release(conn: &mut Conn, user_id: Uuid, job_id: &str) -> QueryResult<()> {
+pub async fn release(conn: &mut Conn, user_id: Uuid, job_id: Id) -> QueryResult<()> {
     diesel::update(
         users::table
             .find(user_id.to_string())
             .filter(users::welcome_mail_job_id.eq(job_id))
             .filter(users::welcome_mail_sent_at.is_null()),
     )
-    .set(users::welcome_mail_job_id.eq(None::<String>))
+    .set(users::welcome_mail_job_id.eq(None::<Id>))
     .execute(conn)
     .await
     .map(|_| ())

@@ -1,4 +1,5 @@
 use diesel_async::AsyncMysqlConnection;
+use dispatch_shared::db::id::Id;
 use dispatch_shared::db::is_unique_violation;
 use dispatch_shared::jobs::error_codes;
 use dispatch_shared::jobs::register_user::RegisterUserPayload;
@@ -23,7 +24,7 @@ pub async fn run_on(
 
     let now = now_naive();
     let new_user = NewUser {
-        id: payload.user_id.to_string(),
+        id: Id(payload.user_id),
         username: payload.username.clone(),
         email: payload.email.clone(),
         first_name: payload.first_name.clone(),

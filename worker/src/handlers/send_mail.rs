@@ -27,7 +27,7 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
     let Some(user) = recipient else {
         return Ok(skipped(user_id, "the user no longer exists"));
     };
-    if user.welcome_mail_job_id.as_deref() != Some(job.id.as_str()) {
+    if user.welcome_mail_job_id != Some(job.id) {
         return Ok(skipped(
             user_id,
             "another job holds this user's welcome mail",
@@ -39,7 +39,7 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
     }
     if !user.is_active {
         let mut conn = ctx.db.get().await?;
-        welcome_mail::release(&mut conn, user_id, &job.id).await?;
+        welcome_mail::release(&mut conn, user_id, job.id).await?;
         return Ok(skipped(
             user_id,
             "the user was deactivated; a later run mails them if reactivated",
@@ -71,13 +71,13 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
             // Not sent: the user is due again, and the next run tries once more (a fixed
             // server setting or mailbox then gets its mail).
             let mut conn = ctx.db.get().await?;
-            welcome_mail::release(&mut conn, user_id, &job.id).await?;
+            welcome_mail::release(&mut conn, user_id, job.id).await?;
         }
         return Err(failure);
     }
 
     let mut conn = ctx.db.get().await?;
-    if !welcome_mail::record_sent(&mut conn, user_id, &job.id).await? {
+    if !welcome_mail::record_sent(&mut conn, user_id, job.id).await? {
         tracing::warn!(%user_id, job_id = %job.id, "welcome mail sent but its claim had moved on");
     }
     tracing::info!(%user_id, %message_id, "welcome mail sent");
