@@ -99,6 +99,17 @@ impl TestEnv {
             .expect("Redis must be running on 127.0.0.1:6379 for the tests")
     }
 
+    /// This test's database, migrated, and a connection to it.
+    pub async fn migrated_connection(&self) -> diesel_async::AsyncMysqlConnection {
+        use diesel_async::AsyncConnection;
+        dispatch_shared::db::migrate(&self.database_url)
+            .await
+            .expect("MariaDB must be running on 127.0.0.1:3306 (root, no password) for the tests");
+        diesel_async::AsyncMysqlConnection::establish(&self.database_url)
+            .await
+            .expect("test database")
+    }
+
     /// Runs `sql` against this test's database.
     pub async fn execute(&self, sql: &str) -> usize {
         use diesel_async::{AsyncConnection, RunQueryDsl};

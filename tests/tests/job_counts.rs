@@ -69,10 +69,7 @@ const INSERT_QUEUED: &str =
 #[tokio::test]
 async fn minute_counts_equal_the_job_rows_through_every_change() {
     let env = TestEnv::new();
-    dispatch_shared::db::migrate(&env.database_url)
-        .await
-        .expect("MariaDB must be running for the tests");
-    let mut conn = connect(&env).await;
+    let mut conn = env.migrated_connection().await;
 
     run(&mut conn, INSERT_QUEUED).await;
     assert_counts_match(&mut conn, "queued jobs only", 0).await;

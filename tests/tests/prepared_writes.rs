@@ -2,7 +2,7 @@
 //! run, running it again costs MariaDB no new prepare (one round trip fewer per write).
 
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use dispatch_shared::db::id::Id;
 use dispatch_shared::domain::TaskStatus;
 use dispatch_shared::jobs::JobKind;
@@ -95,12 +95,7 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
 #[tokio::test]
 async fn pipeline_writes_are_prepared_once_per_connection() {
     let env = TestEnv::new();
-    dispatch_shared::db::migrate(&env.database_url)
-        .await
-        .expect("migrations");
-    let mut conn = AsyncMysqlConnection::establish(&env.database_url)
-        .await
-        .expect("test database");
+    let mut conn = env.migrated_connection().await;
 
     let start = prepares_before(&mut conn).await;
     one_round(&mut conn).await;

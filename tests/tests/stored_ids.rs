@@ -1,7 +1,7 @@
 //! Ids are written from `Uuid`s and read back as `Uuid`s. Text in an id column that is not a
 //! hyphenated UUID (a row edited by hand) fails its read; it never reads as another id.
 
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::repo::jobs;
 use dispatch_tests::env::TestEnv;
@@ -10,12 +10,7 @@ use uuid::Uuid;
 #[tokio::test]
 async fn ids_read_back_as_written_and_a_malformed_one_fails_its_read() {
     let env = TestEnv::new();
-    dispatch_shared::db::migrate(&env.database_url)
-        .await
-        .expect("MariaDB must be running for the tests");
-    let mut conn = AsyncMysqlConnection::establish(&env.database_url)
-        .await
-        .expect("test database");
+    let mut conn = env.migrated_connection().await;
 
     let owner = Uuid::new_v4();
     let job = jobs::new_job(JobKind::SendMail, Some(owner), None, None);
