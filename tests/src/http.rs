@@ -215,15 +215,15 @@ impl TestApp {
         call_at(&self.client, &self.url(path), method, token, body).await
     }
 
+    /// `GET path` as `token`'s holder: the status and the answer.
+    pub async fn read(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
     /// `GET /api/v1/auth/profile/` as `token`'s holder: the status and the answer.
     pub async fn profile(&self, token: &str) -> (u16, Value) {
-        self.call(
-            reqwest::Method::GET,
-            "/api/v1/auth/profile/",
-            Some(token),
-            None,
-        )
-        .await
+        self.read("/api/v1/auth/profile/", token).await
     }
 
     /// `POST path` as `token`'s holder, which must answer 201; returns what was created.

@@ -105,7 +105,7 @@ async fn lists_search_sort_and_page() {
     let list = |query: &str| {
         let path = format!("/api/v1/admin/users/{query}");
         let (app, token) = (&app, root.token.clone());
-        async move { app.call(Method::GET, &path, Some(&token), None).await }
+        async move { app.read(&path, &token).await }
     };
     let (_, all) = list("").await;
     assert_eq!(all["count"], 5);
@@ -283,7 +283,7 @@ async fn read_change_and_delete_a_user() {
     let user = app.user("target").await;
     app.user("taken").await;
     let path = format!("/api/v1/admin/users/{}/", user.id);
-    let (status, fetched) = app.call(Method::GET, &path, Some(&root.token), None).await;
+    let (status, fetched) = app.read(&path, &root.token).await;
     assert_eq!(status, 200);
     assert_eq!(fetched["username"], "target");
 
@@ -326,17 +326,12 @@ async fn read_change_and_delete_a_user() {
         .call(Method::DELETE, &path, Some(&root.token), None)
         .await;
     assert_eq!(status, 204);
-    let (status, _) = app.call(Method::GET, &path, Some(&root.token), None).await;
+    let (status, _) = app.read(&path, &root.token).await;
     assert_eq!(status, 404);
     let (status, _) = app.profile(&user.token).await;
     assert_eq!(status, 401);
     let (status, _) = app
-        .call(
-            Method::GET,
-            "/api/v1/admin/users/not-a-uuid/",
-            Some(&root.token),
-            None,
-        )
+        .read("/api/v1/admin/users/not-a-uuid/", &root.token)
         .await;
     assert_eq!(status, 400);
 }

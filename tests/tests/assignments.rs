@@ -164,7 +164,7 @@ async fn visibility_filters_and_deletion_free_the_slot() {
         let path = format!("/api/v1/assignments/{query}");
         let token = who.token.clone();
         let app = &app;
-        async move { app.call(Method::GET, &path, Some(&token), None).await.1 }
+        async move { app.read(&path, &token).await.1 }
     };
     assert_eq!(list(&owner, "").await["count"], 5);
     assert_eq!(list(&worker, "").await["count"], 5);
@@ -186,12 +186,7 @@ async fn visibility_filters_and_deletion_free_the_slot() {
         2
     );
     let (status, _) = app
-        .call(
-            Method::GET,
-            "/api/v1/assignments/?ordering=owner",
-            Some(&owner.token),
-            None,
-        )
+        .read("/api/v1/assignments/?ordering=owner", &owner.token)
         .await;
     assert_eq!(status, 400);
 
@@ -214,14 +209,7 @@ async fn visibility_filters_and_deletion_free_the_slot() {
     assert_eq!(status, 201);
 
     // Deleting a task takes its assignments along and frees their slots too.
-    let (_, page) = app
-        .call(
-            Method::GET,
-            "/api/v1/tasks/?search=t1",
-            Some(&owner.token),
-            None,
-        )
-        .await;
+    let (_, page) = app.read("/api/v1/tasks/?search=t1", &owner.token).await;
     let t1 = page["results"][0]["id"].as_str().unwrap().to_owned();
     app.call(
         Method::DELETE,

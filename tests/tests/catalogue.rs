@@ -76,7 +76,7 @@ async fn reads_need_a_login_and_writes_need_an_admin() {
     assert_eq!(status, 403);
     let created = product(&app, &admin, body).await;
     let path = format!("/api/v1/products/{}/", created["id"].as_str().unwrap());
-    let (status, seen) = app.call(Method::GET, &path, Some(&user.token), None).await;
+    let (status, seen) = app.read(&path, &user.token).await;
     assert_eq!((status, seen["name"].as_str()), (200, Some("Dune")));
     for method in [Method::PATCH, Method::PUT, Method::DELETE] {
         let (status, _) = app
@@ -220,30 +220,15 @@ async fn categories_are_unique_ignoring_case_filterable_and_kept_while_in_use() 
         .ends_with("category-exists"));
 
     let (_, exact) = app
-        .call(
-            Method::GET,
-            "/api/v1/categories/?name=BOOKS",
-            Some(&admin.token),
-            None,
-        )
+        .read("/api/v1/categories/?name=BOOKS", &admin.token)
         .await;
     assert_eq!(names(&exact), ["Books"]);
     let (_, part) = app
-        .call(
-            Method::GET,
-            "/api/v1/categories/?name_contains=oar",
-            Some(&admin.token),
-            None,
-        )
+        .read("/api/v1/categories/?name_contains=oar", &admin.token)
         .await;
     assert_eq!(names(&part), ["Board Games"]);
     let (_, all) = app
-        .call(
-            Method::GET,
-            "/api/v1/categories/?ordering=-name",
-            Some(&admin.token),
-            None,
-        )
+        .read("/api/v1/categories/?ordering=-name", &admin.token)
         .await;
     assert_eq!(names(&all), ["Books", "Board Games"]);
     assert_eq!(all["count"], 2);
@@ -293,14 +278,7 @@ async fn every_filter_and_ordering_works_on_seeded_products() {
         let app = &app;
         let token = user.token.clone();
         async move {
-            let (status, page) = app
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/products/{query}"),
-                    Some(&token),
-                    None,
-                )
-                .await;
+            let (status, page) = app.read(&format!("/api/v1/products/{query}"), &token).await;
             assert_eq!(status, 200, "{query}: {page}");
             page
         }
@@ -376,12 +354,7 @@ async fn every_filter_and_ordering_works_on_seeded_products() {
         "?min_quantity=-1",
     ] {
         let (status, problem) = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/products/{query}"),
-                Some(&user.token),
-                None,
-            )
+            .read(&format!("/api/v1/products/{query}"), &user.token)
             .await;
         assert_eq!(status, 400, "{query}: {problem}");
     }
@@ -443,14 +416,7 @@ async fn no_instance_serves_a_cached_page_from_before_a_write() {
     assert!(!keys.is_empty(), "the page is cached in Redis");
 
     // A price change on the first instance is seen on the second at once.
-    let (_, page) = app
-        .call(
-            Method::GET,
-            "/api/v1/products/?name=dune",
-            Some(&admin.token),
-            None,
-        )
-        .await;
+    let (_, page) = app.read("/api/v1/products/?name=dune", &admin.token).await;
     let dune = page["results"][0]["id"].as_str().unwrap().to_owned();
     let (status, _) = app
         .call(
@@ -520,12 +486,7 @@ async fn filters_accept_exactly_what_their_schema_allows() {
         let token = admin.token.clone();
         async move {
             let (status, body) = app
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/products/?{query}"),
-                    Some(&token),
-                    None,
-                )
+                .read(&format!("/api/v1/products/?{query}"), &token)
                 .await;
             (status, body)
         }

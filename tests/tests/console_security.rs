@@ -188,14 +188,7 @@ async fn cookie_writes_need_json_or_a_custom_header() {
         403,
         "a bodiless cookie write without the header"
     );
-    let (_, list) = app
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/tasks/",
-            Some(&user.token),
-            None,
-        )
-        .await;
+    let (_, list) = app.read("/api/v1/tasks/", &user.token).await;
     assert_eq!(list["count"], 0);
 
     // JSON (which a form cannot send cross-site), or the custom header: accepted.

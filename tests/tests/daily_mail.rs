@@ -129,14 +129,7 @@ async fn each_eligible_user_gets_one_mail_over_smtp_with_both_parts_and_escaped_
     assert!(ada.message_id.starts_with("welcome.") && ada.message_id.ends_with("@dispatch.test"));
 
     // The admin follows the run's send_mail jobs as their own.
-    let (_, mine) = app
-        .call(
-            Method::GET,
-            "/api/v1/jobs/?page_size=100",
-            Some(&root.token),
-            None,
-        )
-        .await;
+    let (_, mine) = app.read("/api/v1/jobs/?page_size=100", &root.token).await;
     let send_jobs = mine["results"]
         .as_array()
         .unwrap()
@@ -235,14 +228,7 @@ async fn a_refused_recipient_fails_its_job_readably_and_a_temporary_refusal_is_r
     assert_eq!(status, 200);
 
     let failed = wait_until(MAIL_TIMEOUT, "the refused mail's job to fail", || async {
-        let (_, page) = app
-            .call(
-                Method::GET,
-                "/api/v1/jobs/?page_size=100",
-                Some(&root.token),
-                None,
-            )
-            .await;
+        let (_, page) = app.read("/api/v1/jobs/?page_size=100", &root.token).await;
         page["results"]
             .as_array()?
             .iter()

@@ -305,26 +305,14 @@ async fn cart_lines_and_checkouts_are_applied_once_per_key() {
     )
     .await;
     assert_eq!(cart["count"], 2, "the repeat added to the line: {cart}");
-    let (_, now) = app
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/cart/",
-            Some(&ada.token),
-            None,
-        )
-        .await;
+    let (_, now) = app.read("/api/v1/cart/", &ada.token).await;
     assert_eq!(now["count"], 2);
 
     let order = sent_twice(&app, "/api/v1/cart/checkout/", Some(&ada.token), None, 201).await;
     assert_eq!(order["total"], "25.00");
     assert_eq!(app.env.count_rows("orders").await, 1);
     let (_, product) = app
-        .call(
-            reqwest::Method::GET,
-            &format!("/api/v1/products/{}/", ids[0]),
-            Some(&ada.token),
-            None,
-        )
+        .read(&format!("/api/v1/products/{}/", ids[0]), &ada.token)
         .await;
     assert_eq!(product["quantity"], 3, "stock was taken twice");
 }

@@ -2,7 +2,6 @@
 //! connections MySQL has dropped are still replaced, not handed out again and again.
 
 use dispatch_tests::TestApp;
-use reqwest::Method;
 
 #[tokio::test]
 async fn connections_killed_by_mysql_are_replaced_after_one_failure_at_most() {
@@ -21,9 +20,7 @@ async fn connections_killed_by_mysql_are_replaced_after_one_failure_at_most() {
     // pool verifies what it hands out, so everything after succeeds.
     let mut failures = 0;
     for _ in 0..30 {
-        let (status, body) = app
-            .call(Method::GET, "/api/v1/tasks/", Some(&user.token), None)
-            .await;
+        let (status, body) = app.read("/api/v1/tasks/", &user.token).await;
         match status {
             200 => {}
             503 => failures += 1,
@@ -43,11 +40,7 @@ async fn batched_task_reads_on_killed_connections_answer_503_then_recover() {
         .create_task(&user, serde_json::json!({"title": "read me"}))
         .await;
     let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
-    let round = || {
-        futures::future::join_all(
-            (0..16).map(|_| app.call(Method::GET, &path, Some(&user.token), None)),
-        )
-    };
+    let round = || futures::future::join_all((0..16).map(|_| app.read(&path, &user.token)));
     for (status, body) in round().await {
         assert_eq!(status, 200, "{body}");
     }

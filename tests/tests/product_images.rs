@@ -116,12 +116,7 @@ async fn an_upload_is_a_job_and_replacing_an_image_never_mixes_old_and_new() {
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["kind"], "resize_image");
     let (_, first) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/products/{product}/"),
-            Some(&admin.token),
-            None,
-        )
+        .read(&format!("/api/v1/products/{product}/"), &admin.token)
         .await;
     let first_thumb = first["image"]["thumb"].as_str().unwrap().to_owned();
 
@@ -152,9 +147,7 @@ async fn an_upload_is_a_job_and_replacing_an_image_never_mixes_old_and_new() {
     assert_eq!(fetch(&app, &first_thumb).await.status(), 404);
 
     // A list reader sees the new image at once (the page cache was invalidated).
-    let (_, page) = app
-        .call(Method::GET, "/api/v1/products/", Some(&admin.token), None)
-        .await;
+    let (_, page) = app.read("/api/v1/products/", &admin.token).await;
     assert_eq!(page["results"][0]["image"], second["image"]);
 
     // Deleting the product deletes its images.
@@ -244,12 +237,7 @@ async fn bad_uploads_are_refused_with_their_status_and_change_nothing() {
         "an image whose data cannot be decoded: {problem}"
     );
     let (_, seen) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/products/{product}/"),
-            Some(&admin.token),
-            None,
-        )
+        .read(&format!("/api/v1/products/{product}/"), &admin.token)
         .await;
     assert_eq!(seen["image_status"], "failed");
     assert!(seen["image"].is_null());
@@ -420,12 +408,7 @@ async fn a_worker_without_the_apis_media_root_fails_the_job_readably() {
         "{job}"
     );
     let (_, seen) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/products/{id}/"),
-            Some(&admin.token),
-            None,
-        )
+        .read(&format!("/api/v1/products/{id}/"), &admin.token)
         .await;
     assert_eq!(seen["image_status"], "failed");
     worker.kill();

@@ -41,12 +41,7 @@ async fn set_product(app: &TestApp, admin: &TestUser, product: &str, fields: Val
 
 async fn stock(app: &TestApp, user: &TestUser, product: &str) -> u64 {
     let (_, p) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/products/{product}/"),
-            Some(&user.token),
-            None,
-        )
+        .read(&format!("/api/v1/products/{product}/"), &user.token)
         .await;
     p["quantity"].as_u64().unwrap()
 }
@@ -59,9 +54,7 @@ async fn the_cart_derives_count_and_total_and_refuses_more_than_the_stock() {
     let ada = app.user("ada").await;
     let bob = app.user("bob").await;
 
-    let (status, empty) = app
-        .call(Method::GET, "/api/v1/cart/", Some(&ada.token), None)
-        .await;
+    let (status, empty) = app.read("/api/v1/cart/", &ada.token).await;
     assert_eq!(status, 200);
     assert_eq!(
         (empty["count"].as_u64(), empty["total"].as_str()),
@@ -152,9 +145,7 @@ async fn the_cart_derives_count_and_total_and_refuses_more_than_the_stock() {
         (cart["count"].as_u64(), cart["total"].as_str()),
         (Some(3), Some("0.30"))
     );
-    let (_, theirs) = app
-        .call(Method::GET, "/api/v1/cart/", Some(&bob.token), None)
-        .await;
+    let (_, theirs) = app.read("/api/v1/cart/", &bob.token).await;
     assert_eq!(theirs["count"], 0);
 }
 
@@ -180,9 +171,7 @@ async fn checkout_takes_the_stock_records_the_prices_and_empties_the_cart_or_cha
     assert!(problem["errors"].get(&ids[0]).is_none(), "{problem}");
     assert_eq!(stock(&app, &ada, &ids[0]).await, 5);
     assert_eq!(app.env.count_rows("orders").await, 0);
-    let (_, cart) = app
-        .call(Method::GET, "/api/v1/cart/", Some(&ada.token), None)
-        .await;
+    let (_, cart) = app.read("/api/v1/cart/", &ada.token).await;
     assert_eq!(cart["count"], 4);
 
     set_product(&app, &admin, &ids[1], json!({"quantity": 2})).await;
@@ -200,9 +189,7 @@ async fn checkout_takes_the_stock_records_the_prices_and_empties_the_cart_or_cha
         ),
         (3, 0)
     );
-    let (_, cart) = app
-        .call(Method::GET, "/api/v1/cart/", Some(&ada.token), None)
-        .await;
+    let (_, cart) = app.read("/api/v1/cart/", &ada.token).await;
     assert_eq!(
         (cart["count"].as_u64(), cart["total"].as_str()),
         (Some(0), Some("0.00"))
@@ -211,30 +198,16 @@ async fn checkout_takes_the_stock_records_the_prices_and_empties_the_cart_or_cha
     // The order keeps the price of its moment.
     set_product(&app, &admin, &ids[0], json!({"price": "99.00"})).await;
     let path = format!("/api/v1/orders/{}/", order["id"].as_str().unwrap());
-    let (status, again) = app.call(Method::GET, &path, Some(&ada.token), None).await;
+    let (status, again) = app.read(&path, &ada.token).await;
     assert_eq!(status, 200);
     assert_eq!(again["items"][0]["unit_price"], "12.50");
-    assert_eq!(
-        app.call(Method::GET, &path, Some(&bob.token), None).await.0,
-        404
-    );
-    assert_eq!(
-        app.call(Method::GET, &path, Some(&admin.token), None)
-            .await
-            .0,
-        200
-    );
-    let (_, mine) = app
-        .call(Method::GET, "/api/v1/orders/", Some(&ada.token), None)
-        .await;
+    assert_eq!(app.read(&path, &bob.token).await.0, 404);
+    assert_eq!(app.read(&path, &admin.token).await.0, 200);
+    let (_, mine) = app.read("/api/v1/orders/", &ada.token).await;
     assert_eq!(mine["count"], 1);
-    let (_, theirs) = app
-        .call(Method::GET, "/api/v1/orders/", Some(&bob.token), None)
-        .await;
+    let (_, theirs) = app.read("/api/v1/orders/", &bob.token).await;
     assert_eq!(theirs["count"], 0);
-    let (_, all) = app
-        .call(Method::GET, "/api/v1/orders/", Some(&admin.token), None)
-        .await;
+    let (_, all) = app.read("/api/v1/orders/", &admin.token).await;
     assert_eq!(all["count"], 1);
 }
 
@@ -301,9 +274,7 @@ async fn amounts_an_order_cannot_hold_are_refused_where_they_enter() {
     let (status, problem) = add(&app, &ada, &ids[0], 200).await;
     assert_eq!(status, 400, "{problem}");
     assert!(problem["errors"]["quantity"].is_array(), "{problem}");
-    let (_, cart) = app
-        .call(Method::GET, "/api/v1/cart/", Some(&ada.token), None)
-        .await;
+    let (_, cart) = app.read("/api/v1/cart/", &ada.token).await;
     assert_eq!(cart["count"], 0);
 
     // Each line fits; together they do not.
@@ -321,9 +292,7 @@ async fn amounts_an_order_cannot_hold_are_refused_where_they_enter() {
     assert_eq!(app.env.count_rows("orders").await, 0);
 
     // Raising a line past the bound is refused the same way.
-    let (_, cart) = app
-        .call(Method::GET, "/api/v1/cart/", Some(&ada.token), None)
-        .await;
+    let (_, cart) = app.read("/api/v1/cart/", &ada.token).await;
     let line = cart["items"][0]["id"].as_str().unwrap().to_owned();
     let (status, problem) = app
         .call(

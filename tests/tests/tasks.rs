@@ -44,7 +44,7 @@ async fn crud_flow_of_reference_002() {
     assert_eq!(task["date_created"], task["last_updated"]);
 
     let path = format!("/api/v1/tasks/{id}/");
-    let (status, fetched) = app.call(Method::GET, &path, Some(&ada.token), None).await;
+    let (status, fetched) = app.read(&path, &ada.token).await;
     assert_eq!((status, &fetched), (200, &task));
     // Without the trailing slash too.
     let (status, _) = app
@@ -83,9 +83,7 @@ async fn crud_flow_of_reference_002() {
     assert_eq!(patched["status_task"], "IN PROGRESS");
     assert_eq!(patched["title"], "Complete Backend Assessment");
 
-    let (status, list) = app
-        .call(Method::GET, "/api/v1/tasks/", Some(&ada.token), None)
-        .await;
+    let (status, list) = app.read("/api/v1/tasks/", &ada.token).await;
     assert_eq!(status, 200);
     assert_eq!(list["count"], 1);
     assert_eq!(list["next"], Value::Null);
@@ -99,7 +97,7 @@ async fn crud_flow_of_reference_002() {
         (status, deleted),
         (200, json!({"message": "Task deleted successfully"}))
     );
-    let (status, _) = app.call(Method::GET, &path, Some(&ada.token), None).await;
+    let (status, _) = app.read(&path, &ada.token).await;
     assert_eq!(status, 404);
     let (status, _) = app
         .call(Method::DELETE, &path, Some(&ada.token), None)
@@ -198,7 +196,7 @@ async fn invalid_tasks_get_field_errors_and_change_nothing() {
         .await;
     assert_eq!(status, 400, "PUT needs the title");
     assert!(problem["errors"]["title"].is_array());
-    let (_, unchanged) = app.call(Method::GET, &path, Some(&ada.token), None).await;
+    let (_, unchanged) = app.read(&path, &ada.token).await;
     assert_eq!(unchanged, task);
 
     let (status, _) = app.call(Method::GET, "/api/v1/tasks/", None, None).await;
@@ -233,11 +231,9 @@ async fn another_users_task_is_not_found_on_every_verb() {
             .await;
         assert_eq!(status, 404, "{method} → {problem}");
     }
-    let (_, list) = app
-        .call(Method::GET, "/api/v1/tasks/", Some(&bob.token), None)
-        .await;
+    let (_, list) = app.read("/api/v1/tasks/", &bob.token).await;
     assert_eq!(list["count"], 0);
-    let (_, still) = app.call(Method::GET, &path, Some(&ada.token), None).await;
+    let (_, still) = app.read(&path, &ada.token).await;
     assert_eq!(still, task);
 }
 
@@ -269,9 +265,7 @@ async fn concurrent_reads_each_get_their_own_task_and_never_anothers() {
         let app = &app;
         async move {
             let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
-            let (status, body) = app
-                .call(Method::GET, &path, Some(&reader.token), None)
-                .await;
+            let (status, body) = app.read(&path, &reader.token).await;
             (status, body, task, own)
         }
     }))
@@ -311,7 +305,7 @@ async fn lists_filter_search_order_and_page() {
         let path = format!("/api/v1/tasks/{query}");
         let app = &app;
         let token = ada.token.clone();
-        async move { app.call(Method::GET, &path, Some(&token), None).await }
+        async move { app.read(&path, &token).await }
     };
 
     // Newest first by default.
@@ -377,9 +371,7 @@ async fn lists_filter_search_order_and_page() {
         next.contains("page=2") && next.contains("ordering=title") && next.contains("page_size=2")
     );
     let next_path = next.trim_start_matches(&app.address);
-    let (_, second) = app
-        .call(Method::GET, next_path, Some(&ada.token), None)
-        .await;
+    let (_, second) = app.read(next_path, &ada.token).await;
     assert_eq!(titles(&second), ["Buy milk", "Call Alice"]);
     assert!(second["previous"].as_str().unwrap().contains("page=1"));
     let (_, third) = get("?page_size=2&ordering=title&page=3").await;

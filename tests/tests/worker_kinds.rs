@@ -7,7 +7,6 @@ use std::time::Duration;
 use dispatch_tests::catalogue::{picture, products, upload_image};
 use dispatch_tests::process::command;
 use dispatch_tests::{wait_until, Binary, TestApp, TestEnv};
-use reqwest::Method;
 use serde_json::Value;
 
 fn logged_worker(
@@ -45,14 +44,7 @@ fn finished_kinds(log: &std::path::Path) -> Vec<String> {
 }
 
 async fn job_status(app: &TestApp, token: &str, id: &str) -> String {
-    let (_, job) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/jobs/{id}/"),
-            Some(token),
-            None,
-        )
-        .await;
+    let (_, job) = app.read(&format!("/api/v1/jobs/{id}/"), token).await;
     job["status"].as_str().unwrap_or_default().to_owned()
 }
 
