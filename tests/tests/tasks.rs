@@ -370,6 +370,11 @@ async fn lists_filter_search_order_and_page() {
     assert!(
         next.contains("page=2") && next.contains("ordering=title") && next.contains("page_size=2")
     );
+    assert!(
+        next.trim_start_matches(&app.address)
+            .starts_with("/api/v1/tasks/?"),
+        "the link keeps the published path: {next}"
+    );
     let next_path = next.trim_start_matches(&app.address);
     let (_, second) = app.read(next_path, &ada.token).await;
     assert_eq!(titles(&second), ["Buy milk", "Call Alice"]);

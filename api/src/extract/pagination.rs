@@ -70,7 +70,9 @@ pub struct Page<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
 }
 
 fn page_url(request: &Request, page: u64) -> String {
-    let path = request.uri().path();
+    // Routing takes off the trailing slash every list path is published with; links carry
+    // the published path.
+    let path = request.uri().path().trim_end_matches('/');
     let mut pairs: Vec<(String, String)> = request
         .uri()
         .query()
@@ -85,7 +87,7 @@ fn page_url(request: &Request, page: u64) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
-    format!("{path}?{query}")
+    format!("{path}/?{query}")
 }
 
 impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> Page<T> {
