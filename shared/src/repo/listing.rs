@@ -25,7 +25,9 @@ pub fn contains_pattern(needle: &str) -> String {
 }
 
 /// Applies an `Ordering`'s sorts to a boxed query, mapping each field to its column, then
-/// breaks ties by `$tiebreak` so pages never overlap or skip rows.
+/// breaks ties by `$tiebreak` so pages never overlap or skip rows. The tiebreak runs in the
+/// last sort's direction: with an index on (…, column, id), MariaDB then reads a page in
+/// index order and stops at the limit, where a mixed direction makes it sort every match.
 ///
 /// ```ignore
 /// apply_ordering!(query, ordering, dsl::id, { TaskSort::Title => dsl::title, ... })
@@ -34,7 +36,9 @@ pub fn contains_pattern(needle: &str) -> String {
 macro_rules! apply_ordering {
     ($query:expr, $ordering:expr, $tiebreak:expr, { $($field:path => $column:expr),+ $(,)? }) => {{
         let mut query = $query;
+        let mut descending = false;
         for sort in $ordering.sorts() {
+            descending = sort.descending;
             query = match sort.field {
                 $($field => if sort.descending {
                     query.then_order_by($column.desc())
@@ -43,7 +47,11 @@ macro_rules! apply_ordering {
                 }),+
             };
         }
-        query.then_order_by($tiebreak.asc())
+        if descending {
+            query.then_order_by($tiebreak.desc())
+        } else {
+            query.then_order_by($tiebreak.asc())
+        }
     }};
 }
 
