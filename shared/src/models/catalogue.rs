@@ -1,11 +1,10 @@
 use bigdecimal::{BigDecimal, ToPrimitive};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-
-use crate::db::id::Id;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::id::Id;
 use crate::db::schema::{categories, products};
 use crate::domain::money_text;
 

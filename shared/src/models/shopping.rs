@@ -3,7 +3,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::id::Id;
-
 use crate::db::schema::{cart_items, carts, order_items, orders};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -1,10 +1,9 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-
-use crate::db::id::Id;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::db::id::Id;
 use crate::db::schema::{assignments, tasks};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]

@@ -3,13 +3,12 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-
-use crate::db::id::Id;
 use diesel::sql_types::{BigInt, Char, Date, Nullable};
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::apply_ordering;
+use crate::db::id::Id;
 use crate::db::is_deadlock;
 use crate::db::schema::{assignments, tasks, users};
 use crate::domain::{Ordering, Sort, SortField};

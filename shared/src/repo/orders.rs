@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-
-use crate::db::id::Id;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::id::Id;
 use crate::db::schema::{order_items, orders};
 use crate::models::{OrderItemRow, OrderRow};
 use crate::repo::listing::Window;

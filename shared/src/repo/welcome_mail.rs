@@ -4,12 +4,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-use crate::db::id::Id;
 use diesel::sql_types::Char;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::id::Id;
 use crate::db::schema::{jobs, users};
 use crate::jobs::send_mail::{MailKind, SendMailPayload};
 use crate::jobs::JobKind;
