@@ -24,10 +24,11 @@ use crate::daily_mail::DailyMail;
 use crate::jobs::Jobs;
 use crate::operations::JobOperations;
 use crate::readiness::Readiness;
+use crate::reads::in_flight;
 use crate::reads::users::UserCache;
 use crate::shopping::carts::Carts;
 use crate::shopping::orders::Orders;
-use crate::tasks::reads::TaskReads;
+use crate::tasks::reads::{TaskPages, TaskReads};
 use crate::tasks::Tasks;
 
 /// The clients every service draws from: one pool, one Redis connection, one event bus.
@@ -107,6 +108,7 @@ impl Services {
             tasks: Tasks::new(
                 db.clone(),
                 TaskReads::spawn(db.clone(), settings.db_pool_size),
+                TaskPages::spawn(db.clone(), in_flight(settings.db_pool_size)),
                 publisher.clone(),
             ),
             assignments: Assignments::new(db.clone(), limit),

@@ -69,7 +69,7 @@ impl<R: PointRead> BatchedReads<R> {
     /// Reads through `db`, whose pool holds `pool_size` connections.
     pub fn spawn(db: DbPool, pool_size: u32) -> Self {
         let (queue, incoming) = mpsc::channel(QUEUE);
-        let slots = Arc::new(Semaphore::new(batches_in_flight(pool_size)));
+        let slots = Arc::new(Semaphore::new(super::in_flight(pool_size)));
         tokio::spawn(dispatch(db, incoming, slots));
         Self { queue }
     }
@@ -91,15 +91,6 @@ impl<R: PointRead> BatchedReads<R> {
             ))),
         }
     }
-}
-
-/// One batch in flight per core (each holds a pooled connection), and never more than half
-/// the pool: more would only make the batches smaller (each then costs the database a
-/// statement for fewer reads) without serving them sooner. Measured with wrk on 2 cores: 2
-/// in flight served 20–24k task reads/s, 1 and 4 about 19k.
-fn batches_in_flight(pool_size: u32) -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    cores.min(pool_size as usize / 2).max(1)
 }
 
 async fn dispatch<R: PointRead>(

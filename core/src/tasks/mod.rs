@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::listing::{Listed, Ordering, Window};
 use crate::Failure;
-use reads::{TaskKey, TaskReads};
+use reads::{TaskKey, TaskPageKey, TaskPages, TaskReads};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
@@ -62,14 +62,16 @@ impl TaskInput {
 pub struct Tasks {
     db: DbPool,
     reads: TaskReads,
+    pages: TaskPages,
     publisher: EventPublisher,
 }
 
 impl Tasks {
-    pub fn new(db: DbPool, reads: TaskReads, publisher: EventPublisher) -> Self {
+    pub fn new(db: DbPool, reads: TaskReads, pages: TaskPages, publisher: EventPublisher) -> Self {
         Self {
             db,
             reads,
+            pages,
             publisher,
         }
     }
@@ -124,8 +126,13 @@ impl Tasks {
         ordering: &Ordering<TaskSort>,
         window: Window,
     ) -> Result<Listed<TaskView>, Failure> {
-        let mut conn = self.db.get().await?;
-        let (rows, count) = tasks::list(&mut conn, owner, filter, ordering, window).await?;
+        let key = TaskPageKey {
+            owner,
+            filter: filter.clone(),
+            ordering: ordering.clone(),
+            window,
+        };
+        let (rows, count) = self.pages.read(key).await?;
         Ok(Listed::of(rows, count, |r| r.view()))
     }
 

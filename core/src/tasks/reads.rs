@@ -1,13 +1,16 @@
-//! Task reads by id, batched (see `reads::batched`): each read is scoped to its owner, so
-//! another user's task is not found.
+//! Task reads by id, batched (see `reads::batched`), and pages of an owner's tasks, shared
+//! by equal requests (see `reads::shared`). Each read is scoped to its owner, so another
+//! user's task is not found.
 
 use diesel::QueryResult;
 use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::models::TaskRow;
-use dispatch_shared::repo::tasks;
+use dispatch_shared::repo::tasks::{self, TaskFilter, TaskSort};
 use uuid::Uuid;
 
+use crate::listing::{Ordering, Window};
 use crate::reads::batched::{BatchedReads, PointRead};
+use crate::reads::shared::{SharedRead, SharedReads};
 
 pub struct TaskById;
 
@@ -39,3 +42,30 @@ impl PointRead for TaskById {
 }
 
 pub type TaskReads = BatchedReads<TaskById>;
+
+pub struct TaskPage;
+
+/// One page of one owner's tasks, as asked.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TaskPageKey {
+    pub owner: Uuid,
+    pub filter: TaskFilter,
+    pub ordering: Ordering<TaskSort>,
+    pub window: Window,
+}
+
+impl SharedRead for TaskPage {
+    type Key = TaskPageKey;
+    /// The page's rows and the number across all pages.
+    type Answer = (Vec<TaskRow>, i64);
+    const WHAT: &'static str = "task page";
+
+    async fn read(
+        conn: &mut AsyncMysqlConnection,
+        key: &TaskPageKey,
+    ) -> QueryResult<(Vec<TaskRow>, i64)> {
+        tasks::list(conn, key.owner, &key.filter, &key.ordering, key.window).await
+    }
+}
+
+pub type TaskPages = SharedReads<TaskPage>;

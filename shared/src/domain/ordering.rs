@@ -9,7 +9,7 @@ pub trait SortField: Copy + PartialEq + Send + Sync + 'static {
     const DEFAULT: &'static [Sort<Self>];
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Sort<F> {
     pub field: F,
     pub descending: bool,
@@ -32,7 +32,7 @@ impl<F> Sort<F> {
 }
 
 /// A validated list of sort keys, most significant first, each field at most once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Ordering<F>(Vec<Sort<F>>);
 
 impl<F: SortField> Default for Ordering<F> {

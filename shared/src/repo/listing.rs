@@ -2,7 +2,7 @@
 //! client's ordering applied to a boxed diesel query.
 
 /// `LIMIT`/`OFFSET` of one page.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Window {
     pub offset: i64,
     pub limit: i64,

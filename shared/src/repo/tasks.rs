@@ -15,7 +15,7 @@ use crate::repo::listing::{contains_pattern, Window};
 
 type Conn = AsyncMysqlConnection;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskSort {
     DateCreated,
     LastUpdated,
@@ -31,7 +31,7 @@ impl SortField for TaskSort {
     const DEFAULT: &'static [Sort<Self>] = &[Sort::desc(TaskSort::DateCreated)];
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TaskFilter {
     pub status: Option<TaskStatus>,
     /// Case-insensitive substring of the title or the description.
