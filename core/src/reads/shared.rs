@@ -35,6 +35,8 @@ pub trait SharedRead: Send + Sync + 'static {
 }
 
 type Reply<A> = oneshot::Sender<Result<A, ReadError>>;
+/// Everyone waiting for one read's answer.
+type Waiters<A> = Vec<Reply<A>>;
 
 struct Request<R: SharedRead> {
     key: R::Key,
@@ -90,7 +92,7 @@ impl<R: SharedRead> SharedReads<R> {
 /// The reads not yet started: each key once, in arrival order, with everyone waiting for it.
 struct Waiting<R: SharedRead> {
     order: VecDeque<R::Key>,
-    replies: HashMap<R::Key, Vec<Reply<R::Answer>>>,
+    replies: HashMap<R::Key, Waiters<R::Answer>>,
 }
 
 impl<R: SharedRead> Waiting<R> {
@@ -104,7 +106,7 @@ impl<R: SharedRead> Waiting<R> {
         }
     }
 
-    fn next(&mut self) -> Option<(R::Key, Vec<Reply<R::Answer>>)> {
+    fn next(&mut self) -> Option<(R::Key, Waiters<R::Answer>)> {
         let key = self.order.pop_front()?;
         let replies = self.replies.remove(&key).unwrap_or_default();
         Some((key, replies))
@@ -144,7 +146,7 @@ async fn dispatch<R: SharedRead>(
 async fn answer<R: SharedRead>(
     db: DbPool,
     key: R::Key,
-    replies: Vec<Reply<R::Answer>>,
+    replies: Waiters<R::Answer>,
     _slot: OwnedSemaphorePermit,
 ) {
     let answer = match read::<R>(&db, &key).await {
