@@ -1,14 +1,16 @@
 -- wrk script for the authenticated task reads in bench/run.sh. The seed file (written by
 -- `dispatch-bench seed`) holds the user's access token on its first line and one task id per
 -- line after it. TASKS_MODE `get` walks those tasks by id; `list` asks for the first page;
--- `profile` reads the user's profile (with the user cache off, the same one MySQL read).
+-- `profile` reads the user's profile (with the user cache off, the same one MySQL read);
+-- `list-users` asks for the first page of a different user's tasks at each request, the
+-- users' access tokens read one per line from TASKS_TOKENS, so equal lists rarely meet.
 -- Usage: TASKS_SEED=target/bench-seed.txt TASKS_MODE=get \
 --          wrk -t2 -c32 -d10s -s bench/wrk/tasks.lua http://127.0.0.1:18000
 -- (wrk gives its script's arguments only to the threads' states, not to `done`'s, so the
 -- settings come from the environment, which both see.)
 
 local mode = os.getenv("TASKS_MODE") or "get"
-local ids, counter = {}, 0
+local ids, tokens, counter = {}, {}, 0
 
 function init(args)
   local path = assert(os.getenv("TASKS_SEED"), "TASKS_SEED is not set")
@@ -19,11 +21,19 @@ function init(args)
   end
   file:close()
   wrk.headers["Authorization"] = "Bearer " .. token
+  if mode == "list-users" then
+    local tokens_path = assert(os.getenv("TASKS_TOKENS"), "TASKS_TOKENS is not set")
+    for line in io.lines(tokens_path) do
+      tokens[#tokens + 1] = line
+    end
+  end
 end
 
 function request()
   counter = counter + 1
-  if mode == "list" then
+  if mode == "list-users" then
+    return wrk.format("GET", "/api/v1/tasks/", {Authorization = "Bearer " .. tokens[(counter % #tokens) + 1]})
+  elseif mode == "list" then
     return wrk.format("GET", "/api/v1/tasks/")
   elseif mode == "profile" then
     return wrk.format("GET", "/api/v1/auth/profile/")

@@ -57,7 +57,9 @@ fn filtered<'a>(
     query
 }
 
-/// One page of the owner's tasks and the number across all pages.
+/// One page of the owner's tasks and the number across all pages, in one statement: the
+/// count is an uncorrelated subquery, which MariaDB runs once. Only a page past the end
+/// (no rows to carry the count) costs a second statement.
 pub async fn list(
     conn: &mut Conn,
     owner: Uuid,
@@ -66,12 +68,9 @@ pub async fn list(
     window: Window,
 ) -> QueryResult<(Vec<TaskRow>, i64)> {
     let owner = owner.to_string();
-    let count: i64 = filtered(&owner, filter).count().get_result(conn).await?;
-    if count <= window.offset {
-        return Ok((Vec::new(), count));
-    }
-    let query = filtered(&owner, filter).select(TaskRow::as_select());
-    let rows = apply_ordering!(query, ordering, dsl::id, {
+    let total = filtered(&owner, filter).count().single_value();
+    let query = filtered(&owner, filter).select((TaskRow::as_select(), total));
+    let page: Vec<(TaskRow, Option<i64>)> = apply_ordering!(query, ordering, dsl::id, {
         TaskSort::DateCreated => dsl::date_created,
         TaskSort::LastUpdated => dsl::last_updated,
         TaskSort::Title => dsl::title,
@@ -80,7 +79,12 @@ pub async fn list(
     .limit(window.limit)
     .load(conn)
     .await?;
-    Ok((rows, count))
+    let count = match page.as_slice().first() {
+        Some((_, count)) => count.unwrap_or_default(),
+        None if window.offset == 0 => 0,
+        None => filtered(&owner, filter).count().get_result(conn).await?,
+    };
+    Ok((page.into_iter().map(|(row, _)| row).collect(), count))
 }
 
 pub async fn find(conn: &mut Conn, owner: Uuid, id: Uuid) -> QueryResult<Option<TaskRow>> {
