@@ -1,5 +1,6 @@
-//! Periodic upkeep, safe to run in every worker at once: re-pushing jobs whose Redis message
-//! may be lost, and purging finished rows past the retention period.
+//! Periodic upkeep, safe to run in every worker at once: keeping each queue's backlog
+//! fetchable, re-pushing jobs whose Redis message may be lost, and purging finished rows past
+//! the retention period.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,9 @@ use uuid::Uuid;
 use crate::context::JobContext;
 
 const RECONCILE_EVERY: Duration = Duration::from_secs(5);
+/// A backlog can grow by the fetch script's margin (`JobQueues::promote_backlog`) only at
+/// more than 28,000 pushes per second between two passes.
+const PROMOTE_EVERY: Duration = Duration::from_millis(250);
 const PURGE_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 const BATCH: i64 = 500;
 // A firing can only be seen twice within a worker's clock skew; a week is plenty.
@@ -25,9 +29,12 @@ pub fn spawn(ctx: Arc<JobContext>, stop: CancellationToken) -> tokio::task::Join
         let purge_every =
             (ctx.settings.job_retention / 2).clamp(Duration::from_secs(1), PURGE_AT_MOST_EVERY);
         let mut purge = tokio::time::interval(purge_every);
+        let mut promote = tokio::time::interval(PROMOTE_EVERY);
+        promote.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
+                _ = promote.tick() => promote_backlogs(&ctx).await,
                 _ = reconcile.tick() => {
                     if let Err(e) = reconcile_once(&ctx).await {
                         tracing::warn!(error = %e, "reconciler pass failed");
@@ -44,6 +51,18 @@ pub fn spawn(ctx: Arc<JobContext>, stop: CancellationToken) -> tokio::task::Join
             }
         }
     })
+}
+
+/// Moves each handled queue's backlog beyond what apalis-redis's fetch can take into its
+/// active list (`JobQueues::promote_backlog`).
+pub async fn promote_backlogs(ctx: &JobContext) {
+    for &kind in &ctx.settings.worker_kinds {
+        match ctx.queues.promote_backlog(kind).await {
+            Ok(0) => {}
+            Ok(moved) => tracing::debug!(%kind, moved, "backlog moved to the active list"),
+            Err(e) => tracing::warn!(%kind, error = %e, "backlog not moved"),
+        }
+    }
 }
 
 pub async fn reconcile_once(

@@ -101,6 +101,8 @@ pub async fn run(
         let Some(announcements) = subscribed else {
             break Ok(());
         };
+        // The consumers' first fetch must find a backlog it can take.
+        maintenance::promote_backlogs(&ctx).await;
         let failed = Arc::new(tokio::sync::Notify::new());
         let monitor = watched(monitor(&instance, &ctx, &announcements)?, &health, &failed);
         let control = monitor.context();

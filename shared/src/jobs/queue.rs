@@ -15,7 +15,7 @@ pub struct JobMessage {
 
 #[derive(Debug, thiserror::Error)]
 #[error("could not enqueue job: {0}")]
-pub struct QueueError(String);
+pub struct QueueError(pub(super) String);
 
 /// One apalis-redis queue per job kind, each under an explicit namespaced name.
 #[derive(Clone)]
@@ -46,6 +46,10 @@ impl JobQueues {
             self.namespace.replace(':', "."),
             kind.as_str()
         )
+    }
+
+    pub(super) fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
     }
 
     pub fn config(&self, kind: JobKind) -> Config {
