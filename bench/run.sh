@@ -20,6 +20,7 @@ for tool in sysbench argon2 wrk; do
   fi
 done
 source bench/counters.sh
+source bench/drain.sh
 # 2,000 sockets in one client process, and as many in the servers.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -125,6 +126,8 @@ echo "where each process's time went (its threads' schedstat; the hashing thread
 sched_per_job "$tmp/sched0" "$tmp/sched1" "$jobs"
 echo "the pipeline one job at a time (its chain on quiet cores):"
 "$bin/dispatch-bench" pipeline --base "http://127.0.0.1:$port" --requests 100 --concurrency 1
+echo "== the job drain: 10,000 registrations queued while no worker ran, then one worker (default concurrency) empties the queue"
+drain_registrations 10000
 # At 16 concurrent both cores hash all the time, on threads at SCHED_IDLE, so that every
 # other thread that wakes takes a core at once. With the kernel's autogroups on (Debian's
 # default), that holds only inside one session's group: MariaDB and Redis, started by their
@@ -165,11 +168,21 @@ measure() { # scenario requests concurrency: the bench line and its share of poi
   share_of "$("$bin/dispatch-bench" "$1" --base "http://127.0.0.1:$port" --requests "$2" --concurrency "$3")" \
     "$ceiling" "point selects"
 }
-read_under_wrk() { # get|list connections: 10 s of task reads by wrk, and their share
-  share_of "$(TASKS_SEED="$tmp/seed" TASKS_MODE="$1" TASKS_CONNECTIONS="$2" \
-    wrk -t2 -c"$2" -d10s -s bench/wrk/tasks.lua "http://127.0.0.1:$port" | tail -1)" \
-    "$ceiling" "point selects"
+read_under_wrk() { # get|list|list-users connections: 10 s of task reads by wrk, and their
+  # share of point selects; a list's also of the last read by id at its concurrency.
+  local line
+  line=$(TASKS_SEED="$tmp/seed" TASKS_MODE="$1" TASKS_CONNECTIONS="$2" \
+    wrk -t2 -c"$2" -d10s -s bench/wrk/tasks.lua "http://127.0.0.1:$port" | tail -1)
+  share_of "$line" "$ceiling" "point selects"
+  local rate
+  rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
+  if [[ $1 == get ]]; then
+    by_id[$2]=$rate
+  elif [[ -n ${by_id[$2]:-} ]]; then
+    echo "   = $(awk -v a="$rate" -v b="${by_id[$2]}" 'BEGIN {printf "%.0f %%", 100 * a / b}') of the read by id at c=$2"
+  fi
 }
+declare -A by_id
 echo "== task reads by wrk, default configuration (the user comes from the per-instance cache)"
 start_api ""
 "$bin/dispatch-bench" seed --base "http://127.0.0.1:$port" --seed-file "$tmp/seed"
@@ -186,6 +199,14 @@ read_under_wrk get 32
 read_under_wrk get 64
 read_under_wrk list 32
 read_under_wrk list 64
+echo "== task lists by wrk, user cache off, each request a different one of 32 users (equal lists rarely meet)"
+: > "$tmp/tokens"
+for n in $(seq 1 32); do
+  "$bin/dispatch-bench" seed --base "http://127.0.0.1:$port" --seed-file "$tmp/seed-$n"
+  head -1 "$tmp/seed-$n" >> "$tmp/tokens"
+done
+export TASKS_TOKENS="$tmp/tokens"
+read_under_wrk list-users 32
 echo "== task creates (dispatch-bench), user cache off"
 measure task-create 10000 32
 measure task-create 10000 64

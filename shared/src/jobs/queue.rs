@@ -53,14 +53,16 @@ impl JobQueues {
     }
 
     pub fn config(&self, kind: JobKind) -> Config {
-        // Events on: the push script's `available` message is what wakes an idle worker at
-        // once (the worker's `wake::Announcements`). (`persist_results` must stay on too:
-        // with it off, apalis-redis never acknowledges a task.)
+        // apalis-redis's own events off: they are a PUBLISH at each lease and each
+        // acknowledgement that nothing here listens to. Idle workers wake on the
+        // announcement `push` sends (`wake::Announcements` in the worker); tasks a stopping
+        // worker hands back are found at the others' next poll. (`persist_results` must
+        // stay on: with it off, apalis-redis never acknowledges a task.)
         Config::default()
             .queue(self.queue_name(kind))
             .heartbeat_interval(HEARTBEAT)
             .missed_heartbeats(MISSED_HEARTBEATS)
-            .emit_events(true)
+            .emit_events(false)
     }
 
     pub fn storage(&self, kind: JobKind) -> RedisStorage<JobMessage> {
