@@ -10,13 +10,13 @@ drain_registrations() {
   local jobs=$1
   kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
   server_counters > "$tmp/drain0"
-  "$bin/dispatch-drain-bench" fill --jobs "$jobs"
+  "$bin/dispatch-drain-bench" fill --jobs "$jobs" --run "$$-$jobs"
   server_counters > "$tmp/drain1"
   local servers=($(pgrep -x mariadbd) $(pgrep -x redis-server))
   sched_counters "${servers[@]}" > "$tmp/drain_sched0"
   echo "dispatch-worker 0 0 0" >> "$tmp/drain_sched0"
   "$bin/dispatch-worker" & pids+=($!); worker_pid=$!
-  "$bin/dispatch-drain-bench" await --jobs "$jobs"
+  "$bin/dispatch-drain-bench" await --jobs "$jobs" --run "$$-$jobs"
   sched_counters "$worker_pid" "${servers[@]}" > "$tmp/drain_sched1"
   server_counters > "$tmp/drain2"
   counters_delta "$tmp/drain0" "$tmp/drain1" > "$tmp/drain_enqueue"

@@ -178,7 +178,7 @@ read_under_wrk() { # get|list|list-users connections: 10 s of task reads by wrk,
   rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
   if [[ $1 == get ]]; then
     by_id[$2]=$rate
-  elif [[ -n ${by_id[$2]:-} ]]; then
+  elif [[ $1 == list* && -n ${by_id[$2]:-} ]]; then
     echo "   = $(awk -v a="$rate" -v b="${by_id[$2]}" 'BEGIN {printf "%.0f %%", 100 * a / b}') of the read by id at c=$2"
   fi
 }

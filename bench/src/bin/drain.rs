@@ -35,11 +35,16 @@ enum Step {
     Fill {
         #[arg(long)]
         jobs: usize,
+        /// Names this run's jobs (their `request_id`), so `await` counts only them.
+        #[arg(long)]
+        run: String,
     },
-    /// Waits for N succeeded registrations and prints the drain rate.
+    /// Waits for the run's N registrations to succeed and prints the drain rate.
     Await {
         #[arg(long)]
         jobs: usize,
+        #[arg(long)]
+        run: String,
         /// Gives up after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
@@ -51,15 +56,22 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     let db = dispatch_shared::db::build_pool(&settings.database_url, 16);
     match Args::parse().step {
-        Step::Fill { jobs } => fill(&settings, &db, jobs).await,
-        Step::Await { jobs, timeout } => wait_for(&db, jobs, Duration::from_secs(timeout)).await,
+        Step::Fill { jobs, run } => fill(&settings, &db, jobs, &request_id(&run)).await,
+        Step::Await { jobs, run, timeout } => {
+            wait_for(&db, jobs, &request_id(&run), Duration::from_secs(timeout)).await
+        }
     }
+}
+
+fn request_id(run: &str) -> String {
+    format!("drain-{run}")
 }
 
 async fn fill(
     settings: &Settings,
     db: &dispatch_shared::db::DbPool,
     count: usize,
+    run: &str,
 ) -> anyhow::Result<()> {
     let client = redis::Client::open(settings.redis_url.as_str())?;
     let queues = JobQueues::new(
@@ -67,22 +79,27 @@ async fn fill(
         &settings.redis_namespace,
     );
     let password_hash = argon2id::hash(b"drain-bench-password").map_err(anyhow::Error::msg)?;
-    let run = Uuid::new_v4().simple().to_string();
+    let names = Uuid::new_v4().simple().to_string();
     let started = Instant::now();
     stream::iter(0..count)
         .map(|n| {
             let payload = RegisterUserPayload {
                 user_id: Uuid::new_v4(),
-                username: format!("drain{}{n}", &run[..8]),
-                email: format!("drain{}{n}@example.com", &run[..8]),
+                username: format!("drain{}{n}", &names[..8]),
+                email: format!("drain{}{n}@example.com", &names[..8]),
                 first_name: "Drain".into(),
                 last_name: "Bench".into(),
                 password_hash: password_hash.clone(),
             };
-            let (db, queues) = (db.clone(), queues.clone());
+            let (db, queues, run) = (db.clone(), queues.clone(), run.to_owned());
             async move {
                 let payload = serde_json::to_string(&payload)?;
-                let job = jobs::new_job(JobKind::RegisterUser, None, Some(payload), None);
+                let job = jobs::new_job(
+                    JobKind::RegisterUser,
+                    None,
+                    Some(payload),
+                    Some(run.to_owned()),
+                );
                 let id = job.id.0;
                 jobs::insert(&mut *db.get().await?, &job).await?;
                 queues.push(JobKind::RegisterUser, id).await?;
@@ -102,6 +119,7 @@ async fn fill(
 async fn wait_for(
     db: &dispatch_shared::db::DbPool,
     count: usize,
+    run: &str,
     timeout: Duration,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
@@ -109,6 +127,7 @@ async fn wait_for(
         dsl::jobs
             .filter(dsl::kind.eq(JobKind::RegisterUser.as_str()))
             .filter(dsl::status.eq(JobStatus::Succeeded.as_str()))
+            .filter(dsl::request_id.eq(run))
     };
     loop {
         let mut conn = db.get().await?;
