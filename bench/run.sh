@@ -73,8 +73,11 @@ echo "== idle RSS"
 echo "dispatch-api     $(rss_mib "$api_pid")"
 echo "dispatch-worker  $(rss_mib "$worker_pid")"
 echo "== password hashing: the two Argon2id implementations compared (Dispatch uses libsodium)"
-"$bin/dispatch-hash-bench"
-echo "== the hashing ceiling: Argon2id (m 19456 KiB, t 2, p 1) by the reference C implementation, both cores"
+"$bin/dispatch-hash-bench" | tee "$tmp/hashing"
+# The fastest Argon2id on the box is the ceiling: libsodium's (above, both cores) or the
+# reference C implementation's CLI (Debian's generic build, below), whichever is faster.
+sodium_rate=$(awk '/all cores/ {for (i = 1; i < NF; i++) if ($i == "libsodium") {sub("/s", "", $(i + 1)); print $(i + 1)}}' "$tmp/hashing")
+echo "== Argon2id (m 19456 KiB, t 2, p 1) by the reference C implementation's CLI, both cores"
 reference_hash() { # [a command to run it under]: one hash at Dispatch's parameters
   echo -n "bench-password-1" | "$@" argon2 dispatchbenchsalt -id -t 2 -k 19456 -p 1
 }
@@ -88,6 +91,8 @@ argon2_loop 40 > "$tmp/a2" & second_loop=$!
 wait "$first_loop" "$second_loop"
 hash_ceiling=$(awk -v a="$(cat "$tmp/a1")" -v b="$(cat "$tmp/a2")" 'BEGIN {printf "%.1f", 80 / (a > b ? a : b)}')
 echo "reference argon2  ${hash_ceiling} hashes/s"
+hash_ceiling=$(awk -v a="$hash_ceiling" -v b="$sodium_rate" 'BEGIN {print (b > a ? b : a)}')
+echo "the hashing ceiling: ${hash_ceiling} hashes/s (the faster of the two)"
 share_of() { # bench-line ceiling name: the line, with its req/s as a share of the ceiling
   local rate
   rate=$(echo "$1" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
