@@ -22,6 +22,7 @@ pub mod reads;
 pub mod services;
 pub mod shopping;
 pub mod tasks;
+pub mod writes;
 
 pub use caller::Caller;
 pub use failure::Failure;

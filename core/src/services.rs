@@ -29,6 +29,7 @@ use crate::reads::users::UserCache;
 use crate::shopping::carts::Carts;
 use crate::shopping::orders::Orders;
 use crate::tasks::reads::{TaskPages, TaskReads};
+use crate::tasks::writes::TaskInserts;
 use crate::tasks::Tasks;
 
 /// The clients every service draws from: one pool, one Redis connection, one event bus.
@@ -109,6 +110,7 @@ impl Services {
                 db.clone(),
                 TaskReads::spawn(db.clone(), settings.db_pool_size),
                 TaskPages::spawn(db.clone(), in_flight(settings.db_pool_size)),
+                TaskInserts::spawn(db.clone(), in_flight(settings.db_pool_size)),
                 publisher.clone(),
             ),
             assignments: Assignments::new(db.clone(), limit),

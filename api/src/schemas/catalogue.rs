@@ -11,6 +11,8 @@ use poem_openapi::{Enum, Object};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::NonBlank;
+
 use super::example_time;
 
 /// An amount such as `"12.50"`: up to 8 digits, a point and up to 2 decimals.
@@ -82,8 +84,7 @@ impl poem_openapi::types::Example for Category {
 #[oai(example)]
 pub struct CategoryInput {
     /// 1–50 characters, unique regardless of case; surrounding blanks are trimmed.
-    #[oai(validator(max_length = 50, pattern = r"[^ \t\n\r\x0b\x0c]"))]
-    pub name: String,
+    pub name: NonBlank<50>,
 }
 
 impl poem_openapi::types::Example for CategoryInput {
@@ -205,8 +206,7 @@ impl poem_openapi::types::Example for Product {
 #[oai(example)]
 pub struct NewProduct {
     /// 1–50 characters.
-    #[oai(validator(max_length = 50, pattern = r"[^ \t\n\r\x0b\x0c]"))]
-    pub name: String,
+    pub name: NonBlank<50>,
     /// At most 50 characters (default empty).
     #[oai(nullable, validator(max_length = 50))]
     pub brand: Option<String>,
@@ -245,8 +245,8 @@ impl poem_openapi::types::Example for NewProduct {
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct ProductPatch {
-    #[oai(nullable, validator(max_length = 50, pattern = r"[^ \t\n\r\x0b\x0c]"))]
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub name: Option<NonBlank<50>>,
     #[oai(nullable, validator(max_length = 50))]
     pub brand: Option<String>,
     #[oai(nullable, validator(max_length = 200))]

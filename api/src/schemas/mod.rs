@@ -247,6 +247,7 @@ mod catalogue;
 mod date;
 mod email;
 mod name;
+mod non_blank;
 mod operations;
 mod scalar;
 mod shopping;
@@ -260,6 +261,7 @@ pub use catalogue::{
 pub use date::Date;
 pub use email::EmailText;
 pub use name::NameText;
+pub use non_blank::NonBlank;
 pub use operations::{
     FinishedMinute, JobKindValue, JobStatusValue, Queue, Queues, Throughput, Worker, Workers,
 };

@@ -8,7 +8,7 @@ use poem_openapi::types::ToJSON;
 use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
-use super::example_time;
+use super::{example_time, NonBlank};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum TaskStatusValue {
@@ -97,8 +97,7 @@ impl poem_openapi::types::Example for Task {
 #[oai(example)]
 pub struct NewTask {
     /// 1–100 characters; surrounding blanks are trimmed and a blank title is refused.
-    #[oai(validator(max_length = 100, pattern = r"[^ \t\n\r\x0b\x0c]"))]
-    pub title: String,
+    pub title: NonBlank<100>,
     /// At most 10 000 characters (default empty).
     #[oai(nullable, validator(max_length = 10000))]
     pub description: Option<String>,
@@ -122,8 +121,8 @@ impl poem_openapi::types::Example for NewTask {
 #[oai(example)]
 pub struct TaskPatch {
     /// 1–100 characters; surrounding blanks are trimmed and a blank title is refused.
-    #[oai(nullable, validator(max_length = 100, pattern = r"[^ \t\n\r\x0b\x0c]"))]
-    pub title: Option<String>,
+    #[oai(nullable)]
+    pub title: Option<NonBlank<100>>,
     /// At most 10 000 characters.
     #[oai(nullable, validator(max_length = 10000))]
     pub description: Option<String>,

@@ -3,6 +3,7 @@
 
 pub mod reads;
 pub mod stream;
+pub mod writes;
 
 use dispatch_shared::db::id::Id;
 use dispatch_shared::db::DbPool;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 use crate::listing::{Listed, Ordering, Window};
 use crate::Failure;
 use reads::{TaskKey, TaskPageKey, TaskPages, TaskReads};
+use writes::TaskInserts;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
@@ -63,15 +65,23 @@ pub struct Tasks {
     db: DbPool,
     reads: TaskReads,
     pages: TaskPages,
+    inserts: TaskInserts,
     publisher: EventPublisher,
 }
 
 impl Tasks {
-    pub fn new(db: DbPool, reads: TaskReads, pages: TaskPages, publisher: EventPublisher) -> Self {
+    pub fn new(
+        db: DbPool,
+        reads: TaskReads,
+        pages: TaskPages,
+        inserts: TaskInserts,
+        publisher: EventPublisher,
+    ) -> Self {
         Self {
             db,
             reads,
             pages,
+            inserts,
             publisher,
         }
     }
@@ -104,11 +114,8 @@ impl Tasks {
             date_created: now,
             last_updated: now,
         };
-        {
-            let mut conn = self.db.get().await?;
-            tasks::insert(&mut conn, &task).await?;
-        }
         let view = task.view();
+        self.inserts.insert(task).await?;
         self.announce(owner, TaskChange::Created(view.clone()))
             .await;
         Ok(view)

@@ -8,7 +8,8 @@
 //! different text and gets its own entry.
 //!
 //! Wrap only statements with a bounded number of shapes: never an `IN` list, a batch insert
-//! or anything whose SQL grows with its input, or the connection's cache grows with it.
+//! of unbounded length or anything else whose SQL grows with its input, or the connection's
+//! cache grows with it. (A batch of at most N rows is N shapes.)
 
 use diesel::mysql::Mysql;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};

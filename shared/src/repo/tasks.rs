@@ -122,6 +122,18 @@ pub async fn find_any(conn: &mut Conn, id: Uuid) -> QueryResult<Option<TaskRow>>
     find_by_id(conn, &id.to_string()).await
 }
 
+/// The most tasks `insert_many` takes: each row count is its own prepared statement.
+pub const MAX_INSERT_BATCH: usize = 16;
+
+/// Several tasks in one statement, so one commit; at most `MAX_INSERT_BATCH`.
+pub async fn insert_many(conn: &mut Conn, tasks: &[TaskRow]) -> QueryResult<()> {
+    debug_assert!(tasks.len() <= MAX_INSERT_BATCH);
+    keep_prepared(diesel::insert_into(dsl::tasks).values(tasks))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 pub async fn insert(conn: &mut Conn, task: &TaskRow) -> QueryResult<()> {
     keep_prepared(diesel::insert_into(dsl::tasks).values(task))
         .execute(conn)

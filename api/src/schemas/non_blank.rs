@@ -1,0 +1,72 @@
+//! Text that must hold a non-blank character, at most `MAX` characters (task titles, names
+//! in the catalogue). The schema publishes both rules and the body check (`extract::json`)
+//! enforces them with its once-compiled pattern; the use case trims and has the last word.
+//! poem-openapi's own `pattern` validator would compile its regex at every request.
+
+use std::borrow::Cow;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use serde_json::Value;
+
+/// Any character but the blanks that a title may not consist of.
+const NON_BLANK: &str = r"[^ \t\n\r\x0b\x0c]";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonBlank<const MAX: usize>(pub String);
+
+impl<const MAX: usize> std::ops::Deref for NonBlank<MAX> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> From<&str> for NonBlank<MAX> {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl<const MAX: usize> Type for NonBlank<MAX> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        format!("string_non_blank_{MAX}").into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::new("string");
+        schema.max_length = Some(MAX);
+        schema.pattern = Some(NON_BLANK.to_owned());
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<const MAX: usize> ParseFromJSON for NonBlank<MAX> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(raw)) => Ok(Self(raw)),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl<const MAX: usize> ToJSON for NonBlank<MAX> {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}
