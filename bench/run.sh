@@ -212,9 +212,14 @@ for n in $(seq 1 32); do
 done
 export TASKS_TOKENS="$tmp/tokens"
 read_under_wrk list-users 32
-echo "== task creates (dispatch-bench), user cache off"
-measure task-create 10000 32
-measure task-create 10000 64
+echo "== the database's ceiling for writes: MariaDB single-row inserts (sysbench oltp_insert, 32 threads)"
+insert_ceiling=$(sysbench oltp_insert "${sb[@]}" --threads=32 --time=10 run | awk '/queries:/ {gsub(/[(]/, "", $3); print $3}')
+echo "inserts          ${insert_ceiling}/s"
+echo "== task creates (dispatch-bench), user cache off, a socket listening to the user's stream"
+for connections in 32 64; do
+  share_of "$("$bin/dispatch-bench" task-create --base "http://127.0.0.1:$port" --requests 10000 --concurrency "$connections")" \
+    "$insert_ceiling" "sysbench inserts"
+done
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 echo "== task stream fan-out: 2,000 sockets over two API instances, 20 writers"

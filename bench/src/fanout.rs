@@ -39,7 +39,7 @@ struct Deliveries {
     count: watch::Sender<usize>,
 }
 
-async fn create(
+pub async fn create(
     client: &reqwest::Client,
     base: &str,
     token: &str,
@@ -57,7 +57,11 @@ async fn create(
     Ok(())
 }
 
-async fn wait_count(count: &mut watch::Receiver<usize>, target: usize, timeout: Duration) -> usize {
+pub async fn wait_count(
+    count: &mut watch::Receiver<usize>,
+    target: usize,
+    timeout: Duration,
+) -> usize {
     let _ = tokio::time::timeout(timeout, count.wait_for(|n| *n >= target)).await;
     let reached = *count.borrow();
     reached

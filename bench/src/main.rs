@@ -9,6 +9,7 @@ use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
 mod fanout;
+mod listener;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Scenario {
@@ -186,6 +187,10 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", args.seed_file.display()))?;
         return Ok(());
     }
+    let mut listener = match args.scenario {
+        Scenario::TaskCreate => Some(listener::Listener::open(&client, &base, &token).await?),
+        _ => None,
+    };
     let tasks = Arc::new(tasks);
     let token = Arc::new(token);
     let name = Arc::new(name);
@@ -251,6 +256,11 @@ async fn main() -> anyhow::Result<()> {
     let failures = results.iter().filter(|(ok, _)| !ok).count();
     let mut latencies: Vec<Duration> = results.into_iter().map(|(_, d)| d).collect();
     latencies.sort();
+    if let Some(listener) = listener.as_mut() {
+        let created = args.requests - failures;
+        let received = listener.received(created, Duration::from_secs(10)).await;
+        println!("task-create events: {received} of {created} creates reached a socket listening to their owner's stream");
+    }
     println!(
         "{:<11} {:>6} req  c={:<3} {:>9.1} req/s  p50 {:>8.2?}  p95 {:>8.2?}  p99 {:>8.2?}  errors {}",
         match args.scenario {
