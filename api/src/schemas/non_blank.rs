@@ -3,10 +3,8 @@
 //! enforces them with its once-compiled pattern; the use case trims and has the last word.
 //! poem-openapi's own `pattern` validator would compile its regex at every request.
 
-use std::borrow::Cow;
-
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::registry::MetaSchema;
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON};
 use serde_json::Value;
 
 /// Any character but the blanks that a title may not consist of.
@@ -29,32 +27,12 @@ impl<const MAX: usize> From<&str> for NonBlank<MAX> {
     }
 }
 
-impl<const MAX: usize> Type for NonBlank<MAX> {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        format!("string_non_blank_{MAX}").into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        let mut schema = MetaSchema::new("string");
-        schema.max_length = Some(MAX);
-        schema.pattern = Some(NON_BLANK.to_owned());
-        MetaSchemaRef::Inline(Box::new(schema))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+crate::scalar_type!([const MAX: usize] NonBlank<MAX>, format!("string_non_blank_{MAX}"), || {
+    let mut schema = MetaSchema::new("string");
+    schema.max_length = Some(MAX);
+    schema.pattern = Some(NON_BLANK.to_owned());
+    schema
+});
 
 impl<const MAX: usize> ParseFromJSON for NonBlank<MAX> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {

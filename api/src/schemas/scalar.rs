@@ -1,11 +1,12 @@
 //! `impl Type` for our own scalar parameter and field types: each states its name and its
 //! inline schema (format, bounds), and the rest is the same for all of them.
 
-/// `scalar_type!(Ty, "name", || schema)` implements `poem_openapi::types::Type` for `Ty`.
+/// `scalar_type!(Ty, "name", || schema)` implements `poem_openapi::types::Type` for `Ty`;
+/// `scalar_type!([const N: usize] Ty<N>, name, || schema)` for a generic `Ty`.
 #[macro_export]
 macro_rules! scalar_type {
-    ($ty:ty, $name:expr, $schema:expr) => {
-        impl poem_openapi::types::Type for $ty {
+    ([$($generics:tt)*] $ty:ty, $name:expr, $schema:expr) => {
+        impl<$($generics)*> poem_openapi::types::Type for $ty {
             const IS_REQUIRED: bool = true;
             type RawValueType = Self;
             type RawElementValueType = Self;
@@ -29,5 +30,8 @@ macro_rules! scalar_type {
                 Box::new(self.as_raw_value().into_iter())
             }
         }
+    };
+    ($ty:ty, $name:expr, $schema:expr) => {
+        $crate::scalar_type!([] $ty, $name, $schema);
     };
 }
