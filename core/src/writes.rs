@@ -14,6 +14,7 @@ use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::db::{DbError, DbPool};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::batching::next_batch;
 use crate::Failure;
 
 /// Rows waiting for their turn; beyond it a request waits to be queued.
@@ -76,18 +77,7 @@ async fn dispatch<W: BatchedInsert>(
     mut incoming: mpsc::Receiver<Write<W>>,
     slots: Arc<Semaphore>,
 ) {
-    while let Some(first) = incoming.recv().await {
-        // While every slot is busy, more rows queue up and join this batch.
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let mut batch = vec![first];
-        while batch.len() < W::MAX_BATCH {
-            match incoming.try_recv() {
-                Ok(write) => batch.push(write),
-                Err(_) => break,
-            }
-        }
+    while let Some((batch, slot)) = next_batch(&mut incoming, &slots, W::MAX_BATCH).await {
         let db = db.clone();
         // Its own task: a request that goes away cannot interrupt a statement others wait on.
         tokio::spawn(async move {

@@ -80,7 +80,9 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
         date_created: now,
         last_updated: now,
     };
-    tasks::insert(conn, &task).await.expect("task insert");
+    tasks::insert_many(conn, std::slice::from_ref(&task))
+        .await
+        .expect("task insert");
     let changes = tasks::TaskChanges {
         title: Some("renamed".into()),
         description: None,

@@ -86,7 +86,7 @@ impl TasksApi {
         let ordering = ordering_or_default(ordering.0);
         let listed = state
             .tasks
-            .list(auth.id, &filter, &ordering, paging.window())
+            .list(auth.id, filter, ordering, paging.window())
             .await?;
         Ok(Json(Page::of(request, paging, listed)?))
     }

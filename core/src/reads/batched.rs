@@ -12,6 +12,7 @@ use dispatch_shared::db::{DbError, DbPool};
 use dispatch_shared::repo::point_reads;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::batching::next_batch;
 use crate::Failure;
 
 /// The most reads one batch carries: what one statement looks up.
@@ -98,18 +99,7 @@ async fn dispatch<R: PointRead>(
     mut incoming: mpsc::Receiver<Lookup<R>>,
     slots: Arc<Semaphore>,
 ) {
-    while let Some(first) = incoming.recv().await {
-        // While every slot is busy, more reads queue up and join this batch.
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match incoming.try_recv() {
-                Ok(lookup) => batch.push(lookup),
-                Err(_) => break,
-            }
-        }
+    while let Some((batch, slot)) = next_batch(&mut incoming, &slots, MAX_BATCH).await {
         let db = db.clone();
         tokio::spawn(async move {
             answer(&db, batch).await;

@@ -129,14 +129,14 @@ impl Tasks {
     pub async fn list(
         &self,
         owner: Uuid,
-        filter: &TaskFilter,
-        ordering: &Ordering<TaskSort>,
+        filter: TaskFilter,
+        ordering: Ordering<TaskSort>,
         window: Window,
     ) -> Result<Listed<TaskView>, Failure> {
         let key = TaskPageKey {
             owner,
-            filter: filter.clone(),
-            ordering: ordering.clone(),
+            filter,
+            ordering,
             window,
         };
         let (rows, count) = self.pages.read(key).await?;

@@ -134,13 +134,6 @@ pub async fn insert_many(conn: &mut Conn, tasks: &[TaskRow]) -> QueryResult<()> 
         .map(|_| ())
 }
 
-pub async fn insert(conn: &mut Conn, task: &TaskRow) -> QueryResult<()> {
-    keep_prepared(diesel::insert_into(dsl::tasks).values(task))
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
 /// The columns an update sets; `None` leaves a column as it is.
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = tasks)]
