@@ -1,10 +1,14 @@
 //! The web console: a few static pages, embedded in the binary, that use the public API only.
 //! `/` sends a signed-in browser to its dashboard and everyone else to the login page.
+//!
+//! Each page is a template that fills in the one layout (`pages/_layout.html`); the pages are
+//! rendered once, when the routes are built, and served with an ETag of their content.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use poem::endpoint::{make_sync, EmbeddedFileEndpoint, EmbeddedFilesEndpoint};
-use poem::http::{header, HeaderValue};
+use poem::endpoint::{make_sync, EmbeddedFilesEndpoint};
+use poem::http::{header, HeaderValue, StatusCode};
 use poem::web::{Data, Redirect};
 use poem::{get, handler, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 
@@ -49,7 +53,55 @@ pub fn mount(route: Route) -> Route {
 }
 
 fn page(file: &str) -> impl Endpoint {
-    get(EmbeddedFileEndpoint::<Pages>::new(file)).around(secured)
+    let page = match render(file) {
+        Ok(html) => Ok(RenderedPage::new(html)),
+        Err(e) => {
+            tracing::error!(page = file, error = %e, "console page does not render");
+            Err(())
+        }
+    };
+    get(make_sync(move |request| match &page {
+        Ok(page) => page.response(&request),
+        Err(()) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }))
+    .around(secured)
+}
+
+fn render(file: &str) -> Result<String, minijinja::Error> {
+    let mut templates = minijinja::Environment::new();
+    templates.set_loader(|name| {
+        Ok(Pages::get(name).map(|file| String::from_utf8_lossy(&file.data).into_owned()))
+    });
+    templates.get_template(file)?.render(())
+}
+
+struct RenderedPage {
+    html: String,
+    etag: String,
+}
+
+impl RenderedPage {
+    fn new(html: String) -> Self {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        html.hash(&mut hasher);
+        let etag = format!("\"{:016x}\"", hasher.finish());
+        Self { html, etag }
+    }
+
+    fn response(&self, request: &Request) -> Response {
+        let unchanged = request
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == self.etag));
+        let response = Response::builder().header(header::ETAG, self.etag.as_str());
+        if unchanged {
+            return response.status(StatusCode::NOT_MODIFIED).finish();
+        }
+        response
+            .content_type("text/html; charset=utf-8")
+            .body(self.html.clone())
+    }
 }
 
 #[handler]
@@ -89,4 +141,20 @@ async fn secured<E: Endpoint>(next: E, request: Request) -> poem::Result<Respons
         headers.insert(name, value);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_renders_into_the_layout() {
+        for (_, file) in PAGES {
+            let html = render(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(html.starts_with("<!doctype html>"), "{file}");
+            assert!(html.contains("<link rel=\"stylesheet\" href=\"/assets/console.css\">"));
+            assert!(!html.contains("{%"), "{file} left a template tag");
+            assert_eq!(html.matches("<main").count(), 1, "{file}");
+        }
+    }
 }

@@ -20,6 +20,12 @@ impl JobFailure {
     }
 }
 
+impl From<dispatch_core::Failure> for JobFailure {
+    fn from(failure: dispatch_core::Failure) -> Self {
+        JobFailure::transient(failure)
+    }
+}
+
 impl From<diesel::result::Error> for JobFailure {
     fn from(e: diesel::result::Error) -> Self {
         JobFailure::transient(format!("database error: {e}"))

@@ -3,11 +3,14 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::auth::hash_password;
-use dispatch_shared::db::DbPool;
+use dispatch_shared::db::id::Id;
+use dispatch_shared::db::{is_unique_violation, DbPool};
 use dispatch_shared::domain::{Email, Password, PersonName, Username, ValidationErrors};
 use dispatch_shared::jobs::register_user::RegisterUserPayload;
 use dispatch_shared::jobs::JobKind;
+use dispatch_shared::models::{now_naive, NewUser, UserRow};
 use dispatch_shared::repo::users;
 use uuid::Uuid;
 
@@ -157,5 +160,60 @@ impl Registrations {
         Ok(Registered::Finished(Box::new(
             self.sessions.start(&user).await?,
         )))
+    }
+}
+
+/// Why a registration job could not create its user.
+#[derive(Debug, thiserror::Error)]
+pub enum CompletionError {
+    /// Another account took the name or the email after the request was checked.
+    #[error(transparent)]
+    Taken(#[from] Taken),
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+crate::failures_convert_into!(CompletionError);
+
+/// The registration job's rule: create the user the request checked. A second run of the
+/// same job finds the user the first run created (the user id is the job's), so running it
+/// again is harmless; a name or email taken since the request was checked refuses it.
+/// Takes the connection so that it can share the transaction that finishes the job.
+pub async fn complete(
+    conn: &mut AsyncMysqlConnection,
+    payload: &RegisterUserPayload,
+) -> Result<UserRow, CompletionError> {
+    let now = now_naive();
+    let new_user = NewUser {
+        id: Id(payload.user_id),
+        username: payload.username.clone(),
+        email: payload.email.clone(),
+        first_name: payload.first_name.clone(),
+        last_name: payload.last_name.clone(),
+        password_hash: payload.password_hash.clone(),
+        is_active: true,
+        is_superuser: false,
+        date_joined: now,
+        last_updated: now,
+    };
+    match users::insert(conn, &new_user).await {
+        // The insert knows the row it leaves: no read-back.
+        Ok(()) => Ok(new_user.into_stored()),
+        Err(e) if is_unique_violation(&e).is_some() => {
+            if let Some(existing) = users::find(conn, payload.user_id).await? {
+                return Ok(existing);
+            }
+            let (username, email) =
+                users::taken(conn, &payload.username, &payload.email, None).await?;
+            // The unique keys refused the row, so one of the two is taken even if the
+            // holder has gone since.
+            Err(Taken::of(username, email)
+                .unwrap_or(Taken {
+                    username: false,
+                    email: true,
+                })
+                .into())
+        }
+        Err(e) => Err(CompletionError::Failure(e.into())),
     }
 }

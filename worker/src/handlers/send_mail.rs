@@ -3,6 +3,7 @@
 //! the one resend that can happen (a worker dying between the server's acceptance and the
 //! record) carries the same Message-ID as the first.
 
+use dispatch_core::daily_mail::{welcome_mail_due, WelcomeMailDue};
 use dispatch_shared::jobs::error_codes;
 use dispatch_shared::jobs::send_mail::{MailKind, SendMailPayload};
 use dispatch_shared::models::JobRow;
@@ -24,27 +25,20 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         let mut conn = ctx.db.get().await?;
         welcome_mail::recipient(&mut conn, user_id).await?
     };
-    let Some(user) = recipient else {
-        return Ok(skipped(user_id, "the user no longer exists"));
-    };
-    if user.welcome_mail_job_id != Some(job.id) {
-        return Ok(skipped(
-            user_id,
-            "another job holds this user's welcome mail",
-        ));
-    }
-    if user.welcome_mail_sent_at.is_some() {
+    let user = match welcome_mail_due(recipient, job.id) {
+        WelcomeMailDue::Skip(reason) => return Ok(skipped(user_id, reason)),
         // A delivery after the record was written: the mail went out already.
-        return Ok(sent(user_id, &message_id));
-    }
-    if !user.is_active {
-        let mut conn = ctx.db.get().await?;
-        welcome_mail::release(&mut conn, user_id, job.id).await?;
-        return Ok(skipped(
-            user_id,
-            "the user was deactivated; a later run mails them if reactivated",
-        ));
-    }
+        WelcomeMailDue::AlreadySent => return Ok(sent(user_id, &message_id)),
+        WelcomeMailDue::Release => {
+            let mut conn = ctx.db.get().await?;
+            welcome_mail::release(&mut conn, user_id, job.id).await?;
+            return Ok(skipped(
+                user_id,
+                "the user was deactivated; a later run mails them if reactivated",
+            ));
+        }
+        WelcomeMailDue::Send(user) => user,
+    };
 
     let message = welcome::build(
         ctx.mailer.from(),
