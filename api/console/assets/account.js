@@ -1,16 +1,9 @@
-import { api, currentUser, forgetLogin, logout, rememberLogin, request } from "/assets/api.js";
+import { api, forgetLogin, rememberLogin, request } from "/assets/api.js";
 import { announce, onSubmit, showErrors, values } from "/assets/forms.js";
+import { showPageError, signedIn } from "/assets/page.js";
 import { startTasks } from "/assets/tasks.js";
 
-const pageError = document.getElementById("page-error");
-
-function showPageError(error) {
-  pageError.textContent = error.message;
-  pageError.hidden = false;
-}
-
 function showUser(user) {
-  document.getElementById("whoami").textContent = `Signed in as ${user.username}`;
   document.getElementById("admin-link").hidden = !user.is_superuser;
   const form = document.getElementById("profile-form");
   for (const name of ["username", "email", "first_name", "last_name"]) {
@@ -19,13 +12,10 @@ function showUser(user) {
 }
 
 async function main() {
-  let user = await currentUser();
+  let stopTasks = () => {};
+  let user = await signedIn({ beforeLogout: () => stopTasks() });
   showUser(user);
-  const stopTasks = startTasks({ onError: showPageError });
-  document.getElementById("logout").addEventListener("click", () => {
-    stopTasks();
-    logout().catch(showPageError);
-  });
+  stopTasks = startTasks({ onError: showPageError });
 
   const profileForm = document.getElementById("profile-form");
   onSubmit(profileForm, async () => {

@@ -1,5 +1,6 @@
-import { api, currentUser, logout } from "/assets/api.js";
+import { api } from "/assets/api.js";
 import { followJob } from "/assets/jobs.js";
+import { clearPageError, showPageError, signedIn } from "/assets/page.js";
 
 // Everything on the page is re-read on a timer while the tab is visible; a retried job is
 // followed over its socket so its row shows it running and finishing as it happens.
@@ -8,13 +9,7 @@ const KINDS = ["register_user", "resize_image", "send_mail", "daily_mail"];
 const COLOURS = { register_user: "#2f6fde", resize_image: "#c2410c", send_mail: "#15803d", daily_mail: "#7c3aed" };
 const SVG = "http://www.w3.org/2000/svg";
 
-const pageError = document.getElementById("page-error");
 const followed = new Map();
-
-function showPageError(error) {
-  pageError.textContent = error.message;
-  pageError.hidden = false;
-}
 
 function cell(text) {
   const td = document.createElement("td");
@@ -179,7 +174,7 @@ async function refresh() {
     renderWorkers(workers);
     renderFailed(failed);
     renderThroughput(throughput);
-    pageError.hidden = true;
+    clearPageError();
     document.getElementById("refreshed").textContent = `Last read ${new Date().toLocaleTimeString()}.`;
   } catch (error) {
     if (error.status === 403) location.assign("/account/");
@@ -190,13 +185,11 @@ async function refresh() {
 }
 
 async function main() {
-  const me = await currentUser();
+  const me = await signedIn();
   if (!me.is_superuser) {
     location.assign("/account/");
     return;
   }
-  document.getElementById("whoami").textContent = `Signed in as ${me.username}`;
-  document.getElementById("logout").addEventListener("click", () => logout().catch(showPageError));
   await refresh();
   setInterval(refresh, REFRESH_MS);
   document.addEventListener("visibilitychange", refresh);

@@ -1,28 +1,17 @@
-import { api, currentUser, logout } from "/assets/api.js";
+import { api } from "/assets/api.js";
+import { byIds } from "/assets/dom.js";
+import { clearPageError, showPageError, signedIn } from "/assets/page.js";
 
 // The table follows changes made elsewhere (new registrations, other admins) by re-reading
 // the current page on a timer while the tab is visible.
 const REFRESH_MS = 4000;
 
 const state = { page: 1, pageSize: 20, ordering: "-date_joined", search: "" };
-const body = document.getElementById("users-body");
-const counter = document.getElementById("user-count");
-const resultCount = document.getElementById("result-count");
-const pageLabel = document.getElementById("page-label");
-const prev = document.getElementById("prev-page");
-const next = document.getElementById("next-page");
-const pageError = document.getElementById("page-error");
+const [body, counter, resultCount, pageLabel, prev, next] = byIds(
+  "users-body", "user-count", "result-count", "page-label", "prev-page", "next-page",
+);
 let me = null;
 let generation = 0;
-
-function showPageError(error) {
-  pageError.textContent = error.message;
-  pageError.hidden = false;
-}
-
-function clearPageError() {
-  pageError.hidden = true;
-}
 
 function when(value) {
   return value ? new Date(value).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" }) : "—";
@@ -125,9 +114,7 @@ function reload() {
 }
 
 async function main() {
-  me = await currentUser();
-  document.getElementById("whoami").textContent = `Signed in as ${me.username}`;
-  document.getElementById("logout").addEventListener("click", () => logout().catch(showPageError));
+  me = await signedIn();
   if (!me.is_superuser) {
     location.assign("/account/");
     return;

@@ -122,4 +122,18 @@ export function wsUrl(path) {
   return `${scheme}//${location.host}${path}`;
 }
 
+/// Calls `handle` with each message the socket receives, parsed; a frame that is not JSON
+/// carries nothing for the page and is skipped.
+export function onJsonMessage(socket, handle) {
+  socket.addEventListener("message", (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    handle(message);
+  });
+}
+
 export { refreshSession };

@@ -1,7 +1,7 @@
 // Following a job to its end: over its WebSocket, or by polling its status URL when the
 // socket cannot be used (blocked by a proxy, dropped mid-way).
 
-import { api, wsUrl } from "/assets/api.js";
+import { api, onJsonMessage, wsUrl } from "/assets/api.js";
 
 const FINAL = new Set(["succeeded", "failed"]);
 const POLL_GIVE_UP_MS = 5 * 60 * 1000;
@@ -16,13 +16,7 @@ function viaSocket(accepted, onUpdate) {
       return;
     }
     let finished = false;
-    socket.addEventListener("message", (event) => {
-      let job;
-      try {
-        job = JSON.parse(event.data);
-      } catch {
-        return;
-      }
+    onJsonMessage(socket, (job) => {
       onUpdate(job, "websocket");
       if (FINAL.has(job.status)) {
         finished = true;

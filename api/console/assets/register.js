@@ -1,13 +1,11 @@
 import { request } from "/assets/api.js";
 import { onSubmit, values } from "/assets/forms.js";
 import { followJob } from "/assets/jobs.js";
+import { byIds } from "/assets/dom.js";
 
-const form = document.getElementById("register-form");
-const panel = document.getElementById("job");
-const statusText = document.getElementById("job-status");
-const channel = document.getElementById("job-channel");
-const history = document.getElementById("job-history");
-const jobError = document.getElementById("job-error");
+const [form, panel, statusText, channel, history, jobError] = byIds(
+  "register-form", "job", "job-status", "job-channel", "job-history", "job-error",
+);
 
 function show(job, via) {
   if (statusText.dataset.status !== job.status) {

@@ -1,18 +1,16 @@
 // The user's tasks: a list kept current by the `/ws/tasks/` stream, so a change made in
 // another tab (or through the API) shows here at once.
 
-import { api, refreshSession, wsUrl } from "/assets/api.js";
+import { api, onJsonMessage, refreshSession, wsUrl } from "/assets/api.js";
 import { checkFields, clearErrors, onSubmit, showErrors, values } from "/assets/forms.js";
+import { byIds } from "/assets/dom.js";
 
 const STATUSES = ["TO DO", "IN PROGRESS", "DONE"];
 const PAGE_SIZE = 20;
 
-const list = document.getElementById("task-list");
-const empty = document.getElementById("tasks-empty");
-const more = document.getElementById("tasks-more");
-const filter = document.getElementById("task-filter");
-const count = document.getElementById("task-count");
-const live = document.getElementById("live");
+const [list, empty, more, filter, count, live] = byIds(
+  "task-list", "tasks-empty", "tasks-more", "task-filter", "task-count", "live",
+);
 
 let total = 0;
 let nextUrl = null;
@@ -173,13 +171,7 @@ function connect(onError, attempt = 0) {
     setLive("live", "live");
     if (attempt > 0) loadPage(firstPageUrl(), true).catch(onError);
   });
-  socket.addEventListener("message", (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
+  onJsonMessage(socket, (message) => {
     if (message.action === "task_delete") removeTask(message.id);
     else if (message.action === "task_create" || message.action === "task_update") upsertTask(message);
   });
