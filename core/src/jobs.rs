@@ -147,8 +147,7 @@ impl Jobs {
     /// The caller's own jobs, newest first.
     pub async fn list(&self, caller: &Caller, window: Window) -> Result<Listed<JobView>, Failure> {
         let mut conn = self.db.get().await?;
-        let (rows, count) =
-            jobs::list_for_owner(&mut conn, caller.id, window.offset, window.limit).await?;
+        let (rows, count) = jobs::list_for_owner(&mut conn, caller.id, window).await?;
         Ok(Listed::of(rows, count, |r| r.view()))
     }
 

@@ -9,6 +9,33 @@ pub trait SortField: Copy + PartialEq + Send + Sync + 'static {
     const DEFAULT: &'static [Sort<Self>];
 }
 
+/// Declares the fields a list can be sorted by: the enum, the name clients use for each, and
+/// the ordering when the client gives none.
+///
+/// ```ignore
+/// sort_fields! {
+///     pub enum TaskSort { DateCreated = "date_created", Title = "title" }
+///     default [desc DateCreated]
+/// }
+/// ```
+#[macro_export]
+macro_rules! sort_fields {
+    (
+        $(#[$meta:meta])* $vis:vis enum $name:ident { $($variant:ident = $field:literal),+ $(,)? }
+        default [$($direction:ident $default:ident),+ $(,)?]
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name { $($variant),+ }
+
+        impl $crate::domain::SortField for $name {
+            const FIELDS: &'static [(&'static str, Self)] = &[$(($field, $name::$variant)),+];
+            const DEFAULT: &'static [$crate::domain::Sort<Self>] =
+                &[$($crate::domain::Sort::$direction($name::$default)),+];
+        }
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Sort<F> {
     pub field: F,

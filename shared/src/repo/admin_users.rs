@@ -5,11 +5,11 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::apply_ordering;
 use crate::db::schema::users::{self, dsl};
-use crate::domain::{Ordering, Sort, SortField};
+use crate::domain::Ordering;
 use crate::models::{now_naive, UserRow};
-use crate::repo::listing::{contains_pattern, Window};
+use crate::repo::listing::{contains_pattern, counted_page, Window};
+use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
 
@@ -18,28 +18,12 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserSort {
-    Username,
-    Email,
-    FirstName,
-    LastName,
-    DateJoined,
-    LastLogin,
-    IsActive,
-}
-
-impl SortField for UserSort {
-    const FIELDS: &'static [(&'static str, Self)] = &[
-        ("username", UserSort::Username),
-        ("email", UserSort::Email),
-        ("first_name", UserSort::FirstName),
-        ("last_name", UserSort::LastName),
-        ("date_joined", UserSort::DateJoined),
-        ("last_login", UserSort::LastLogin),
-        ("is_active", UserSort::IsActive),
-    ];
-    const DEFAULT: &'static [Sort<Self>] = &[Sort::asc(UserSort::Username)];
+sort_fields! {
+    pub enum UserSort {
+        Username = "username", Email = "email", FirstName = "first_name", LastName = "last_name",
+        DateJoined = "date_joined", LastLogin = "last_login", IsActive = "is_active",
+    }
+    default [asc Username]
 }
 
 fn filtered(search: Option<&str>) -> users::BoxedQuery<'static, diesel::mysql::Mysql> {
@@ -64,12 +48,8 @@ pub async fn list(
     ordering: &Ordering<UserSort>,
     window: Window,
 ) -> QueryResult<(Vec<UserRow>, i64)> {
-    let count: i64 = filtered(search).count().get_result(conn).await?;
-    if count <= window.offset {
-        return Ok((Vec::new(), count));
-    }
     let query = filtered(search).select(UserRow::as_select());
-    let rows = apply_ordering!(query, ordering, dsl::id, {
+    let page = apply_ordering!(query, ordering, dsl::id, {
         UserSort::Username => dsl::username,
         UserSort::Email => dsl::email,
         UserSort::FirstName => dsl::first_name,
@@ -77,12 +57,8 @@ pub async fn list(
         UserSort::DateJoined => dsl::date_joined,
         UserSort::LastLogin => dsl::last_login,
         UserSort::IsActive => dsl::is_active,
-    })
-    .offset(window.offset)
-    .limit(window.limit)
-    .load(conn)
-    .await?;
-    Ok((rows, count))
+    });
+    counted_page(conn, filtered(search).count(), page, window).await
 }
 
 /// What an admin may change; `None` leaves a column as it is.

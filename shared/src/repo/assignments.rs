@@ -7,31 +7,20 @@ use diesel::sql_types::{BigInt, Char, Date, Nullable};
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::apply_ordering;
 use crate::db::id::Id;
 use crate::db::is_deadlock;
 use crate::db::schema::{assignments, tasks, users};
-use crate::domain::{Ordering, Sort, SortField};
+use crate::domain::Ordering;
 use crate::models::AssignmentRow;
-use crate::repo::listing::Window;
+use crate::repo::listing::{counted_page, Window};
+use crate::repo::point_reads::find_by_id;
+use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AssignmentSort {
-    Date,
-    CreatedAt,
-}
-
-impl SortField for AssignmentSort {
-    const FIELDS: &'static [(&'static str, Self)] = &[
-        ("date", AssignmentSort::Date),
-        ("created_at", AssignmentSort::CreatedAt),
-    ];
-    const DEFAULT: &'static [Sort<Self>] = &[
-        Sort::desc(AssignmentSort::Date),
-        Sort::desc(AssignmentSort::CreatedAt),
-    ];
+sort_fields! {
+    pub enum AssignmentSort { Date = "date", CreatedAt = "created_at" }
+    default [desc Date, desc CreatedAt]
 }
 
 #[derive(Debug)]
@@ -184,31 +173,21 @@ pub async fn list(
     ordering: &Ordering<AssignmentSort>,
     window: Window,
 ) -> QueryResult<(Vec<AssignmentRow>, i64)> {
-    let count: i64 = filtered(visibility, filter)
-        .select(diesel::dsl::count_star())
-        .get_result(conn)
-        .await?;
-    if count <= window.offset {
-        return Ok((Vec::new(), count));
-    }
-    let rows = apply_ordering!(filtered(visibility, filter), ordering, assignments::id, {
+    let page = apply_ordering!(filtered(visibility, filter), ordering, assignments::id, {
         AssignmentSort::Date => assignments::date,
         AssignmentSort::CreatedAt => assignments::created_at,
-    })
-    .offset(window.offset)
-    .limit(window.limit)
-    .load(conn)
-    .await?;
-    Ok((rows, count))
+    });
+    counted_page(
+        conn,
+        filtered(visibility, filter).select(diesel::dsl::count_star()),
+        page,
+        window,
+    )
+    .await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<AssignmentRow>> {
-    assignments::table
-        .find(id.to_string())
-        .select(AssignmentRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+    find_by_id(conn, assignments::table, id).await
 }
 
 /// The assignment with the owner of its task.

@@ -4,22 +4,18 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::apply_ordering;
 use crate::db::schema::categories::{self, dsl};
-use crate::domain::{Ordering, Sort, SortField};
+use crate::domain::Ordering;
 use crate::models::CategoryRow;
-use crate::repo::listing::{contains_pattern, Window};
+use crate::repo::listing::{contains_pattern, counted_page, Window};
+use crate::repo::point_reads::find_by_id;
+use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CategorySort {
-    Name,
-}
-
-impl SortField for CategorySort {
-    const FIELDS: &'static [(&'static str, Self)] = &[("name", CategorySort::Name)];
-    const DEFAULT: &'static [Sort<Self>] = &[Sort::asc(CategorySort::Name)];
+sort_fields! {
+    pub enum CategorySort { Name = "name" }
+    default [asc Name]
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,26 +43,13 @@ pub async fn list(
     ordering: &Ordering<CategorySort>,
     window: Window,
 ) -> QueryResult<(Vec<CategoryRow>, i64)> {
-    let count: i64 = filtered(filter).count().get_result(conn).await?;
-    if count <= window.offset {
-        return Ok((Vec::new(), count));
-    }
     let query = filtered(filter).select(CategoryRow::as_select());
-    let rows = apply_ordering!(query, ordering, dsl::id, { CategorySort::Name => dsl::name })
-        .offset(window.offset)
-        .limit(window.limit)
-        .load(conn)
-        .await?;
-    Ok((rows, count))
+    let page = apply_ordering!(query, ordering, dsl::id, { CategorySort::Name => dsl::name });
+    counted_page(conn, filtered(filter).count(), page, window).await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<CategoryRow>> {
-    dsl::categories
-        .find(id.to_string())
-        .select(CategoryRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+    find_by_id(conn, dsl::categories, id).await
 }
 
 pub async fn insert(conn: &mut Conn, row: &CategoryRow) -> QueryResult<()> {

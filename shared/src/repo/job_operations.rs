@@ -5,32 +5,24 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::apply_ordering;
 use crate::db::schema::jobs::{self, dsl};
-use crate::domain::{Ordering, Sort, SortField};
+use crate::domain::Ordering;
 use crate::jobs::{JobKind, JobStatus};
 use crate::models::{ago, now_naive, JobRow};
-use crate::repo::listing::Window;
+use crate::repo::listing::{counted_page, Window};
+use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
 
 /// How far back `failed_last_24h` and `succeeded_last_24h` look.
 pub const RECENT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobSort {
-    CreatedAt,
-    UpdatedAt,
-    FinishedAt,
-}
-
-impl SortField for JobSort {
-    const FIELDS: &'static [(&'static str, Self)] = &[
-        ("created_at", JobSort::CreatedAt),
-        ("updated_at", JobSort::UpdatedAt),
-        ("finished_at", JobSort::FinishedAt),
-    ];
-    const DEFAULT: &'static [Sort<Self>] = &[Sort::desc(JobSort::CreatedAt)];
+sort_fields! {
+    pub enum JobSort {
+        CreatedAt = "created_at", UpdatedAt = "updated_at",
+        FinishedAt = "finished_at",
+    }
+    default [desc CreatedAt]
 }
 
 #[derive(Debug, Clone, Default)]
@@ -160,21 +152,13 @@ pub async fn list(
     ordering: &Ordering<JobSort>,
     window: Window,
 ) -> QueryResult<(Vec<JobRow>, i64)> {
-    let count: i64 = filtered(filter).count().get_result(conn).await?;
-    if count <= window.offset {
-        return Ok((Vec::new(), count));
-    }
     let query = filtered(filter).select(JobRow::as_select());
-    let rows = apply_ordering!(query, ordering, dsl::id, {
+    let page = apply_ordering!(query, ordering, dsl::id, {
         JobSort::CreatedAt => dsl::created_at,
         JobSort::UpdatedAt => dsl::updated_at,
         JobSort::FinishedAt => dsl::finished_at,
-    })
-    .offset(window.offset)
-    .limit(window.limit)
-    .load(conn)
-    .await?;
-    Ok((rows, count))
+    });
+    counted_page(conn, filtered(filter).count(), page, window).await
 }
 
 pub enum Requeue {

@@ -9,6 +9,8 @@ use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::jobs::dsl;
 use crate::jobs::{JobKind, JobStatus};
 use crate::models::{ago, now_naive, JobRow, NewJob};
+use crate::repo::listing::{counted_page, Window};
+use crate::repo::point_reads::find_by_id;
 use diesel_async::AsyncMysqlConnection;
 
 type Conn = AsyncMysqlConnection;
@@ -47,12 +49,7 @@ pub async fn insert(conn: &mut Conn, job: &NewJob) -> QueryResult<()> {
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {
-    dsl::jobs
-        .find(id.to_string())
-        .select(JobRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+    find_by_id(conn, dsl::jobs, id).await
 }
 
 pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<usize> {
@@ -64,24 +61,17 @@ pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<usize> {
 pub async fn list_for_owner(
     conn: &mut Conn,
     owner: Uuid,
-    offset: i64,
-    limit: i64,
+    window: Window,
 ) -> QueryResult<(Vec<JobRow>, i64)> {
-    let owner = owner.to_string();
-    let count = dsl::jobs
-        .filter(dsl::owner_id.eq(&owner))
-        .count()
-        .get_result(conn)
-        .await?;
-    let rows = dsl::jobs
-        .filter(dsl::owner_id.eq(&owner))
+    let owned = || {
+        dsl::jobs
+            .filter(dsl::owner_id.eq(owner.to_string()))
+            .into_boxed()
+    };
+    let page = owned()
         .order((dsl::created_at.desc(), dsl::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .select(JobRow::as_select())
-        .load(conn)
-        .await?;
-    Ok((rows, count))
+        .select(JobRow::as_select());
+    counted_page(conn, owned().count(), page, window).await
 }
 
 /// The job row, locked until the caller's transaction ends. `None` when the row is gone or

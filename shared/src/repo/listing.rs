@@ -1,11 +1,46 @@
 //! What every list query shares: a page window, case-insensitive text filters, and the
 //! client's ordering applied to a boxed diesel query.
 
+use std::future::Future;
+
+use diesel::query_dsl::methods::{LimitDsl, OffsetDsl};
+use diesel::QueryResult;
+use diesel_async::methods::LoadQuery;
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+
 /// `LIMIT`/`OFFSET` of one page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Window {
     pub offset: i64,
     pub limit: i64,
+}
+
+/// One page of a list and the number of rows across all pages. The count runs first, so a
+/// page past the end costs only the count.
+pub fn counted_page<'a, C, P, R>(
+    conn: &'a mut AsyncMysqlConnection,
+    count: C,
+    page: P,
+    window: Window,
+) -> impl Future<Output = QueryResult<(Vec<R>, i64)>> + Send + 'a
+where
+    C: LoadQuery<'a, AsyncMysqlConnection, i64> + Send + 'a,
+    P: OffsetDsl<Output = P> + LimitDsl<Output = P>,
+    P: LoadQuery<'a, AsyncMysqlConnection, R> + Send + 'a,
+    R: Send + 'a,
+{
+    async move {
+        let count: i64 = count.get_result(conn).await?;
+        if count <= window.offset {
+            return Ok((Vec::new(), count));
+        }
+        let rows = page
+            .offset(window.offset)
+            .limit(window.limit)
+            .load(conn)
+            .await?;
+        Ok((rows, count))
+    }
 }
 
 /// A `LIKE` pattern matching `needle` anywhere, with the pattern's own wildcards escaped

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::db::id::Id;
 use crate::db::schema::{order_items, orders};
 use crate::models::{OrderItemRow, OrderRow};
-use crate::repo::listing::Window;
+use crate::repo::listing::{counted_page, Window};
 
 type Conn = AsyncMysqlConnection;
 
@@ -63,17 +63,10 @@ pub async fn list(
     scope: OrderScope,
     window: Window,
 ) -> QueryResult<(Vec<(OrderRow, Vec<OrderItemRow>)>, i64)> {
-    let count: i64 = scoped(scope).count().get_result(conn).await?;
-    if count <= window.offset {
-        return Ok((Vec::new(), count));
-    }
-    let page: Vec<OrderRow> = scoped(scope)
+    let page = scoped(scope)
         .order((orders::created_at.desc(), orders::id.asc()))
-        .offset(window.offset)
-        .limit(window.limit)
-        .select(OrderRow::as_select())
-        .load(conn)
-        .await?;
+        .select(OrderRow::as_select());
+    let (page, count) = counted_page(conn, scoped(scope).count(), page, window).await?;
     Ok((with_items(conn, page).await?, count))
 }
 

@@ -4,6 +4,36 @@
 //! one prepared statement, kept in the connection's cache; an `IN` list of varying length
 //! would be prepared and closed again for every group.
 
+use std::future::Future;
+
+use diesel::dsl::{AsSelect, Find, Limit, Select};
+use diesel::mysql::Mysql;
+use diesel::query_builder::QueryId;
+use diesel::query_dsl::methods::{FindDsl, LimitDsl, SelectDsl};
+use diesel::{OptionalExtension, QueryResult, Selectable, SelectableHelper};
+use diesel_async::methods::LoadQuery;
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use uuid::Uuid;
+
+/// The row of `table` whose primary key is `id`, as `R`, if there is one.
+pub fn find_by_id<'a, T, R>(
+    conn: &'a mut AsyncMysqlConnection,
+    table: T,
+    id: Uuid,
+) -> impl Future<Output = QueryResult<Option<R>>> + Send + 'a
+where
+    T: FindDsl<String>,
+    Find<T, String>: SelectDsl<AsSelect<R, Mysql>>,
+    Select<Find<T, String>, AsSelect<R, Mysql>>: LimitDsl + Send + 'a,
+    Limit<Select<Find<T, String>, AsSelect<R, Mysql>>>:
+        LoadQuery<'a, AsyncMysqlConnection, R> + Send + 'a,
+    R: Selectable<Mysql> + Send + 'a,
+    R::SelectExpression: QueryId,
+{
+    let query = table.find(id.to_string()).select(R::as_select());
+    async move { query.first(conn).await.optional() }
+}
+
 /// How many ids one statement looks up.
 pub const WIDTH: usize = 8;
 

@@ -7,34 +7,21 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::apply_ordering;
 use crate::db::schema::categories;
 use crate::db::schema::products::{self, dsl};
-use crate::domain::{Ordering, Sort, SortField};
+use crate::domain::Ordering;
 use crate::models::ProductRow;
-use crate::repo::listing::{contains_pattern, Window};
+use crate::repo::listing::{contains_pattern, counted_page, Window};
+use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProductSort {
-    Name,
-    Price,
-    CreatedAt,
-    Rating,
-    Quantity,
-}
-
-impl SortField for ProductSort {
-    const FIELDS: &'static [(&'static str, Self)] = &[
-        ("name", ProductSort::Name),
-        ("price", ProductSort::Price),
-        ("created_at", ProductSort::CreatedAt),
-        ("rating", ProductSort::Rating),
-        ("quantity", ProductSort::Quantity),
-    ];
-    const DEFAULT: &'static [Sort<Self>] =
-        &[Sort::asc(ProductSort::Name), Sort::asc(ProductSort::Price)];
+sort_fields! {
+    pub enum ProductSort {
+        Name = "name", Price = "price", CreatedAt = "created_at",
+        Rating = "rating", Quantity = "quantity",
+    }
+    default [asc Name, asc Price]
 }
 
 /// Every filter is optional; text matches ignore case (the columns' collation).
@@ -105,23 +92,15 @@ pub async fn list(
     ordering: &Ordering<ProductSort>,
     window: Window,
 ) -> QueryResult<(Vec<(ProductRow, String)>, i64)> {
-    let count: i64 = filtered(filter).count().get_result(conn).await?;
-    if count <= window.offset {
-        return Ok((Vec::new(), count));
-    }
     let query = filtered(filter).select((ProductRow::as_select(), categories::name));
-    let rows = apply_ordering!(query, ordering, dsl::id, {
+    let page = apply_ordering!(query, ordering, dsl::id, {
         ProductSort::Name => dsl::name,
         ProductSort::Price => dsl::price,
         ProductSort::CreatedAt => dsl::created_at,
         ProductSort::Rating => dsl::rating,
         ProductSort::Quantity => dsl::quantity,
-    })
-    .offset(window.offset)
-    .limit(window.limit)
-    .load(conn)
-    .await?;
-    Ok((rows, count))
+    });
+    counted_page(conn, filtered(filter).count(), page, window).await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<(ProductRow, String)>> {

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::db::schema::refresh_tokens::dsl;
 use crate::models::now_naive;
+use crate::repo::point_reads::find_by_id;
 
 type Conn = AsyncMysqlConnection;
 
@@ -45,12 +46,7 @@ pub async fn insert(
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<RefreshTokenRow>> {
-    dsl::refresh_tokens
-        .find(id.to_string())
-        .select(RefreshTokenRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+    find_by_id(conn, dsl::refresh_tokens, id).await
 }
 
 /// Marks the token rotated only if nobody else did first; false means it was already used.

@@ -5,30 +5,22 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::apply_ordering;
 use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::tasks::{self, dsl};
-use crate::domain::{Ordering, Sort, SortField, TaskStatus};
+use crate::domain::{Ordering, TaskStatus};
 use crate::load_by_ids;
 use crate::models::TaskRow;
 use crate::repo::listing::{contains_pattern, Window};
+use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TaskSort {
-    DateCreated,
-    LastUpdated,
-    Title,
-}
-
-impl SortField for TaskSort {
-    const FIELDS: &'static [(&'static str, Self)] = &[
-        ("date_created", TaskSort::DateCreated),
-        ("last_updated", TaskSort::LastUpdated),
-        ("title", TaskSort::Title),
-    ];
-    const DEFAULT: &'static [Sort<Self>] = &[Sort::desc(TaskSort::DateCreated)];
+sort_fields! {
+    pub enum TaskSort {
+        DateCreated = "date_created", LastUpdated = "last_updated",
+        Title = "title",
+    }
+    default [desc DateCreated]
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]

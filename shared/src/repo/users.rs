@@ -6,6 +6,7 @@ use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::users::dsl;
 use crate::load_by_ids;
 use crate::models::{now_naive, NewUser, UserRow};
+use crate::repo::point_reads::find_by_id;
 
 type Conn = AsyncMysqlConnection;
 
@@ -17,12 +18,7 @@ pub async fn insert(conn: &mut Conn, user: &NewUser) -> QueryResult<()> {
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
-    dsl::users
-        .find(id.to_string())
-        .select(UserRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+    find_by_id(conn, dsl::users, id).await
 }
 
 /// The users with these ids, in no particular order: the lookups of several requests at once
