@@ -14,11 +14,8 @@ use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::db::{DbError, DbPool};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::batching::next_batch;
+use crate::batching::{next_batch, Asked, Batcher};
 use crate::Failure;
-
-/// Rows waiting for their turn; beyond it a request waits to be queued.
-const QUEUE: usize = 1024;
 
 /// One kind of row inserted in batches.
 pub trait BatchedInsert: Send + Sync + 'static {
@@ -34,41 +31,26 @@ pub trait BatchedInsert: Send + Sync + 'static {
     ) -> impl Future<Output = QueryResult<()>> + Send;
 }
 
-struct Write<W: BatchedInsert> {
-    row: W::Row,
-    reply: oneshot::Sender<Result<(), Failure>>,
-}
+type Write<W> = Asked<<W as BatchedInsert>::Row, Result<(), Failure>>;
 
+#[derive(Clone)]
 pub struct BatchedInserts<W: BatchedInsert> {
-    queue: mpsc::Sender<Write<W>>,
-}
-
-impl<W: BatchedInsert> Clone for BatchedInserts<W> {
-    fn clone(&self) -> Self {
-        Self {
-            queue: self.queue.clone(),
-        }
-    }
+    queue: Batcher<W::Row, Result<(), Failure>>,
 }
 
 impl<W: BatchedInsert> BatchedInserts<W> {
     /// Writes through `db`, at most `in_flight` batches at once.
     pub fn spawn(db: DbPool, in_flight: usize) -> Self {
-        let (queue, incoming) = mpsc::channel(QUEUE);
-        let slots = Arc::new(Semaphore::new(in_flight.max(1)));
-        tokio::spawn(dispatch::<W>(db, incoming, slots));
+        let name = format!("{} writer", W::WHAT);
+        let queue = Batcher::spawn(name, in_flight, |incoming, slots| {
+            dispatch::<W>(db, incoming, slots)
+        });
         Self { queue }
     }
 
     /// Inserts `row`; `Ok` once it is committed.
     pub async fn insert(&self, row: W::Row) -> Result<(), Failure> {
-        let (reply, answer) = oneshot::channel();
-        let lost = || Failure::Unavailable(format!("the {} writer stopped", W::WHAT));
-        self.queue
-            .send(Write { row, reply })
-            .await
-            .map_err(|_| lost())?;
-        answer.await.map_err(|_| lost())?
+        self.queue.ask(row).await?
     }
 }
 
@@ -89,7 +71,7 @@ async fn dispatch<W: BatchedInsert>(
 
 async fn write<W: BatchedInsert>(db: &DbPool, batch: Vec<Write<W>>) {
     let (rows, replies): (Vec<W::Row>, Vec<_>) =
-        batch.into_iter().map(|w| (w.row, w.reply)).unzip();
+        batch.into_iter().map(|w| (w.question, w.reply)).unzip();
     let unavailable = |replies: Vec<oneshot::Sender<Result<(), Failure>>>, cause: String| {
         for reply in replies {
             let _ = reply.send(Err(Failure::Unavailable(cause.clone())));

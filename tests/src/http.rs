@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::calls::Calls;
 use crate::env::TestEnv;
 
 pub const JOB_TIMEOUT: Duration = Duration::from_secs(20);
@@ -19,6 +20,16 @@ pub struct TestApp {
     worker: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     // Last, so the database outlives the tasks using it.
     pub env: TestEnv,
+}
+
+impl Calls for TestApp {
+    fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    fn url(&self, path: &str) -> String {
+        TestApp::url(self, path)
+    }
 }
 
 impl TestApp {
@@ -201,24 +212,6 @@ impl TestApp {
             .as_str()
             .expect("an access token")
             .to_owned()
-    }
-
-    /// `method path` with an optional bearer token and JSON body; the status and the JSON
-    /// answer (`Null` when there is none).
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        call_at(&self.client, &self.url(path), method, token, body).await
-    }
-
-    /// `GET path` as `token`'s holder: the status and the answer.
-    pub async fn read(&self, path: &str, token: &str) -> (u16, Value) {
-        self.call(reqwest::Method::GET, path, Some(token), None)
-            .await
     }
 
     /// `GET /api/v1/auth/profile/` as `token`'s holder: the status and the answer.

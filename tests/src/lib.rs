@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod burst;
+pub mod calls;
 pub mod catalogue;
 pub mod env;
 pub mod http;
@@ -13,6 +14,7 @@ pub mod remote;
 pub mod smtp;
 pub mod ws;
 
+pub use calls::Calls;
 pub use env::TestEnv;
 pub use http::{call_at, TestApp, TestUser};
 pub use process::Binary;

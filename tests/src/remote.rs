@@ -3,11 +3,21 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::{call_at, TestEnv};
+use crate::{Calls, TestEnv};
 
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
+}
+
+impl Calls for Api {
+    fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
 }
 
 impl Api {
@@ -16,20 +26,6 @@ impl Api {
             http: reqwest::Client::new(),
             base,
         }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        call_at(&self.http, &self.url(path), method, token, body).await
     }
 
     /// A call that must succeed (2xx); its answer.

@@ -1,6 +1,7 @@
 //! The admin users API (api.md §3): admins only, searchable and
 //! sortable, deactivation taking effect at once, and never without an active admin.
 
+use dispatch_tests::Calls;
 use std::time::Duration;
 
 use dispatch_tests::ws::{close_code, connect};
@@ -94,11 +95,11 @@ async fn lists_search_sort_and_page() {
         app.user(name).await;
     }
     let (status, _) = app
-        .call(
+        .send(
             Method::PATCH,
             "/api/v1/auth/profile/",
-            Some(&app.user("dave").await.token),
-            Some(&json!({"first_name": "Ada", "last_name": "LOVELACE"})),
+            &app.user("dave").await.token,
+            &json!({"first_name": "Ada", "last_name": "LOVELACE"}),
         )
         .await;
     assert_eq!(status, 200);
@@ -203,9 +204,7 @@ async fn deactivation_takes_effect_at_once_and_reactivation_restores_login() {
     assert_eq!(profile().await.0, 200);
 
     let patch = json!({"is_active": false, "daily_task_limit": 2});
-    let (status, changed) = app
-        .call(Method::PATCH, &path, Some(&root.token), Some(&patch))
-        .await;
+    let (status, changed) = app.send(Method::PATCH, &path, &root.token, &patch).await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["is_active"], false);
     assert_eq!(changed["daily_task_limit"], 2);
@@ -225,7 +224,7 @@ async fn deactivation_takes_effect_at_once_and_reactivation_restores_login() {
 
     let reactivate = json!({"is_active": true});
     let (status, _) = app
-        .call(Method::PATCH, &path, Some(&root.token), Some(&reactivate))
+        .send(Method::PATCH, &path, &root.token, &reactivate)
         .await;
     assert_eq!(status, 200);
     let (status, body) = app
@@ -257,8 +256,8 @@ async fn the_last_active_admin_stays() {
     let theirs = format!("/api/v1/admin/users/{}/", other.id);
     let demote = json!({"is_superuser": false});
     let (a, b) = tokio::join!(
-        app.call(Method::PATCH, &theirs, Some(&root.token), Some(&demote)),
-        app.call(Method::PATCH, &me, Some(&other.token), Some(&demote)),
+        app.send(Method::PATCH, &theirs, &root.token, &demote),
+        app.send(Method::PATCH, &me, &other.token, &demote),
     );
     // The loser gets 409 (still an admin when checked, but the last one) or 403 (already
     // demoted by the winner when its request was authorised): both leave one admin.
@@ -288,20 +287,20 @@ async fn read_change_and_delete_a_user() {
     assert_eq!(fetched["username"], "target");
 
     let (status, problem) = app
-        .call(
+        .send(
             Method::PATCH,
             &path,
-            Some(&root.token),
-            Some(&json!({"email": "taken@example.com"})),
+            &root.token,
+            &json!({"email": "taken@example.com"}),
         )
         .await;
     assert_eq!(status, 409, "{problem}");
     let (status, problem) = app
-        .call(
+        .send(
             Method::PATCH,
             &path,
-            Some(&root.token),
-            Some(&json!({"email": "not an email", "daily_task_limit": -1})),
+            &root.token,
+            &json!({"email": "not an email", "daily_task_limit": -1}),
         )
         .await;
     assert_eq!(status, 400);
@@ -310,11 +309,11 @@ async fn read_change_and_delete_a_user() {
         "{problem}"
     );
     let (status, changed) = app
-        .call(
+        .send(
             Method::PATCH,
             &path,
-            Some(&root.token),
-            Some(&json!({"email": "New@Example.com", "first_name": "Tar", "is_superuser": true})),
+            &root.token,
+            &json!({"email": "New@Example.com", "first_name": "Tar", "is_superuser": true}),
         )
         .await;
     assert_eq!(status, 200);
@@ -322,9 +321,7 @@ async fn read_change_and_delete_a_user() {
     assert_eq!(changed["first_name"], "Tar");
     assert_eq!(changed["is_superuser"], true);
 
-    let (status, _) = app
-        .call(Method::DELETE, &path, Some(&root.token), None)
-        .await;
+    let (status, _) = app.act(Method::DELETE, &path, &root.token).await;
     assert_eq!(status, 204);
     let (status, _) = app.read(&path, &root.token).await;
     assert_eq!(status, 404);

@@ -1,6 +1,7 @@
 //! Assignments (api.md §5): the daily limit under truly concurrent requests,
 //! duplicates, who may assign, see and delete.
 
+use dispatch_tests::Calls;
 use dispatch_tests::{TestApp, TestUser};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -19,11 +20,11 @@ async fn assign(
     user: &str,
     date: &str,
 ) -> (u16, Value) {
-    app.call(
+    app.send(
         Method::POST,
         "/api/v1/assignments/",
-        Some(&caller.token),
-        Some(&json!({"task_id": task, "user_id": user, "date": date})),
+        &caller.token,
+        &json!({"task_id": task, "user_id": user, "date": date}),
     )
     .await
 }
@@ -130,12 +131,7 @@ async fn duplicates_unknown_assignees_and_foreign_tasks_are_refused() {
         ),
     ] {
         let (status, problem) = app
-            .call(
-                Method::POST,
-                "/api/v1/assignments/",
-                Some(&owner.token),
-                Some(&body),
-            )
+            .send(Method::POST, "/api/v1/assignments/", &owner.token, &body)
             .await;
         assert_eq!(status, 400, "{body} → {problem}");
         assert!(problem["errors"][field].is_array(), "{body} → {problem}");
@@ -192,17 +188,11 @@ async fn visibility_filters_and_deletion_free_the_slot() {
 
     // A stranger cannot delete (and cannot tell it exists); the assignee can.
     let path = format!("/api/v1/assignments/{}/", ids[0]);
-    let (status, _) = app
-        .call(Method::DELETE, &path, Some(&stranger.token), None)
-        .await;
+    let (status, _) = app.act(Method::DELETE, &path, &stranger.token).await;
     assert_eq!(status, 404);
-    let (status, _) = app
-        .call(Method::DELETE, &path, Some(&worker.token), None)
-        .await;
+    let (status, _) = app.act(Method::DELETE, &path, &worker.token).await;
     assert_eq!(status, 204);
-    let (status, _) = app
-        .call(Method::DELETE, &path, Some(&owner.token), None)
-        .await;
+    let (status, _) = app.act(Method::DELETE, &path, &owner.token).await;
     assert_eq!(status, 404);
     // The freed slot is taken again.
     let (status, _) = assign(&app, &owner, &extra, &worker.id, DATE).await;
@@ -211,11 +201,10 @@ async fn visibility_filters_and_deletion_free_the_slot() {
     // Deleting a task takes its assignments along and frees their slots too.
     let (_, page) = app.read("/api/v1/tasks/?search=t1", &owner.token).await;
     let t1 = page["results"][0]["id"].as_str().unwrap().to_owned();
-    app.call(
+    app.act(
         Method::DELETE,
         &format!("/api/v1/tasks/{t1}/"),
-        Some(&owner.token),
-        None,
+        &owner.token,
     )
     .await;
     assert_eq!(list(&worker, "").await["count"], 4);
@@ -254,11 +243,10 @@ async fn lowering_a_limit_keeps_existing_assignments_and_refuses_new_ones() {
 
     // Three deletions bring the count to 1, under the new limit of 2.
     for id in &ids[..2] {
-        app.call(
+        app.act(
             Method::DELETE,
             &format!("/api/v1/assignments/{id}/"),
-            Some(&owner.token),
-            None,
+            &owner.token,
         )
         .await;
     }

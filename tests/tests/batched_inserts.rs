@@ -1,6 +1,7 @@
 //! Creates that arrive together share one statement and one commit, each answered only
 //! once its row is committed; a row the database refuses fails alone.
 
+use dispatch_tests::Calls;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 

@@ -2,6 +2,7 @@
 //! writes, and the Redis page cache never serving a page from before a write.
 
 use dispatch_tests::catalogue::{category, product};
+use dispatch_tests::Calls;
 use dispatch_tests::{call_at, TestApp, TestUser};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -57,20 +58,15 @@ async fn reads_need_a_login_and_writes_need_an_admin() {
         401
     );
     let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/v1/products/",
-            Some(&user.token),
-            Some(&body),
-        )
+        .send(Method::POST, "/api/v1/products/", &user.token, &body)
         .await;
     assert_eq!(status, 403);
     let (status, _) = app
-        .call(
+        .send(
             Method::POST,
             "/api/v1/categories/",
-            Some(&user.token),
-            Some(&json!({"name": "Toys"})),
+            &user.token,
+            &json!({"name": "Toys"}),
         )
         .await;
     assert_eq!(status, 403);
@@ -162,12 +158,7 @@ async fn money_is_exact_and_bad_fields_are_field_errors_that_change_nothing() {
         (json!({"name": "X", "price": "1"}), "category_id"),
     ] {
         let (status, problem) = app
-            .call(
-                Method::POST,
-                "/api/v1/products/",
-                Some(&admin.token),
-                Some(&body),
-            )
+            .send(Method::POST, "/api/v1/products/", &admin.token, &body)
             .await;
         assert_eq!(status, 400, "{body} → {problem}");
         assert!(problem["errors"][field].is_array(), "{body} → {problem}");
@@ -176,11 +167,11 @@ async fn money_is_exact_and_bad_fields_are_field_errors_that_change_nothing() {
 
     let path = format!("/api/v1/products/{}/", created["id"].as_str().unwrap());
     let (status, patched) = app
-        .call(
+        .send(
             Method::PATCH,
             &path,
-            Some(&admin.token),
-            Some(&json!({"price": "0.10", "rating": 4.44})),
+            &admin.token,
+            &json!({"price": "0.10", "rating": 4.44}),
         )
         .await;
     assert_eq!(status, 200, "{patched}");
@@ -189,11 +180,11 @@ async fn money_is_exact_and_bad_fields_are_field_errors_that_change_nothing() {
         (Some("0.10"), Some(4.4))
     );
     let (status, _) = app
-        .call(
+        .send(
             Method::PATCH,
             &path,
-            Some(&admin.token),
-            Some(&json!({"price": "0.101"})),
+            &admin.token,
+            &json!({"price": "0.101"}),
         )
         .await;
     assert_eq!(status, 400);
@@ -206,11 +197,11 @@ async fn categories_are_unique_ignoring_case_filterable_and_kept_while_in_use() 
     let books = category(&app, &admin, "Books").await;
     category(&app, &admin, "Board Games").await;
     let (status, problem) = app
-        .call(
+        .send(
             Method::POST,
             "/api/v1/categories/",
-            Some(&admin.token),
-            Some(&json!({"name": "books"})),
+            &admin.token,
+            &json!({"name": "books"}),
         )
         .await;
     assert_eq!(status, 409, "{problem}");
@@ -240,30 +231,23 @@ async fn categories_are_unique_ignoring_case_filterable_and_kept_while_in_use() 
     )
     .await;
     let path = format!("/api/v1/categories/{books}/");
-    let (status, problem) = app
-        .call(Method::DELETE, &path, Some(&admin.token), None)
-        .await;
+    let (status, problem) = app.act(Method::DELETE, &path, &admin.token).await;
     assert_eq!(status, 409, "{problem}");
     assert!(problem["type"]
         .as_str()
         .unwrap()
         .ends_with("category-in-use"));
     let (status, renamed) = app
-        .call(
+        .send(
             Method::PATCH,
             &path,
-            Some(&admin.token),
-            Some(&json!({"name": "Novels"})),
+            &admin.token,
+            &json!({"name": "Novels"}),
         )
         .await;
     assert_eq!((status, renamed["name"].as_str()), (200, Some("Novels")));
     let (status, same) = app
-        .call(
-            Method::PUT,
-            &path,
-            Some(&admin.token),
-            Some(&json!({"name": "Novels"})),
-        )
+        .send(Method::PUT, &path, &admin.token, &json!({"name": "Novels"}))
         .await;
     assert_eq!(status, 200, "{same}");
 }
@@ -419,11 +403,11 @@ async fn no_instance_serves_a_cached_page_from_before_a_write() {
     let (_, page) = app.read("/api/v1/products/?name=dune", &admin.token).await;
     let dune = page["results"][0]["id"].as_str().unwrap().to_owned();
     let (status, _) = app
-        .call(
+        .send(
             Method::PATCH,
             &format!("/api/v1/products/{dune}/"),
-            Some(&admin.token),
-            Some(&json!({"price": "13.75"})),
+            &admin.token,
+            &json!({"price": "13.75"}),
         )
         .await;
     assert_eq!(status, 200);
@@ -434,11 +418,11 @@ async fn no_instance_serves_a_cached_page_from_before_a_write() {
 
     // A category rename, a new product and a deletion, each seen at once.
     let (status, _) = app
-        .call(
+        .send(
             Method::PATCH,
             &format!("/api/v1/categories/{books}/"),
-            Some(&admin.token),
-            Some(&json!({"name": "Novels"})),
+            &admin.token,
+            &json!({"name": "Novels"}),
         )
         .await;
     assert_eq!(status, 200);
@@ -461,11 +445,10 @@ async fn no_instance_serves_a_cached_page_from_before_a_write() {
         "Aeneid"
     );
     let (status, _) = app
-        .call(
+        .act(
             Method::DELETE,
             &format!("/api/v1/products/{dune}/"),
-            Some(&admin.token),
-            None,
+            &admin.token,
         )
         .await;
     assert_eq!(status, 204);

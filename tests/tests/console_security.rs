@@ -1,6 +1,7 @@
 //! What the web console relies on, over plain HTTP: its pages and their security headers,
 //! the cookie session (refresh included) and the cross-site write check.
 
+use dispatch_tests::Calls;
 use dispatch_tests::{ws, TestApp};
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{json, Value};
@@ -280,11 +281,11 @@ async fn refreshing_renews_the_cookie_and_cross_site_sockets_get_no_cookie_sessi
         ws::close_code(&mut foreign, std::time::Duration::from_secs(5)).await,
         Some(4401)
     );
-    app.call(
+    app.send(
         reqwest::Method::POST,
         "/api/v1/tasks/",
-        Some(access),
-        Some(&json!({"title": "seen by the same-origin socket"})),
+        access,
+        &json!({"title": "seen by the same-origin socket"}),
     )
     .await;
     let event = ws::next_json(&mut same, std::time::Duration::from_secs(5)).await;

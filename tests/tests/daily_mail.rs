@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use dispatch_tests::smtp::{parse_dir, Delivered, SmtpSink};
+use dispatch_tests::Calls;
 use dispatch_tests::{wait_until, Binary, TestApp, TestEnv};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,6 +1,7 @@
 //! Faults injected into real dependencies: a private Redis server is stopped and restarted
 //! under a running API and worker.
 
+use dispatch_tests::Calls;
 use std::time::Duration;
 
 use dispatch_tests::process::{await_job_state, free_port, start_api, Binary};
@@ -131,11 +132,11 @@ async fn task_streams_resubscribe_after_a_redis_outage() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let (status, task) = app
-            .call(
+            .send(
                 Method::POST,
                 "/api/v1/tasks/",
-                Some(&ada.token),
-                Some(&json!({"title": "after the outage"})),
+                &ada.token,
+                &json!({"title": "after the outage"}),
             )
             .await;
         assert_eq!(status, 201, "{task}");

@@ -1,3 +1,4 @@
+use dispatch_tests::Calls;
 use dispatch_tests::TestApp;
 use reqwest::Method;
 use serde_json::{json, Value};

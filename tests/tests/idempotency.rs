@@ -4,6 +4,7 @@
 //! expire after 24 h.
 
 use dispatch_tests::catalogue::{category, picture, products};
+use dispatch_tests::Calls;
 use dispatch_tests::TestApp;
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};

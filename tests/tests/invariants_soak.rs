@@ -4,6 +4,7 @@
 //! success per job. `DISPATCH_SOAK_ROUNDS` sets the rounds (10 here; `bench/soak.sh` runs
 //! 100).
 
+use dispatch_tests::Calls;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -165,11 +166,11 @@ async fn simultaneous_checkouts_never_sell_more_than_the_stock() {
             .remove(0);
         for buyer in &buyers {
             let (status, body) = app
-                .call(
+                .send(
                     Method::POST,
                     "/api/v1/cart/items/",
-                    Some(&buyer.token),
-                    Some(&json!({"product_id": product, "quantity": 1})),
+                    &buyer.token,
+                    &json!({"product_id": product, "quantity": 1}),
                 )
                 .await;
             assert_eq!(status, 201, "{body}");

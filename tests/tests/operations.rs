@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use dispatch_tests::process::{start_api, Binary};
 use dispatch_tests::remote::Api;
 use dispatch_tests::ws::follow;
+use dispatch_tests::Calls;
 use dispatch_tests::{wait_until, TestEnv};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -150,32 +151,22 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
         second.as_str(),
         "{newest_first}"
     );
-    let (status, _) = api
-        .call(
-            Method::GET,
-            "/api/v1/admin/jobs/?ordering=nope",
-            Some(&root),
-            None,
-        )
-        .await;
+    let (status, _) = api.read("/api/v1/admin/jobs/?ordering=nope", &root).await;
     assert_eq!(status, 400);
 
     // Only a failed job can be retried, only by an admin.
     let retry = |id: &str| format!("/api/v1/admin/jobs/{id}/retry/");
     let won_id = won["id"].as_str().expect("an id");
-    let (status, problem) = api
-        .call(Method::POST, &retry(won_id), Some(&root), None)
-        .await;
+    let (status, problem) = api.act(Method::POST, &retry(won_id), &root).await;
     assert_eq!(status, 409, "{problem}");
     assert!(problem["type"]
         .as_str()
         .is_some_and(|t| t.ends_with("job-not-failed")));
     let (status, _) = api
-        .call(
+        .act(
             Method::POST,
             &retry("00000000-0000-4000-8000-000000000000"),
-            Some(&root),
-            None,
+            &root,
         )
         .await;
     assert_eq!(status, 404);
@@ -223,9 +214,7 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
         None,
     )
     .await;
-    let (status, accepted) = api
-        .call(Method::POST, &retry(&failed_id), Some(&root), None)
-        .await;
+    let (status, accepted) = api.act(Method::POST, &retry(&failed_id), &root).await;
     assert_eq!(status, 202, "{accepted}");
     assert_eq!(accepted["job_id"], failed_id.as_str());
     let socket = format!(
@@ -264,9 +253,7 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
         "{queues}"
     );
     // Retried once it succeeded: no longer failed.
-    let (status, _) = api
-        .call(Method::POST, &retry(&failed_id), Some(&root), None)
-        .await;
+    let (status, _) = api.act(Method::POST, &retry(&failed_id), &root).await;
     assert_eq!(status, 409);
 }
 

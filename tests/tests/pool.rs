@@ -1,6 +1,7 @@
 //! The pool checks connections only when the database is in doubt; these tests show that
 //! connections MySQL has dropped are still replaced, not handed out again and again.
 
+use dispatch_tests::Calls;
 use dispatch_tests::TestApp;
 
 #[tokio::test]

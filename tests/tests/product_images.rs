@@ -4,6 +4,7 @@
 //! out of the media root.
 
 use dispatch_tests::catalogue::{picture, products, upload_image};
+use dispatch_tests::Calls;
 use dispatch_tests::{TestApp, TestUser};
 use image::ImageFormat;
 use reqwest::multipart::Form;
@@ -152,11 +153,10 @@ async fn an_upload_is_a_job_and_replacing_an_image_never_mixes_old_and_new() {
 
     // Deleting the product deletes its images.
     let (status, _) = app
-        .call(
+        .act(
             Method::DELETE,
             &format!("/api/v1/products/{product}/"),
-            Some(&admin.token),
-            None,
+            &admin.token,
         )
         .await;
     assert_eq!(status, 204);
@@ -243,11 +243,11 @@ async fn bad_uploads_are_refused_with_their_status_and_change_nothing() {
     assert!(seen["image"].is_null());
 
     let (status, _) = app
-        .call(
+        .send(
             Method::POST,
             &format!("/api/v1/products/{product}/image/"),
-            Some(&admin.token),
-            Some(&json!({"image": "base64?"})),
+            &admin.token,
+            &json!({"image": "base64?"}),
         )
         .await;
     assert_eq!(status, 415);
@@ -370,19 +370,19 @@ async fn a_worker_without_the_apis_media_root_fails_the_job_readably() {
     );
     let admin = app.admin("root").await;
     let (_, category) = app
-        .call(
+        .send(
             Method::POST,
             "/api/v1/categories/",
-            Some(&admin.token),
-            Some(&json!({"name": "C"})),
+            &admin.token,
+            &json!({"name": "C"}),
         )
         .await;
     let (_, product) = app
-        .call(
+        .send(
             Method::POST,
             "/api/v1/products/",
-            Some(&admin.token),
-            Some(&json!({"name": "P", "price": "1.00", "category_id": category["id"]})),
+            &admin.token,
+            &json!({"name": "P", "price": "1.00", "category_id": category["id"]}),
         )
         .await;
     let id = product["id"].as_str().unwrap();

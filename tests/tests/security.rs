@@ -13,6 +13,7 @@ use std::time::Duration;
 use dispatch_tests::process::{start_api, Binary};
 use dispatch_tests::remote::Api;
 use dispatch_tests::ws::{close_code, connect};
+use dispatch_tests::Calls;
 use dispatch_tests::TestEnv;
 use reqwest::Method;
 use serde_json::{json, Value};

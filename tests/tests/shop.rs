@@ -2,38 +2,34 @@
 //! transaction per checkout, and concurrent checkouts never selling more than the stock.
 
 use dispatch_tests::catalogue::products;
+use dispatch_tests::Calls;
 use dispatch_tests::{TestApp, TestUser};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn add(app: &TestApp, user: &TestUser, product: &str, quantity: u32) -> (u16, Value) {
-    app.call(
+    app.send(
         Method::POST,
         "/api/v1/cart/items/",
-        Some(&user.token),
-        Some(&json!({"product_id": product, "quantity": quantity})),
+        &user.token,
+        &json!({"product_id": product, "quantity": quantity}),
     )
     .await
 }
 
 async fn checkout(app: &TestApp, user: &TestUser) -> (u16, Value) {
-    app.call(
-        Method::POST,
-        "/api/v1/cart/checkout/",
-        Some(&user.token),
-        None,
-    )
-    .await
+    app.act(Method::POST, "/api/v1/cart/checkout/", &user.token)
+        .await
 }
 
 async fn set_product(app: &TestApp, admin: &TestUser, product: &str, fields: Value) {
     let (status, body) = app
-        .call(
+        .send(
             Method::PATCH,
             &format!("/api/v1/products/{product}/"),
-            Some(&admin.token),
-            Some(&fields),
+            &admin.token,
+            &fields,
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -91,11 +87,11 @@ async fn the_cart_derives_count_and_total_and_refuses_more_than_the_stock() {
     let line_id = cart["items"][0]["id"].as_str().unwrap().to_owned();
     let line_path = format!("/api/v1/cart/items/{line_id}/");
     let (status, _) = app
-        .call(
+        .send(
             Method::PATCH,
             &line_path,
-            Some(&ada.token),
-            Some(&json!({"quantity": 5})),
+            &ada.token,
+            &json!({"quantity": 5}),
         )
         .await;
     assert_eq!(status, 409);
@@ -109,11 +105,11 @@ async fn the_cart_derives_count_and_total_and_refuses_more_than_the_stock() {
         assert_eq!(status, 404, "another user's line does not exist for them");
     }
     let (status, cart) = app
-        .call(
+        .send(
             Method::PATCH,
             &line_path,
-            Some(&ada.token),
-            Some(&json!({"quantity": 1})),
+            &ada.token,
+            &json!({"quantity": 1}),
         )
         .await;
     assert_eq!(status, 200);
@@ -128,18 +124,11 @@ async fn the_cart_derives_count_and_total_and_refuses_more_than_the_stock() {
         json!({"product_id": "not-a-uuid", "quantity": 1}),
     ] {
         let (status, problem) = app
-            .call(
-                Method::POST,
-                "/api/v1/cart/items/",
-                Some(&ada.token),
-                Some(&body),
-            )
+            .send(Method::POST, "/api/v1/cart/items/", &ada.token, &body)
             .await;
         assert_eq!(status, 400, "{body}: {problem}");
     }
-    let (status, cart) = app
-        .call(Method::DELETE, &line_path, Some(&ada.token), None)
-        .await;
+    let (status, cart) = app.act(Method::DELETE, &line_path, &ada.token).await;
     assert_eq!(status, 200);
     assert_eq!(
         (cart["count"].as_u64(), cart["total"].as_str()),
@@ -295,11 +284,11 @@ async fn amounts_an_order_cannot_hold_are_refused_where_they_enter() {
     let (_, cart) = app.read("/api/v1/cart/", &ada.token).await;
     let line = cart["items"][0]["id"].as_str().unwrap().to_owned();
     let (status, problem) = app
-        .call(
+        .send(
             Method::PATCH,
             &format!("/api/v1/cart/items/{line}/"),
-            Some(&ada.token),
-            Some(&json!({"quantity": 150})),
+            &ada.token,
+            &json!({"quantity": 150}),
         )
         .await;
     assert_eq!(status, 400, "{problem}");

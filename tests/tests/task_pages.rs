@@ -10,6 +10,7 @@ use dispatch_core::reads::shared::{SharedRead, SharedReads};
 use dispatch_core::tasks::reads::{TaskPage, TaskPageKey};
 use dispatch_core::tasks::TaskFilter;
 use dispatch_shared::models::TaskRow;
+use dispatch_tests::Calls;
 use dispatch_tests::TestApp;
 use serde_json::json;
 use uuid::Uuid;

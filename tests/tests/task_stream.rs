@@ -6,6 +6,7 @@ use std::time::Duration;
 use dispatch_shared::events::{Event, EventPublisher, TaskChange};
 use dispatch_shared::models::TaskView;
 use dispatch_tests::ws::{close_code, connect, next_json, Socket};
+use dispatch_tests::Calls;
 use dispatch_tests::{call_at, TestApp, TestUser};
 use futures::StreamExt;
 use reqwest::Method;
@@ -28,11 +29,11 @@ async fn open(base: &str, user: &TestUser) -> Socket {
 /// it: makes sure the socket is subscribed by writing a probe task and reading its events.
 async fn until_subscribed(app: &TestApp, user: &TestUser, socket: &mut Socket) {
     let (status, probe) = app
-        .call(
+        .send(
             Method::POST,
             "/api/v1/tasks/",
-            Some(&user.token),
-            Some(&json!({"title": "probe"})),
+            &user.token,
+            &json!({"title": "probe"}),
         )
         .await;
     assert_eq!(status, 201);
@@ -44,8 +45,7 @@ async fn until_subscribed(app: &TestApp, user: &TestUser, socket: &mut Socket) {
         }
     }
     let path = format!("/api/v1/tasks/{}/", id.as_str().unwrap());
-    app.call(Method::DELETE, &path, Some(&user.token), None)
-        .await;
+    app.act(Method::DELETE, &path, &user.token).await;
     let deleted = next_json(socket, PROMPTLY).await;
     assert_eq!(deleted, json!({"id": id, "action": "task_delete"}));
 }
@@ -65,11 +65,11 @@ async fn events_cross_instances_and_reach_only_their_owner() {
     until_subscribed(&app, &bob, &mut bob_socket).await;
 
     let (_, created) = app
-        .call(
+        .send(
             Method::POST,
             "/api/v1/tasks/",
-            Some(&ada.token),
-            Some(&json!({"title": "Complete Backend Assessment", "description": "Write it"})),
+            &ada.token,
+            &json!({"title": "Complete Backend Assessment", "description": "Write it"}),
         )
         .await;
     let message = next_json(&mut ada_socket, PROMPTLY).await;
@@ -79,11 +79,11 @@ async fn events_cross_instances_and_reach_only_their_owner() {
 
     let path = format!("/api/v1/tasks/{}/", created["id"].as_str().unwrap());
     let (_, updated) = app
-        .call(
+        .send(
             Method::PATCH,
             &path,
-            Some(&ada.token),
-            Some(&json!({"status_task": "DONE"})),
+            &ada.token,
+            &json!({"status_task": "DONE"}),
         )
         .await;
     let message = next_json(&mut ada_socket, PROMPTLY).await;
@@ -91,8 +91,7 @@ async fn events_cross_instances_and_reach_only_their_owner() {
     expected["action"] = json!("task_update");
     assert_eq!(message, expected);
 
-    app.call(Method::DELETE, &path, Some(&ada.token), None)
-        .await;
+    app.act(Method::DELETE, &path, &ada.token).await;
     let message = next_json(&mut ada_socket, PROMPTLY).await;
     assert_eq!(
         message,
@@ -112,11 +111,11 @@ async fn events_cross_instances_and_reach_only_their_owner() {
     assert_eq!(message["id"], bobs["id"]);
     assert_eq!(message["action"], "task_create");
     // And it did not reach Ada.
-    app.call(
+    app.send(
         Method::POST,
         "/api/v1/tasks/",
-        Some(&ada.token),
-        Some(&json!({"title": "ada's last"})),
+        &ada.token,
+        &json!({"title": "ada's last"}),
     )
     .await;
     let message = next_json(&mut ada_socket, PROMPTLY).await;
@@ -181,12 +180,7 @@ async fn deactivation_deletion_and_expiry_close_the_socket() {
     // Deleted through the API: closed at once.
     let mut socket = open(&app.address, &bob).await;
     let (status, _) = app
-        .call(
-            Method::DELETE,
-            "/api/v1/auth/profile/",
-            Some(&bob.token),
-            None,
-        )
+        .act(Method::DELETE, "/api/v1/auth/profile/", &bob.token)
         .await;
     assert_eq!(status, 204);
     assert_eq!(

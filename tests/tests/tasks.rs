@@ -1,6 +1,7 @@
 //! Tasks (api.md §4): CRUD, validation, ownership, and the shared list piece
 //! (pagination, filters, ordering) as every list endpoint uses it.
 
+use dispatch_tests::Calls;
 use dispatch_tests::TestApp;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -47,22 +48,15 @@ async fn crud_flow_of_reference_002() {
     let (status, fetched) = app.read(&path, &ada.token).await;
     assert_eq!((status, &fetched), (200, &task));
     // Without the trailing slash too.
-    let (status, _) = app
-        .call(
-            Method::GET,
-            path.trim_end_matches('/'),
-            Some(&ada.token),
-            None,
-        )
-        .await;
+    let (status, _) = app.read(path.trim_end_matches('/'), &ada.token).await;
     assert_eq!(status, 200);
 
     let (status, put) = app
-        .call(
+        .send(
             Method::PUT,
             &path,
-            Some(&ada.token),
-            Some(&json!({"title": "Complete Backend Assessment", "status_task": "DONE"})),
+            &ada.token,
+            &json!({"title": "Complete Backend Assessment", "status_task": "DONE"}),
         )
         .await;
     assert_eq!(status, 200, "{put}");
@@ -72,11 +66,11 @@ async fn crud_flow_of_reference_002() {
     assert_ne!(put["last_updated"], task["last_updated"]);
 
     let (status, patched) = app
-        .call(
+        .send(
             Method::PATCH,
             &path,
-            Some(&ada.token),
-            Some(&json!({"status_task": "IN PROGRESS"})),
+            &ada.token,
+            &json!({"status_task": "IN PROGRESS"}),
         )
         .await;
     assert_eq!(status, 200, "{patched}");
@@ -90,18 +84,14 @@ async fn crud_flow_of_reference_002() {
     assert_eq!(list["previous"], Value::Null);
     assert_eq!(list["results"][0], patched);
 
-    let (status, deleted) = app
-        .call(Method::DELETE, &path, Some(&ada.token), None)
-        .await;
+    let (status, deleted) = app.act(Method::DELETE, &path, &ada.token).await;
     assert_eq!(
         (status, deleted),
         (200, json!({"message": "Task deleted successfully"}))
     );
     let (status, _) = app.read(&path, &ada.token).await;
     assert_eq!(status, 404);
-    let (status, _) = app
-        .call(Method::DELETE, &path, Some(&ada.token), None)
-        .await;
+    let (status, _) = app.act(Method::DELETE, &path, &ada.token).await;
     assert_eq!(status, 404);
 }
 
@@ -129,12 +119,7 @@ async fn invalid_tasks_get_field_errors_and_change_nothing() {
     ];
     for (body, field) in cases {
         let (status, problem) = app
-            .call(
-                Method::POST,
-                "/api/v1/tasks/",
-                Some(&ada.token),
-                Some(&body),
-            )
+            .send(Method::POST, "/api/v1/tasks/", &ada.token, &body)
             .await;
         assert_eq!(status, 400, "{body} → {problem}");
         assert!(
@@ -177,21 +162,16 @@ async fn invalid_tasks_get_field_errors_and_change_nothing() {
 
     let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
     let (status, problem) = app
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&ada.token),
-            Some(&json!({"title": ""})),
-        )
+        .send(Method::PATCH, &path, &ada.token, &json!({"title": ""}))
         .await;
     assert_eq!(status, 400);
     assert!(problem["errors"]["title"].is_array());
     let (status, problem) = app
-        .call(
+        .send(
             Method::PUT,
             &path,
-            Some(&ada.token),
-            Some(&json!({"status_task": "DONE"})),
+            &ada.token,
+            &json!({"status_task": "DONE"}),
         )
         .await;
     assert_eq!(status, 400, "PUT needs the title");

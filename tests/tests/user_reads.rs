@@ -3,6 +3,7 @@
 //! with its own user, and a user deleted meanwhile must lose access at once; and reads that
 //! arrive together must share statements.
 
+use dispatch_tests::Calls;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use diesel::QueryResult;

@@ -1,6 +1,7 @@
 //! Workers scaled per job kind: each runs only the kinds it is given (`--kinds` or
 //! `DISPATCH_WORKER_KINDS`), and an unknown kind name stops it at start.
 
+use dispatch_tests::Calls;
 use std::process::Stdio;
 use std::time::Duration;
 

@@ -10,16 +10,13 @@ use diesel::QueryResult;
 use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::db::{DbError, DbPool};
 use dispatch_shared::repo::point_reads;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 
-use crate::batching::next_batch;
+use crate::batching::{next_batch, Asked, Batcher};
 use crate::Failure;
 
 /// The most reads one batch carries: what one statement looks up.
 const MAX_BATCH: usize = point_reads::WIDTH;
-/// Reads waiting for their turn; beyond it a request waits to be queued.
-const QUEUE: usize = 1024;
-
 /// One kind of row read by primary key.
 pub trait PointRead: Send + Sync + 'static {
     /// What a request asks for: the row's id, and whatever else scopes the answer.
@@ -42,10 +39,7 @@ pub trait PointRead: Send + Sync + 'static {
 }
 
 /// Whether a stored id (text) is `id`, without formatting `id` for each row compared.
-struct Lookup<R: PointRead> {
-    key: R::Key,
-    reply: oneshot::Sender<Result<Option<R::Row>, BatchError>>,
-}
+type Lookup<R> = Asked<<R as PointRead>::Key, Result<Option<<R as PointRead>::Row>, BatchError>>;
 
 /// What each read of a failed batch is told: the cause is logged once, with the batch.
 #[derive(Debug, Clone, Copy)]
@@ -54,36 +48,25 @@ enum BatchError {
     Failed,
 }
 
+#[derive(Clone)]
 pub struct BatchedReads<R: PointRead> {
-    queue: mpsc::Sender<Lookup<R>>,
-}
-
-impl<R: PointRead> Clone for BatchedReads<R> {
-    fn clone(&self) -> Self {
-        Self {
-            queue: self.queue.clone(),
-        }
-    }
+    queue: Batcher<R::Key, Result<Option<R::Row>, BatchError>>,
 }
 
 impl<R: PointRead> BatchedReads<R> {
     /// Reads through `db`, whose pool holds `pool_size` connections.
     pub fn spawn(db: DbPool, pool_size: u32) -> Self {
-        let (queue, incoming) = mpsc::channel(QUEUE);
-        let slots = Arc::new(Semaphore::new(super::in_flight(pool_size)));
-        tokio::spawn(dispatch(db, incoming, slots));
+        let name = format!("{} reader", R::WHAT);
+        let in_flight = super::in_flight(pool_size);
+        let queue = Batcher::spawn(name, in_flight, |incoming, slots| {
+            dispatch::<R>(db, incoming, slots)
+        });
         Self { queue }
     }
 
     /// The row `key` names, if there is one.
     pub async fn find(&self, key: R::Key) -> Result<Option<R::Row>, Failure> {
-        let (reply, answer) = oneshot::channel();
-        let lost = || Failure::Unavailable(format!("the {} reader stopped", R::WHAT));
-        self.queue
-            .send(Lookup { key, reply })
-            .await
-            .map_err(|_| lost())?;
-        match answer.await.map_err(|_| lost())? {
+        match self.queue.ask(key).await? {
             Ok(row) => Ok(row),
             Err(BatchError::Unavailable) => Err(Failure::Unavailable("database".into())),
             Err(BatchError::Failed) => Err(Failure::internal(anyhow::anyhow!(
@@ -102,14 +85,14 @@ async fn dispatch<R: PointRead>(
     while let Some((batch, slot)) = next_batch(&mut incoming, &slots, MAX_BATCH).await {
         let db = db.clone();
         tokio::spawn(async move {
-            answer(&db, batch).await;
+            answer::<R>(&db, batch).await;
             drop(slot);
         });
     }
 }
 
 async fn answer<R: PointRead>(db: &DbPool, batch: Vec<Lookup<R>>) {
-    let ids: Vec<String> = batch.iter().map(|l| R::row_id(&l.key)).collect();
+    let ids: Vec<String> = batch.iter().map(|l| R::row_id(&l.question)).collect();
     let rows = match read::<R>(db, &ids).await {
         Ok(rows) => rows,
         Err(e) => {
@@ -128,7 +111,7 @@ async fn answer<R: PointRead>(db: &DbPool, batch: Vec<Lookup<R>>) {
     for lookup in batch {
         let row = rows
             .iter()
-            .find(|row| R::answers(row, &lookup.key))
+            .find(|row| R::answers(row, &lookup.question))
             .cloned();
         // The receiver is gone only if its request was dropped.
         let _ = lookup.reply.send(Ok(row));

@@ -16,10 +16,8 @@ use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::db::{DbError, DbPool};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
+use crate::batching::{Asked, Batcher};
 use crate::Failure;
-
-/// Reads waiting to be queued; beyond it a request waits to be queued.
-const QUEUE: usize = 1024;
 
 /// One kind of read whose answer depends only on its key.
 pub trait SharedRead: Send + Sync + 'static {
@@ -38,10 +36,7 @@ type Reply<A> = oneshot::Sender<Result<A, ReadError>>;
 /// Everyone waiting for one read's answer.
 type Waiters<A> = Vec<Reply<A>>;
 
-struct Request<R: SharedRead> {
-    key: R::Key,
-    reply: Reply<R::Answer>,
-}
+type Request<R> = Asked<<R as SharedRead>::Key, Result<<R as SharedRead>::Answer, ReadError>>;
 
 /// What each request of a failed read is told: the cause is logged once, with the read.
 #[derive(Debug, Clone, Copy)]
@@ -50,35 +45,23 @@ enum ReadError {
     Failed,
 }
 
+#[derive(Clone)]
 pub struct SharedReads<R: SharedRead> {
-    queue: mpsc::Sender<Request<R>>,
-}
-
-impl<R: SharedRead> Clone for SharedReads<R> {
-    fn clone(&self) -> Self {
-        Self {
-            queue: self.queue.clone(),
-        }
-    }
+    queue: Batcher<R::Key, Result<R::Answer, ReadError>>,
 }
 
 impl<R: SharedRead> SharedReads<R> {
     /// Reads through `db`, at most `in_flight` at once.
     pub fn spawn(db: DbPool, in_flight: usize) -> Self {
-        let (queue, incoming) = mpsc::channel(QUEUE);
-        let slots = Arc::new(Semaphore::new(in_flight.max(1)));
-        tokio::spawn(dispatch::<R>(db, incoming, slots));
+        let name = format!("{} reader", R::WHAT);
+        let queue = Batcher::spawn(name, in_flight, |incoming, slots| {
+            dispatch::<R>(db, incoming, slots)
+        });
         Self { queue }
     }
 
     pub async fn read(&self, key: R::Key) -> Result<R::Answer, Failure> {
-        let (reply, answer) = oneshot::channel();
-        let lost = || Failure::Unavailable(format!("the {} reader stopped", R::WHAT));
-        self.queue
-            .send(Request { key, reply })
-            .await
-            .map_err(|_| lost())?;
-        match answer.await.map_err(|_| lost())? {
+        match self.queue.ask(key).await? {
             Ok(answer) => Ok(answer),
             Err(ReadError::Unavailable) => Err(Failure::Unavailable("database".into())),
             Err(ReadError::Failed) => Err(Failure::internal(anyhow::anyhow!(
@@ -97,11 +80,11 @@ struct Waiting<R: SharedRead> {
 
 impl<R: SharedRead> Waiting<R> {
     fn add(&mut self, request: Request<R>) {
-        match self.replies.get_mut(&request.key) {
+        match self.replies.get_mut(&request.question) {
             Some(replies) => replies.push(request.reply),
             None => {
-                self.order.push_back(request.key.clone());
-                self.replies.insert(request.key, vec![request.reply]);
+                self.order.push_back(request.question.clone());
+                self.replies.insert(request.question, vec![request.reply]);
             }
         }
     }

@@ -22,6 +22,7 @@ use crate::Failure;
 
 const CAPACITY: u64 = 100_000;
 
+#[derive(Clone)]
 pub struct UserById;
 
 impl PointRead for UserById {

@@ -12,9 +12,11 @@ use crate::listing::{Ordering, Window};
 use crate::reads::batched::{BatchedReads, PointRead};
 use crate::reads::shared::{SharedRead, SharedReads};
 
+#[derive(Clone)]
 pub struct TaskById;
 
 /// Whose task, and which.
+#[derive(Clone)]
 pub struct TaskKey {
     pub owner: Uuid,
     pub id: Uuid,
@@ -43,6 +45,7 @@ impl PointRead for TaskById {
 
 pub type TaskReads = BatchedReads<TaskById>;
 
+#[derive(Clone)]
 pub struct TaskPage;
 
 /// One page of one owner's tasks, as asked.

@@ -8,6 +8,7 @@ use dispatch_shared::repo::tasks;
 
 use crate::writes::{BatchedInsert, BatchedInserts};
 
+#[derive(Clone)]
 pub struct NewTasks;
 
 impl BatchedInsert for NewTasks {
