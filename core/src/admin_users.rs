@@ -63,17 +63,14 @@ pub fn parse_changes(raw: RawAdminChanges<'_>) -> Result<AdminChanges, Validatio
         is_active: raw.is_active,
         is_superuser: raw.is_superuser,
         daily_task_limit: raw.daily_task_limit,
-        first_name: raw
-            .first_name
-            .and_then(|v| errors.check("first_name", PersonName::parse(v)))
+        first_name: errors
+            .check_given("first_name", raw.first_name, PersonName::parse)
             .map(|n| n.as_str().to_owned()),
-        last_name: raw
-            .last_name
-            .and_then(|v| errors.check("last_name", PersonName::parse(v)))
+        last_name: errors
+            .check_given("last_name", raw.last_name, PersonName::parse)
             .map(|n| n.as_str().to_owned()),
-        email: raw
-            .email
-            .and_then(|v| errors.check("email", Email::parse(v)))
+        email: errors
+            .check_given("email", raw.email, Email::parse)
             .map(|e| e.as_str().to_owned()),
         last_updated: None,
     };

@@ -63,20 +63,18 @@ impl ProfileUpdate {
         }
         let names_default = if full { Some("") } else { None };
         let update = Self {
-            username: raw
-                .username
-                .and_then(|v| errors.check("username", Username::parse(v))),
-            email: raw
-                .email
-                .and_then(|v| errors.check("email", Email::parse(v))),
-            first_name: raw
-                .first_name
-                .or(names_default)
-                .and_then(|v| errors.check("first_name", PersonName::parse(v))),
-            last_name: raw
-                .last_name
-                .or(names_default)
-                .and_then(|v| errors.check("last_name", PersonName::parse(v))),
+            username: errors.check_given("username", raw.username, Username::parse),
+            email: errors.check_given("email", raw.email, Email::parse),
+            first_name: errors.check_given(
+                "first_name",
+                raw.first_name.or(names_default),
+                PersonName::parse,
+            ),
+            last_name: errors.check_given(
+                "last_name",
+                raw.last_name.or(names_default),
+                PersonName::parse,
+            ),
         };
         errors.into_result().map(|_| update)
     }

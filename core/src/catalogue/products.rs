@@ -48,23 +48,17 @@ impl ProductInput {
     pub fn parse(raw: RawProduct<'_>) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let input = Self {
-            name: raw
-                .name
-                .and_then(|v| errors.check("name", ProductName::parse(v))),
-            brand: raw
-                .brand
-                .and_then(|v| errors.check("brand", Brand::parse(v))),
-            description: raw
-                .description
-                .and_then(|v| errors.check("description", ProductDescription::parse(v))),
+            name: errors.check_given("name", raw.name, ProductName::parse),
+            brand: errors.check_given("brand", raw.brand, Brand::parse),
+            description: errors.check_given(
+                "description",
+                raw.description,
+                ProductDescription::parse,
+            ),
             category_id: raw.category_id,
-            price: raw
-                .price
-                .and_then(|v| errors.check("price", Price::parse(v))),
+            price: errors.check_given("price", raw.price, Price::parse),
             quantity: raw.quantity,
-            rating: raw
-                .rating
-                .and_then(|v| errors.check("rating", Rating::parse(&v.to_string()))),
+            rating: errors.check_given("rating", raw.rating, |v| Rating::parse(&v.to_string())),
         };
         errors.into_result().map(|_| input)
     }

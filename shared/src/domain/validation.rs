@@ -33,6 +33,16 @@ impl ValidationErrors {
         }
     }
 
+    /// `check` of a field the client may leave out: `None` when it is not given.
+    pub fn check_given<R, T>(
+        &mut self,
+        field: &str,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<T> {
+        raw.and_then(|raw| self.check(field, parse(raw)))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
