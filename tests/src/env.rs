@@ -185,6 +185,23 @@ impl TestEnv {
         ids.len()
     }
 
+    /// Waits until `accepted` registrations have succeeded, then checks that each made one
+    /// user and that no job is left unfinished.
+    pub async fn await_all_registered(&self, accepted: usize, within: std::time::Duration) {
+        crate::wait_until(within, "every accepted registration to succeed", || async {
+            let done = self
+                .count_matching("jobs", "kind = 'register_user' AND status = 'succeeded'")
+                .await;
+            (done as usize == accepted).then_some(())
+        })
+        .await;
+        assert_eq!(self.count_rows("users").await as usize, accepted);
+        assert_eq!(
+            self.count_matching("jobs", "status <> 'succeeded'").await,
+            0
+        );
+    }
+
     /// Waits until no active user is left without the welcome mail and no mail job is still
     /// to run.
     pub async fn await_all_mailed(&self, timeout: std::time::Duration) {

@@ -197,6 +197,23 @@ impl TestApp {
         body
     }
 
+    /// Registers without waiting, which must be accepted; returns the job's id.
+    pub async fn registration_job(&self, username: &str) -> String {
+        let response = self
+            .post(
+                "/api/v1/auth/register/",
+                &json!({
+                    "username": username,
+                    "email": format!("{username}@example.com"),
+                    "password": format!("{username}-password-1"),
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), 202, "registration of {username}");
+        let accepted: Value = response.json().await.expect("json body");
+        accepted["job_id"].as_str().expect("a job id").to_owned()
+    }
+
     /// Logs in and returns the access token.
     pub async fn login(&self, username: &str, password: &str) -> String {
         let response = self

@@ -13,6 +13,20 @@ pub fn binary_path(name: &str) -> PathBuf {
     deps.parent().expect("profile dir").join(name)
 }
 
+/// Runs one of `scripts/` that installs a tool when it is missing and prints where it is.
+pub fn installed_by(script: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output = Command::new(root.join("scripts").join(script))
+        .output()
+        .unwrap_or_else(|e| panic!("scripts/{script} does not run: {e}"));
+    assert!(
+        output.status.success(),
+        "scripts/{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
 /// A command for `name` with exactly the test's environment.
 pub fn command(name: &str, env: &TestEnv) -> Command {
     let mut command = Command::new(binary_path(name));

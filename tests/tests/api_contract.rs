@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use dispatch_tests::process::{start_api, Binary};
+use dispatch_tests::process::{installed_by, start_api, Binary};
 use dispatch_tests::TestEnv;
 use serde_json::Value;
 
@@ -16,16 +16,7 @@ fn schemathesis() -> PathBuf {
         return PathBuf::from(path);
     }
     // Installs it when missing (what ./scripts/test.sh does first).
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let output = Command::new(root.join("scripts/schemathesis.sh"))
-        .output()
-        .expect("scripts/schemathesis.sh runs");
-    assert!(
-        output.status.success(),
-        "installing Schemathesis failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    installed_by("schemathesis.sh")
 }
 
 fn operations_in(spec: &Value) -> usize {

@@ -47,19 +47,8 @@ async fn mariadb_restarted_during_a_burst_loses_no_registration() {
     );
     assert_eq!(accepted.load(Ordering::Relaxed), COUNT);
 
-    wait_until(
-        Duration::from_secs(120),
-        "every accepted registration to succeed",
-        || async {
-            let done = env
-                .count_matching("jobs", "kind = 'register_user' AND status = 'succeeded'")
-                .await;
-            (done as usize == COUNT).then_some(())
-        },
-    )
-    .await;
-    assert_eq!(env.count_rows("users").await as usize, COUNT);
-    assert_eq!(env.count_matching("jobs", "status <> 'succeeded'").await, 0);
+    env.await_all_registered(COUNT, Duration::from_secs(120))
+        .await;
     // No process was restarted: the pools recovered by themselves.
     for base in &bases {
         wait_ready(base).await;

@@ -6,21 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use dispatch_tests::catalogue::products;
+use dispatch_tests::process::installed_by;
 use dispatch_tests::TestApp;
 use serde_json::Value;
 
 /// The folder with both generators (installed by `scripts/client_generators.sh`).
 fn generators() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let output = Command::new(root.join("scripts/client_generators.sh"))
-        .output()
-        .expect("scripts/client_generators.sh runs");
-    assert!(
-        output.status.success(),
-        "installing the client generators failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    installed_by("client_generators.sh")
 }
 
 fn run(command: &mut Command) -> String {

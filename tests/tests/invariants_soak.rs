@@ -4,7 +4,6 @@
 //! success per job. `DISPATCH_SOAK_ROUNDS` sets the rounds (10 here; `bench/soak.sh` runs
 //! 100).
 
-use dispatch_tests::Calls;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -165,15 +164,12 @@ async fn simultaneous_checkouts_never_sell_more_than_the_stock() {
             .await
             .remove(0);
         for buyer in &buyers {
-            let (status, body) = app
-                .send(
-                    Method::POST,
-                    "/api/v1/cart/items/",
-                    &buyer.token,
-                    &json!({"product_id": product, "quantity": 1}),
-                )
-                .await;
-            assert_eq!(status, 201, "{body}");
+            app.created(
+                "/api/v1/cart/items/",
+                &buyer.token,
+                &json!({"product_id": product, "quantity": 1}),
+            )
+            .await;
         }
         let requests = buyers
             .iter()

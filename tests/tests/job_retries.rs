@@ -4,19 +4,7 @@
 use std::time::Duration;
 
 use dispatch_tests::{wait_until, TestApp, TestEnv};
-use serde_json::{json, Value};
-
-async fn enqueue(app: &TestApp, username: &str) -> String {
-    let r = app
-        .post(
-            "/api/v1/auth/register/",
-            &json!({"username": username, "email": format!("{username}@example.com"), "password": "retry-pass-1"}),
-        )
-        .await;
-    assert_eq!(r.status(), 202);
-    let body: Value = r.json().await.unwrap();
-    body["job_id"].as_str().unwrap().to_owned()
-}
+use serde_json::Value;
 
 async fn job(app: &TestApp, id: &str) -> Value {
     app.client
@@ -34,7 +22,7 @@ async fn a_transient_failure_is_retried_until_the_dependency_returns() {
     let mut env = TestEnv::new();
     env.set("DISPATCH_REQUEUE_AFTER", "2s");
     let mut app = TestApp::spawn_env(env, false).await;
-    let id = enqueue(&app, "patient_user").await;
+    let id = app.registration_job("patient_user").await;
     // The table the handler needs disappears: every attempt fails with a database error.
     app.env.execute("RENAME TABLE users TO users_away").await;
     app.start_worker();
@@ -68,7 +56,7 @@ async fn retries_stop_after_the_configured_attempts_with_a_readable_error() {
     env.set("DISPATCH_JOB_MAX_ATTEMPTS", "2");
     env.set("DISPATCH_REQUEUE_AFTER", "2s");
     let mut app = TestApp::spawn_env(env, false).await;
-    let id = enqueue(&app, "doomed_user").await;
+    let id = app.registration_job("doomed_user").await;
     app.env.execute("RENAME TABLE users TO users_away").await;
     app.start_worker();
     let done = app
@@ -87,7 +75,7 @@ async fn finished_jobs_are_purged_after_the_retention_period() {
     let mut env = TestEnv::new();
     env.set("DISPATCH_JOB_RETENTION", "2s");
     let app = TestApp::spawn_env(env, true).await;
-    let id = enqueue(&app, "purged_user").await;
+    let id = app.registration_job("purged_user").await;
     assert_eq!(app.await_job(&id, None).await["status"], "succeeded");
     wait_until(
         Duration::from_secs(15),

@@ -6,18 +6,6 @@ use dispatch_tests::{ws, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn register_job(app: &TestApp, username: &str) -> String {
-    let r = app
-        .post(
-            "/api/v1/auth/register/",
-            &json!({"username": username, "email": format!("{username}@example.com"), "password": "job-pass-12"}),
-        )
-        .await;
-    assert_eq!(r.status(), 202);
-    let body: Value = r.json().await.unwrap();
-    body["job_id"].as_str().unwrap().to_owned()
-}
-
 /// A job row owned by `owner`, as later job kinds create them.
 async fn owned_job(app: &TestApp, owner: &str) -> String {
     let settings = app.settings();
@@ -36,7 +24,7 @@ async fn owned_job(app: &TestApp, owner: &str) -> String {
 #[tokio::test]
 async fn registration_jobs_are_readable_and_acknowledgeable_by_id() {
     let app = TestApp::spawn().await;
-    let id = register_job(&app, "ack_user").await;
+    let id = app.registration_job("ack_user").await;
     let job = app.await_job(&id, None).await;
     assert_eq!(job["status"], "succeeded");
     let path = format!("/api/v1/jobs/{id}/");
@@ -137,7 +125,7 @@ async fn owned_jobs_are_visible_to_their_owner_only_and_listed_newest_first() {
 #[tokio::test]
 async fn websocket_on_a_finished_job_sends_it_and_closes_normally() {
     let app = TestApp::spawn().await;
-    let id = register_job(&app, "ws_done").await;
+    let id = app.registration_job("ws_done").await;
     let polled = app.await_job(&id, None).await;
     let t = ws::follow(
         &app.ws_url(&format!("/ws/jobs/{id}/")),
@@ -152,7 +140,7 @@ async fn websocket_on_a_finished_job_sends_it_and_closes_normally() {
 #[tokio::test]
 async fn websocket_follows_a_queued_job_to_its_end() {
     let mut app = TestApp::spawn_without_worker().await;
-    let id = register_job(&app, "ws_wait").await;
+    let id = app.registration_job("ws_wait").await;
     let url = app.ws_url(&format!("/ws/jobs/{id}/"));
     let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
         .await

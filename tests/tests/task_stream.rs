@@ -28,15 +28,9 @@ async fn open(base: &str, user: &TestUser) -> Socket {
 /// The subscription starts just after the upgrade, so a write made at once might precede
 /// it: makes sure the socket is subscribed by writing a probe task and reading its events.
 async fn until_subscribed(app: &TestApp, user: &TestUser, socket: &mut Socket) {
-    let (status, probe) = app
-        .send(
-            Method::POST,
-            "/api/v1/tasks/",
-            &user.token,
-            &json!({"title": "probe"}),
-        )
+    let probe = app
+        .created("/api/v1/tasks/", &user.token, &json!({"title": "probe"}))
         .await;
-    assert_eq!(status, 201);
     let id = probe["id"].clone();
     loop {
         let message = next_json(socket, PROMPTLY).await;

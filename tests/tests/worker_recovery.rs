@@ -78,15 +78,7 @@ async fn setup_with(worker_vars: &[(&str, &str)]) -> Setup {
 
 /// Every accepted registration has succeeded exactly once: one user each, no job left.
 async fn all_registered(env: &TestEnv, accepted: usize, within: Duration) {
-    wait_until(within, "every accepted registration to succeed", || async {
-        let done = env
-            .count_matching("jobs", "kind = 'register_user' AND status = 'succeeded'")
-            .await;
-        (done as usize == accepted).then_some(())
-    })
-    .await;
-    assert_eq!(env.count_rows("users").await as usize, accepted);
-    assert_eq!(env.count_matching("jobs", "status <> 'succeeded'").await, 0);
+    env.await_all_registered(accepted, within).await;
     assert_eq!(
         env.count_matching("jobs", "attempts <> 1").await,
         0,
