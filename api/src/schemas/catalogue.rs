@@ -6,7 +6,7 @@ use dispatch_core::catalogue::categories::CategoryView;
 use dispatch_core::catalogue::products::{ImageUrls, ProductView};
 use dispatch_shared::domain::Price;
 use poem_openapi::registry::MetaSchema;
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON};
+use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult};
 use poem_openapi::{Enum, Object};
 use serde_json::Value;
 use uuid::Uuid;
@@ -19,21 +19,12 @@ use super::example_time;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MoneyText(pub String);
 
-crate::scalar_type!(MoneyText, "string_money", || {
+crate::text_scalar!(MoneyText, "string_money", || {
     let mut schema = MetaSchema::new("string");
     schema.pattern = Some(Price::PATTERN.to_owned());
     schema.example = Some(Value::String("12.50".into()));
     schema
 });
-
-impl ParseFromJSON for MoneyText {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        match value {
-            Some(Value::String(raw)) => Ok(MoneyText(raw)),
-            other => Err(ParseError::expected_type(other.unwrap_or_default())),
-        }
-    }
-}
 
 /// A money query parameter must have the shape the spec publishes; an empty one does not.
 impl ParseFromParameter for MoneyText {
@@ -45,12 +36,6 @@ impl ParseFromParameter for MoneyText {
                 "Enter an amount such as 12.50: up to 8 digits, then up to 2 decimals.",
             ))
         }
-    }
-}
-
-impl ToJSON for MoneyText {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.0.clone()))
     }
 }
 
