@@ -8,7 +8,7 @@ use crate::db::schema::categories::{self, dsl};
 use crate::domain::Ordering;
 use crate::models::CategoryRow;
 use crate::repo::listing::{contains_pattern, counted_page, Window};
-use crate::repo::point_reads::find_by_id;
+use crate::repo::point_reads::{find_by_id, insert_row};
 use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
@@ -53,11 +53,7 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<CategoryRow>>
 }
 
 pub async fn insert(conn: &mut Conn, row: &CategoryRow) -> QueryResult<()> {
-    diesel::insert_into(dsl::categories)
-        .values(row)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    insert_row(conn, dsl::categories, row).await
 }
 
 /// Renames; false when there is no such category.

@@ -10,7 +10,7 @@ use crate::db::schema::jobs::dsl;
 use crate::jobs::{JobKind, JobStatus};
 use crate::models::{ago, now_naive, JobRow, NewJob};
 use crate::repo::listing::{counted_page, Window};
-use crate::repo::point_reads::find_by_id;
+use crate::repo::point_reads::{find_by_id, insert_row};
 use diesel_async::AsyncMysqlConnection;
 
 type Conn = AsyncMysqlConnection;
@@ -42,10 +42,7 @@ pub fn new_job(
 }
 
 pub async fn insert(conn: &mut Conn, job: &NewJob) -> QueryResult<()> {
-    keep_prepared(diesel::insert_into(dsl::jobs).values(job))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    insert_row(conn, dsl::jobs, job).await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {

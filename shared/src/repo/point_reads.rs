@@ -1,4 +1,4 @@
-//! Reads of many rows by primary key in fixed-width statements.
+//! Rows by primary key: one found or inserted, and reads of many in fixed-width statements.
 //!
 //! Each statement looks up exactly `WIDTH` ids (a short group repeats its first id), so it is
 //! one prepared statement, kept in the connection's cache; an `IN` list of varying length
@@ -8,12 +8,14 @@ use std::future::Future;
 
 use diesel::dsl::{AsSelect, Find, Limit, Select};
 use diesel::mysql::Mysql;
-use diesel::query_builder::QueryId;
+use diesel::query_builder::{InsertStatement, QueryId};
 use diesel::query_dsl::methods::{FindDsl, LimitDsl, SelectDsl};
-use diesel::{OptionalExtension, QueryResult, Selectable, SelectableHelper};
-use diesel_async::methods::LoadQuery;
+use diesel::{Insertable, OptionalExtension, QueryResult, Selectable, SelectableHelper, Table};
+use diesel_async::methods::{ExecuteDsl, LoadQuery};
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
+
+use crate::db::keep_prepared::{keep_prepared, KeepPrepared};
 
 /// The row of `table` whose primary key is `id`, as `R`, if there is one.
 pub fn find_by_id<'a, T, R>(
@@ -32,6 +34,22 @@ where
 {
     let query = table.find(id.to_string()).select(R::as_select());
     async move { query.first(conn).await.optional() }
+}
+
+/// Inserts `row` into `table`, as a statement its connection keeps prepared (a single row
+/// has as many shapes as it has nullable columns left `DEFAULT`, a bounded number).
+pub fn insert_row<'a, T, V>(
+    conn: &'a mut AsyncMysqlConnection,
+    table: T,
+    row: V,
+) -> impl Future<Output = QueryResult<()>> + Send + 'a
+where
+    T: Table + 'a,
+    V: Insertable<T>,
+    KeepPrepared<InsertStatement<T, V::Values>>: ExecuteDsl<AsyncMysqlConnection> + Send + 'a,
+{
+    let statement = keep_prepared(diesel::insert_into(table).values(row));
+    async move { statement.execute(conn).await.map(|_| ()) }
 }
 
 /// How many ids one statement looks up.

@@ -12,6 +12,7 @@ use crate::db::schema::products::{self, dsl};
 use crate::domain::Ordering;
 use crate::models::ProductRow;
 use crate::repo::listing::{contains_pattern, counted_page, Window};
+use crate::repo::point_reads::insert_row;
 use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
@@ -114,11 +115,7 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<(ProductRow, 
 }
 
 pub async fn insert(conn: &mut Conn, row: &ProductRow) -> QueryResult<()> {
-    diesel::insert_into(dsl::products)
-        .values(row)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    insert_row(conn, dsl::products, row).await
 }
 
 /// The columns a write sets; `None` leaves a column as it is.

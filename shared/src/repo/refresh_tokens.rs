@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db::schema::refresh_tokens::dsl;
 use crate::models::now_naive;
-use crate::repo::point_reads::find_by_id;
+use crate::repo::point_reads::{find_by_id, insert_row};
 
 type Conn = AsyncMysqlConnection;
 
@@ -38,11 +38,7 @@ pub async fn insert(
         rotated_at: None,
         revoked_at: None,
     };
-    diesel::insert_into(dsl::refresh_tokens)
-        .values(&row)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    insert_row(conn, dsl::refresh_tokens, &row).await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<RefreshTokenRow>> {

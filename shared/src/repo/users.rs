@@ -2,19 +2,15 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::users::dsl;
 use crate::load_by_ids;
 use crate::models::{now_naive, NewUser, UserRow};
-use crate::repo::point_reads::find_by_id;
+use crate::repo::point_reads::{find_by_id, insert_row};
 
 type Conn = AsyncMysqlConnection;
 
 pub async fn insert(conn: &mut Conn, user: &NewUser) -> QueryResult<()> {
-    keep_prepared(diesel::insert_into(dsl::users).values(user))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    insert_row(conn, dsl::users, user).await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
