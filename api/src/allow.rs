@@ -20,27 +20,18 @@ fn routes() -> &'static Routes {
             let segments: Vec<Option<String>> = segments(&path.path)
                 .map(|s| (!s.starts_with(':') && !s.starts_with('{')).then(|| s.to_owned()))
                 .collect();
-            let mut methods: Vec<String> = path
-                .operations
-                .iter()
-                .map(|o| o.method.as_str().to_owned())
-                .collect();
+            let mut methods: Vec<String> =
+                path.operations.iter().map(|o| o.method.as_str().to_owned()).collect();
             if path.operations.iter().any(|o| o.method == Method::GET) {
                 methods.push("HEAD".into());
             }
             // One path may be spread over several APIs: join their methods.
-            match routes
-                .iter_mut()
-                .find(|(existing, _)| *existing == segments)
-            {
+            match routes.iter_mut().find(|(existing, _)| *existing == segments) {
                 Some((_, listed)) => listed.extend(methods),
                 None => routes.push((segments, methods)),
             }
         }
-        routes
-            .into_iter()
-            .map(|(segments, methods)| (segments, methods.join(", ")))
-            .collect()
+        routes.into_iter().map(|(segments, methods)| (segments, methods.join(", "))).collect()
     })
 }
 
@@ -53,10 +44,7 @@ pub fn allowed_for(path: &str) -> Option<&'static str> {
     let wanted: Vec<&str> = segments(path).collect();
     routes().iter().find_map(|(pattern, methods)| {
         let matches = pattern.len() == wanted.len()
-            && pattern
-                .iter()
-                .zip(&wanted)
-                .all(|(p, w)| p.as_deref().is_none_or(|p| p == *w));
+            && pattern.iter().zip(&wanted).all(|(p, w)| p.as_deref().is_none_or(|p| p == *w));
         matches.then_some(methods.as_str())
     })
 }

@@ -47,9 +47,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .nest("/media", crate::media::endpoint(&state.settings.media_root))
         .data(state)
         .with(CatchPanic::new().with_handler(|_| {
-            ApiError::internal(anyhow::anyhow!("handler panicked"))
-                .problem()
-                .into_response()
+            ApiError::internal(anyhow::anyhow!("handler panicked")).problem().into_response()
         }))
         .before(strip_trailing_slash)
         .catch_all_error(problem_response)
@@ -120,24 +118,18 @@ async fn close_if_body_unread<E: Endpoint>(
         .get(poem::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|len| len.trim() != "0")
-        || request
-            .headers()
-            .contains_key(poem::http::header::TRANSFER_ENCODING);
+        || request.headers().contains_key(poem::http::header::TRANSFER_ENCODING);
     if !has_body {
         return next.call(request).await.map(IntoResponse::into_response);
     }
     let read = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let body = ReadToTheEnd {
-        inner: request.take_body().into_bytes_stream(),
-        read: read.clone(),
-    };
+    let body = ReadToTheEnd { inner: request.take_body().into_bytes_stream(), read: read.clone() };
     request.set_body(poem::Body::from_bytes_stream(body));
     let mut response = next.call(request).await?.into_response();
     if !read.load(std::sync::atomic::Ordering::Acquire) {
-        response.headers_mut().insert(
-            poem::http::header::CONNECTION,
-            poem::http::HeaderValue::from_static("close"),
-        );
+        response
+            .headers_mut()
+            .insert(poem::http::header::CONNECTION, poem::http::HeaderValue::from_static("close"));
     }
     Ok(response)
 }
@@ -195,13 +187,9 @@ fn problem_for(err: poem::Error) -> Response {
         let reason = humane_reason(&param.reason);
         let mut errors = std::collections::BTreeMap::new();
         errors.insert(param.name.to_owned(), vec![reason.clone()]);
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "validation-error",
-            "Invalid input.",
-        )
-        .with_detail(format!("Invalid value for `{}`: {reason}", param.name))
-        .with_errors(errors)
+        Problem::new(StatusCode::BAD_REQUEST, "validation-error", "Invalid input.")
+            .with_detail(format!("Invalid value for `{}`: {reason}", param.name))
+            .with_errors(errors)
     } else {
         match status {
             StatusCode::NOT_FOUND => ApiError::NotFound.problem(),
@@ -229,13 +217,9 @@ fn malformed_id() -> Problem {
     let rule = "Not a valid id: ids are UUIDs, such as 3fa85f64-5717-4562-b3fc-2c963f66afa6.";
     let mut errors = std::collections::BTreeMap::new();
     errors.insert("id".to_owned(), vec![rule.to_owned()]);
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "validation-error",
-        "Invalid input.",
-    )
-    .with_detail(format!("Invalid value for `id`: {rule}"))
-    .with_errors(errors)
+    Problem::new(StatusCode::BAD_REQUEST, "validation-error", "Invalid input.")
+        .with_detail(format!("Invalid value for `id`: {rule}"))
+        .with_errors(errors)
 }
 
 /// A plain HTTP request to a WebSocket endpoint (RFC 9110 §15.5.22).
@@ -247,10 +231,9 @@ fn upgrade_required() -> Response {
     )
     .with_detail("This endpoint speaks WebSocket only; connect with a WebSocket client.")
     .into_response();
-    response.headers_mut().insert(
-        poem::http::header::UPGRADE,
-        poem::http::HeaderValue::from_static("websocket"),
-    );
+    response
+        .headers_mut()
+        .insert(poem::http::header::UPGRADE, poem::http::HeaderValue::from_static("websocket"));
     response
 }
 
@@ -266,24 +249,12 @@ fn humane_reason(reason: &str) -> String {
             text = &text[start + 3..];
         }
     }
-    let bound = |rest: &str| {
-        rest.split([',', ')'])
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_owned()
-    };
+    let bound = |rest: &str| rest.split([',', ')']).next().unwrap_or("").trim().to_owned();
     if let Some(rest) = text.strip_prefix("verification failed. minimum(") {
-        return format!(
-            "Ensure this value is greater than or equal to {}.",
-            bound(rest)
-        );
+        return format!("Ensure this value is greater than or equal to {}.", bound(rest));
     }
     if let Some(rest) = text.strip_prefix("verification failed. maximum(") {
-        return format!(
-            "Ensure this value is less than or equal to {}.",
-            bound(rest)
-        );
+        return format!("Ensure this value is less than or equal to {}.", bound(rest));
     }
     text.to_owned()
 }

@@ -46,10 +46,7 @@ pub fn mount(route: Route) -> Route {
             make_sync(move |_| Redirect::permanent(format!("/{path}/"))).around(secured),
         );
     }
-    route.nest(
-        "/assets",
-        EmbeddedFilesEndpoint::<Assets>::new().around(secured),
-    )
+    route.nest("/assets", EmbeddedFilesEndpoint::<Assets>::new().around(secured))
 }
 
 fn page(file: &str) -> impl Endpoint {
@@ -98,9 +95,7 @@ impl RenderedPage {
         if unchanged {
             return response.status(StatusCode::NOT_MODIFIED).finish();
         }
-        response
-            .content_type("text/html; charset=utf-8")
-            .body(self.html.clone())
+        response.content_type("text/html; charset=utf-8").body(self.html.clone())
     }
 }
 
@@ -123,19 +118,10 @@ async fn secured<E: Endpoint>(next: E, request: Request) -> poem::Result<Respons
     let mut response = next.call(request).await?.into_response();
     let headers = response.headers_mut();
     for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ),
-        (
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ),
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        (
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ),
+        (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
     ] {
         headers.insert(name, value);

@@ -30,11 +30,7 @@ pub enum ApiError {
     #[error("not found")]
     NotFound,
     #[error("conflict ({slug}): {detail}")]
-    Conflict {
-        slug: &'static str,
-        detail: String,
-        errors: Option<ValidationErrors>,
-    },
+    Conflict { slug: &'static str, detail: String, errors: Option<ValidationErrors> },
     #[error("the Idempotency-Key is in use by a request still being handled")]
     IdempotencyKeyInUse,
     #[error("the Idempotency-Key was used with another body")]
@@ -62,13 +58,11 @@ impl ApiError {
 
     pub fn problem(&self) -> Problem {
         match self {
-            ApiError::Validation(errors) => Problem::new(
-                StatusCode::BAD_REQUEST,
-                "validation-error",
-                "Invalid input.",
-            )
-            .with_detail(errors.to_string())
-            .with_errors(errors.clone().into_map()),
+            ApiError::Validation(errors) => {
+                Problem::new(StatusCode::BAD_REQUEST, "validation-error", "Invalid input.")
+                    .with_detail(errors.to_string())
+                    .with_errors(errors.clone().into_map())
+            }
             ApiError::MalformedJson(detail) => {
                 Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON.")
                     .with_detail(detail.clone())
@@ -89,11 +83,7 @@ impl ApiError {
             }
             ApiError::NotFound => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found.")
                 .with_detail("No such resource."),
-            ApiError::Conflict {
-                slug,
-                detail,
-                errors,
-            } => {
+            ApiError::Conflict { slug, detail, errors } => {
                 let p = Problem::new(StatusCode::CONFLICT, slug, "Conflict.")
                     .with_detail(detail.clone());
                 match errors {
@@ -136,10 +126,7 @@ impl ApiError {
                 "too-many-requests",
                 "Too many attempts.",
             )
-            .with_detail(format!(
-                "Try again in {} seconds.",
-                retry_after.as_secs().max(1)
-            )),
+            .with_detail(format!("Try again in {} seconds.", retry_after.as_secs().max(1))),
             ApiError::Unavailable(_) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service-unavailable",

@@ -64,27 +64,18 @@ async fn run<E>(
 where
     E: Endpoint + 'static,
 {
-    let key = raw
-        .to_str()
-        .ok()
-        .and_then(|k| IdempotencyKey::parse(k).ok())
-        .ok_or_else(|| ApiError::field("Idempotency-Key", idempotency::InvalidKey.to_string()))?;
-    let scope = Scope::new(
-        owner(&state, &request),
-        request.method().as_str(),
-        request.uri().path(),
-        &key,
-    );
-    let body = request
-        .take_body()
-        .into_bytes_limit(MAX_BODY)
-        .await
-        .map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => {
-                ApiError::PayloadTooLarge("The request body is too large.".into())
-            }
-            other => ApiError::BadRequest(other.to_string()),
+    let key =
+        raw.to_str().ok().and_then(|k| IdempotencyKey::parse(k).ok()).ok_or_else(|| {
+            ApiError::field("Idempotency-Key", idempotency::InvalidKey.to_string())
         })?;
+    let scope =
+        Scope::new(owner(&state, &request), request.method().as_str(), request.uri().path(), &key);
+    let body = request.take_body().into_bytes_limit(MAX_BODY).await.map_err(|e| match e {
+        poem::error::ReadBodyError::PayloadTooLarge => {
+            ApiError::PayloadTooLarge("The request body is too large.".into())
+        }
+        other => ApiError::BadRequest(other.to_string()),
+    })?;
     let secret = state.settings.jwt_secret.bytes();
     let fingerprint = match multipart_boundary(&request) {
         Some(boundary) => Fingerprint::of_multipart(secret, &body, &boundary),
@@ -115,9 +106,7 @@ where
         }
         Response::from_parts(parts, Body::from_vec(body))
     });
-    handled
-        .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("idempotent request task: {e}")))
+    handled.await.map_err(|e| ApiError::internal(anyhow::anyhow!("idempotent request task: {e}")))
 }
 
 /// Records `outcome` once MySQL takes it (it failed just now: the database is down, often
@@ -127,10 +116,7 @@ async fn keep_trying(state: Arc<AppState>, scope: Scope, outcome: Outcome) {
     let deadline = tokio::time::Instant::now() + idempotency::LEASE;
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(RETRY_EVERY).await;
-        if idempotency::finish(&state.db, &scope, &outcome)
-            .await
-            .is_ok()
-        {
+        if idempotency::finish(&state.db, &scope, &outcome).await.is_ok() {
             return;
         }
     }
@@ -152,18 +138,12 @@ fn owner(state: &AppState, request: &Request) -> KeyOwner {
 fn multipart_boundary(request: &Request) -> Option<String> {
     let mime: mime::Mime = request.content_type()?.parse().ok()?;
     (mime.type_() == mime::MULTIPART)
-        .then(|| {
-            mime.get_param(mime::BOUNDARY)
-                .map(|b| b.as_str().to_owned())
-        })
+        .then(|| mime.get_param(mime::BOUNDARY).map(|b| b.as_str().to_owned()))
         .flatten()
 }
 
 fn text_header(headers: &poem::http::HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn replay(outcome: Outcome) -> Response {

@@ -10,11 +10,7 @@ use dispatch_shared::config::Settings;
 use dispatch_shared::{db, telemetry};
 
 #[derive(Parser)]
-#[command(
-    name = "dispatch-api",
-    version,
-    about = "The Dispatch HTTP and WebSocket API"
-)]
+#[command(name = "dispatch-api", version, about = "The Dispatch HTTP and WebSocket API")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

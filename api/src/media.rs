@@ -17,9 +17,7 @@ pub fn endpoint(root: &Path) -> impl Endpoint<Output = Response> {
 
 fn is_hidden(path: &str) -> bool {
     let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-    decoded
-        .split(['/', '\\'])
-        .any(|segment| segment.starts_with('.'))
+    decoded.split(['/', '\\']).any(|segment| segment.starts_with('.'))
 }
 
 async fn guard_and_cache<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
@@ -33,10 +31,7 @@ async fn guard_and_cache<E: Endpoint>(next: E, request: Request) -> poem::Result
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=31536000, immutable"),
         );
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     }
     Ok(response)
 }
@@ -47,12 +42,7 @@ mod tests {
 
     #[test]
     fn dot_segments_are_hidden_however_they_are_written() {
-        for path in [
-            "/.incoming/x",
-            "/products/%2eupload-1",
-            "/a/%2E%2E/b",
-            "/a\\.x",
-        ] {
+        for path in ["/.incoming/x", "/products/%2eupload-1", "/a/%2E%2E/b", "/a\\.x"] {
             assert!(is_hidden(path), "{path}");
         }
         assert!(!is_hidden("/products/p/u-thumb.jpg"));

@@ -52,11 +52,7 @@ pub fn guarded(
 }
 
 pub fn render() -> String {
-    HANDLE
-        .get()
-        .and_then(|h| h.as_ref())
-        .map(|h| h.render())
-        .unwrap_or_default()
+    HANDLE.get().and_then(|h| h.as_ref()).map(|h| h.render()).unwrap_or_default()
 }
 
 /// The route the request matched, as the router's pattern (`/api/v1/tasks/:param0`), so ids do
@@ -68,9 +64,7 @@ fn route_label(response: &poem::Result<Response>) -> SharedString {
         Ok(r) => r.data::<PathPattern>(),
         Err(e) => e.data::<PathPattern>(),
     };
-    matched.map_or(SharedString::const_str("unmatched"), |p| {
-        SharedString::from_shared(p.0.clone())
-    })
+    matched.map_or(SharedString::const_str("unmatched"), |p| SharedString::from_shared(p.0.clone()))
 }
 
 /// Label values that need no allocation per request.
@@ -90,9 +84,7 @@ fn method_label(method: &Method) -> &'static str {
 fn status_label(status: StatusCode) -> &'static str {
     static LABELS: LazyLock<Vec<String>> =
         LazyLock::new(|| (0..1000u16).map(|code| code.to_string()).collect());
-    LABELS
-        .get(usize::from(status.as_u16()))
-        .map_or("other", String::as_str)
+    LABELS.get(usize::from(status.as_u16())).map_or("other", String::as_str)
 }
 
 /// Counts, times and logs each request. The log line has the path but never the query

@@ -33,13 +33,9 @@ impl poem_openapi::types::Example for Problem {
             "username".to_owned(),
             vec!["Ensure this field has at least 3 characters.".to_owned()],
         );
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "validation-error",
-            "Invalid input.",
-        )
-        .with_detail("One or more fields are invalid.")
-        .with_errors(errors)
+        Problem::new(StatusCode::BAD_REQUEST, "validation-error", "Invalid input.")
+            .with_detail("One or more fields are invalid.")
+            .with_errors(errors)
     }
 }
 

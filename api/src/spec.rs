@@ -41,8 +41,7 @@ fn drop_annotation_members(value: &mut Value) {
 /// A schema that constrains nothing: only a description, a title or `nullable`.
 fn is_annotation_only(member: &Value) -> bool {
     member.as_object().is_some_and(|m| {
-        m.keys()
-            .all(|k| matches!(k.as_str(), "description" | "title" | "nullable"))
+        m.keys().all(|k| matches!(k.as_str(), "description" | "title" | "nullable"))
     })
 }
 
@@ -67,10 +66,7 @@ mod tests {
             "allOf": [{"$ref": "#/components/schemas/S"}, {"description": "d", "nullable": true}]}}}"##;
         let fixed: Value = serde_json::from_str(&portable(spec)).unwrap();
         let status = &fixed["properties"]["status"];
-        assert_eq!(
-            status["allOf"],
-            serde_json::json!([{"$ref": "#/components/schemas/S"}])
-        );
+        assert_eq!(status["allOf"], serde_json::json!([{"$ref": "#/components/schemas/S"}]));
         assert_eq!(
             (&status["description"], &status["nullable"]),
             (&Value::from("d"), &Value::from(true))

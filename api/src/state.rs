@@ -36,11 +36,7 @@ impl AppState {
         let redis = redis_conn::connect_lazy(&client).context("REDIS_URL")?;
         let events = events::spawn_subscriber(client, &settings.redis_namespace);
         let task_streams = TaskHub::spawn(&events, task_stream_message);
-        let clients = Clients {
-            db: db.clone(),
-            redis,
-            events,
-        };
+        let clients = Clients { db: db.clone(), redis, events };
         Ok(Arc::new(Self {
             services: Services::new(&settings, &clients),
             settings,

@@ -89,13 +89,9 @@ pub async fn run(client: &reqwest::Client, plan: Plan) -> anyhow::Result<()> {
     for s in 0..plan.sockets {
         let base = &plan.bases[s % plan.bases.len()];
         let token = &tokens[s % plan.users];
-        let url = format!(
-            "{}/ws/tasks/?token={token}",
-            base.replacen("http://", "ws://", 1)
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .with_context(|| format!("socket {s}"))?;
+        let url = format!("{}/ws/tasks/?token={token}", base.replacen("http://", "ws://", 1));
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(url).await.with_context(|| format!("socket {s}"))?;
         let sent = sent.clone();
         let deliveries = deliveries.clone();
         tokio::spawn(async move {
@@ -105,9 +101,8 @@ pub async fn run(client: &reqwest::Client, plan: Plan) -> anyhow::Result<()> {
                     let Ok(body) = serde_json::from_str::<Value>(&text) else {
                         continue;
                     };
-                    let started = body["title"]
-                        .as_str()
-                        .and_then(|t| sent.lock().ok()?.get(t).copied());
+                    let started =
+                        body["title"].as_str().and_then(|t| sent.lock().ok()?.get(t).copied());
                     if let Some(started) = started {
                         if let Ok(mut l) = deliveries.latencies.lock() {
                             l.push(at - started);
@@ -121,20 +116,11 @@ pub async fn run(client: &reqwest::Client, plan: Plan) -> anyhow::Result<()> {
     // Every socket is subscribed once each user's probe reached all of that user's sockets.
     let mut counter = deliveries.count.subscribe();
     for (u, token) in tokens.iter().enumerate() {
-        create(
-            client,
-            &plan.bases[u % plan.bases.len()],
-            token,
-            &format!("probe {u}"),
-        )
-        .await?;
+        create(client, &plan.bases[u % plan.bases.len()], token, &format!("probe {u}")).await?;
     }
     let probes = wait_count(&mut counter, plan.sockets, Duration::from_secs(30)).await;
     if probes < plan.sockets {
-        bail!(
-            "only {probes} of {} sockets heard their probe",
-            plan.sockets
-        );
+        bail!("only {probes} of {} sockets heard their probe", plan.sockets);
     }
     let idle: Vec<u64> = plan.api_pids.iter().map(|p| rss_kib(*p)).collect();
 
@@ -159,11 +145,7 @@ pub async fn run(client: &reqwest::Client, plan: Plan) -> anyhow::Result<()> {
     let errors = results.iter().filter(|r| r.is_err()).count();
     let expected = plan.sockets + plan.writes * per_user;
     let got = wait_count(&mut counter, expected, Duration::from_secs(30)).await;
-    let mut latencies = deliveries
-        .latencies
-        .lock()
-        .map(|l| l.clone())
-        .unwrap_or_default();
+    let mut latencies = deliveries.latencies.lock().map(|l| l.clone()).unwrap_or_default();
     latencies.sort();
     let pct = |p: f64| {
         latencies

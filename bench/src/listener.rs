@@ -19,13 +19,9 @@ impl Listener {
     /// Opens the user's task stream and waits until it receives a probe task's event, so
     /// that every create after it is one the socket is subscribed to.
     pub async fn open(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<Self> {
-        let url = format!(
-            "{}/ws/tasks/?token={token}",
-            base.replacen("http://", "ws://", 1)
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .context("the listening socket")?;
+        let url = format!("{}/ws/tasks/?token={token}", base.replacen("http://", "ws://", 1));
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(url).await.context("the listening socket")?;
         let (counter, count) = watch::channel(0usize);
         tokio::spawn(async move {
             while let Some(Ok(message)) = socket.next().await {

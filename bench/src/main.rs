@@ -107,10 +107,7 @@ pub(crate) async fn one_user(
         bail!("registration answered {}", r.status());
     }
     let body: Value = r.json().await?;
-    let token = body["tokens"]["access"]
-        .as_str()
-        .context("access token")?
-        .to_owned();
+    let token = body["tokens"]["access"].as_str().context("access token")?.to_owned();
     Ok((name, token))
 }
 
@@ -180,9 +177,8 @@ async fn main() -> anyhow::Result<()> {
         _ => Vec::new(),
     };
     if let Scenario::Seed = args.scenario {
-        let lines: Vec<&str> = std::iter::once(token.as_str())
-            .chain(tasks.iter().map(String::as_str))
-            .collect();
+        let lines: Vec<&str> =
+            std::iter::once(token.as_str()).chain(tasks.iter().map(String::as_str)).collect();
         std::fs::write(&args.seed_file, lines.join("\n") + "\n")
             .with_context(|| format!("writing {}", args.seed_file.display()))?;
         return Ok(());

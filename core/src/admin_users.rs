@@ -33,11 +33,7 @@ pub enum AdminUserError {
 crate::failures_convert_into!(AdminUserError);
 
 fn email_taken() -> AdminUserError {
-    Taken {
-        username: false,
-        email: true,
-    }
-    .into()
+    Taken { username: false, email: true }.into()
 }
 
 fn guarded(outcome: Guarded) -> Result<(), AdminUserError> {
@@ -69,9 +65,7 @@ pub fn parse_changes(raw: RawAdminChanges<'_>) -> Result<AdminChanges, Validatio
         last_name: errors
             .check_given("last_name", raw.last_name, PersonName::parse)
             .map(|n| n.as_str().to_owned()),
-        email: errors
-            .check_given("email", raw.email, Email::parse)
-            .map(|e| e.as_str().to_owned()),
+        email: errors.check_given("email", raw.email, Email::parse).map(|e| e.as_str().to_owned()),
         last_updated: None,
     };
     errors.into_result().map(|_| changes)
@@ -92,12 +86,7 @@ impl AdminUsers {
         publisher: EventPublisher,
         default_daily_limit: u32,
     ) -> Self {
-        Self {
-            db,
-            users,
-            publisher,
-            default_daily_limit,
-        }
+        Self { db, users, publisher, default_daily_limit }
     }
 
     pub async fn list(
@@ -110,17 +99,13 @@ impl AdminUsers {
         caller.require_admin()?;
         let mut conn = self.db.get().await?;
         let (rows, count) = admin_users::list(&mut conn, search, ordering, window).await?;
-        Ok(Listed::of(rows, count, |u| {
-            u.view(self.default_daily_limit)
-        }))
+        Ok(Listed::of(rows, count, |u| u.view(self.default_daily_limit)))
     }
 
     pub async fn find(&self, caller: &Caller, id: Uuid) -> Result<UserView, AdminUserError> {
         caller.require_admin()?;
         let mut conn = self.db.get().await?;
-        let user = users::find(&mut conn, id)
-            .await?
-            .ok_or(AdminUserError::NotFound)?;
+        let user = users::find(&mut conn, id).await?.ok_or(AdminUserError::NotFound)?;
         Ok(user.view(self.default_daily_limit))
     }
 
@@ -145,9 +130,7 @@ impl AdminUsers {
             other => other?,
         };
         guarded(outcome)?;
-        let user = users::find(&mut conn, id)
-            .await?
-            .ok_or(AdminUserError::NotFound)?;
+        let user = users::find(&mut conn, id).await?.ok_or(AdminUserError::NotFound)?;
         drop(conn);
         // Every instance drops its copy: a deactivation takes effect at once, and open task
         // streams re-check their credentials.

@@ -54,10 +54,7 @@ pub struct Assignments {
 
 impl Assignments {
     pub fn new(db: DbPool, default_daily_limit: u32) -> Self {
-        Self {
-            db,
-            default_daily_limit,
-        }
+        Self { db, default_daily_limit }
     }
 
     pub async fn create(
@@ -85,10 +82,9 @@ impl Assignments {
             Ok(AssignOutcome::Duplicate) => {
                 Err(AssignmentError::AlreadyAssigned { date: new.date })
             }
-            Ok(AssignOutcome::LimitReached { limit }) => Err(AssignmentError::DailyLimitReached {
-                limit,
-                date: new.date,
-            }),
+            Ok(AssignOutcome::LimitReached { limit }) => {
+                Err(AssignmentError::DailyLimitReached { limit, date: new.date })
+            }
             // The task (or the user) was deleted meanwhile.
             Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
                 Err(AssignmentError::NotFound)

@@ -28,10 +28,7 @@ pub struct Batcher<Q, A> {
 
 impl<Q, A> Clone for Batcher<Q, A> {
     fn clone(&self) -> Self {
-        Self {
-            queue: self.queue.clone(),
-            name: self.name.clone(),
-        }
+        Self { queue: self.queue.clone(), name: self.name.clone() }
     }
 }
 
@@ -51,10 +48,7 @@ impl<Q: Send + 'static, A: Send + 'static> Batcher<Q, A> {
     pub async fn ask(&self, question: Q) -> Result<A, Failure> {
         let (reply, answer) = oneshot::channel();
         let lost = || Failure::Unavailable(format!("the {} stopped", self.name));
-        self.queue
-            .send(Asked { question, reply })
-            .await
-            .map_err(|_| lost())?;
+        self.queue.send(Asked { question, reply }).await.map_err(|_| lost())?;
         answer.await.map_err(|_| lost())
     }
 }

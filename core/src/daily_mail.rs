@@ -46,10 +46,7 @@ impl DailyMail {
             scheduled_for: None,
         })
         .map_err(Failure::internal)?;
-        let job = self
-            .jobs
-            .enqueue(JobKind::DailyMail, Some(caller.id), Some(payload))
-            .await?;
+        let job = self.jobs.enqueue(JobKind::DailyMail, Some(caller.id), Some(payload)).await?;
         let Some(wait) = wait else {
             return Ok(Followed::Accepted { job });
         };
@@ -122,10 +119,7 @@ mod tests {
             welcome_mail_due(Some(user), job),
             WelcomeMailDue::Send(to) if to.username == "ada"
         ));
-        assert!(matches!(
-            welcome_mail_due(None, job),
-            WelcomeMailDue::Skip(_)
-        ));
+        assert!(matches!(welcome_mail_due(None, job), WelcomeMailDue::Skip(_)));
     }
 
     #[test]
@@ -133,15 +127,9 @@ mod tests {
         let job = Id(Uuid::new_v4());
         let mut sent = claimed_by(job);
         sent.welcome_mail_sent_at = Some(dispatch_shared::models::now_naive());
-        assert!(matches!(
-            welcome_mail_due(Some(sent), job),
-            WelcomeMailDue::AlreadySent
-        ));
+        assert!(matches!(welcome_mail_due(Some(sent), job), WelcomeMailDue::AlreadySent));
         let mut deactivated = claimed_by(job);
         deactivated.is_active = false;
-        assert!(matches!(
-            welcome_mail_due(Some(deactivated), job),
-            WelcomeMailDue::Release
-        ));
+        assert!(matches!(welcome_mail_due(Some(deactivated), job), WelcomeMailDue::Release));
     }
 }

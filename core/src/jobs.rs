@@ -47,10 +47,7 @@ pub enum JobFailure {
 
 impl JobFailure {
     fn of(job: &JobRow) -> Self {
-        let message = job
-            .error
-            .clone()
-            .unwrap_or_else(|| "The job failed.".into());
+        let message = job.error.clone().unwrap_or_else(|| "The job failed.".into());
         match job.error_code.as_deref() {
             Some(error_codes::USERNAME_TAKEN) => JobFailure::UsernameTaken(message),
             Some(error_codes::EMAIL_TAKEN) => JobFailure::EmailTaken(message),
@@ -58,10 +55,7 @@ impl JobFailure {
             Some(error_codes::EXHAUSTED | error_codes::IMAGE_MISSING) => {
                 JobFailure::NotDone(message)
             }
-            _ => JobFailure::Other {
-                id: job.uuid(),
-                message,
-            },
+            _ => JobFailure::Other { id: job.uuid(), message },
         }
     }
 }
@@ -175,13 +169,7 @@ pub struct JobWatch<'a> {
 impl<'a> JobWatch<'a> {
     /// Subscribes before the first read, so no change between the read and the wait is lost.
     pub fn new(jobs: &'a Jobs, id: Uuid) -> Self {
-        Self {
-            events: jobs.events.subscribe(),
-            jobs,
-            id,
-            seed: None,
-            last: None,
-        }
+        Self { events: jobs.events.subscribe(), jobs, id, seed: None, last: None }
     }
 
     /// The first change is `job`, read by the caller after `new` (so no read is repeated).

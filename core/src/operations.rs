@@ -79,13 +79,7 @@ impl JobOperations {
         jobs: Jobs,
         publisher: EventPublisher,
     ) -> Self {
-        Self {
-            db,
-            redis,
-            namespace: namespace.to_owned(),
-            jobs,
-            publisher,
-        }
+        Self { db, redis, namespace: namespace.to_owned(), jobs, publisher }
     }
 
     pub async fn queues(&self, caller: &Caller) -> Result<Vec<QueueView>, OperationsError> {

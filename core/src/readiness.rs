@@ -34,14 +34,8 @@ impl Readiness {
     pub async fn check(&self) -> Dependencies {
         let (mysql, redis) = tokio::join!(
             tokio::time::timeout(PROBE_TIMEOUT, dispatch_shared::db::ping(&self.db)),
-            tokio::time::timeout(
-                PROBE_TIMEOUT,
-                dispatch_shared::redis_conn::ping(&self.redis)
-            ),
+            tokio::time::timeout(PROBE_TIMEOUT, dispatch_shared::redis_conn::ping(&self.redis)),
         );
-        Dependencies {
-            mysql: matches!(mysql, Ok(Ok(()))),
-            redis: matches!(redis, Ok(Ok(()))),
-        }
+        Dependencies { mysql: matches!(mysql, Ok(Ok(()))), redis: matches!(redis, Ok(Ok(()))) }
     }
 }

@@ -66,22 +66,11 @@ impl Services {
         let publisher = EventPublisher::new(redis.clone(), namespace);
         let cache = ProductCache::new(redis.clone(), namespace);
         let rate_limit = RateLimit::new(redis.clone(), namespace);
-        let users = UserCache::new(
-            settings.user_cache_ttl,
-            events,
-            db.clone(),
-            settings.db_pool_size,
-        );
-        let tokens = TokenService::new(
-            &settings.jwt_secret,
-            settings.access_ttl,
-            settings.refresh_ttl,
-        );
-        let jobs = Jobs::new(
-            db.clone(),
-            JobQueues::new(redis.clone(), namespace),
-            events.clone(),
-        );
+        let users =
+            UserCache::new(settings.user_cache_ttl, events, db.clone(), settings.db_pool_size);
+        let tokens =
+            TokenService::new(&settings.jwt_secret, settings.access_ttl, settings.refresh_ttl);
+        let jobs = Jobs::new(db.clone(), JobQueues::new(redis.clone(), namespace), events.clone());
         let sessions = Sessions::new(
             db.clone(),
             tokens,

@@ -42,9 +42,8 @@ impl<W: BatchedInsert> BatchedInserts<W> {
     /// Writes through `db`, at most `in_flight` batches at once.
     pub fn spawn(db: DbPool, in_flight: usize) -> Self {
         let name = format!("{} writer", W::WHAT);
-        let queue = Batcher::spawn(name, in_flight, |incoming, slots| {
-            dispatch::<W>(db, incoming, slots)
-        });
+        let queue =
+            Batcher::spawn(name, in_flight, |incoming, slots| dispatch::<W>(db, incoming, slots));
         Self { queue }
     }
 
@@ -82,10 +81,7 @@ async fn write<W: BatchedInsert>(db: &DbPool, batch: Vec<Write<W>>) {
         Err(e) => return unavailable(replies, DbError::from(e).to_string()),
     };
     if rows.len() > 1 {
-        match W::insert_many(&mut conn, &rows)
-            .await
-            .map_err(Failure::from)
-        {
+        match W::insert_many(&mut conn, &rows).await.map_err(Failure::from) {
             Ok(()) => {
                 for reply in replies {
                     // The receiver is gone only if its request was dropped.
@@ -103,9 +99,8 @@ async fn write<W: BatchedInsert>(db: &DbPool, batch: Vec<Write<W>>) {
         }
     }
     for (row, reply) in rows.iter().zip(replies) {
-        let outcome = W::insert_many(&mut conn, std::slice::from_ref(row))
-            .await
-            .map_err(Failure::from);
+        let outcome =
+            W::insert_many(&mut conn, std::slice::from_ref(row)).await.map_err(Failure::from);
         let _ = reply.send(outcome);
     }
 }

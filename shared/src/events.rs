@@ -72,10 +72,7 @@ impl EventPublisher {
             return;
         };
         let (sent, taken) = oneshot::channel();
-        let outgoing = Outgoing {
-            payload,
-            sent: Some(sent),
-        };
+        let outgoing = Outgoing { payload, sent: Some(sent) };
         if self.queue.send(outgoing).await.is_ok() {
             let _ = taken.await;
         }
@@ -87,10 +84,7 @@ impl EventPublisher {
         let Some(payload) = serialise(event) else {
             return;
         };
-        let outgoing = Outgoing {
-            payload,
-            sent: None,
-        };
+        let outgoing = Outgoing { payload, sent: None };
         if let Err(e) = self.queue.try_send(outgoing) {
             tracing::warn!(error = %e, "event not published");
         }
@@ -112,10 +106,7 @@ async fn send_in_order(
     while outgoing.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
         let mut pipe = redis::pipe();
         for event in &batch {
-            pipe.cmd("PUBLISH")
-                .arg(&channel)
-                .arg(&event.payload)
-                .ignore();
+            pipe.cmd("PUBLISH").arg(&channel).arg(&event.payload).ignore();
         }
         if let Err(e) = pipe.query_async::<()>(&mut conn).await {
             tracing::warn!(error = %e, events = batch.len(), "events not published");

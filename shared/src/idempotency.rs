@@ -234,15 +234,7 @@ mod tests {
         let user = KeyOwner::User(Uuid::new_v4());
         let base = Scope::new(user, "POST", "/api/v1/tasks/", &key);
         assert_eq!(base, Scope::new(user, "POST", "/api/v1/tasks", &key));
-        assert_ne!(
-            base,
-            Scope::new(
-                KeyOwner::User(Uuid::new_v4()),
-                "POST",
-                "/api/v1/tasks",
-                &key
-            )
-        );
+        assert_ne!(base, Scope::new(KeyOwner::User(Uuid::new_v4()), "POST", "/api/v1/tasks", &key));
         assert_ne!(base, Scope::new(user, "POST", "/api/v1/categories", &key));
         let other = IdempotencyKey::parse("k2").unwrap();
         assert_ne!(base, Scope::new(user, "POST", "/api/v1/tasks", &other));
@@ -260,26 +252,16 @@ mod tests {
         let rebuilt = Fingerprint::of_multipart(secret, form("bbbb2222").as_bytes(), "bbbb2222");
         assert_eq!(first, rebuilt);
         let other = form("cccc").replace("xyz", "xyw");
-        assert_ne!(
-            first,
-            Fingerprint::of_multipart(secret, other.as_bytes(), "cccc")
-        );
+        assert_ne!(first, Fingerprint::of_multipart(secret, other.as_bytes(), "cccc"));
         let elsewhere =
             Fingerprint::of_multipart(b"another", form("aaaa1111").as_bytes(), "aaaa1111");
-        assert_ne!(
-            first, elsewhere,
-            "the digest depends on the server's secret"
-        );
+        assert_ne!(first, elsewhere, "the digest depends on the server's secret");
     }
 
     #[test]
     fn server_errors_and_throttles_are_not_kept() {
-        let outcome = |status| Outcome {
-            status,
-            content_type: None,
-            location: None,
-            body: Vec::new(),
-        };
+        let outcome =
+            |status| Outcome { status, content_type: None, location: None, body: Vec::new() };
         assert!(outcome(201).is_kept());
         assert!(outcome(409).is_kept());
         assert!(!outcome(429).is_kept());

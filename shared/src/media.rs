@@ -69,9 +69,8 @@ pub fn checked_dimensions(path: &Path, format: UploadFormat) -> Result<(u32, u32
     let file = std::fs::File::open(path).map_err(|e| HeaderError::Undecodable(e.to_string()))?;
     let reader =
         image::ImageReader::with_format(std::io::BufReader::new(file), format.image_format());
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| HeaderError::Undecodable(e.to_string()))?;
+    let (width, height) =
+        reader.into_dimensions().map_err(|e| HeaderError::Undecodable(e.to_string()))?;
     if width == 0 || height == 0 {
         return Err(HeaderError::Undecodable("the image has no pixels".into()));
     }
@@ -92,11 +91,7 @@ pub struct UploadFiles {
 impl UploadFiles {
     pub fn new(media_root: &Path, key: &str, ext: &str) -> Self {
         let at = |suffix: &str| media_root.join(crate::models::image_path(key, suffix, ext));
-        Self {
-            original: at(""),
-            thumb: at("-thumb"),
-            full: at("-full"),
-        }
+        Self { original: at(""), thumb: at("-thumb"), full: at("-full") }
     }
 }
 

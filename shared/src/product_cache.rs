@@ -119,10 +119,8 @@ impl ProductCache {
 
     async fn bump(&self) -> bool {
         let mut conn = self.conn.clone();
-        let bumped: Result<u64, _> = redis::cmd("INCR")
-            .arg(&self.generation_key)
-            .query_async(&mut conn)
-            .await;
+        let bumped: Result<u64, _> =
+            redis::cmd("INCR").arg(&self.generation_key).query_async(&mut conn).await;
         match bumped {
             Ok(_) => true,
             Err(e) => {

@@ -22,8 +22,5 @@ fn config() -> ConnectionManagerConfig {
 
 pub async fn ping(conn: &ConnectionManager) -> redis::RedisResult<()> {
     let mut conn = conn.clone();
-    redis::cmd("PING")
-        .query_async::<String>(&mut conn)
-        .await
-        .map(|_| ())
+    redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ())
 }

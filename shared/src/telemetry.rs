@@ -11,18 +11,12 @@ pub fn init() -> Result<(), String> {
     let builder = fmt().with_env_filter(filter).with_target(true);
     match format.trim() {
         "text" | "" => {
-            let _ = builder
-                .with_ansi(std::io::stdout().is_terminal())
-                .try_init();
+            let _ = builder.with_ansi(std::io::stdout().is_terminal()).try_init();
         }
         "json" => {
             let _ = builder.json().with_current_span(true).try_init();
         }
-        other => {
-            return Err(format!(
-                "DISPATCH_LOG_FORMAT: expected text or json, got {other:?}"
-            ))
-        }
+        other => return Err(format!("DISPATCH_LOG_FORMAT: expected text or json, got {other:?}")),
     }
     Ok(())
 }

@@ -17,9 +17,8 @@ const HANG: Duration = Duration::from_secs(2);
 fn real_files() -> &'static [(UploadFormat, Vec<u8>)] {
     static FILES: OnceLock<Vec<(UploadFormat, Vec<u8>)>> = OnceLock::new();
     FILES.get_or_init(|| {
-        let picture = RgbaImage::from_fn(64, 48, |x, y| {
-            image::Rgba([x as u8 * 4, y as u8 * 5, 90, 255])
-        });
+        let picture =
+            RgbaImage::from_fn(64, 48, |x, y| image::Rgba([x as u8 * 4, y as u8 * 5, 90, 255]));
         [
             (UploadFormat::Jpeg, ImageFormat::Jpeg),
             (UploadFormat::Png, ImageFormat::Png),
@@ -65,10 +64,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         any::<prop::sample::Index>().prop_map(Mutation::Truncate),
         proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
             .prop_map(Mutation::Flip),
-        (
-            any::<prop::sample::Index>(),
-            proptest::collection::vec(any::<u8>(), 1..64)
-        )
+        (any::<prop::sample::Index>(), proptest::collection::vec(any::<u8>(), 1..64))
             .prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
     ]
 }

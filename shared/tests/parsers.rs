@@ -16,12 +16,7 @@ fn schema(pattern: &str) -> Regex {
 
 /// Text that is sometimes close to valid: ASCII words, digits, separators, unicode.
 fn near_text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[A-Za-z0-9_]{0,160}",
-        "[ -~]{0,300}",
-        "\\PC{0,200}",
-        any::<String>(),
-    ]
+    prop_oneof!["[A-Za-z0-9_]{0,160}", "[ -~]{0,300}", "\\PC{0,200}", any::<String>(),]
 }
 
 proptest! {

@@ -145,11 +145,7 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        self.element(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click `{css}`: {e}"));
+        self.element(css).await.click().await.unwrap_or_else(|e| panic!("click `{css}`: {e}"));
     }
 
     pub async fn select(&self, css: &str, value: &str) {
@@ -188,9 +184,8 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
-            .status();
+        let _ =
+            Command::new("kill").args(["-KILL", "--", &format!("-{}", self.driver.id())]).status();
         let _ = self.driver.wait();
     }
 }

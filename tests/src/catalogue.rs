@@ -7,20 +7,13 @@ use crate::{TestApp, TestUser};
 
 /// A new category's id.
 pub async fn category(app: &TestApp, admin: &TestUser, name: &str) -> String {
-    let body = app
-        .created(
-            "/api/v1/categories/",
-            &admin.token,
-            &json!({ "name": name }),
-        )
-        .await;
+    let body = app.created("/api/v1/categories/", &admin.token, &json!({ "name": name })).await;
     body["id"].as_str().expect("a category id").to_owned()
 }
 
 /// A new product (its JSON), from `fields` as the API takes them.
 pub async fn product(app: &TestApp, admin: &TestUser, fields: Value) -> Value {
-    app.created("/api/v1/products/", &admin.token, &fields)
-        .await
+    app.created("/api/v1/products/", &admin.token, &fields).await
 }
 
 /// The ids of new products `(name, price, quantity)` in a new category.

@@ -58,13 +58,7 @@ impl TestEnv {
             "DISPATCH_JWT_SECRET".into(),
             format!("test-secret-{id}-0123456789abcdef0123456789"),
         );
-        Self {
-            id,
-            database_url,
-            redis_url: redis_url(),
-            namespace,
-            vars,
-        }
+        Self { id, database_url, redis_url: redis_url(), namespace, vars }
     }
 
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
@@ -74,10 +68,7 @@ impl TestEnv {
 
     /// Where the worker writes `.eml` files when no SMTP server is set.
     pub fn mail_dir(&self) -> std::path::PathBuf {
-        self.vars
-            .get("DISPATCH_MAIL_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_default()
+        self.vars.get("DISPATCH_MAIL_DIR").map(std::path::PathBuf::from).unwrap_or_default()
     }
 
     pub fn vars(&self) -> &HashMap<String, String> {
@@ -116,10 +107,7 @@ impl TestEnv {
         let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
             .await
             .expect("test database");
-        diesel::sql_query(sql)
-            .execute(&mut conn)
-            .await
-            .expect("sql")
+        diesel::sql_query(sql).execute(&mut conn).await.expect("sql")
     }
 
     pub async fn count_rows(&self, table: &str) -> i64 {
@@ -137,12 +125,11 @@ impl TestEnv {
         let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
             .await
             .expect("test database");
-        let count: Count = diesel::sql_query(format!(
-            "SELECT COUNT(*) AS n FROM {table} WHERE {condition}"
-        ))
-        .get_result(&mut conn)
-        .await
-        .expect("count");
+        let count: Count =
+            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"))
+                .get_result(&mut conn)
+                .await
+                .expect("count");
         count.n
     }
 
@@ -178,9 +165,7 @@ impl TestEnv {
         .expect("processlist");
         for Id { id } in &ids {
             // A connection may end by itself meanwhile.
-            let _ = diesel::sql_query(format!("KILL {id}"))
-                .execute(&mut conn)
-                .await;
+            let _ = diesel::sql_query(format!("KILL {id}")).execute(&mut conn).await;
         }
         ids.len()
     }
@@ -196,19 +181,15 @@ impl TestEnv {
         })
         .await;
         assert_eq!(self.count_rows("users").await as usize, accepted);
-        assert_eq!(
-            self.count_matching("jobs", "status <> 'succeeded'").await,
-            0
-        );
+        assert_eq!(self.count_matching("jobs", "status <> 'succeeded'").await, 0);
     }
 
     /// Waits until no active user is left without the welcome mail and no mail job is still
     /// to run.
     pub async fn await_all_mailed(&self, timeout: std::time::Duration) {
         crate::wait_until(timeout, "every active user to be mailed", || async {
-            let unmailed = self
-                .count_matching("users", "is_active AND welcome_mail_sent_at IS NULL")
-                .await;
+            let unmailed =
+                self.count_matching("users", "is_active AND welcome_mail_sent_at IS NULL").await;
             let pending = self
                 .count_matching(
                     "jobs",
@@ -260,9 +241,7 @@ impl Drop for TestEnv {
         let namespace = self.namespace.clone();
         // Drop cannot await; clean up on a runtime of our own, off the test's runtime.
         let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build()
             else {
                 return;
             };

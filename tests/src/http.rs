@@ -146,12 +146,7 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request sent")
+        self.client.post(self.url(path)).json(body).send().await.expect("request sent")
     }
 
     /// The status of `method path`, with the bearer token when given.
@@ -160,21 +155,11 @@ impl TestApp {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request
-            .send()
-            .await
-            .expect("request sent")
-            .status()
-            .as_u16()
+        request.send().await.expect("request sent").status().as_u16()
     }
 
     pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request sent")
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request sent")
     }
 
     /// Registers and waits for the job; returns the 201 body (user and tokens).
@@ -217,18 +202,12 @@ impl TestApp {
     /// Logs in and returns the access token.
     pub async fn login(&self, username: &str, password: &str) -> String {
         let response = self
-            .post(
-                "/api/v1/auth/login/",
-                &json!({"username": username, "password": password}),
-            )
+            .post("/api/v1/auth/login/", &json!({"username": username, "password": password}))
             .await;
         let status = response.status();
         let body: Value = response.json().await.expect("json body");
         assert_eq!(status, 200, "login of {username} failed: {body}");
-        body["tokens"]["access"]
-            .as_str()
-            .expect("an access token")
-            .to_owned()
+        body["tokens"]["access"].as_str().expect("an access token").to_owned()
     }
 
     /// `GET /api/v1/auth/profile/` as `token`'s holder: the status and the answer.
@@ -238,9 +217,8 @@ impl TestApp {
 
     /// `POST path` as `token`'s holder, which must answer 201; returns what was created.
     pub async fn created(&self, path: &str, token: &str, body: &Value) -> Value {
-        let (status, created) = self
-            .call(reqwest::Method::POST, path, Some(token), Some(body))
-            .await;
+        let (status, created) =
+            self.call(reqwest::Method::POST, path, Some(token), Some(body)).await;
         assert_eq!(status, 201, "POST {path}: {created}");
         created
     }
@@ -256,10 +234,7 @@ impl TestApp {
         let body = self.register(username, &password).await;
         TestUser {
             id: body["id"].as_str().expect("a user id").to_owned(),
-            token: body["tokens"]["access"]
-                .as_str()
-                .expect("an access token")
-                .to_owned(),
+            token: body["tokens"]["access"].as_str().expect("an access token").to_owned(),
             username: username.to_owned(),
         }
     }
@@ -277,10 +252,7 @@ impl TestApp {
     pub async fn admin(&self, username: &str) -> TestUser {
         let user = self.user(username).await;
         self.env
-            .execute(&format!(
-                "UPDATE users SET is_superuser = TRUE WHERE id = '{}'",
-                user.id
-            ))
+            .execute(&format!("UPDATE users SET is_superuser = TRUE WHERE id = '{}'", user.id))
             .await;
         user
     }
@@ -345,14 +317,9 @@ pub async fn call_at(
 
 /// A listener on a free port of 127.0.0.1, and the port.
 async fn random_port() -> (impl Acceptor + 'static, u16) {
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .expect("bind a random port");
-    let port = acceptor.local_addr()[0]
-        .as_socket_addr()
-        .map(|a| a.port())
-        .expect("a TCP address");
+    let acceptor =
+        TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind a random port");
+    let port = acceptor.local_addr()[0].as_socket_addr().map(|a| a.port()).expect("a TCP address");
     (acceptor, port)
 }
 

@@ -14,28 +14,18 @@ pub struct PrivateMariaDb {
 impl PrivateMariaDb {
     /// A fresh server on `port`, ready for connections.
     pub async fn start(port: u16) -> Self {
-        let data = std::env::temp_dir().join(format!(
-            "dispatch_mariadb_{port}_{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let data = std::env::temp_dir()
+            .join(format!("dispatch_mariadb_{port}_{}", uuid::Uuid::new_v4().simple()));
         let installed = Command::new("mariadb-install-db")
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
-            .args([
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ])
+            .args(["--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .expect("mariadb-install-db must be installed for the MariaDB fault tests");
         assert!(installed.success(), "mariadb-install-db failed");
-        let mut server = Self {
-            child: None,
-            data,
-            port,
-        };
+        let mut server = Self { child: None, data, port };
         server.restart().await;
         server
     }
@@ -58,10 +48,7 @@ impl PrivateMariaDb {
         let child = Command::new("mariadbd")
             .arg("--no-defaults")
             .arg(format!("--datadir={}", self.data.display()))
-            .arg(format!(
-                "--socket={}",
-                self.data.join("mariadb.sock").display()
-            ))
+            .arg(format!("--socket={}", self.data.join("mariadb.sock").display()))
             .arg(format!("--port={}", self.port))
             .args(["--user=root", "--bind-address=127.0.0.1", "--skip-log-bin"])
             .args(["--innodb-buffer-pool-size=32M", "--max-connections=500"])
@@ -76,12 +63,7 @@ impl PrivateMariaDb {
             "the private MariaDB to accept connections",
             || {
                 let address = address.clone();
-                async move {
-                    tokio::net::TcpStream::connect(&address)
-                        .await
-                        .ok()
-                        .map(|_| ())
-                }
+                async move { tokio::net::TcpStream::connect(&address).await.ok().map(|_| ()) }
             },
         )
         .await;

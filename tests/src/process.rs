@@ -87,9 +87,7 @@ impl Binary {
         for (k, v) in extra {
             command.env(k, v);
         }
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let child = command.spawn().unwrap_or_else(|e| panic!("start {name}: {e}"));
         Self { child, name }
     }
 
@@ -98,10 +96,7 @@ impl Binary {
     }
 
     fn signal(&self, signal: &str) {
-        let _ = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid().to_string())
-            .status();
+        let _ = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status();
     }
 
     pub fn kill(&mut self) {

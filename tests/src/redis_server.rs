@@ -44,10 +44,7 @@ impl PrivateRedis {
             .get_multiplexed_async_connection()
             .await
             .expect("the private Redis");
-        let _: () = redis::cmd("FLUSHALL")
-            .query_async(&mut conn)
-            .await
-            .expect("FLUSHALL");
+        let _: () = redis::cmd("FLUSHALL").query_async(&mut conn).await.expect("FLUSHALL");
     }
 }
 

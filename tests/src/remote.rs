@@ -22,19 +22,13 @@ impl Calls for Api {
 
 impl Api {
     pub fn new(base: String) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base,
-        }
+        Self { http: reqwest::Client::new(), base }
     }
 
     /// A call that must succeed (2xx); its answer.
     pub async fn ok(&self, method: Method, path: &str, token: &str, body: Option<&Value>) -> Value {
         let (status, answer) = self.call(method.clone(), path, Some(token), body).await;
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path}: {status} {answer}"
-        );
+        assert!((200..300).contains(&status), "{method} {path}: {status} {answer}");
         answer
     }
 
@@ -50,10 +44,7 @@ impl Api {
             .await;
         assert_eq!(status, 200, "{username} logs in: {session}");
         (
-            session["tokens"]["access"]
-                .as_str()
-                .expect("a token")
-                .to_owned(),
+            session["tokens"]["access"].as_str().expect("a token").to_owned(),
             session["id"].as_str().expect("an id").to_owned(),
         )
     }
@@ -71,10 +62,8 @@ impl Api {
             .expect("registration sent");
         assert_eq!(registered.status(), 201, "{name} registered");
         if admin {
-            env.execute(&format!(
-                "UPDATE users SET is_superuser = TRUE WHERE username = '{name}'"
-            ))
-            .await;
+            env.execute(&format!("UPDATE users SET is_superuser = TRUE WHERE username = '{name}'"))
+                .await;
         }
         self.login(name, &password).await
     }

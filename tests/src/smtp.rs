@@ -43,17 +43,10 @@ impl SmtpSink {
             .spawn()
             .expect("python3 must be installed to run the test SMTP server");
         crate::wait_until(Duration::from_secs(10), "the SMTP server", || async {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .ok()
-                .map(|_| ())
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
         })
         .await;
-        Self {
-            port,
-            dir,
-            _server: server,
-        }
+        Self { port, dir, _server: server }
     }
 
     pub fn url(&self) -> String {
@@ -79,10 +72,7 @@ pub fn parse_dir(dir: &std::path::Path) -> Vec<Delivered> {
             entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                .filter(|p| {
-                    !p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-                })
+                .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
                 .collect()
         })
         .unwrap_or_default();

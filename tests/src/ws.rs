@@ -21,19 +21,15 @@ pub async fn follow(url: &str, headers: &[(&str, &str)], timeout: Duration) -> T
             v.parse().unwrap(),
         );
     }
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket connects");
-    let mut transcript = Transcript {
-        messages: Vec::new(),
-        close_code: None,
-    };
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(request).await.expect("websocket connects");
+    let mut transcript = Transcript { messages: Vec::new(), close_code: None };
     let read_all = async {
         while let Some(message) = socket.next().await {
             match message {
-                Ok(Message::Text(text)) => transcript
-                    .messages
-                    .push(serde_json::from_str(&text).expect("json message")),
+                Ok(Message::Text(text)) => {
+                    transcript.messages.push(serde_json::from_str(&text).expect("json message"))
+                }
                 Ok(Message::Close(frame)) => {
                     transcript.close_code = frame.map(|f| u16::from(f.code));
                     break;
@@ -43,9 +39,7 @@ pub async fn follow(url: &str, headers: &[(&str, &str)], timeout: Duration) -> T
             }
         }
     };
-    tokio::time::timeout(timeout, read_all)
-        .await
-        .expect("the server closes the socket in time");
+    tokio::time::timeout(timeout, read_all).await.expect("the server closes the socket in time");
     transcript
 }
 
@@ -72,9 +66,7 @@ pub async fn connect(url: &str, headers: &[(&str, &str)]) -> Socket {
             v.parse().expect("header value"),
         );
     }
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket connects");
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
     socket
 }
 
@@ -92,9 +84,7 @@ pub async fn next_json(socket: &mut Socket, timeout: Duration) -> Value {
             }
         }
     };
-    tokio::time::timeout(timeout, read)
-        .await
-        .expect("a message in time")
+    tokio::time::timeout(timeout, read).await.expect("a message in time")
 }
 
 /// Reads (discarding messages) until the server closes; the close code.
@@ -108,7 +98,5 @@ pub async fn close_code(socket: &mut Socket, timeout: Duration) -> Option<u16> {
             }
         }
     };
-    tokio::time::timeout(timeout, read)
-        .await
-        .expect("the server closes the socket in time")
+    tokio::time::timeout(timeout, read).await.expect("the server closes the socket in time")
 }

@@ -24,13 +24,7 @@ async fn create_superuser_makes_an_admin_and_refuses_weak_or_duplicate_ones() {
     let mut env = TestEnv::new();
     let create_boss = |password: &str| {
         api_command(&env)
-            .args([
-                "create-superuser",
-                "--username",
-                "boss",
-                "--email",
-                "boss@example.com",
-            ])
+            .args(["create-superuser", "--username", "boss", "--email", "boss@example.com"])
             .env("DISPATCH_ADMIN_PASSWORD", password)
             .output()
             .unwrap()
@@ -39,11 +33,7 @@ async fn create_superuser_makes_an_admin_and_refuses_weak_or_duplicate_ones() {
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
     let created = create_boss("strong-boss-pass");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let again = create_boss("strong-boss-pass");
     assert!(!again.status.success());
 
@@ -66,10 +56,7 @@ async fn the_admin_from_the_environment_is_created_at_start_once() {
         let (status, body) = login(&base, "root_admin", "bootstrap-pass-1").await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["is_superuser"], true);
-        assert!(
-            api.terminate(Duration::from_secs(15)).await,
-            "clean shutdown"
-        );
+        assert!(api.terminate(Duration::from_secs(15)).await, "clean shutdown");
     }
     assert_eq!(env.count_rows("users").await, 1);
 

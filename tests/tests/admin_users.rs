@@ -26,16 +26,11 @@ async fn only_admins_may_use_it() {
     for (method, path, body) in [
         (Method::GET, "/api/v1/admin/users/".to_owned(), None),
         (Method::GET, path.clone(), None),
-        (
-            Method::PATCH,
-            path.clone(),
-            Some(json!({"is_superuser": true})),
-        ),
+        (Method::PATCH, path.clone(), Some(json!({"is_superuser": true}))),
         (Method::DELETE, path.clone(), None),
     ] {
-        let (status, problem) = app
-            .call(method.clone(), &path, Some(&user.token), body.as_ref())
-            .await;
+        let (status, problem) =
+            app.call(method.clone(), &path, Some(&user.token), body.as_ref()).await;
         assert_eq!(status, 403, "{method} {path}: {problem}");
         let (status, _) = app.call(method.clone(), &path, None, body.as_ref()).await;
         assert_eq!(status, 401, "{method} {path} without a token");
@@ -54,32 +49,15 @@ async fn non_admins_are_refused_before_their_input_is_read() {
     let path = format!("/api/v1/admin/users/{}/", user.id);
     let malformed = json!({"is_superuser": "yes", "daily_task_limit": -1});
     for (method, path, body) in [
-        (
-            Method::GET,
-            "/api/v1/admin/users/?ordering=nope".to_owned(),
-            None,
-        ),
+        (Method::GET, "/api/v1/admin/users/?ordering=nope".to_owned(), None),
         (Method::GET, "/api/v1/admin/users/?page=0".to_owned(), None),
-        (
-            Method::GET,
-            "/api/v1/admin/users/not-an-id/".to_owned(),
-            None,
-        ),
+        (Method::GET, "/api/v1/admin/users/not-an-id/".to_owned(), None),
         (Method::PATCH, path.clone(), Some(malformed.clone())),
-        (
-            Method::PATCH,
-            "/api/v1/admin/users/not-an-id/".to_owned(),
-            Some(malformed.clone()),
-        ),
-        (
-            Method::DELETE,
-            "/api/v1/admin/users/not-an-id/".to_owned(),
-            None,
-        ),
+        (Method::PATCH, "/api/v1/admin/users/not-an-id/".to_owned(), Some(malformed.clone())),
+        (Method::DELETE, "/api/v1/admin/users/not-an-id/".to_owned(), None),
     ] {
-        let (status, problem) = app
-            .call(method.clone(), &path, Some(&user.token), body.as_ref())
-            .await;
+        let (status, problem) =
+            app.call(method.clone(), &path, Some(&user.token), body.as_ref()).await;
         assert_eq!(status, 403, "{method} {path}: {problem}");
         assert!(problem["errors"].is_null(), "{method} {path}: {problem}");
         let (status, _) = app.call(method.clone(), &path, None, body.as_ref()).await;
@@ -132,14 +110,7 @@ async fn lists_search_sort_and_page() {
             ))
             .await;
     }
-    for field in [
-        "username",
-        "email",
-        "first_name",
-        "last_name",
-        "date_joined",
-        "last_login",
-    ] {
+    for field in ["username", "email", "first_name", "last_name", "date_joined", "last_login"] {
         let (status, up) = list(&format!("?ordering={field}")).await;
         assert_eq!(status, 200, "{field}");
         let (_, down) = list(&format!("?ordering=-{field}")).await;
@@ -156,26 +127,15 @@ async fn lists_search_sort_and_page() {
         sorted.sort();
         assert_eq!(values, sorted, "{field} ascends");
     }
-    app.env
-        .execute("UPDATE users SET is_active = FALSE WHERE username IN ('bob', 'dave')")
-        .await;
+    app.env.execute("UPDATE users SET is_active = FALSE WHERE username IN ('bob', 'dave')").await;
     let (_, inactive_first) = list("?ordering=is_active,username").await;
-    assert_eq!(
-        usernames(&inactive_first),
-        ["bob", "dave", "alice", "carol", "root"]
-    );
+    assert_eq!(usernames(&inactive_first), ["bob", "dave", "alice", "carol", "root"]);
     let (_, active_first) = list("?ordering=-is_active,-username").await;
-    assert_eq!(
-        usernames(&active_first),
-        ["root", "carol", "alice", "dave", "bob"]
-    );
+    assert_eq!(usernames(&active_first), ["root", "carol", "alice", "dave", "bob"]);
     let (status, problem) = list("?ordering=password_hash").await;
     assert_eq!(status, 400);
     assert!(problem["errors"]["ordering"].is_array());
-    assert!(
-        !all.to_string().contains("password"),
-        "no hash leaves the API"
-    );
+    assert!(!all.to_string().contains("password"), "no hash leaves the API");
 }
 
 #[tokio::test]
@@ -192,15 +152,7 @@ async fn deactivation_takes_effect_at_once_and_reactivation_restores_login() {
     )
     .await;
     let on_second = format!("{second}/api/v1/auth/profile/");
-    let profile = || {
-        call_at(
-            &app.client,
-            &on_second,
-            Method::GET,
-            Some(&user.token),
-            None,
-        )
-    };
+    let profile = || call_at(&app.client, &on_second, Method::GET, Some(&user.token), None);
     assert_eq!(profile().await.0, 200);
 
     let patch = json!({"is_active": false, "daily_task_limit": 2});
@@ -209,27 +161,18 @@ async fn deactivation_takes_effect_at_once_and_reactivation_restores_login() {
     assert_eq!(changed["is_active"], false);
     assert_eq!(changed["daily_task_limit"], 2);
     let started = std::time::Instant::now();
-    assert_eq!(
-        close_code(&mut socket, Duration::from_secs(5)).await,
-        Some(4401)
-    );
+    assert_eq!(close_code(&mut socket, Duration::from_secs(5)).await, Some(4401));
     assert_eq!(profile().await.0, 401, "refused on the other instance too");
     assert!(started.elapsed() < Duration::from_secs(5));
     let login =
         json!({"username": user.username, "password": format!("{}-password-1", user.username)});
-    let (status, _) = app
-        .call(Method::POST, "/api/v1/auth/login/", None, Some(&login))
-        .await;
+    let (status, _) = app.call(Method::POST, "/api/v1/auth/login/", None, Some(&login)).await;
     assert_eq!(status, 403);
 
     let reactivate = json!({"is_active": true});
-    let (status, _) = app
-        .send(Method::PATCH, &path, &root.token, &reactivate)
-        .await;
+    let (status, _) = app.send(Method::PATCH, &path, &root.token, &reactivate).await;
     assert_eq!(status, 200);
-    let (status, body) = app
-        .call(Method::POST, "/api/v1/auth/login/", None, Some(&login))
-        .await;
+    let (status, body) = app.call(Method::POST, "/api/v1/auth/login/", None, Some(&login)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["daily_task_limit"], 2);
 }
@@ -244,9 +187,8 @@ async fn the_last_active_admin_stays() {
         (Method::PATCH, Some(json!({"is_superuser": false}))),
         (Method::DELETE, None),
     ] {
-        let (status, problem) = app
-            .call(method.clone(), &me, Some(&root.token), body.as_ref())
-            .await;
+        let (status, problem) =
+            app.call(method.clone(), &me, Some(&root.token), body.as_ref()).await;
         assert_eq!(status, 409, "{method} {body:?}");
         assert!(problem["type"].as_str().unwrap().ends_with("last-admin"));
     }
@@ -263,16 +205,8 @@ async fn the_last_active_admin_stays() {
     // demoted by the winner when its request was authorised): both leave one admin.
     let mut statuses = [a.0, b.0];
     statuses.sort_unstable();
-    assert!(
-        statuses == [200, 409] || statuses == [200, 403],
-        "{a:?} {b:?}"
-    );
-    assert_eq!(
-        app.env
-            .count_matching("users", "is_superuser AND is_active")
-            .await,
-        1
-    );
+    assert!(statuses == [200, 409] || statuses == [200, 403], "{a:?} {b:?}");
+    assert_eq!(app.env.count_matching("users", "is_superuser AND is_active").await, 1);
 }
 
 #[tokio::test]
@@ -286,14 +220,8 @@ async fn read_change_and_delete_a_user() {
     assert_eq!(status, 200);
     assert_eq!(fetched["username"], "target");
 
-    let (status, problem) = app
-        .send(
-            Method::PATCH,
-            &path,
-            &root.token,
-            &json!({"email": "taken@example.com"}),
-        )
-        .await;
+    let (status, problem) =
+        app.send(Method::PATCH, &path, &root.token, &json!({"email": "taken@example.com"})).await;
     assert_eq!(status, 409, "{problem}");
     let (status, problem) = app
         .send(
@@ -327,8 +255,6 @@ async fn read_change_and_delete_a_user() {
     assert_eq!(status, 404);
     let (status, _) = app.profile(&user.token).await;
     assert_eq!(status, 401);
-    let (status, _) = app
-        .read("/api/v1/admin/users/not-a-uuid/", &root.token)
-        .await;
+    let (status, _) = app.read("/api/v1/admin/users/not-a-uuid/", &root.token).await;
     assert_eq!(status, 400);
 }

@@ -57,14 +57,7 @@ async fn every_operation_honours_the_served_spec() {
             .env("NO_COLOR", "1")
             .envs(admin)
             .args(["--config-file", "schemathesis.toml", "run", &spec_url])
-            .args([
-                "--checks",
-                "all",
-                "--max-examples",
-                &examples,
-                "--seed",
-                &seed,
-            ])
+            .args(["--checks", "all", "--max-examples", &examples, "--seed", &seed])
             .args(["--request-timeout", "30"])
             .output()
             .expect("schemathesis runs")
@@ -73,17 +66,11 @@ async fn every_operation_honours_the_served_spec() {
     .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "Schemathesis found failures:\n{stdout}\n{stderr}"
-    );
+    assert!(run.status.success(), "Schemathesis found failures:\n{stdout}\n{stderr}");
     let tested = stdout
         .lines()
         .find_map(|l| l.trim().strip_prefix("Tested: "))
         .and_then(|n| n.trim().parse::<usize>().ok())
         .unwrap_or_else(|| panic!("no 'Tested:' line in the output:\n{stdout}"));
-    assert_eq!(
-        tested, operations,
-        "every operation is exercised:\n{stdout}"
-    );
+    assert_eq!(tested, operations, "every operation is exercised:\n{stdout}");
 }

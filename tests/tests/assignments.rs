@@ -43,22 +43,14 @@ async fn fifty_concurrent_requests_create_exactly_the_limit() {
         tasks.push(task_of(&app, &owner, &format!("task {i}")).await);
     }
     let outcomes = futures::future::join_all(
-        tasks
-            .iter()
-            .map(|task| assign(&app, &owner, task, &worker.id, DATE)),
+        tasks.iter().map(|task| assign(&app, &owner, task, &worker.id, DATE)),
     )
     .await;
     let created = outcomes.iter().filter(|(s, _)| *s == 201).count();
-    let refused: Vec<&Value> = outcomes
-        .iter()
-        .filter(|(s, _)| *s == 409)
-        .map(|(_, p)| p)
-        .collect();
+    let refused: Vec<&Value> = outcomes.iter().filter(|(s, _)| *s == 409).map(|(_, p)| p).collect();
     assert_eq!(created, 5, "the default limit: {outcomes:?}");
     assert_eq!(refused.len(), 45);
-    assert!(refused
-        .iter()
-        .all(|p| problem_type(p).ends_with("daily-limit-reached")));
+    assert!(refused.iter().all(|p| problem_type(p).ends_with("daily-limit-reached")));
     assert_eq!(app.env.count_rows("assignments").await, 5);
 
     // Another date is another day; the limit is per assignee.
@@ -85,10 +77,7 @@ async fn duplicates_unknown_assignees_and_foreign_tasks_are_refused() {
 
     let (status, problem) = assign(&app, &owner, &task, &worker.id, DATE).await;
     assert_eq!(status, 409);
-    assert!(
-        problem_type(&problem).ends_with("already-assigned"),
-        "{problem}"
-    );
+    assert!(problem_type(&problem).ends_with("already-assigned"), "{problem}");
 
     let nobody = uuid_v4();
     let (status, problem) = assign(&app, &owner, &task, &nobody, DATE).await;
@@ -96,10 +85,7 @@ async fn duplicates_unknown_assignees_and_foreign_tasks_are_refused() {
     assert!(problem["errors"]["user_id"].is_array(), "{problem}");
 
     app.env
-        .execute(&format!(
-            "UPDATE users SET is_active = FALSE WHERE id = '{}'",
-            stranger.id
-        ))
+        .execute(&format!("UPDATE users SET is_active = FALSE WHERE id = '{}'", stranger.id))
         .await;
     let (status, problem) = assign(&app, &owner, &task, &stranger.id, DATE).await;
     assert_eq!(status, 400);
@@ -113,26 +99,13 @@ async fn duplicates_unknown_assignees_and_foreign_tasks_are_refused() {
 
     for (body, field) in [
         (json!({"task_id": task, "user_id": worker.id}), "date"),
-        (
-            json!({"task_id": task, "user_id": worker.id, "date": "2026-13-01"}),
-            "date",
-        ),
-        (
-            json!({"task_id": task, "user_id": worker.id, "date": "01/12/2026"}),
-            "date",
-        ),
-        (
-            json!({"task_id": "nope", "user_id": worker.id, "date": DATE}),
-            "task_id",
-        ),
-        (
-            json!({"task_id": task, "user_id": 5, "date": DATE}),
-            "user_id",
-        ),
+        (json!({"task_id": task, "user_id": worker.id, "date": "2026-13-01"}), "date"),
+        (json!({"task_id": task, "user_id": worker.id, "date": "01/12/2026"}), "date"),
+        (json!({"task_id": "nope", "user_id": worker.id, "date": DATE}), "task_id"),
+        (json!({"task_id": task, "user_id": 5, "date": DATE}), "user_id"),
     ] {
-        let (status, problem) = app
-            .send(Method::POST, "/api/v1/assignments/", &owner.token, &body)
-            .await;
+        let (status, problem) =
+            app.send(Method::POST, "/api/v1/assignments/", &owner.token, &body).await;
         assert_eq!(status, 400, "{body} → {problem}");
         assert!(problem["errors"][field].is_array(), "{body} → {problem}");
     }
@@ -165,14 +138,8 @@ async fn visibility_filters_and_deletion_free_the_slot() {
     assert_eq!(list(&owner, "").await["count"], 5);
     assert_eq!(list(&worker, "").await["count"], 5);
     assert_eq!(list(&stranger, "").await["count"], 0);
-    assert_eq!(
-        list(&owner, &format!("?user_id={}", worker.id)).await["count"],
-        5
-    );
-    assert_eq!(
-        list(&owner, &format!("?user_id={}", owner.id)).await["count"],
-        0
-    );
+    assert_eq!(list(&owner, &format!("?user_id={}", worker.id)).await["count"], 5);
+    assert_eq!(list(&owner, &format!("?user_id={}", owner.id)).await["count"], 0);
     assert_eq!(list(&owner, "?date=2026-12-02").await["count"], 0);
     assert_eq!(
         list(&owner, &format!("?date={DATE}&page_size=2")).await["results"]
@@ -181,9 +148,7 @@ async fn visibility_filters_and_deletion_free_the_slot() {
             .len(),
         2
     );
-    let (status, _) = app
-        .read("/api/v1/assignments/?ordering=owner", &owner.token)
-        .await;
+    let (status, _) = app.read("/api/v1/assignments/?ordering=owner", &owner.token).await;
     assert_eq!(status, 400);
 
     // A stranger cannot delete (and cannot tell it exists); the assignee can.
@@ -201,12 +166,7 @@ async fn visibility_filters_and_deletion_free_the_slot() {
     // Deleting a task takes its assignments along and frees their slots too.
     let (_, page) = app.read("/api/v1/tasks/?search=t1", &owner.token).await;
     let t1 = page["results"][0]["id"].as_str().unwrap().to_owned();
-    app.act(
-        Method::DELETE,
-        &format!("/api/v1/tasks/{t1}/"),
-        &owner.token,
-    )
-    .await;
+    app.act(Method::DELETE, &format!("/api/v1/tasks/{t1}/"), &owner.token).await;
     assert_eq!(list(&worker, "").await["count"], 4);
     let another = task_of(&app, &owner, "another").await;
     let (status, _) = assign(&app, &owner, &another, &worker.id, DATE).await;
@@ -230,10 +190,7 @@ async fn lowering_a_limit_keeps_existing_assignments_and_refuses_new_ones() {
     }
     // Until the admin API exists, the limit is set in the database.
     app.env
-        .execute(&format!(
-            "UPDATE users SET daily_task_limit = 2 WHERE id = '{}'",
-            worker.id
-        ))
+        .execute(&format!("UPDATE users SET daily_task_limit = 2 WHERE id = '{}'", worker.id))
         .await;
     let extra = task_of(&app, &owner, "extra").await;
     let (status, problem) = assign(&app, &owner, &extra, &worker.id, DATE).await;
@@ -243,22 +200,12 @@ async fn lowering_a_limit_keeps_existing_assignments_and_refuses_new_ones() {
 
     // Three deletions bring the count to 1, under the new limit of 2.
     for id in &ids[..2] {
-        app.act(
-            Method::DELETE,
-            &format!("/api/v1/assignments/{id}/"),
-            &owner.token,
-        )
-        .await;
+        app.act(Method::DELETE, &format!("/api/v1/assignments/{id}/"), &owner.token).await;
     }
     let (status, _) = assign(&app, &owner, &extra, &worker.id, DATE).await;
     assert_eq!(status, 409, "2 left, limit 2");
-    app.call(
-        Method::DELETE,
-        &format!("/api/v1/assignments/{}/", ids[2]),
-        Some(&owner.token),
-        None,
-    )
-    .await;
+    app.call(Method::DELETE, &format!("/api/v1/assignments/{}/", ids[2]), Some(&owner.token), None)
+        .await;
     let (status, _) = assign(&app, &owner, &extra, &worker.id, DATE).await;
     assert_eq!(status, 201);
 

@@ -21,9 +21,7 @@ async fn a_backlog_past_the_fetch_scripts_limit_is_drained() {
     let db = dispatch_shared::db::build_pool(&settings.database_url, 8);
     let client = redis::Client::open(settings.redis_url.as_str()).expect("a Redis URL");
     let queues = JobQueues::new(
-        dispatch_shared::redis_conn::connect(&client)
-            .await
-            .expect("Redis"),
+        dispatch_shared::redis_conn::connect(&client).await.expect("Redis"),
         &settings.redis_namespace,
     );
     let password_hash = argon2id::hash(b"backlog-password").expect("a hash");
@@ -43,10 +41,7 @@ async fn a_backlog_past_the_fetch_scripts_limit_is_drained() {
                 let job = jobs::new_job(JobKind::RegisterUser, None, Some(payload), None);
                 let mut conn = db.get().await.expect("a connection");
                 jobs::insert(&mut conn, &job).await.expect("the job row");
-                queues
-                    .push(JobKind::RegisterUser, job.id.0)
-                    .await
-                    .expect("queued");
+                queues.push(JobKind::RegisterUser, job.id.0).await.expect("queued");
             }
         })
         .await;
@@ -62,10 +57,6 @@ async fn a_backlog_past_the_fetch_scripts_limit_is_drained() {
         },
     )
     .await;
-    assert_eq!(
-        env.count_matching("users", "username LIKE 'backlog%'")
-            .await,
-        BACKLOG as i64
-    );
+    assert_eq!(env.count_matching("users", "username LIKE 'backlog%'").await, BACKLOG as i64);
     assert_eq!(env.count_matching("jobs", "status <> 'succeeded'").await, 0);
 }

@@ -27,10 +27,7 @@ impl BatchedInsert for CountedTasks {
 
     async fn insert_many(conn: &mut AsyncMysqlConnection, rows: &[TaskRow]) -> QueryResult<()> {
         STATEMENTS.fetch_add(1, Ordering::SeqCst);
-        SIZES
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(rows.len());
+        SIZES.lock().unwrap_or_else(|p| p.into_inner()).push(rows.len());
         NewTasks::insert_many(conn, rows).await
     }
 }
@@ -71,22 +68,13 @@ async fn inserts_that_arrive_together_share_statements_and_a_refused_row_fails_a
         }
     }
     // Every answered row is committed: another connection sees all of them.
-    let stored = app
-        .env
-        .count_matching("tasks", &format!("owner_id = '{owner}'"))
-        .await;
+    let stored = app.env.count_matching("tasks", &format!("owner_id = '{owner}'")).await;
     assert_eq!(stored, 47);
     let sizes = SIZES.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert!(
-        sizes.iter().any(|&n| n > 1),
-        "no statement carried more than one row: {sizes:?}"
-    );
+    assert!(sizes.iter().any(|&n| n > 1), "no statement carried more than one row: {sizes:?}");
     // One statement per row would be 48, plus the orphan's batch written again row by row.
     let statements = STATEMENTS.load(Ordering::SeqCst);
-    assert!(
-        statements < 48,
-        "{statements} statements for 48 rows: {sizes:?}"
-    );
+    assert!(statements < 48, "{statements} statements for 48 rows: {sizes:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,10 +94,7 @@ async fn every_created_task_is_stored_and_listed_when_its_201_arrives() {
                 .await;
             // Read back at once, by id: the 201 means it is committed.
             let (status, body) = app
-                .read(
-                    &format!("/api/v1/tasks/{}/", task["id"].as_str().expect("an id")),
-                    &token,
-                )
+                .read(&format!("/api/v1/tasks/{}/", task["id"].as_str().expect("an id")), &token)
                 .await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(body["title"], format!("created {n}"));

@@ -126,10 +126,7 @@ async fn abandoned_job_sockets(bases: Arc<Vec<String>>, tally: Arc<Tally>) {
         let Ok(permit) = open.clone().acquire_owned().await else {
             break;
         };
-        let url = format!(
-            "{}/ws/jobs/{job_id}/",
-            instance(&bases).replacen("http", "ws", 1)
-        );
+        let url = format!("{}/ws/jobs/{job_id}/", instance(&bases).replacen("http", "ws", 1));
         let tally = tally.clone();
         sockets.spawn(async move {
             let mut socket = ws::connect(&url, &[]).await;
@@ -166,10 +163,7 @@ async fn hang_ups(bases: Arc<Vec<String>>, owners: Arc<Vec<Owner>>, tally: Arc<T
             (owner, path)
         };
         let patience = Duration::from_micros(rand::thread_rng().gen_range(200..3_000));
-        let client = reqwest::Client::builder()
-            .timeout(patience)
-            .build()
-            .expect("client");
+        let client = reqwest::Client::builder().timeout(patience).build().expect("client");
         let sent = client
             .get(format!("{}{path}", instance(&bases)))
             .bearer_auth(&owner.token)
@@ -218,16 +212,12 @@ async fn own_reads(bases: Arc<Vec<String>>, owners: Arc<Vec<Owner>>, tally: Arc<
                     .map(|r| r.iter().filter_map(|t| t["id"].as_str()).collect())
                     .unwrap_or_default();
                 ids.sort_unstable();
-                let mut own: Vec<&str> = owner
-                    .tasks
-                    .iter()
-                    .filter_map(|t| t["id"].as_str())
-                    .collect();
+                let mut own: Vec<&str> =
+                    owner.tasks.iter().filter_map(|t| t["id"].as_str()).collect();
                 own.sort_unstable();
-                tally.check(
-                    status == 200 && got["count"] == own.len() && ids == own,
-                    || format!("task list of {}: {status} {got}", owner.username),
-                );
+                tally.check(status == 200 && got["count"] == own.len() && ids == own, || {
+                    format!("task list of {}: {status} {got}", owner.username)
+                });
             }
             2 => {
                 let Some(job_id) = tally.some_job() else {
@@ -271,10 +261,7 @@ async fn dropped_requests_never_give_another_request_its_rows() {
             .expect("registration sent");
         assert_eq!(response.status(), 201);
         let body: Value = response.json().await.expect("the new user");
-        let token = body["tokens"]["access"]
-            .as_str()
-            .expect("a token")
-            .to_owned();
+        let token = body["tokens"]["access"].as_str().expect("a token").to_owned();
         let mut tasks = Vec::new();
         for t in 0..6 {
             let (status, task) = call_at(
@@ -322,12 +309,7 @@ async fn dropped_requests_never_give_another_request_its_rows() {
         wrong.is_empty(),
         "{} of {checked} answers were wrong:\n{}",
         wrong.len(),
-        wrong
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        wrong.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
     );
     assert!(checked >= ENOUGH_CHECKED, "only {checked} answers checked");
     assert!(dropped >= ENOUGH_DROPPED, "only {dropped} requests dropped");

@@ -27,12 +27,7 @@ impl Dispatch {
             ],
         )
         .await;
-        let mut dispatch = Dispatch {
-            base,
-            env,
-            _api: api,
-            worker: None,
-        };
+        let mut dispatch = Dispatch { base, env, _api: api, worker: None };
         if with_worker {
             dispatch.start_worker();
         }
@@ -52,10 +47,8 @@ impl Dispatch {
         let response = reqwest::Client::new()
             .post(self.url("/api/v1/auth/register/"))
             .header("Prefer", "wait=30")
-            .json(
-                &json!({"username": username, "email": format!("{username}@example.com"),
-                          "password": password}),
-            )
+            .json(&json!({"username": username, "email": format!("{username}@example.com"),
+                          "password": password}))
             .send()
             .await
             .expect("register");
@@ -99,9 +92,7 @@ async fn register_follows_the_job_live_then_log_in_and_edit_the_profile() {
     // The browser's own checks answer first, beside the field.
     browser.fill("#username", "no spaces").await;
     browser.click("#register-form [type=submit]").await;
-    browser
-        .wait_for_text("#username-error", "letters, digits and underscores")
-        .await;
+    browser.wait_for_text("#username-error", "letters, digits and underscores").await;
 
     browser.fill("#username", "Console_User").await;
     browser.fill("#email", "console@example.com").await;
@@ -113,13 +104,9 @@ async fn register_follows_the_job_live_then_log_in_and_edit_the_profile() {
 
     dispatch.start_worker();
     browser.wait_for_path("/login/").await;
-    let notice = browser
-        .wait_for_text("#notice", "Registration succeeded")
-        .await;
+    let notice = browser.wait_for_text("#notice", "Registration succeeded").await;
     assert!(notice.contains("console_user"), "{notice}");
-    let prefilled = browser
-        .eval("return document.querySelector('#username').value", vec![])
-        .await;
+    let prefilled = browser.eval("return document.querySelector('#username').value", vec![]).await;
     assert_eq!(prefilled, "console_user");
     browser.screenshot("login").await;
 
@@ -129,18 +116,14 @@ async fn register_follows_the_job_live_then_log_in_and_edit_the_profile() {
     browser.fill("#email", "other@example.com").await;
     browser.fill("#password", "console-pass-1").await;
     browser.click("#register-form [type=submit]").await;
-    browser
-        .wait_for_text("#username-error", "already exists")
-        .await;
+    browser.wait_for_text("#username-error", "already exists").await;
     let email_error = browser.text("#email-error").await.unwrap_or_default();
     assert_eq!(email_error, "", "only the username is taken");
     browser.screenshot("register-duplicate").await;
 
     // A wrong password is an error on the form, not a crash or a silent nothing.
     log_in(&browser, &dispatch, "console_user", "wrong-password").await;
-    browser
-        .wait_for_text("#login-form [data-form-error]", "No active account")
-        .await;
+    browser.wait_for_text("#login-form [data-form-error]", "No active account").await;
 
     log_in(&browser, &dispatch, "console_user", "console-pass-1").await;
     browser.wait_for_path("/account/").await;
@@ -148,9 +131,7 @@ async fn register_follows_the_job_live_then_log_in_and_edit_the_profile() {
     browser.fill("#profile-first", "Ada").await;
     browser.fill("#profile-last", "Lovelace").await;
     browser.click("#profile-form [type=submit]").await;
-    browser
-        .wait_for_text("#profile-form [data-saved]", "Profile saved")
-        .await;
+    browser.wait_for_text("#profile-form [data-saved]", "Profile saved").await;
 
     let token = reqwest::Client::new()
         .post(dispatch.url("/api/v1/auth/login/"))
@@ -178,13 +159,9 @@ async fn register_follows_the_job_live_then_log_in_and_edit_the_profile() {
 
     // The server's field errors come back beside the field too (an email someone else has).
     dispatch.register("someone_else", "someone-pass-1").await;
-    browser
-        .fill("#profile-email", "someone_else@example.com")
-        .await;
+    browser.fill("#profile-email", "someone_else@example.com").await;
     browser.click("#profile-form [type=submit]").await;
-    browser
-        .wait_for_text("#profile-email-error", "already exists")
-        .await;
+    browser.wait_for_text("#profile-email-error", "already exists").await;
     browser.screenshot("account").await;
 
     // Password change: a wrong current password is shown beside its field; a right one
@@ -193,42 +170,23 @@ async fn register_follows_the_job_live_then_log_in_and_edit_the_profile() {
     browser.fill("#new-password-1", "changed-pass-2").await;
     browser.fill("#new-password-2", "changed-pass-2").await;
     browser.click("#password-form [type=submit]").await;
-    browser
-        .wait_for_text("#old-password-error", "incorrectly")
-        .await;
+    browser.wait_for_text("#old-password-error", "incorrectly").await;
     browser.fill("#old-password", "console-pass-1").await;
     browser.click("#password-form [type=submit]").await;
-    browser
-        .wait_for_text("#password-form [data-saved]", "Password updated")
-        .await;
-    assert_eq!(
-        dispatch
-            .login_status("console_user", "console-pass-1")
-            .await,
-        401
-    );
+    browser.wait_for_text("#password-form [data-saved]", "Password updated").await;
+    assert_eq!(dispatch.login_status("console_user", "console-pass-1").await, 401);
     browser.client.refresh().await.expect("reload");
     browser.wait_for_text("#whoami", "console_user").await;
 
     // Deletion asks first; cancelling keeps the account.
     browser.click("#delete-account").await;
     browser.click("#delete-form button[value=cancel]").await;
-    assert_eq!(
-        dispatch
-            .login_status("console_user", "changed-pass-2")
-            .await,
-        200
-    );
+    assert_eq!(dispatch.login_status("console_user", "changed-pass-2").await, 200);
     browser.click("#delete-account").await;
     browser.click("#confirm-delete").await;
     browser.wait_for_path("/login/").await;
     browser.wait_for_text("#notice", "deleted").await;
-    assert_eq!(
-        dispatch
-            .login_status("console_user", "changed-pass-2")
-            .await,
-        401
-    );
+    assert_eq!(dispatch.login_status("console_user", "changed-pass-2").await, 401);
     browser.quit().await;
 }
 
@@ -237,12 +195,7 @@ async fn the_session_outlives_its_short_access_token() {
     let mut env = TestEnv::new();
     let (_api, base) = start_api(&mut env, &[("DISPATCH_ACCESS_TTL", "2s")]).await;
     let _worker = Binary::start("dispatch-worker", &env, &[]);
-    let dispatch = Dispatch {
-        base,
-        env,
-        _api,
-        worker: None,
-    };
+    let dispatch = Dispatch { base, env, _api, worker: None };
     dispatch.register("short_lived", "short-lived-pass-1").await;
     let browser = Browser::start().await;
     log_in(&browser, &dispatch, "short_lived", "short-lived-pass-1").await;
@@ -258,10 +211,7 @@ async fn the_session_outlives_its_short_access_token() {
     browser.fill("#task-title", "After expiry").await;
     browser.click("#task-form [type=submit]").await;
     wait_for_titles(&browser, "the task made after expiry", &["After expiry"]).await;
-    let form_error = browser
-        .text("#task-form [data-form-error]")
-        .await
-        .unwrap_or_default();
+    let form_error = browser.text("#task-form [data-form-error]").await.unwrap_or_default();
     assert_eq!(form_error, "");
     browser.quit().await;
 }
@@ -283,53 +233,29 @@ async fn a_task_made_in_one_tab_appears_in_the_other_without_reload() {
     browser.wait_for_text("#live", "live").await;
     let first = browser.client.window().await.expect("window");
 
-    let second = browser
-        .client
-        .new_window(true)
-        .await
-        .expect("new tab")
-        .handle;
-    browser
-        .client
-        .switch_to_window(second.clone())
-        .await
-        .expect("tab");
+    let second = browser.client.new_window(true).await.expect("new tab").handle;
+    browser.client.switch_to_window(second.clone()).await.expect("tab");
     browser.goto(&dispatch.url("/account/")).await;
     browser.wait_for_text("#live", "live").await;
     let loads = browser.eval("return performance.timeOrigin", vec![]).await;
 
     // Made in the first tab …
-    browser
-        .client
-        .switch_to_window(first.clone())
-        .await
-        .expect("tab");
+    browser.client.switch_to_window(first.clone()).await.expect("tab");
     browser.fill("#task-title", "Buy milk").await;
     browser.fill("#task-description", "Two litres").await;
     browser.click("#task-form [type=submit]").await;
     wait_for_titles(&browser, "the task in the first tab", &["Buy milk"]).await;
 
     // … shows in the second, which was not reloaded.
-    browser
-        .client
-        .switch_to_window(second.clone())
-        .await
-        .expect("tab");
+    browser.client.switch_to_window(second.clone()).await.expect("tab");
     wait_for_titles(&browser, "the task in the second tab", &["Buy milk"]).await;
-    assert_eq!(
-        browser.eval("return performance.timeOrigin", vec![]).await,
-        loads
-    );
+    assert_eq!(browser.eval("return performance.timeOrigin", vec![]).await, loads);
 
     // Edited in the second tab: the first follows.
     browser.click("#task-list li button.secondary").await;
     browser.select("#task-list form select", "DONE").await;
     browser.click("#task-list form [type=submit]").await;
-    browser
-        .client
-        .switch_to_window(first.clone())
-        .await
-        .expect("tab");
+    browser.client.switch_to_window(first.clone()).await.expect("tab");
     browser.wait_for_text("#task-list li .badge", "DONE").await;
 
     // Made through the API by another client: both tabs show it.
@@ -357,21 +283,14 @@ async fn a_task_made_in_one_tab_appears_in_the_other_without_reload() {
     wait_for_titles(&browser, "the deletion in the second tab", &["Buy milk"]).await;
 
     // Narrow screens get one column that still fits.
-    browser
-        .client
-        .set_window_size(390, 844)
-        .await
-        .expect("resize");
+    browser.client.set_window_size(390, 844).await.expect("resize");
     let overflow = browser
         .eval(
             "return document.documentElement.scrollWidth > document.documentElement.clientWidth",
             vec![],
         )
         .await;
-    assert_eq!(
-        overflow, false,
-        "the account page scrolls sideways on a phone"
-    );
+    assert_eq!(overflow, false, "the account page scrolls sideways on a phone");
     browser.screenshot("account-phone").await;
     browser.quit().await;
 }
@@ -426,23 +345,10 @@ async fn admin_sorts_pages_searches_and_deactivates_a_user() {
     wait_for_usernames(&browser, "the search result", &["member_07".to_owned()]).await;
     browser.wait_for_text("#result-count", "1 matching").await;
 
-    assert_eq!(
-        dispatch.login_status("member_07", "member-pass-1").await,
-        200
-    );
-    browser
-        .click("#users-body tr[data-username=member_07] button")
-        .await;
-    browser
-        .wait_for_text(
-            "#users-body tr[data-username=member_07] button",
-            "Reactivate",
-        )
-        .await;
-    assert_eq!(
-        dispatch.login_status("member_07", "member-pass-1").await,
-        403
-    );
+    assert_eq!(dispatch.login_status("member_07", "member-pass-1").await, 200);
+    browser.click("#users-body tr[data-username=member_07] button").await;
+    browser.wait_for_text("#users-body tr[data-username=member_07] button", "Reactivate").await;
+    assert_eq!(dispatch.login_status("member_07", "member-pass-1").await, 403);
 
     // Someone registers meanwhile: the counter follows without a reload.
     dispatch.register("late_comer", "late-comer-pass-1").await;
@@ -452,9 +358,7 @@ async fn admin_sorts_pages_searches_and_deactivates_a_user() {
     browser.click("#logout").await;
     browser.wait_for_path("/login/").await;
     log_in(&browser, &dispatch, "member_07", "member-pass-1").await;
-    browser
-        .wait_for_text("#login-form [data-form-error]", "deactivated")
-        .await;
+    browser.wait_for_text("#login-form [data-form-error]", "deactivated").await;
     browser.quit().await;
 }
 
@@ -489,10 +393,8 @@ async fn the_jobs_page_retries_a_failed_job_and_shows_it_succeed() {
         .await;
         finished.push(outcome);
     }
-    let failed = finished
-        .iter()
-        .find(|j| j["status"] == "failed")
-        .expect("one registration failed");
+    let failed =
+        finished.iter().find(|j| j["status"] == "failed").expect("one registration failed");
     let failed_id = failed["id"].as_str().expect("an id").to_owned();
 
     // Free the name, as an operator would before retrying.
@@ -529,9 +431,7 @@ async fn the_jobs_page_retries_a_failed_job_and_shows_it_succeed() {
     browser.wait_for_path("/admin/").await;
     browser.click("a[href='/admin/jobs/']").await;
     browser.wait_for_path("/admin/jobs/").await;
-    browser
-        .wait_for_text("#queues-body tr[data-kind=register_user]", "register_user")
-        .await;
+    browser.wait_for_text("#queues-body tr[data-kind=register_user]", "register_user").await;
     browser.wait_for_text("#workers-body", "ago").await;
     let row = format!("#failed-body tr[data-job-id='{failed_id}']");
     browser.wait_for_text(&row, "already exists").await;
@@ -544,18 +444,12 @@ async fn the_jobs_page_retries_a_failed_job_and_shows_it_succeed() {
         )
         .await;
     browser.click(&format!("{row} button.retry")).await;
-    browser
-        .wait_for_text(&format!("{row} .job-status"), "succeeded")
-        .await;
+    browser.wait_for_text(&format!("{row} .job-status"), "succeeded").await;
     browser.screenshot("jobs").await;
     let status = dispatch
         .login_status(
             "twin",
-            if failed_id == jobs[0] {
-                "first-password-1"
-            } else {
-                "second-password-1"
-            },
+            if failed_id == jobs[0] { "first-password-1" } else { "second-password-1" },
         )
         .await;
     assert_eq!(status, 200, "the retried registration created its user");

@@ -18,24 +18,15 @@ async fn pages_are_served_with_a_strict_policy_and_no_inline_code() {
         .build()
         .expect("client");
     for page in ["login", "register", "account", "admin"] {
-        let response = client
-            .get(app.url(&format!("/{page}/")))
-            .send()
-            .await
-            .expect("page");
+        let response = client.get(app.url(&format!("/{page}/"))).send().await.expect("page");
         assert_eq!(response.status(), 200, "{page}");
-        let policy = response.headers()[CONTENT_SECURITY_POLICY]
-            .to_str()
-            .expect("policy")
-            .to_owned();
+        let policy =
+            response.headers()[CONTENT_SECURITY_POLICY].to_str().expect("policy").to_owned();
         assert!(policy.contains("script-src 'self'"), "{policy}");
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
         assert!(!policy.contains("unsafe-inline"), "{policy}");
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
-        assert!(response.headers()[CONTENT_TYPE]
-            .to_str()
-            .expect("type")
-            .starts_with("text/html"));
+        assert!(response.headers()[CONTENT_TYPE].to_str().expect("type").starts_with("text/html"));
         let html = response.text().await.expect("html");
         // Every script is a module from our origin; no inline code or handlers the policy
         // would (rightly) block.
@@ -45,24 +36,13 @@ async fn pages_are_served_with_a_strict_policy_and_no_inline_code() {
         assert!(!html.contains(" onclick="), "{page}: inline handler");
         assert!(!html.contains(" style=\""), "{page}: inline style");
 
-        let bare = client
-            .get(app.url(&format!("/{page}")))
-            .send()
-            .await
-            .expect("page");
+        let bare = client.get(app.url(&format!("/{page}"))).send().await.expect("page");
         assert_eq!(bare.status(), 308);
         assert_eq!(bare.headers()[LOCATION], format!("/{page}/"));
     }
-    let script = client
-        .get(app.url("/assets/api.js"))
-        .send()
-        .await
-        .expect("asset");
+    let script = client.get(app.url("/assets/api.js")).send().await.expect("asset");
     assert_eq!(script.status(), 200);
-    assert!(script.headers()[CONTENT_TYPE]
-        .to_str()
-        .expect("type")
-        .contains("javascript"));
+    assert!(script.headers()[CONTENT_TYPE].to_str().expect("type").contains("javascript"));
     let etag = script.headers()["etag"].clone();
     let again = client
         .get(app.url("/assets/api.js"))
@@ -71,11 +51,7 @@ async fn pages_are_served_with_a_strict_policy_and_no_inline_code() {
         .await
         .expect("asset");
     assert_eq!(again.status(), 304);
-    let missing = client
-        .get(app.url("/assets/nothing.js"))
-        .send()
-        .await
-        .expect("asset");
+    let missing = client.get(app.url("/assets/nothing.js")).send().await.expect("asset");
     assert_eq!(missing.status(), 404);
 }
 
@@ -114,16 +90,8 @@ async fn api_responses_are_never_sniffed() {
     let app = TestApp::spawn().await;
     let user = app.user("sniffer").await;
     let cases = [
-        (
-            reqwest::Method::GET,
-            "/api/v1/auth/profile/",
-            Some(user.token.as_str()),
-        ),
-        (
-            reqwest::Method::GET,
-            "/api/v1/tasks/not-an-id/",
-            Some(user.token.as_str()),
-        ),
+        (reqwest::Method::GET, "/api/v1/auth/profile/", Some(user.token.as_str())),
+        (reqwest::Method::GET, "/api/v1/tasks/not-an-id/", Some(user.token.as_str())),
         (reqwest::Method::GET, "/api/v1/auth/profile/", None),
         (reqwest::Method::GET, "/api/v1/nowhere/", None),
         (reqwest::Method::GET, "/readyz", None),
@@ -136,10 +104,7 @@ async fn api_responses_are_never_sniffed() {
         }
         let response = request.send().await.expect("request sent");
         assert_eq!(
-            response
-                .headers()
-                .get("x-content-type-options")
-                .map(|v| v.to_str().unwrap()),
+            response.headers().get("x-content-type-options").map(|v| v.to_str().unwrap()),
             Some("nosniff"),
             "{method} {path} ({})",
             response.status()
@@ -155,11 +120,9 @@ async fn cookie_writes_need_json_or_a_custom_header() {
     let url = app.url("/api/v1/tasks/");
 
     // What a cross-site HTML form can send: refused, and nothing is created.
-    for content_type in [
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
-        "text/plain",
-    ] {
+    for content_type in
+        ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain"]
+    {
         let response = client
             .post(&url)
             .header(COOKIE, cookie(&user.token))
@@ -171,10 +134,7 @@ async fn cookie_writes_need_json_or_a_custom_header() {
         assert_eq!(response.status(), 403, "{content_type}");
         let problem: Value = response.json().await.expect("problem");
         assert!(
-            problem["detail"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("X-Requested-With"),
+            problem["detail"].as_str().unwrap_or_default().contains("X-Requested-With"),
             "{problem}"
         );
     }
@@ -184,11 +144,7 @@ async fn cookie_writes_need_json_or_a_custom_header() {
         .send()
         .await
         .expect("delete");
-    assert_eq!(
-        deleted.status(),
-        403,
-        "a bodiless cookie write without the header"
-    );
+    assert_eq!(deleted.status(), 403, "a bodiless cookie write without the header");
     let (_, list) = app.read("/api/v1/tasks/", &user.token).await;
     assert_eq!(list["count"], 0);
 
@@ -203,10 +159,7 @@ async fn cookie_writes_need_json_or_a_custom_header() {
     assert_eq!(json_post.status(), 201);
     let task: Value = json_post.json().await.expect("task");
     let with_header = client
-        .delete(app.url(&format!(
-            "/api/v1/tasks/{}/",
-            task["id"].as_str().expect("id")
-        )))
+        .delete(app.url(&format!("/api/v1/tasks/{}/", task["id"].as_str().expect("id"))))
         .header(COOKIE, cookie(&user.token))
         .header("X-Requested-With", "dispatch-console")
         .send()
@@ -244,10 +197,7 @@ async fn refreshing_renews_the_cookie_and_cross_site_sockets_get_no_cookie_sessi
         .await
         .expect("refresh");
     assert_eq!(response.status(), 200);
-    let set_cookie = response.headers()[SET_COOKIE]
-        .to_str()
-        .expect("cookie")
-        .to_owned();
+    let set_cookie = response.headers()[SET_COOKIE].to_str().expect("cookie").to_owned();
     let tokens: Value = response.json().await.expect("tokens");
     let access = tokens["access"].as_str().expect("access");
     assert!(set_cookie.starts_with(&format!("access_token={access};")));
@@ -255,32 +205,13 @@ async fn refreshing_renews_the_cookie_and_cross_site_sockets_get_no_cookie_sessi
 
     // A page from this origin may use the cookie for the task stream; another site's may not.
     let url = app.ws_url("/ws/tasks/");
-    let host = url
-        .trim_start_matches("ws://")
-        .split('/')
-        .next()
-        .expect("host")
-        .to_owned();
-    let mut same = ws::connect(
-        &url,
-        &[
-            ("cookie", &cookie(access)),
-            ("origin", &format!("http://{host}")),
-        ],
-    )
-    .await;
-    let mut foreign = ws::connect(
-        &url,
-        &[
-            ("cookie", &cookie(access)),
-            ("origin", "http://evil.example"),
-        ],
-    )
-    .await;
-    assert_eq!(
-        ws::close_code(&mut foreign, std::time::Duration::from_secs(5)).await,
-        Some(4401)
-    );
+    let host = url.trim_start_matches("ws://").split('/').next().expect("host").to_owned();
+    let mut same =
+        ws::connect(&url, &[("cookie", &cookie(access)), ("origin", &format!("http://{host}"))])
+            .await;
+    let mut foreign =
+        ws::connect(&url, &[("cookie", &cookie(access)), ("origin", "http://evil.example")]).await;
+    assert_eq!(ws::close_code(&mut foreign, std::time::Duration::from_secs(5)).await, Some(4401));
     app.send(
         reqwest::Method::POST,
         "/api/v1/tasks/",
@@ -302,10 +233,7 @@ async fn login_cookie(app: &TestApp, username: &str, forwarded_proto: Option<&st
     }
     let response = request.send().await.expect("login");
     assert_eq!(response.status(), 200);
-    response.headers()[SET_COOKIE]
-        .to_str()
-        .expect("cookie")
-        .to_owned()
+    response.headers()[SET_COOKIE].to_str().expect("cookie").to_owned()
 }
 
 /// The session cookie is `Secure` in production mode, and when a trusted proxy says the
@@ -316,28 +244,20 @@ async fn the_cookie_is_secure_over_https_and_in_production() {
     let plain = TestApp::spawn().await;
     plain.user("plain").await;
     assert!(!login_cookie(&plain, "plain", None).await.contains("Secure"));
-    assert!(!login_cookie(&plain, "plain", Some("https"))
-        .await
-        .contains("Secure"));
+    assert!(!login_cookie(&plain, "plain", Some("https")).await.contains("Secure"));
 
     let mut behind_proxy = dispatch_tests::TestEnv::new();
     behind_proxy.set("DISPATCH_TRUSTED_PROXIES", "127.0.0.1");
     let proxied = TestApp::spawn_env(behind_proxy, true).await;
     proxied.user("proxied").await;
-    assert!(login_cookie(&proxied, "proxied", Some("https"))
-        .await
-        .contains("; Secure"));
-    assert!(!login_cookie(&proxied, "proxied", Some("http"))
-        .await
-        .contains("Secure"));
+    assert!(login_cookie(&proxied, "proxied", Some("https")).await.contains("; Secure"));
+    assert!(!login_cookie(&proxied, "proxied", Some("http")).await.contains("Secure"));
 
     let mut production = dispatch_tests::TestEnv::new();
     production.set("DISPATCH_ENV", "production");
     let production = TestApp::spawn_env(production, true).await;
     production.user("prod").await;
-    assert!(login_cookie(&production, "prod", None)
-        .await
-        .contains("; Secure"));
+    assert!(login_cookie(&production, "prod", None).await.contains("; Secure"));
 }
 
 /// `/metrics` on the API's port: open in development; behind `DISPATCH_METRICS_TOKEN` when
@@ -360,8 +280,7 @@ async fn metrics_are_kept_from_the_public_in_production() {
     assert_eq!(status(&closed, None).await, 404);
 
     let mut env = dispatch_tests::TestEnv::new();
-    env.set("DISPATCH_ENV", "production")
-        .set("DISPATCH_METRICS_TOKEN", "scrape-me-0123456789");
+    env.set("DISPATCH_ENV", "production").set("DISPATCH_METRICS_TOKEN", "scrape-me-0123456789");
     let guarded = TestApp::spawn_env(env, false).await;
     assert_eq!(status(&guarded, None).await, 401);
     assert_eq!(status(&guarded, Some("wrong")).await, 401);

@@ -43,9 +43,7 @@ async fn seed_users(env: &TestEnv, prefix: &str, count: usize) {
 }
 
 async fn trigger(base: &str, token: &str, wait: bool) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{base}{TRIGGER}"))
-        .bearer_auth(token);
+    let mut request = reqwest::Client::new().post(format!("{base}{TRIGGER}")).bearer_auth(token);
     if wait {
         request = request.header("Prefer", "wait=30");
     }
@@ -89,9 +87,7 @@ async fn each_eligible_user_gets_one_mail_over_smtp_with_both_parts_and_escaped_
     assert_eq!(status, 202);
     seed_users(&app.env, "reader", 5).await;
     seed_users(&app.env, "gone", 1).await;
-    app.env
-        .execute("UPDATE users SET is_active = FALSE WHERE username = 'gone0'")
-        .await;
+    app.env.execute("UPDATE users SET is_active = FALSE WHERE username = 'gone0'").await;
     wait_until(Duration::from_secs(20), "ada's registration", || async {
         (app.env.count_matching("users", "username = 'ada'").await == 1).then_some(())
     })
@@ -115,28 +111,15 @@ async fn each_eligible_user_gets_one_mail_over_smtp_with_both_parts_and_escaped_
     assert!(!recipients.contains_key("gone0@example.com"));
     let ada = recipients["ada@example.com"][0];
     assert_eq!(ada.subject, "Welcome to Dispatch");
-    assert!(
-        ada.text.contains("<b>Ada</b> & \"Co\" Lovelace"),
-        "{}",
-        ada.text
-    );
-    assert!(
-        ada.html
-            .contains("&lt;b&gt;Ada&lt;&#x2f;b&gt; &amp; &quot;Co&quot;"),
-        "{}",
-        ada.html
-    );
+    assert!(ada.text.contains("<b>Ada</b> & \"Co\" Lovelace"), "{}", ada.text);
+    assert!(ada.html.contains("&lt;b&gt;Ada&lt;&#x2f;b&gt; &amp; &quot;Co&quot;"), "{}", ada.html);
     assert!(!ada.html.contains("<b>Ada"), "{}", ada.html);
     assert!(ada.message_id.starts_with("welcome.") && ada.message_id.ends_with("@dispatch.test"));
 
     // The admin follows the run's send_mail jobs as their own.
     let (_, mine) = app.read("/api/v1/jobs/?page_size=100", &root.token).await;
-    let send_jobs = mine["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|j| j["kind"] == "send_mail")
-        .count();
+    let send_jobs =
+        mine["results"].as_array().unwrap().iter().filter(|j| j["kind"] == "send_mail").count();
     assert_eq!(send_jobs, 8, "{mine}");
 
     // A second run finds nobody: nothing more is sent.
@@ -147,16 +130,11 @@ async fn each_eligible_user_gets_one_mail_over_smtp_with_both_parts_and_escaped_
     assert_eq!(smtp.delivered().len(), 8);
 
     // Reactivated users who were never mailed are mailed by the next run.
-    app.env
-        .execute("UPDATE users SET is_active = TRUE WHERE username = 'gone0'")
-        .await;
+    app.env.execute("UPDATE users SET is_active = TRUE WHERE username = 'gone0'").await;
     let (_, third) = trigger(&app.address, &root.token, true).await;
     assert_eq!(third["result"]["enqueued"], 1, "{third}");
     await_all_mailed(&app.env).await;
-    assert_eq!(
-        by_recipient(&smtp.delivered())["gone0@example.com"].len(),
-        1
-    );
+    assert_eq!(by_recipient(&smtp.delivered())["gone0@example.com"].len(), 1);
 }
 
 #[tokio::test]
@@ -166,25 +144,16 @@ async fn without_smtp_mail_is_written_as_parseable_eml_files() {
     seed_users(&app.env, "offline", 3).await;
     let (status, accepted) = trigger(&app.address, &root.token, false).await;
     assert_eq!(status, 202);
-    let job = app
-        .await_job(accepted["job_id"].as_str().unwrap(), Some(&root.token))
-        .await;
+    let job = app.await_job(accepted["job_id"].as_str().unwrap(), Some(&root.token)).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     await_all_mailed(&app.env).await;
     let mails = parse_dir(&app.env.mail_dir());
     let recipients = by_recipient(&mails);
     assert_eq!(mails.len(), 4, "{recipients:?}");
-    for email in [
-        "root@example.com",
-        "offline0@example.com",
-        "offline2@example.com",
-    ] {
+    for email in ["root@example.com", "offline0@example.com", "offline2@example.com"] {
         let mail = recipients[email][0];
         assert_eq!(mail.subject, "Welcome to Dispatch");
-        assert!(
-            !mail.text.is_empty() && mail.html.contains("<html"),
-            "{mail:?}"
-        );
+        assert!(!mail.text.is_empty() && mail.html.contains("<html"), "{mail:?}");
     }
 }
 
@@ -201,18 +170,14 @@ async fn users_who_joined_too_recently_wait_for_a_later_run() {
     // root registered just now; the two seeded users joined two days ago.
     assert_eq!(job["result"]["enqueued"], 2, "{job}");
     await_all_mailed_of(&app.env, 2).await;
-    let recipients = by_recipient(&smtp.delivered())
-        .into_keys()
-        .collect::<Vec<_>>();
+    let recipients = by_recipient(&smtp.delivered()).into_keys().collect::<Vec<_>>();
     assert_eq!(recipients.len(), 2);
     assert!(!recipients.contains(&"root@example.com".to_owned()));
 }
 
 async fn await_all_mailed_of(env: &TestEnv, expected: i64) {
     wait_until(MAIL_TIMEOUT, "the mails to be recorded", || async {
-        (env.count_matching("users", "welcome_mail_sent_at IS NOT NULL")
-            .await
-            == expected)
+        (env.count_matching("users", "welcome_mail_sent_at IS NOT NULL").await == expected)
             .then_some(())
     })
     .await;
@@ -238,37 +203,22 @@ async fn a_refused_recipient_fails_its_job_readably_and_a_temporary_refusal_is_r
     })
     .await;
     let error = failed["error"].as_str().unwrap();
-    assert!(
-        error.contains("refused") && error.contains("550"),
-        "{error}"
-    );
-    assert_eq!(
-        failed["attempts"], 1,
-        "a permanent refusal is not retried: {failed}"
-    );
+    assert!(error.contains("refused") && error.contains("550"), "{error}");
+    assert_eq!(failed["attempts"], 1, "a permanent refusal is not retried: {failed}");
 
     // The flaky mailbox said 451 once; the retry delivered it.
     wait_until(MAIL_TIMEOUT, "the flaky mailbox's mail", || async {
-        smtp.delivered()
-            .iter()
-            .any(|m| m.to == "flaky0@example.com")
-            .then_some(())
+        smtp.delivered().iter().any(|m| m.to == "flaky0@example.com").then_some(())
     })
     .await;
     let flaky = app
         .env
-        .count_matching(
-            "jobs",
-            "kind = 'send_mail' AND status = 'succeeded' AND attempts = 2",
-        )
+        .count_matching("jobs", "kind = 'send_mail' AND status = 'succeeded' AND attempts = 2")
         .await;
     assert_eq!(flaky, 1);
     assert_eq!(
         app.env
-            .count_matching(
-                "users",
-                "username = 'reject0' AND welcome_mail_sent_at IS NULL"
-            )
+            .count_matching("users", "username = 'reject0' AND welcome_mail_sent_at IS NULL")
             .await,
         1
     );
@@ -306,10 +256,8 @@ async fn two_workers_a_frequent_schedule_and_simultaneous_triggers_still_mail_ea
 
     // Every firing started exactly one run, whichever worker saw it first.
     let firings = app.env.count_rows("schedule_runs").await;
-    let scheduled_runs = app
-        .env
-        .count_matching("jobs", "kind = 'daily_mail' AND owner_id IS NULL")
-        .await;
+    let scheduled_runs =
+        app.env.count_matching("jobs", "kind = 'daily_mail' AND owner_id IS NULL").await;
     let unmatched = app
         .env
         .count_matching(

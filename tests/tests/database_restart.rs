@@ -31,37 +31,25 @@ async fn mariadb_restarted_during_a_burst_loses_no_registration() {
 
     let accepted = Arc::new(AtomicUsize::new(0));
     let crash = async {
-        wait_until(
-            Duration::from_secs(120),
-            "the burst to be under way",
-            || async { (accepted.load(Ordering::Relaxed) >= COUNT / 3).then_some(()) },
-        )
+        wait_until(Duration::from_secs(120), "the burst to be under way", || async {
+            (accepted.load(Ordering::Relaxed) >= COUNT / 3).then_some(())
+        })
         .await;
         mariadb.crash();
         tokio::time::sleep(Duration::from_secs(2)).await;
         mariadb.restart().await;
     };
-    tokio::join!(
-        registrations(&bases, "restart", COUNT, 8, accepted.clone()),
-        crash
-    );
+    tokio::join!(registrations(&bases, "restart", COUNT, 8, accepted.clone()), crash);
     assert_eq!(accepted.load(Ordering::Relaxed), COUNT);
 
-    env.await_all_registered(COUNT, Duration::from_secs(120))
-        .await;
+    env.await_all_registered(COUNT, Duration::from_secs(120)).await;
     // No process was restarted: the pools recovered by themselves.
     for base in &bases {
         wait_ready(base).await;
     }
-    let ready = reqwest::get(format!("http://{health}/readyz"))
-        .await
-        .expect("worker probe");
+    let ready = reqwest::get(format!("http://{health}/readyz")).await.expect("worker probe");
     assert_eq!(ready.status(), 200);
     for process in [&mut first_api, &mut second_api, &mut worker] {
-        assert!(
-            process.child.try_wait().expect("status").is_none(),
-            "{} exited",
-            process.name
-        );
+        assert!(process.child.try_wait().expect("status").is_none(), "{} exited", process.name);
     }
 }

@@ -75,10 +75,7 @@ fn the_image_caches_dependencies_and_runs_as_the_pods_user(
     };
     let cook = position(&|(_, v)| v.starts_with("cargo chef cook"));
     let sources = position(&|(i, v)| i == "COPY" && v == ". .");
-    assert!(
-        cook < sources,
-        "the cook runs before the sources are copied"
-    );
+    assert!(cook < sources, "the cook runs before the sources are copied");
     for (instruction, value) in &cooking[..cook] {
         if instruction == "COPY" {
             assert!(value.ends_with("recipe.json recipe.json"), "{value}");
@@ -99,16 +96,9 @@ fn the_image_caches_dependencies_and_runs_as_the_pods_user(
         .expect("a numeric user, which runAsNonRoot can check");
     assert_ne!(uid, 0);
     for d in deployments {
-        assert_eq!(
-            d["pod_security"]["runAsUser"].as_u64(),
-            Some(u64::from(uid)),
-            "{}",
-            d["name"]
-        );
+        assert_eq!(d["pod_security"]["runAsUser"].as_u64(), Some(u64::from(uid)), "{}", d["name"]);
     }
-    assert!(runtime
-        .iter()
-        .any(|(i, v)| i == "HEALTHCHECK" && v.contains("/healthz")));
+    assert!(runtime.iter().any(|(i, v)| i == "HEALTHCHECK" && v.contains("/healthz")));
     let shipped: String = runtime
         .iter()
         .filter(|(i, v)| i == "COPY" && v.starts_with("--from="))
@@ -121,15 +111,9 @@ fn the_image_caches_dependencies_and_runs_as_the_pods_user(
         for line in libraries.lines().filter(|l| l.contains("=>")) {
             let library = line.split_whitespace().next().unwrap_or_default();
             assert!(
-                [
-                    "libc.so",
-                    "libm.so",
-                    "libgcc_s.so",
-                    "libdl.so",
-                    "libpthread.so"
-                ]
-                .iter()
-                .any(|base| library.starts_with(base)),
+                ["libc.so", "libm.so", "libgcc_s.so", "libdl.so", "libpthread.so"]
+                    .iter()
+                    .any(|base| library.starts_with(base)),
                 "{binary} needs {library}, which the slim image lacks"
             );
         }
@@ -159,9 +143,8 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     assert!(manifests.len() >= 8, "{manifests:?}");
-    let (_, report) = run(Command::new(venv.join("bin/kubernetes-validate"))
-        .arg("--strict")
-        .args(&manifests));
+    let (_, report) =
+        run(Command::new(venv.join("bin/kubernetes-validate")).arg("--strict").args(&manifests));
     for line in report.lines().filter(|l| !l.contains(" passed ")) {
         assert!(
             line.contains("Couldn't find schema for kind ScaledObject"),
@@ -170,15 +153,10 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
     }
     // Every file of built-in kinds was actually checked, not skipped.
     for manifest in &manifests {
-        let name = manifest
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
+        let name = manifest.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if name != "keda.yaml" {
             assert!(
-                report
-                    .lines()
-                    .any(|l| l.contains(name) && l.contains(" passed ")),
+                report.lines().any(|l| l.contains(name) && l.contains(" passed ")),
                 "{name} was not validated:\n{report}"
             );
         }
@@ -192,10 +170,7 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
     )
     .expect("the manifests as JSON");
     let deployments = facts["deployments"].as_array().expect("deployments");
-    let names: BTreeSet<&str> = deployments
-        .iter()
-        .filter_map(|d| d["name"].as_str())
-        .collect();
+    let names: BTreeSet<&str> = deployments.iter().filter_map(|d| d["name"].as_str()).collect();
     for expected in [
         "dispatch-api",
         "dispatch-worker-general",
@@ -213,10 +188,9 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
         assert_eq!(d["security"]["allowPrivilegeEscalation"], false, "{name}");
         assert!(d["resources"]["requests"]["memory"].is_string(), "{name}");
         assert!(d["resources"]["limits"]["memory"].is_string(), "{name}");
-        let from_secret = d["env_from"].as_array().is_some_and(|e| {
-            e.iter()
-                .any(|s| s["secretRef"]["name"] == "dispatch-secrets")
-        });
+        let from_secret = d["env_from"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|s| s["secretRef"]["name"] == "dispatch-secrets"));
         assert!(from_secret, "{name} takes its secrets from the Secret");
         for var in d["env"].as_array().into_iter().flatten() {
             let key = var["name"].as_str().unwrap_or_default();
@@ -240,20 +214,14 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
         }
     }
     the_image_caches_dependencies_and_runs_as_the_pods_user(
-        facts["docker_stages"]
-            .as_array()
-            .expect("the Dockerfile's stages"),
+        facts["docker_stages"].as_array().expect("the Dockerfile's stages"),
         deployments,
     );
     let scaled = facts["scaled_objects"].as_array().expect("scaled objects");
     assert_eq!(scaled.len(), 3);
     for object in scaled {
         let target = object["target"].as_str().expect("a target");
-        assert!(
-            names.contains(target),
-            "{} scales {target}, which does not exist",
-            object["name"]
-        );
+        assert!(names.contains(target), "{} scales {target}, which does not exist", object["name"]);
         assert!(target.starts_with("dispatch-worker-"), "{target}");
     }
 
@@ -269,31 +237,17 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
     let api = Api::new(base.clone());
     let (token, _) = api.account(&env, "metered", false).await;
     let socket_url = format!("{}/ws/tasks/", base.replacen("http", "ws", 1));
-    let _socket = connect(
-        &socket_url,
-        &[("authorization", &format!("Bearer {token}"))],
-    )
-    .await;
+    let _socket = connect(&socket_url, &[("authorization", &format!("Bearer {token}"))]).await;
     let scrape = |url: String| async move {
-        reqwest::get(&url)
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()
-            .map(|text| exported(&text))
+        reqwest::get(&url).await.ok()?.text().await.ok().map(|text| exported(&text))
     };
-    reqwest::get(format!("{base}/readyz"))
-        .await
-        .expect("readiness");
+    reqwest::get(format!("{base}/readyz")).await.expect("readiness");
     let worker_url = format!("http://{worker_metrics}/metrics");
     let from_worker = wait_until(Duration::from_secs(20), "the worker's queue gauges", || {
         let url = worker_url.clone();
         async move {
             let names = scrape(url).await?;
-            names
-                .contains("dispatch_queue_oldest_seconds")
-                .then_some(names)
+            names.contains("dispatch_queue_oldest_seconds").then_some(names)
         }
     })
     .await;
@@ -301,9 +255,7 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
         let url = format!("{base}/metrics");
         async move {
             let names = scrape(url).await?;
-            names
-                .contains("dispatch_task_stream_sockets")
-                .then_some(names)
+            names.contains("dispatch_task_stream_sockets").then_some(names)
         }
     })
     .await;
@@ -316,10 +268,7 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
 
     // The alert rules.
     let observability = deploy.join("observability");
-    run(Command::new("promtool")
-        .arg("check")
-        .arg("rules")
-        .arg(observability.join("alerts.yml")));
+    run(Command::new("promtool").arg("check").arg("rules").arg(observability.join("alerts.yml")));
     run(Command::new("promtool")
         .current_dir(&observability)
         .arg("test")
@@ -358,13 +307,7 @@ fn the_example_environment_names_every_variable() {
         }
     }
     assert!(read.len() > 25, "{read:?}");
-    for variable in read
-        .iter()
-        .chain(&["DATABASE_URL".to_owned(), "REDIS_URL".to_owned()])
-    {
-        assert!(
-            listed.contains(variable.as_str()),
-            "{variable} is not in .env.example"
-        );
+    for variable in read.iter().chain(&["DATABASE_URL".to_owned(), "REDIS_URL".to_owned()]) {
+        assert!(listed.contains(variable.as_str()), "{variable} is not in .env.example");
     }
 }

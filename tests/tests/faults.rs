@@ -24,24 +24,17 @@ async fn a_redis_outage_loses_no_job_and_readiness_recovers() {
     env.set("DISPATCH_WORKER_POLL", "1h");
     let (_api, base) = start_api(&mut env, &[]).await;
     let _worker = Binary::start("dispatch-worker", &env, &[]);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let ready = format!("{base}/readyz");
 
     redis.stop();
-    let response = wait_until(
-        Duration::from_secs(20),
-        "readiness to report Redis down",
-        || {
-            let (client, ready) = (client.clone(), ready.clone());
-            async move {
-                let r = client.get(&ready).send().await.ok()?;
-                (r.status() == 503).then_some(r)
-            }
-        },
-    )
+    let response = wait_until(Duration::from_secs(20), "readiness to report Redis down", || {
+        let (client, ready) = (client.clone(), ready.clone());
+        async move {
+            let r = client.get(&ready).send().await.ok()?;
+            (r.status() == 503).then_some(r)
+        }
+    })
     .await;
     assert!(response.headers().contains_key("retry-after"));
     let body: Value = response.json().await.unwrap();
@@ -83,11 +76,7 @@ async fn a_redis_outage_loses_no_job_and_readiness_recovers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        after.status(),
-        201,
-        "the worker was not woken after the outage"
-    );
+    assert_eq!(after.status(), 201, "the worker was not woken after the outage");
 }
 
 #[tokio::test]
@@ -101,22 +90,16 @@ async fn task_streams_resubscribe_after_a_redis_outage() {
     env.set("REDIS_URL", &format!("redis://127.0.0.1:{redis_port}"));
     let app = TestApp::spawn_env(env, true).await;
     let ada = app.user("ada").await;
-    let mut socket = connect(
-        &app.ws_url("/ws/tasks/"),
-        &[("authorization", &format!("Bearer {}", ada.token))],
-    )
-    .await;
+    let mut socket =
+        connect(&app.ws_url("/ws/tasks/"), &[("authorization", &format!("Bearer {}", ada.token))])
+            .await;
 
     redis.stop();
     let ready = app.url("/readyz");
-    wait_until(
-        Duration::from_secs(20),
-        "readiness to report Redis down",
-        || {
-            let (client, ready) = (app.client.clone(), ready.clone());
-            async move { (status_of(&client, &ready).await? == 503).then_some(()) }
-        },
-    )
+    wait_until(Duration::from_secs(20), "readiness to report Redis down", || {
+        let (client, ready) = (app.client.clone(), ready.clone());
+        async move { (status_of(&client, &ready).await? == 503).then_some(()) }
+    })
     .await;
     let _redis = PrivateRedis::start(redis_port);
     wait_until(Duration::from_secs(30), "readiness to recover", || {
@@ -129,13 +112,8 @@ async fn task_streams_resubscribe_after_a_redis_outage() {
     // by itself. Each attempt is a new task; the first one heard ends the wait.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let task = app
-            .created(
-                "/api/v1/tasks/",
-                &ada.token,
-                &json!({"title": "after the outage"}),
-            )
-            .await;
+        let task =
+            app.created("/api/v1/tasks/", &ada.token, &json!({"title": "after the outage"})).await;
         let heard = tokio::time::timeout(Duration::from_secs(1), async {
             loop {
                 let message = next_json(&mut socket, Duration::from_secs(30)).await;

@@ -96,28 +96,14 @@ async fn both_generators_produce_every_operation_and_the_python_client_works() {
         .arg(&package)
         .arg("--meta")
         .arg("none"));
-    assert!(
-        !generated.contains("Unable to process schema"),
-        "a schema was dropped:\n{generated}"
-    );
+    assert!(!generated.contains("Unable to process schema"), "a schema was dropped:\n{generated}");
     let modules = python_modules(&package);
     for (method, path) in operations(&spec) {
         let module = python_module(&method, &path);
-        assert!(
-            modules.contains(&module),
-            "{method} {path} has no client function ({module})"
-        );
+        assert!(modules.contains(&module), "{method} {path} has no client function ({module})");
     }
-    for model in [
-        "new_task.py",
-        "task_patch.py",
-        "product.py",
-        "product_patch.py",
-    ] {
-        assert!(
-            package.join("models").join(model).exists(),
-            "{model} missing"
-        );
+    for model in ["new_task.py", "task_patch.py", "product.py", "product_patch.py"] {
+        assert!(package.join("models").join(model).exists(), "{model} missing");
     }
 
     // One flow through it against the running API.
@@ -141,19 +127,14 @@ async fn both_generators_produce_every_operation_and_the_python_client_works() {
 
     // TypeScript: every path typed, no field left as `X & unknown`.
     let types = work.path().join("dispatch.d.ts");
-    run(
-        Command::new(tools.join("node_modules/.bin/openapi-typescript"))
-            .arg(&spec_path)
-            .arg("-o")
-            .arg(&types),
-    );
+    run(Command::new(tools.join("node_modules/.bin/openapi-typescript"))
+        .arg(&spec_path)
+        .arg("-o")
+        .arg(&types));
     let typed = std::fs::read_to_string(&types).expect("types written");
     assert!(!typed.contains("& unknown"), "imprecise types:\n{typed}");
     for (_, path) in operations(&spec) {
-        assert!(
-            typed.contains(&format!("\"{path}\": {{")),
-            "{path} is not typed"
-        );
+        assert!(typed.contains(&format!("\"{path}\": {{")), "{path} is not typed");
     }
     assert!(
         typed.contains("status_task?: components[\"schemas\"][\"TaskStatusValue\"] | null;"),

@@ -5,16 +5,10 @@ use serde_json::{json, Value};
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], status);
-    assert!(
-        body["type"].is_string() && body["title"].is_string(),
-        "{body}"
-    );
+    assert!(body["type"].is_string() && body["title"].is_string(), "{body}");
     body
 }
 
@@ -44,12 +38,7 @@ async fn bad_input_of_every_kind_gets_its_problem() {
         .unwrap();
     problem(r, 400).await;
 
-    let r = app
-        .post(
-            "/api/v1/auth/login/",
-            &json!({"username": ["x"], "password": true}),
-        )
-        .await;
+    let r = app.post("/api/v1/auth/login/", &json!({"username": ["x"], "password": true})).await;
     let body = problem(r, 400).await;
     assert!(
         body["errors"]["username"].is_array() && body["errors"]["password"].is_array(),
@@ -72,10 +61,8 @@ async fn bad_input_of_every_kind_gets_its_problem() {
     let r = app.client.post(&login).body("{}").send().await.unwrap();
     problem(r, 415).await;
 
-    let huge = format!(
-        "{{\"username\": \"{}\", \"password\": \"x\"}}",
-        "a".repeat(1024 * 1024 + 10)
-    );
+    let huge =
+        format!("{{\"username\": \"{}\", \"password\": \"x\"}}", "a".repeat(1024 * 1024 + 10));
     let r = app
         .client
         .post(&login)
@@ -87,11 +74,7 @@ async fn bad_input_of_every_kind_gets_its_problem() {
     problem(r, 413).await;
 
     let r = app.client.put(&login).send().await.unwrap();
-    assert_eq!(
-        r.headers()["allow"],
-        "POST",
-        "405 names the allowed methods"
-    );
+    assert_eq!(r.headers()["allow"], "POST", "405 names the allowed methods");
     problem(r, 405).await;
     let r = app
         .client
@@ -105,21 +88,11 @@ async fn bad_input_of_every_kind_gets_its_problem() {
     }
     problem(r, 405).await;
 
-    let r = app
-        .client
-        .get(app.url("/api/v1/nothing-here/"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(app.url("/api/v1/nothing-here/")).send().await.unwrap();
     problem(r, 404).await;
 
-    let r = app
-        .client
-        .get(app.url("/api/v1/jobs/?page=abc"))
-        .bearer_auth("x")
-        .send()
-        .await
-        .unwrap();
+    let r =
+        app.client.get(app.url("/api/v1/jobs/?page=abc")).bearer_auth("x").send().await.unwrap();
     problem(r, 401).await;
 }
 
@@ -153,28 +126,18 @@ async fn tokens_are_checked_and_failures_are_401_problems() {
         std::time::Duration::from_secs(1),
     );
     let expired = expired_issuer.issue_access(user_id, 0).unwrap().token;
-    dispatch_tests::wait_until(
-        std::time::Duration::from_secs(5),
-        "the token to expire",
-        || {
-            let app = &app;
-            let expired = expired.clone();
-            async move { (app.get_auth(profile, &expired).await.status() == 401).then_some(()) }
-        },
-    )
+    dispatch_tests::wait_until(std::time::Duration::from_secs(5), "the token to expire", || {
+        let app = &app;
+        let expired = expired.clone();
+        async move { (app.get_auth(profile, &expired).await.status() == 401).then_some(()) }
+    })
     .await;
     let body = problem(app.get_auth(profile, &expired).await, 401).await;
-    assert!(
-        body["detail"].as_str().unwrap().contains("expired"),
-        "{body}"
-    );
+    assert!(body["detail"].as_str().unwrap().contains("expired"), "{body}");
     // The good one works, with and without the trailing slash, and via the cookie.
     let access = registered["tokens"]["access"].as_str().unwrap();
     assert_eq!(app.get_auth(profile, access).await.status(), 200);
-    assert_eq!(
-        app.get_auth("/api/v1/auth/profile", access).await.status(),
-        200
-    );
+    assert_eq!(app.get_auth("/api/v1/auth/profile", access).await.status(), 200);
     let r = app
         .client
         .get(app.url(profile))
@@ -219,17 +182,9 @@ async fn login_sets_an_http_only_cookie() {
     assert_eq!(r.status(), 200);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("access_token="));
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     assert_eq!(r.headers()["cache-control"], "no-store");
-    let r = app
-        .client
-        .get(app.url("/api/v1/auth/profile/"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(app.url("/api/v1/auth/profile/")).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
 }
@@ -253,28 +208,14 @@ async fn health_and_readiness() {
     let r = app.client.get(app.url(&probe)).send().await.unwrap();
     assert_eq!(r.status(), 404);
     let made_up_id = format!("made-up-{}", app.env.id);
-    let r = app
-        .client
-        .get(app.url(&format!("/api/v1/tasks/{made_up_id}/")))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(app.url(&format!("/api/v1/tasks/{made_up_id}/"))).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let r = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let metrics = r.text().await.unwrap();
-    assert!(
-        metrics.contains(r#"route="unmatched",status="404""#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(r#"route="/api/v1/tasks/:param0",status="401""#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(r#"route="/readyz",status="200""#),
-        "{metrics}"
-    );
+    assert!(metrics.contains(r#"route="unmatched",status="404""#), "{metrics}");
+    assert!(metrics.contains(r#"route="/api/v1/tasks/:param0",status="401""#), "{metrics}");
+    assert!(metrics.contains(r#"route="/readyz",status="200""#), "{metrics}");
     assert!(!metrics.contains(&probe), "{metrics}");
     assert!(!metrics.contains(&made_up_id), "{metrics}");
 }
@@ -284,43 +225,28 @@ async fn readiness_is_503_with_retry_after_while_mysql_is_unreachable() {
     // An API pointed at a port where no MySQL listens stays up and says so.
     let mut env = dispatch_tests::TestEnv::new();
     let settings_ok = env.settings();
-    dispatch_shared::db::migrate(&settings_ok.database_url)
-        .await
-        .unwrap();
+    dispatch_shared::db::migrate(&settings_ok.database_url).await.unwrap();
     let port = dispatch_tests::process::free_port();
-    env.set(
-        "DATABASE_URL",
-        &format!("mysql://root@127.0.0.1:{port}/nothing"),
-    );
+    env.set("DATABASE_URL", &format!("mysql://root@127.0.0.1:{port}/nothing"));
     env.set("DISPATCH_AUTO_MIGRATE", "false");
     let settings = env.settings();
     let acceptor = {
         use poem::listener::{Acceptor, Listener, TcpListener};
-        let a = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .unwrap();
+        let a = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
         let addr = a.local_addr()[0].as_socket_addr().copied().unwrap();
         (a, addr)
     };
     let (acceptor, addr) = acceptor;
-    let server = tokio::spawn(dispatch_api::serve_on(
-        settings,
-        acceptor,
-        std::future::pending(),
-    ));
+    let server = tokio::spawn(dispatch_api::serve_on(settings, acceptor, std::future::pending()));
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/readyz");
-    let response = dispatch_tests::wait_until(
-        std::time::Duration::from_secs(10),
-        "the API to answer",
-        || {
+    let response =
+        dispatch_tests::wait_until(std::time::Duration::from_secs(10), "the API to answer", || {
             let client = client.clone();
             let url = url.clone();
             async move { client.get(&url).send().await.ok() }
-        },
-    )
-    .await;
+        })
+        .await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
     let body: Value = response.json().await.unwrap();
@@ -352,19 +278,13 @@ async fn committed_openapi_spec_matches_the_code() {
     // values are its examples).
     for (name, schema) in generated["components"]["schemas"].as_object().unwrap() {
         if !name.starts_with("Page") && schema.get("enum").is_none() {
-            assert!(
-                schema.get("example").is_some(),
-                "schema {name} has no example"
-            );
+            assert!(schema.get("example").is_some(), "schema {name} has no example");
         }
     }
     for (path, item) in generated["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             assert!(op["summary"].is_string(), "{method} {path} has no summary");
-            assert!(
-                op["description"].is_string(),
-                "{method} {path} has no description"
-            );
+            assert!(op["description"].is_string(), "{method} {path} has no description");
         }
     }
 }
@@ -387,10 +307,7 @@ async fn concurrent_migrations_from_several_instances_do_not_collide() {
     )
     .unwrap()
     .len();
-    assert_eq!(
-        applied_total, embedded,
-        "each migration applied exactly once"
-    );
+    assert_eq!(applied_total, embedded, "each migration applied exactly once");
     assert_eq!(env.count_rows("users").await, 0);
 }
 
@@ -402,33 +319,18 @@ async fn malformed_ids_in_paths_name_the_parameter_and_the_rule() {
     let admin = app.admin("root").await;
     for (method, path, body) in [
         (Method::GET, "/api/v1/tasks/nope/", None),
-        (
-            Method::PATCH,
-            "/api/v1/tasks/12345/",
-            Some(json!({"title": "x"})),
-        ),
+        (Method::PATCH, "/api/v1/tasks/12345/", Some(json!({"title": "x"}))),
         (Method::GET, "/api/v1/products/nope/", None),
         (Method::GET, "/api/v1/orders/nope/", None),
-        (
-            Method::PATCH,
-            "/api/v1/cart/items/nope/",
-            Some(json!({"quantity": 1})),
-        ),
+        (Method::PATCH, "/api/v1/cart/items/nope/", Some(json!({"quantity": 1}))),
         (Method::GET, "/api/v1/admin/users/nope/", None),
     ] {
-        let (status, problem) = app
-            .call(method.clone(), path, Some(&admin.token), body.as_ref())
-            .await;
+        let (status, problem) =
+            app.call(method.clone(), path, Some(&admin.token), body.as_ref()).await;
         assert_eq!(status, 400, "{method} {path}: {problem}");
-        assert!(
-            problem["errors"]["id"].is_array(),
-            "{method} {path}: {problem}"
-        );
+        assert!(problem["errors"]["id"].is_array(), "{method} {path}: {problem}");
         let text = problem.to_string();
-        assert!(
-            !text.contains("param0") && !text.contains("string_uuid"),
-            "{text}"
-        );
+        assert!(!text.contains("param0") && !text.contains("string_uuid"), "{text}");
     }
 }
 
@@ -450,29 +352,15 @@ async fn an_answer_that_leaves_the_body_unread_closes_the_connection() {
     };
     let refused = patch(&user.token).await.expect("patch");
     assert_eq!(refused.status(), 403);
-    assert_eq!(
-        refused
-            .headers()
-            .get("connection")
-            .map(|v| v.to_str().unwrap()),
-        Some("close")
-    );
+    assert_eq!(refused.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"));
 
-    let refused_again = patch(&user.token)
-        .await
-        .expect("a new connection for the next request");
+    let refused_again = patch(&user.token).await.expect("a new connection for the next request");
     assert_eq!(refused_again.status(), 403);
 
     let accepted = patch(&admin.token).await.expect("patch");
     assert_eq!(accepted.status(), 400, "a first name over 150 characters");
     assert!(accepted.headers().get("connection").is_none());
-    let read = app
-        .client
-        .get(&path)
-        .bearer_auth(&admin.token)
-        .send()
-        .await
-        .expect("get");
+    let read = app.client.get(&path).bearer_auth(&admin.token).send().await.expect("get");
     assert_eq!(read.status(), 200);
     assert!(read.headers().get("connection").is_none());
 }

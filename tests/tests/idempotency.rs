@@ -23,10 +23,7 @@ async fn keyed(
     key: &str,
     body: Option<&Value>,
 ) -> Answer {
-    let mut request = app
-        .client
-        .post(app.url(path))
-        .header("Idempotency-Key", key);
+    let mut request = app.client.post(app.url(path)).header("Idempotency-Key", key);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -43,22 +40,12 @@ async fn keyed_task(app: &TestApp, token: &str, key: &str, body: &Value) -> Answ
 
 async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header =
+        |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let replayed = header("idempotent-replayed").is_some_and(|v| v == "true");
     let location = header("location");
     let body = response.json().await.unwrap_or(Value::Null);
-    Answer {
-        status,
-        replayed,
-        location,
-        body,
-    }
+    Answer { status, replayed, location, body }
 }
 
 /// Sends `path` twice with one key: the second answer is the first, replayed.
@@ -74,15 +61,8 @@ async fn sent_twice(
     assert_eq!(first.status, expected, "POST {path}: {}", first.body);
     assert!(!first.replayed);
     let again = keyed(app, path, token, &key, body).await;
-    assert_eq!(
-        again.status, first.status,
-        "repeat of POST {path}: {}",
-        again.body
-    );
-    assert!(
-        again.replayed,
-        "the repeat of POST {path} was not marked as replayed"
-    );
+    assert_eq!(again.status, first.status, "repeat of POST {path}: {}", again.body);
+    assert!(again.replayed, "the repeat of POST {path} was not marked as replayed");
     assert_eq!(again.body, first.body);
     assert_eq!(again.location, first.location);
     first.body
@@ -100,19 +80,11 @@ async fn a_repeated_task_creation_answers_the_first_task_and_creates_nothing() {
     // The same key with another body is refused and creates nothing either.
     let key = "task-key-1";
     assert_eq!(keyed_task(&app, &ada.token, key, &task).await.status, 201);
-    let reused = keyed(
-        &app,
-        "/api/v1/tasks/",
-        Some(&ada.token),
-        key,
-        Some(&json!({"title": "twice"})),
-    )
-    .await;
+    let reused =
+        keyed(&app, "/api/v1/tasks/", Some(&ada.token), key, Some(&json!({"title": "twice"})))
+            .await;
     assert_eq!(reused.status, 422);
-    assert!(reused.body["type"]
-        .as_str()
-        .unwrap()
-        .ends_with("idempotency-key-reused"));
+    assert!(reused.body["type"].as_str().unwrap().ends_with("idempotency-key-reused"));
     assert_eq!(app.env.count_rows("tasks").await, 2);
 
     // Without the header, nothing changes: two requests, two tasks.
@@ -155,17 +127,13 @@ async fn concurrent_repeats_of_one_key_create_exactly_one_object() {
         )
         .await;
         let created: Vec<&Answer> = answers.iter().filter(|a| a.status == 201).collect();
-        assert!(
-            !created.is_empty(),
-            "no request of round {round} created the task"
-        );
+        assert!(!created.is_empty(), "no request of round {round} created the task");
         for a in &answers {
             match a.status {
                 201 => assert_eq!(a.body["id"], created[0].body["id"]),
-                409 => assert!(a.body["type"]
-                    .as_str()
-                    .unwrap()
-                    .ends_with("idempotency-key-in-use")),
+                409 => {
+                    assert!(a.body["type"].as_str().unwrap().ends_with("idempotency-key-in-use"))
+                }
                 other => panic!("round {round}: {other} {}", a.body),
             }
         }
@@ -190,11 +158,7 @@ async fn a_malformed_key_is_a_400_and_changes_nothing() {
             .expect("request sent");
         let answer = answer(response).await;
         assert_eq!(answer.status, 400, "{}", answer.body);
-        assert!(
-            answer.body["errors"]["Idempotency-Key"].is_array(),
-            "{}",
-            answer.body
-        );
+        assert!(answer.body["errors"]["Idempotency-Key"].is_array(), "{}", answer.body);
     }
     assert_eq!(app.env.count_rows("tasks").await, 0);
 }
@@ -205,9 +169,7 @@ async fn an_outcome_past_24_hours_is_forgotten() {
     let ada = app.user("ada").await;
     let body = json!({"title": "again tomorrow"});
     let first = keyed_task(&app, &ada.token, "daily", &body).await;
-    app.env
-        .execute("UPDATE idempotency_keys SET expires_at = NOW(6) - INTERVAL 1 SECOND")
-        .await;
+    app.env.execute("UPDATE idempotency_keys SET expires_at = NOW(6) - INTERVAL 1 SECOND").await;
     let later = keyed_task(&app, &ada.token, "daily", &body).await;
     assert_eq!(later.status, 201);
     assert!(!later.replayed);
@@ -220,35 +182,13 @@ async fn registrations_and_the_daily_mail_trigger_enqueue_one_job_per_key() {
     let app = TestApp::spawn().await;
     let registration =
         json!({"username": "once", "email": "once@example.com", "password": "once-password-1"});
-    let accepted = sent_twice(
-        &app,
-        "/api/v1/auth/register/",
-        None,
-        Some(&registration),
-        202,
-    )
-    .await;
+    let accepted = sent_twice(&app, "/api/v1/auth/register/", None, Some(&registration), 202).await;
     assert!(accepted["job_id"].is_string());
-    assert_eq!(
-        app.env
-            .count_matching("jobs", "kind = 'register_user'")
-            .await,
-        1
-    );
+    assert_eq!(app.env.count_matching("jobs", "kind = 'register_user'").await, 1);
 
     let admin = app.admin("root").await;
-    sent_twice(
-        &app,
-        "/api/v1/admin/jobs/daily-mail/",
-        Some(&admin.token),
-        None,
-        202,
-    )
-    .await;
-    assert_eq!(
-        app.env.count_matching("jobs", "kind = 'daily_mail'").await,
-        1
-    );
+    sent_twice(&app, "/api/v1/admin/jobs/daily-mail/", Some(&admin.token), None, 202).await;
+    assert_eq!(app.env.count_matching("jobs", "kind = 'daily_mail'").await, 1);
 }
 
 #[tokio::test]
@@ -258,14 +198,7 @@ async fn assignments_categories_and_products_are_created_once_per_key() {
     let ada = app.user("ada").await;
     let task = app.create_task(&ada, json!({"title": "assign me"})).await;
     let assignment = json!({"task_id": task["id"], "user_id": ada.id, "date": "2026-12-24"});
-    sent_twice(
-        &app,
-        "/api/v1/assignments/",
-        Some(&ada.token),
-        Some(&assignment),
-        201,
-    )
-    .await;
+    sent_twice(&app, "/api/v1/assignments/", Some(&ada.token), Some(&assignment), 201).await;
     assert_eq!(app.env.count_rows("assignments").await, 1);
 
     sent_twice(
@@ -279,14 +212,7 @@ async fn assignments_categories_and_products_are_created_once_per_key() {
     assert_eq!(app.env.count_rows("categories").await, 1);
     let books = category(&app, &admin, "More books").await;
     let product = json!({"name": "Dune", "price": "12.50", "quantity": 3, "category_id": books});
-    sent_twice(
-        &app,
-        "/api/v1/products/",
-        Some(&admin.token),
-        Some(&product),
-        201,
-    )
-    .await;
+    sent_twice(&app, "/api/v1/products/", Some(&admin.token), Some(&product), 201).await;
     assert_eq!(app.env.count_rows("products").await, 1);
 }
 
@@ -297,14 +223,7 @@ async fn cart_lines_and_checkouts_are_applied_once_per_key() {
     let ids = products(&app, &admin, &[("Dune", "12.50", 5)]).await;
     let ada = app.user("ada").await;
     let line = json!({"product_id": ids[0], "quantity": 2});
-    let cart = sent_twice(
-        &app,
-        "/api/v1/cart/items/",
-        Some(&ada.token),
-        Some(&line),
-        201,
-    )
-    .await;
+    let cart = sent_twice(&app, "/api/v1/cart/items/", Some(&ada.token), Some(&line), 201).await;
     assert_eq!(cart["count"], 2, "the repeat added to the line: {cart}");
     let (_, now) = app.read("/api/v1/cart/", &ada.token).await;
     assert_eq!(now["count"], 2);
@@ -312,9 +231,7 @@ async fn cart_lines_and_checkouts_are_applied_once_per_key() {
     let order = sent_twice(&app, "/api/v1/cart/checkout/", Some(&ada.token), None, 201).await;
     assert_eq!(order["total"], "25.00");
     assert_eq!(app.env.count_rows("orders").await, 1);
-    let (_, product) = app
-        .read(&format!("/api/v1/products/{}/", ids[0]), &ada.token)
-        .await;
+    let (_, product) = app.read(&format!("/api/v1/products/{}/", ids[0]), &ada.token).await;
     assert_eq!(product["quantity"], 3, "stock was taken twice");
 }
 
@@ -341,12 +258,7 @@ async fn an_image_upload_repeated_with_a_rebuilt_form_is_stored_once() {
     assert_eq!(again.status, 202, "{}", again.body);
     assert!(again.replayed);
     assert_eq!(again.body["job_id"], first.body["job_id"]);
-    assert_eq!(
-        app.env
-            .count_matching("jobs", "kind = 'resize_image'")
-            .await,
-        1
-    );
+    assert_eq!(app.env.count_matching("jobs", "kind = 'resize_image'").await, 1);
 }
 
 /// A client that hangs up before its answer does not cancel the request: its retry gets
@@ -368,16 +280,10 @@ async fn a_retry_after_the_client_hung_up_gets_the_first_outcome() {
             .json(&registration)
             .send()
     };
-    assert!(
-        send(&impatient).await.is_err(),
-        "the first request was answered in time"
-    );
+    assert!(send(&impatient).await.is_err(), "the first request was answered in time");
     let meanwhile = answer(send(&app.client).await.expect("retry sent")).await;
     assert_eq!(meanwhile.status, 409, "{}", meanwhile.body);
-    assert!(meanwhile.body["type"]
-        .as_str()
-        .unwrap()
-        .ends_with("idempotency-key-in-use"));
+    assert!(meanwhile.body["type"].as_str().unwrap().ends_with("idempotency-key-in-use"));
     let replayed = dispatch_tests::wait_until(
         std::time::Duration::from_secs(10),
         "the first request's outcome",
@@ -389,10 +295,5 @@ async fn a_retry_after_the_client_hung_up_gets_the_first_outcome() {
     .await;
     assert_eq!(replayed.status, 202, "{}", replayed.body);
     assert!(replayed.replayed);
-    assert_eq!(
-        app.env
-            .count_matching("jobs", "kind = 'register_user'")
-            .await,
-        1
-    );
+    assert_eq!(app.env.count_matching("jobs", "kind = 'register_user'").await, 1);
 }

@@ -77,10 +77,7 @@ async fn clients_of_a_killed_instance_get_the_final_state_from_the_other() {
         };
         assert_eq!(last["id"], job.as_str());
         assert_eq!(last["status"], "succeeded");
-        assert_eq!(
-            close_code(&mut socket, Duration::from_secs(10)).await,
-            Some(1000)
-        );
+        assert_eq!(close_code(&mut socket, Duration::from_secs(10)).await, Some(1000));
     }
     for job in late {
         dispatch_tests::process::await_job_state(

@@ -14,10 +14,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 fn rounds() -> usize {
-    std::env::var("DISPATCH_SOAK_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(10)
+    std::env::var("DISPATCH_SOAK_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(10)
 }
 
 /// The app (API and worker in process) and a second API instance on the same data.
@@ -38,12 +35,7 @@ struct Post {
 
 impl Post {
     fn new(path: &'static str) -> Self {
-        Self {
-            path,
-            token: None,
-            body: None,
-            prefer: None,
-        }
+        Self { path, token: None, body: None, prefer: None }
     }
 
     fn token(mut self, token: &str) -> Self {
@@ -65,40 +57,26 @@ impl Post {
 /// `requests` sent at once, alternating between the instances: each answer's status and body.
 async fn at_once(bases: &[String], requests: Vec<Post>) -> Vec<(u16, Value)> {
     let client = reqwest::Client::new();
-    let calls = requests.into_iter().enumerate().map(
-        |(
-            i,
-            Post {
-                path,
-                token,
-                body,
-                prefer,
-            },
-        )| {
-            let client = client.clone();
-            let url = format!("{}{path}", bases[i % bases.len()]);
-            tokio::spawn(async move {
-                let mut request = client.post(url);
-                if let Some(token) = token {
-                    request = request.bearer_auth(token);
-                }
-                if let Some(body) = body {
-                    request = request.json(&body);
-                }
-                if let Some(prefer) = prefer {
-                    request = request.header("Prefer", prefer);
-                }
-                let response = request.send().await.expect("request sent");
-                let status = response.status().as_u16();
-                (status, response.json().await.unwrap_or(Value::Null))
-            })
-        },
-    );
-    futures::future::join_all(calls)
-        .await
-        .into_iter()
-        .map(|r| r.expect("request task"))
-        .collect()
+    let calls = requests.into_iter().enumerate().map(|(i, Post { path, token, body, prefer })| {
+        let client = client.clone();
+        let url = format!("{}{path}", bases[i % bases.len()]);
+        tokio::spawn(async move {
+            let mut request = client.post(url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            if let Some(prefer) = prefer {
+                request = request.header("Prefer", prefer);
+            }
+            let response = request.send().await.expect("request sent");
+            let status = response.status().as_u16();
+            (status, response.json().await.unwrap_or(Value::Null))
+        })
+    });
+    futures::future::join_all(calls).await.into_iter().map(|r| r.expect("request task")).collect()
 }
 
 fn problem_type(body: &Value) -> &str {
@@ -112,9 +90,7 @@ async fn the_daily_assignment_limit_holds_under_fifty_simultaneous_requests() {
     let assignee = app.user("assignee").await;
     let mut tasks = Vec::new();
     for i in 0..50 {
-        let task = app
-            .create_task(&owner, json!({"title": format!("t{i}")}))
-            .await;
+        let task = app.create_task(&owner, json!({"title": format!("t{i}")})).await;
         tasks.push(task["id"].as_str().expect("task id").to_owned());
     }
     let first_day = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).expect("a date");
@@ -124,9 +100,7 @@ async fn the_daily_assignment_limit_holds_under_fifty_simultaneous_requests() {
             .iter()
             .map(|task| {
                 let body = json!({"task_id": task, "user_id": assignee.id, "date": date});
-                Post::new("/api/v1/assignments/")
-                    .token(&owner.token)
-                    .body(body)
+                Post::new("/api/v1/assignments/").token(&owner.token).body(body)
             })
             .collect();
         let answers = at_once(&bases, requests).await;
@@ -160,9 +134,7 @@ async fn simultaneous_checkouts_never_sell_more_than_the_stock() {
     for round in 0..rounds() {
         app.env.execute("DELETE FROM cart_items").await;
         let name = format!("Scarce {round}");
-        let product = products(&app, &admin, &[(&name, "9.99", STOCK)])
-            .await
-            .remove(0);
+        let product = products(&app, &admin, &[(&name, "9.99", STOCK)]).await.remove(0);
         for buyer in &buyers {
             app.created(
                 "/api/v1/cart/items/",
@@ -171,10 +143,8 @@ async fn simultaneous_checkouts_never_sell_more_than_the_stock() {
             )
             .await;
         }
-        let requests = buyers
-            .iter()
-            .map(|b| Post::new("/api/v1/cart/checkout/").token(&b.token))
-            .collect();
+        let requests =
+            buyers.iter().map(|b| Post::new("/api/v1/cart/checkout/").token(&b.token)).collect();
         let answers = at_once(&bases, requests).await;
         let sold = answers.iter().filter(|(s, _)| *s == 201).count();
         assert_eq!(sold, STOCK as usize, "round {round}: {answers:?}");
@@ -185,15 +155,11 @@ async fn simultaneous_checkouts_never_sell_more_than_the_stock() {
                 "round {round}: {status} {body}"
             );
         }
-        let left = app
-            .env
-            .count_matching("products", &format!("id = '{product}' AND quantity = 0"))
-            .await;
+        let left =
+            app.env.count_matching("products", &format!("id = '{product}' AND quantity = 0")).await;
         assert_eq!(left, 1, "round {round}: the stock is not exactly sold out");
-        let ordered = app
-            .env
-            .count_matching("order_items", &format!("product_id = '{product}'"))
-            .await;
+        let ordered =
+            app.env.count_matching("order_items", &format!("product_id = '{product}'")).await;
         assert_eq!(ordered, i64::from(STOCK), "round {round}");
     }
 }
@@ -207,33 +173,21 @@ async fn one_user_per_username_and_per_email_under_simultaneous_registrations() 
             let same_name = json!({"username": format!("dup{round}"), "email": format!("dup{round}_{i}@example.com"), "password": "soak-password-1"});
             let same_mail = json!({"username": format!("mail{round}_{i}"), "email": format!("same{round}@example.com"), "password": "soak-password-1"});
             for body in [same_name, same_mail] {
-                requests.push(
-                    Post::new("/api/v1/auth/register/")
-                        .body(body)
-                        .prefer("wait=30"),
-                );
+                requests.push(Post::new("/api/v1/auth/register/").body(body).prefer("wait=30"));
             }
         }
         let answers = at_once(&bases, requests).await;
         for (status, body) in &answers {
-            assert!(
-                *status == 201 || *status == 409,
-                "round {round}: {status} {body}"
-            );
+            assert!(*status == 201 || *status == 409, "round {round}: {status} {body}");
         }
         assert_eq!(
             answers.iter().filter(|(s, _)| *s == 201).count(),
             2,
             "round {round}: {answers:?}"
         );
-        let by_name = app
-            .env
-            .count_matching("users", &format!("username = 'dup{round}'"))
-            .await;
-        let by_mail = app
-            .env
-            .count_matching("users", &format!("email = 'same{round}@example.com'"))
-            .await;
+        let by_name = app.env.count_matching("users", &format!("username = 'dup{round}'")).await;
+        let by_mail =
+            app.env.count_matching("users", &format!("email = 'same{round}@example.com'")).await;
         assert_eq!((by_name, by_mail), (1, 1), "round {round}");
     }
 }
@@ -242,8 +196,7 @@ async fn one_user_per_username_and_per_email_under_simultaneous_registrations() 
 async fn each_user_gets_one_welcome_mail_whoever_triggers_the_run() {
     let smtp = SmtpSink::start().await;
     let mut env = TestEnv::new();
-    env.set("DISPATCH_WELCOME_MAIL_AFTER", "0s")
-        .set("DISPATCH_SMTP_URL", &smtp.url());
+    env.set("DISPATCH_WELCOME_MAIL_AFTER", "0s").set("DISPATCH_SMTP_URL", &smtp.url());
     let (app, bases) = two_instances(env).await;
     let _second_worker = Binary::start("dispatch-worker", &app.env, &[]);
     let admin = app.admin("root").await;
@@ -274,14 +227,8 @@ async fn each_user_gets_one_welcome_mail_whoever_triggers_the_run() {
             *received.entry(mail.to).or_default() += 1;
         }
         let twice: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
-        assert!(
-            twice.is_empty(),
-            "round {round}: mailed more than once: {twice:?}"
-        );
-        assert_eq!(
-            received.len() as i64,
-            app.env.count_matching("users", "is_active").await
-        );
+        assert!(twice.is_empty(), "round {round}: mailed more than once: {twice:?}");
+        assert_eq!(received.len() as i64, app.env.count_matching("users", "is_active").await);
     }
 }
 
@@ -311,10 +258,7 @@ async fn every_job_succeeds_once_though_delivered_many_times_to_two_workers() {
             .iter()
             .map(|(status, body)| {
                 assert_eq!(*status, 202, "{body}");
-                body["job_id"]
-                    .as_str()
-                    .and_then(|id| id.parse().ok())
-                    .expect("a job id")
+                body["job_id"].as_str().and_then(|id| id.parse().ok()).expect("a job id")
             })
             .collect();
         let queues = &queues;
@@ -337,15 +281,9 @@ async fn every_job_succeeds_once_though_delivered_many_times_to_two_workers() {
             .count_matching("jobs", &format!("kind = 'register_user' AND status = 'succeeded' AND attempts = 1 AND id IN ({})",
                 ids.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(", ")))
             .await;
-        assert_eq!(
-            done,
-            ids.len() as i64,
-            "round {round}: a job did not succeed exactly once"
-        );
-        let users = app
-            .env
-            .count_matching("users", &format!("username LIKE 'job{round}\\_%'"))
-            .await;
+        assert_eq!(done, ids.len() as i64, "round {round}: a job did not succeed exactly once");
+        let users =
+            app.env.count_matching("users", &format!("username LIKE 'job{round}\\_%'")).await;
         assert_eq!(users, ids.len() as i64, "round {round}");
     }
 }

@@ -20,9 +20,7 @@ struct Counted {
 }
 
 async fn connect(env: &TestEnv) -> AsyncMysqlConnection {
-    AsyncMysqlConnection::establish(&env.database_url)
-        .await
-        .expect("test database")
+    AsyncMysqlConnection::establish(&env.database_url).await.expect("test database")
 }
 
 async fn run(conn: &mut AsyncMysqlConnection, sql: &str) -> usize {
@@ -102,11 +100,7 @@ async fn minute_counts_equal_the_job_rows_through_every_change() {
     assert_counts_match(&mut conn, "finishing the retried jobs", 60).await;
 
     // Columns the counts do not depend on change nothing.
-    run(
-        &mut conn,
-        "UPDATE jobs SET attempts = attempts + 1, result = '{}'",
-    )
-    .await;
+    run(&mut conn, "UPDATE jobs SET attempts = attempts + 1, result = '{}'").await;
     assert_counts_match(&mut conn, "an edit", 60).await;
 
     // A finished job re-finished in another status and minute moves between counts.
@@ -135,10 +129,8 @@ async fn minute_counts_equal_the_job_rows_through_every_change() {
             #[diesel(sql_type = Text)]
             id: String,
         }
-        let rows: Vec<Id> = diesel::sql_query("SELECT id FROM jobs")
-            .load(&mut conn)
-            .await
-            .expect("ids");
+        let rows: Vec<Id> =
+            diesel::sql_query("SELECT id FROM jobs").load(&mut conn).await.expect("ids");
         rows.into_iter().map(|row| row.id).collect()
     };
     assert_eq!(ids.len(), 180);

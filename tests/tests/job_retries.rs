@@ -26,24 +26,19 @@ async fn a_transient_failure_is_retried_until_the_dependency_returns() {
     // The table the handler needs disappears: every attempt fails with a database error.
     app.env.execute("RENAME TABLE users TO users_away").await;
     app.start_worker();
-    let failed_attempt = wait_until(
-        Duration::from_secs(20),
-        "a failed attempt to be recorded",
-        || {
+    let failed_attempt =
+        wait_until(Duration::from_secs(20), "a failed attempt to be recorded", || {
             let app = &app;
             let id = id.clone();
             async move {
                 let j = job(app, &id).await;
                 (j["attempts"].as_u64()? >= 1 && j["error"].is_string()).then_some(j)
             }
-        },
-    )
-    .await;
+        })
+        .await;
     assert_ne!(failed_attempt["status"], "failed", "{failed_attempt}");
     app.env.execute("RENAME TABLE users_away TO users").await;
-    let done = app
-        .await_job_within(&id, None, Duration::from_secs(40))
-        .await;
+    let done = app.await_job_within(&id, None, Duration::from_secs(40)).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert!(done["attempts"].as_u64().unwrap() >= 2, "{done}");
     assert!(done["error"].is_null());
@@ -59,9 +54,7 @@ async fn retries_stop_after_the_configured_attempts_with_a_readable_error() {
     let id = app.registration_job("doomed_user").await;
     app.env.execute("RENAME TABLE users TO users_away").await;
     app.start_worker();
-    let done = app
-        .await_job_within(&id, None, Duration::from_secs(40))
-        .await;
+    let done = app.await_job_within(&id, None, Duration::from_secs(40)).await;
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["attempts"], 2);
     let error = done["error"].as_str().unwrap();
@@ -77,15 +70,11 @@ async fn finished_jobs_are_purged_after_the_retention_period() {
     let app = TestApp::spawn_env(env, true).await;
     let id = app.registration_job("purged_user").await;
     assert_eq!(app.await_job(&id, None).await["status"], "succeeded");
-    wait_until(
-        Duration::from_secs(15),
-        "the finished job to be purged",
-        || {
-            let app = &app;
-            let url = app.url(&format!("/api/v1/jobs/{id}/"));
-            async move { (app.client.get(&url).send().await.ok()?.status() == 404).then_some(()) }
-        },
-    )
+    wait_until(Duration::from_secs(15), "the finished job to be purged", || {
+        let app = &app;
+        let url = app.url(&format!("/api/v1/jobs/{id}/"));
+        async move { (app.client.get(&url).send().await.ok()?.status() == 404).then_some(()) }
+    })
     .await;
     // The user it created stays.
     assert_eq!(app.env.count_rows("users").await, 1);
@@ -100,27 +89,15 @@ async fn finished_jobs_are_purged_after_the_retention_period() {
         &settings.redis_namespace,
     )
     .config(dispatch_shared::jobs::JobKind::RegisterUser);
-    wait_until(
-        Duration::from_secs(15),
-        "Redis to forget the finished task",
-        || {
-            let env = &app.env;
-            let (data, done) = (queue.job_data_hash(), queue.done_jobs_set());
-            async move {
-                let mut conn = env.redis().await;
-                let entries: i64 = redis::cmd("HLEN")
-                    .arg(&data)
-                    .query_async(&mut conn)
-                    .await
-                    .ok()?;
-                let done: i64 = redis::cmd("EXISTS")
-                    .arg(&done)
-                    .query_async(&mut conn)
-                    .await
-                    .ok()?;
-                (entries == 0 && done == 0).then_some(())
-            }
-        },
-    )
+    wait_until(Duration::from_secs(15), "Redis to forget the finished task", || {
+        let env = &app.env;
+        let (data, done) = (queue.job_data_hash(), queue.done_jobs_set());
+        async move {
+            let mut conn = env.redis().await;
+            let entries: i64 = redis::cmd("HLEN").arg(&data).query_async(&mut conn).await.ok()?;
+            let done: i64 = redis::cmd("EXISTS").arg(&done).query_async(&mut conn).await.ok()?;
+            (entries == 0 && done == 0).then_some(())
+        }
+    })
     .await;
 }

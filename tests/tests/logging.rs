@@ -34,21 +34,16 @@ async fn json_lines_carry_the_request_id_that_the_response_echoes() {
         let log = log.clone();
         async move {
             let text = std::fs::read_to_string(&log).ok()?;
-            text.lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .find(|l| {
-                    l["span"]["request_id"] == "trace-abc-1" && l["fields"]["message"] == "request"
-                })
+            text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| {
+                l["span"]["request_id"] == "trace-abc-1" && l["fields"]["message"] == "request"
+            })
         }
     })
     .await;
     assert_eq!(line["fields"]["status"], 401);
     let text = std::fs::read_to_string(&log).unwrap();
     for l in text.lines().filter(|l| !l.trim().is_empty()) {
-        assert!(
-            serde_json::from_str::<Value>(l).is_ok(),
-            "not a JSON line: {l}"
-        );
+        assert!(serde_json::from_str::<Value>(l).is_ok(), "not a JSON line: {l}");
     }
     assert!(!text.contains('\u{1b}'), "no colour codes");
     let _ = std::fs::remove_dir_all(&dir);
@@ -74,27 +69,19 @@ async fn a_job_row_and_the_workers_lines_carry_the_id_of_the_request_that_starte
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let line = wait_until(
-        Duration::from_secs(20),
-        "the worker's line for the job",
-        || {
-            let log = worker_log.clone();
-            async move {
-                let text = std::fs::read_to_string(&log).ok()?;
-                text.lines()
-                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                    .find(|l| l["fields"]["message"] == "job succeeded")
-            }
-        },
-    )
+    let line = wait_until(Duration::from_secs(20), "the worker's line for the job", || {
+        let log = worker_log.clone();
+        async move {
+            let text = std::fs::read_to_string(&log).ok()?;
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|l| l["fields"]["message"] == "job succeeded")
+        }
+    })
     .await;
     assert_eq!(line["span"]["request_id"], "signup-trace-7", "{line}");
     assert_eq!(line["span"]["kind"], "register_user", "{line}");
-    assert_eq!(
-        env.count_matching("jobs", "request_id = 'signup-trace-7'")
-            .await,
-        1
-    );
+    assert_eq!(env.count_matching("jobs", "request_id = 'signup-trace-7'").await, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -118,10 +105,7 @@ async fn text_logs_off_a_terminal_have_no_colour_and_a_wrong_format_is_refused()
     let _ = std::fs::remove_dir_all(&dir);
 
     for name in ["dispatch-api", "dispatch-worker"] {
-        let output = command(name, &env)
-            .env("DISPATCH_LOG_FORMAT", "xml")
-            .output()
-            .unwrap();
+        let output = command(name, &env).env("DISPATCH_LOG_FORMAT", "xml").output().unwrap();
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("DISPATCH_LOG_FORMAT"), "{name}: {stderr}");

@@ -52,9 +52,7 @@ fn queue<'a>(queues: &'a Value, kind: &str) -> &'a Value {
 
 async fn finished(api: &Api, job: &str) -> Value {
     wait_until(Duration::from_secs(30), "the job to finish", || async {
-        let (_, job) = api
-            .call(Method::GET, &format!("/api/v1/jobs/{job}/"), None, None)
-            .await;
+        let (_, job) = api.call(Method::GET, &format!("/api/v1/jobs/{job}/"), None, None).await;
         matches!(job["status"].as_str(), Some("succeeded" | "failed")).then_some(job)
     })
     .await
@@ -68,9 +66,7 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
     // Two registrations of one name while no worker runs: both pass the early check.
     let first = register(&api, "first-password-1").await;
     let second = register(&api, "second-password-1").await;
-    let queues = api
-        .ok(Method::GET, "/api/v1/admin/queues/", &root, None)
-        .await;
+    let queues = api.ok(Method::GET, "/api/v1/admin/queues/", &root, None).await;
     let waiting = queue(&queues, "register_user");
     assert_eq!(
         (waiting["queued"].as_u64(), waiting["workers"].as_u64()),
@@ -78,27 +74,18 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
         "{queues}"
     );
     assert!(waiting["oldest_queued_seconds"].is_u64(), "{queues}");
-    assert_eq!(
-        queue(&queues, "send_mail")["oldest_queued_seconds"],
-        Value::Null
-    );
+    assert_eq!(queue(&queues, "send_mail")["oldest_queued_seconds"], Value::Null);
 
     let _worker = Binary::start("dispatch-worker", &env, &[]);
     let (a, b) = (finished(&api, &first).await, finished(&api, &second).await);
-    let (failed, won) = if a["status"] == "failed" {
-        (a, b)
-    } else {
-        (b, a)
-    };
+    let (failed, won) = if a["status"] == "failed" { (a, b) } else { (b, a) };
     assert_eq!(
         (won["status"].as_str(), failed["status"].as_str()),
         (Some("succeeded"), Some("failed"))
     );
     let failed_id = failed["id"].as_str().expect("an id").to_owned();
 
-    let queues = api
-        .ok(Method::GET, "/api/v1/admin/queues/", &root, None)
-        .await;
+    let queues = api.ok(Method::GET, "/api/v1/admin/queues/", &root, None).await;
     let counted = queue(&queues, "register_user");
     assert_eq!(
         (
@@ -112,9 +99,7 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
     );
 
     // Both finished this minute: the throughput counts them.
-    let throughput = api
-        .ok(Method::GET, "/api/v1/admin/throughput/", &root, None)
-        .await;
+    let throughput = api.ok(Method::GET, "/api/v1/admin/throughput/", &root, None).await;
     let finished: u64 = throughput["minutes"]
         .as_array()
         .expect("minutes")
@@ -126,31 +111,15 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
 
     // Every job, filtered and ordered.
     let failures = api
-        .ok(
-            Method::GET,
-            "/api/v1/admin/jobs/?status=failed&kind=register_user",
-            &root,
-            None,
-        )
+        .ok(Method::GET, "/api/v1/admin/jobs/?status=failed&kind=register_user", &root, None)
         .await;
     assert_eq!(failures["count"], 1, "{failures}");
     assert_eq!(failures["results"][0]["id"], failed_id.as_str());
-    assert!(failures["results"][0]["error"]
-        .as_str()
-        .is_some_and(|e| e.contains("twin")));
+    assert!(failures["results"][0]["error"].as_str().is_some_and(|e| e.contains("twin")));
     let newest_first = api
-        .ok(
-            Method::GET,
-            "/api/v1/admin/jobs/?ordering=-created_at&page_size=1",
-            &root,
-            None,
-        )
+        .ok(Method::GET, "/api/v1/admin/jobs/?ordering=-created_at&page_size=1", &root, None)
         .await;
-    assert_eq!(
-        newest_first["results"][0]["id"],
-        second.as_str(),
-        "{newest_first}"
-    );
+    assert_eq!(newest_first["results"][0]["id"], second.as_str(), "{newest_first}");
     let (status, _) = api.read("/api/v1/admin/jobs/?ordering=nope", &root).await;
     assert_eq!(status, 400);
 
@@ -159,68 +128,34 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
     let won_id = won["id"].as_str().expect("an id");
     let (status, problem) = api.act(Method::POST, &retry(won_id), &root).await;
     assert_eq!(status, 409, "{problem}");
-    assert!(problem["type"]
-        .as_str()
-        .is_some_and(|t| t.ends_with("job-not-failed")));
-    let (status, _) = api
-        .act(
-            Method::POST,
-            &retry("00000000-0000-4000-8000-000000000000"),
-            &root,
-        )
-        .await;
+    assert!(problem["type"].as_str().is_some_and(|t| t.ends_with("job-not-failed")));
+    let (status, _) =
+        api.act(Method::POST, &retry("00000000-0000-4000-8000-000000000000"), &root).await;
     assert_eq!(status, 404);
     let (user, _) = api
         .login(
             "twin",
-            if won["id"] == first.as_str() {
-                "first-password-1"
-            } else {
-                "second-password-1"
-            },
+            if won["id"] == first.as_str() { "first-password-1" } else { "second-password-1" },
         )
         .await;
     for (token, expected) in [(Some(user.as_str()), 403), (None, 401)] {
-        for path in [
-            "/api/v1/admin/queues/",
-            "/api/v1/admin/jobs/",
-            "/api/v1/admin/workers/",
-        ] {
-            assert_eq!(
-                api.call(Method::GET, path, token, None).await.0,
-                expected,
-                "{path}"
-            );
+        for path in ["/api/v1/admin/queues/", "/api/v1/admin/jobs/", "/api/v1/admin/workers/"] {
+            assert_eq!(api.call(Method::GET, path, token, None).await.0, expected, "{path}");
         }
-        assert_eq!(
-            api.call(Method::POST, &retry(&failed_id), token, None)
-                .await
-                .0,
-            expected
-        );
+        assert_eq!(api.call(Method::POST, &retry(&failed_id), token, None).await.0, expected);
     }
 
     // Free the name, retry, and follow the job to its new end.
-    let twin = api
-        .ok(Method::GET, "/api/v1/admin/users/?search=twin", &root, None)
-        .await["results"][0]["id"]
+    let twin = api.ok(Method::GET, "/api/v1/admin/users/?search=twin", &root, None).await
+        ["results"][0]["id"]
         .as_str()
         .expect("twin's id")
         .to_owned();
-    api.ok(
-        Method::DELETE,
-        &format!("/api/v1/admin/users/{twin}/"),
-        &root,
-        None,
-    )
-    .await;
+    api.ok(Method::DELETE, &format!("/api/v1/admin/users/{twin}/"), &root, None).await;
     let (status, accepted) = api.act(Method::POST, &retry(&failed_id), &root).await;
     assert_eq!(status, 202, "{accepted}");
     assert_eq!(accepted["job_id"], failed_id.as_str());
-    let socket = format!(
-        "{}/ws/jobs/{failed_id}/",
-        api.base.replacen("http", "ws", 1)
-    );
+    let socket = format!("{}/ws/jobs/{failed_id}/", api.base.replacen("http", "ws", 1));
     let transcript = follow(&socket, &[], Duration::from_secs(30)).await;
     let last = transcript.messages.last().expect("the job's messages");
     assert_eq!(
@@ -229,26 +164,14 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
         "{last}"
     );
     assert_eq!(last["error"], Value::Null);
-    assert!(
-        last["attempts"].as_u64().is_some_and(|n| n >= 2),
-        "attempts are kept: {last}"
-    );
-    let password = if failed_id == first {
-        "first-password-1"
-    } else {
-        "second-password-1"
-    };
+    assert!(last["attempts"].as_u64().is_some_and(|n| n >= 2), "attempts are kept: {last}");
+    let password = if failed_id == first { "first-password-1" } else { "second-password-1" };
     api.login("twin", password).await;
     // The retried job left the failed count and joined the succeeded one.
-    let queues = api
-        .ok(Method::GET, "/api/v1/admin/queues/", &root, None)
-        .await;
+    let queues = api.ok(Method::GET, "/api/v1/admin/queues/", &root, None).await;
     let counted = queue(&queues, "register_user");
     assert_eq!(
-        (
-            counted["failed_last_24h"].as_u64(),
-            counted["succeeded_last_24h"].as_u64()
-        ),
+        (counted["failed_last_24h"].as_u64(), counted["succeeded_last_24h"].as_u64()),
         (Some(0), Some(2)),
         "{queues}"
     );
@@ -273,58 +196,36 @@ async fn workers_report_themselves_and_leave_the_list_when_they_stop_or_die() {
     let mut doomed = Binary::start(
         "dispatch-worker",
         &env,
-        &[
-            ("DISPATCH_WORKER_KINDS", "resize_image"),
-            ("DISPATCH_WORKER_METRICS_BIND", "off"),
-        ],
+        &[("DISPATCH_WORKER_KINDS", "resize_image"), ("DISPATCH_WORKER_METRICS_BIND", "off")],
     );
     let listed = |count: usize| {
         let api = &api;
         let root = root.clone();
         async move {
-            let workers = api
-                .ok(Method::GET, "/api/v1/admin/workers/", &root, None)
-                .await;
+            let workers = api.ok(Method::GET, "/api/v1/admin/workers/", &root, None).await;
             (workers["workers"].as_array().map(Vec::len) == Some(count)).then_some(workers)
         }
     };
     let both = wait_until(Duration::from_secs(20), "both workers listed", || listed(2)).await;
     let general = both["workers"]
         .as_array()
-        .and_then(|all| {
-            all.iter()
-                .find(|w| w["kinds"].as_array().is_some_and(|k| k.len() == 2))
-        })
+        .and_then(|all| all.iter().find(|w| w["kinds"].as_array().is_some_and(|k| k.len() == 2)))
         .unwrap_or_else(|| panic!("the general worker in {both}"));
-    assert_eq!(
-        general["concurrency"],
-        json!({"register_user": 3, "send_mail": 3}),
-        "{general}"
-    );
+    assert_eq!(general["concurrency"], json!({"register_user": 3, "send_mail": 3}), "{general}");
     assert_eq!(general["jobs_in_hand"], 0);
     assert!(general["last_seen_at"].as_str() >= general["started_at"].as_str());
-    let queues = api
-        .ok(Method::GET, "/api/v1/admin/queues/", &root, None)
-        .await;
+    let queues = api.ok(Method::GET, "/api/v1/admin/queues/", &root, None).await;
     assert_eq!(queue(&queues, "resize_image")["workers"], 1);
     assert_eq!(queue(&queues, "daily_mail")["workers"], 0);
 
     let signalled = Instant::now();
-    assert!(
-        gentle.terminate(Duration::from_secs(10)).await,
-        "SIGTERM ends the worker cleanly"
-    );
+    assert!(gentle.terminate(Duration::from_secs(10)).await, "SIGTERM ends the worker cleanly");
     let left = Duration::from_secs(10).saturating_sub(signalled.elapsed());
     wait_until(left, "the stopped worker to leave the list", || listed(1)).await;
 
     let killed = Instant::now();
     doomed.kill();
-    wait_until(
-        Duration::from_secs(60),
-        "the dead worker to leave the list",
-        || listed(0),
-    )
-    .await;
+    wait_until(Duration::from_secs(60), "the dead worker to leave the list", || listed(0)).await;
     assert!(
         killed.elapsed() >= Duration::from_secs(5),
         "a dead worker is dropped by expiry, not by a signal"

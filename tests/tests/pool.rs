@@ -29,17 +29,14 @@ async fn connections_killed_by_mysql_are_replaced_after_one_failure_at_most() {
         }
     }
     assert!(failures <= 1, "{failures} requests failed after the kill");
-    app.create_task(&user, serde_json::json!({"title": "after the restart"}))
-        .await;
+    app.create_task(&user, serde_json::json!({"title": "after the restart"})).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batched_task_reads_on_killed_connections_answer_503_then_recover() {
     let app = TestApp::spawn().await;
     let user = app.user("pool_reader").await;
-    let task = app
-        .create_task(&user, serde_json::json!({"title": "read me"}))
-        .await;
+    let task = app.create_task(&user, serde_json::json!({"title": "read me"})).await;
     let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
     let round = || futures::future::join_all((0..16).map(|_| app.read(&path, &user.token)));
     for (status, body) in round().await {
@@ -78,10 +75,7 @@ async fn pooled_connections_end_transactions_left_idle() {
             .get_result(&mut *conn)
             .await
             .expect("the session's timeout");
-    assert_eq!(
-        timeout.seconds,
-        i64::from(dispatch_shared::db::IDLE_TRANSACTION_TIMEOUT_SECS)
-    );
+    assert_eq!(timeout.seconds, i64::from(dispatch_shared::db::IDLE_TRANSACTION_TIMEOUT_SECS));
 }
 
 #[derive(diesel::QueryableByName, Debug, PartialEq)]
@@ -99,9 +93,7 @@ struct Marker {
 async fn a_statement_dropped_in_flight_never_reaches_the_next_checkout() {
     use diesel_async::RunQueryDsl;
     let env = dispatch_tests::TestEnv::new();
-    dispatch_shared::db::migrate(&env.database_url)
-        .await
-        .expect("test database");
+    dispatch_shared::db::migrate(&env.database_url).await.expect("test database");
     // One connection, so every checkout would get the one the dropped statement used.
     let pool = dispatch_shared::db::build_pool(&env.database_url, 1);
     for round in 0..5_i64 {
@@ -111,24 +103,17 @@ async fn a_statement_dropped_in_flight_never_reaches_the_next_checkout() {
                 diesel::sql_query("SELECT CAST(SLEEP(0.2) AS SIGNED) AS n, 'stale' AS marker")
                     .load::<Marker>(&mut *conn);
             let dropped = tokio::time::timeout(std::time::Duration::from_millis(20), slow).await;
-            assert!(
-                dropped.is_err(),
-                "the slow statement finished before its timeout"
-            );
+            assert!(dropped.is_err(), "the slow statement finished before its timeout");
         }
         let mut conn = pool.get().await.expect("a pooled connection");
-        let fresh: Vec<Marker> = diesel::sql_query(format!(
-            "SELECT CAST({round} AS SIGNED) AS n, 'fresh' AS marker"
-        ))
-        .load(&mut *conn)
-        .await
-        .unwrap_or_else(|e| panic!("round {round}: the next statement failed: {e}"));
+        let fresh: Vec<Marker> =
+            diesel::sql_query(format!("SELECT CAST({round} AS SIGNED) AS n, 'fresh' AS marker"))
+                .load(&mut *conn)
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: the next statement failed: {e}"));
         assert_eq!(
             fresh,
-            vec![Marker {
-                n: round,
-                marker: "fresh".into()
-            }],
+            vec![Marker { n: round, marker: "fresh".into() }],
             "round {round}: the next checkout read another statement's answer"
         );
     }

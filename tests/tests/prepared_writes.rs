@@ -38,16 +38,9 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     let job = jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None);
     jobs::insert(conn, &job).await.expect("job insert");
     let job_id = job.id.0;
-    jobs::lock_for_run(conn, job_id)
-        .await
-        .expect("job lock")
-        .expect("the job");
-    assert!(jobs::claim(conn, job_id, Duration::from_secs(30))
-        .await
-        .expect("claim"));
-    jobs::renew_lease(conn, job_id, Duration::from_secs(30))
-        .await
-        .expect("renew");
+    jobs::lock_for_run(conn, job_id).await.expect("job lock").expect("the job");
+    assert!(jobs::claim(conn, job_id, Duration::from_secs(30)).await.expect("claim"));
+    jobs::renew_lease(conn, job_id, Duration::from_secs(30)).await.expect("renew");
     users::insert(
         conn,
         &NewUser {
@@ -65,10 +58,7 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     )
     .await
     .expect("user insert");
-    let row = jobs::find(conn, job_id)
-        .await
-        .expect("job read")
-        .expect("the job");
+    let row = jobs::find(conn, job_id).await.expect("job read").expect("the job");
     let finished = row.succeeded(&serde_json::json!({"id": user_id}), now_naive());
     assert!(jobs::finish(conn, &finished).await.expect("finish"));
     let task = TaskRow {
@@ -80,18 +70,14 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
         date_created: now,
         last_updated: now,
     };
-    tasks::insert_many(conn, std::slice::from_ref(&task))
-        .await
-        .expect("task insert");
+    tasks::insert_many(conn, std::slice::from_ref(&task)).await.expect("task insert");
     let changes = tasks::TaskChanges {
         title: Some("renamed".into()),
         description: None,
         status_task: None,
         last_updated: now_naive(),
     };
-    assert!(tasks::update(conn, user_id, task.id.0, &changes)
-        .await
-        .expect("task update"));
+    assert!(tasks::update(conn, user_id, task.id.0, &changes).await.expect("task update"));
 }
 
 #[tokio::test]
@@ -108,12 +94,6 @@ async fn pipeline_writes_are_prepared_once_per_connection() {
     // The read between the rounds is one prepare of its own.
     let first = after_first - start - 1;
     let second = after_second - after_first - 1;
-    assert!(
-        first >= 8,
-        "the first round prepares its statements ({first})"
-    );
-    assert_eq!(
-        second, 0,
-        "the second round prepared {second} statements again"
-    );
+    assert!(first >= 8, "the first round prepares its statements ({first})");
+    assert_eq!(second, 0, "the second round prepared {second} statements again");
 }

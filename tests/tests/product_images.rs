@@ -14,10 +14,7 @@ use serde_json::json;
 /// A real JPEG whose frame header claims 60000×60000 pixels: tiny on disk, 3.6 GP decoded.
 fn decompression_bomb() -> Vec<u8> {
     let mut bytes = picture(16, 16, ImageFormat::Jpeg);
-    let sof = bytes
-        .windows(2)
-        .position(|w| w == [0xFF, 0xC0])
-        .expect("a baseline frame header");
+    let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).expect("a baseline frame header");
     let side = 60000u16.to_be_bytes();
     bytes[sof + 5..sof + 7].copy_from_slice(&side);
     bytes[sof + 7..sof + 9].copy_from_slice(&side);
@@ -27,18 +24,12 @@ fn decompression_bomb() -> Vec<u8> {
 async fn setup() -> (TestApp, TestUser, String) {
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
-    let id = products(&app, &admin, &[("Camera", "99.00", 1)])
-        .await
-        .remove(0);
+    let id = products(&app, &admin, &[("Camera", "99.00", 1)]).await.remove(0);
     (app, admin, id)
 }
 
 async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(url))
-        .send()
-        .await
-        .expect("media request")
+    app.client.get(app.url(url)).send().await.expect("media request")
 }
 
 async fn dimensions(app: &TestApp, url: &str, format: ImageFormat) -> (u32, u32) {
@@ -53,27 +44,9 @@ async fn dimensions(app: &TestApp, url: &str, format: ImageFormat) -> (u32, u32)
 async fn landscape_portrait_and_small_images_get_both_sizes_in_their_own_format() {
     let (app, admin, product) = setup().await;
     for (bytes, format, name, thumb, full) in [
-        (
-            picture(1200, 800, ImageFormat::Jpeg),
-            ImageFormat::Jpeg,
-            "a.jpg",
-            (100, 67),
-            (500, 333),
-        ),
-        (
-            picture(600, 900, ImageFormat::Png),
-            ImageFormat::Png,
-            "b.png",
-            (67, 100),
-            (333, 500),
-        ),
-        (
-            picture(80, 60, ImageFormat::WebP),
-            ImageFormat::WebP,
-            "c.webp",
-            (80, 60),
-            (80, 60),
-        ),
+        (picture(1200, 800, ImageFormat::Jpeg), ImageFormat::Jpeg, "a.jpg", (100, 67), (500, 333)),
+        (picture(600, 900, ImageFormat::Png), ImageFormat::Png, "b.png", (67, 100), (333, 500)),
+        (picture(80, 60, ImageFormat::WebP), ImageFormat::WebP, "c.webp", (80, 60), (80, 60)),
     ] {
         let (status, body) = upload_image(&app, &admin.token, &product, bytes, name, true).await;
         assert_eq!(status, 200, "{name}: {body}");
@@ -84,16 +57,9 @@ async fn landscape_portrait_and_small_images_get_both_sizes_in_their_own_format(
             thumb,
             "{name}"
         );
-        assert_eq!(
-            dimensions(&app, image["full"].as_str().unwrap(), format).await,
-            full,
-            "{name}"
-        );
+        assert_eq!(dimensions(&app, image["full"].as_str().unwrap(), format).await, full, "{name}");
         let original = fetch(&app, image["original"].as_str().unwrap()).await;
-        let content_type = original.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let content_type = original.headers()["content-type"].to_str().unwrap().to_owned();
         assert_eq!(content_type, format.to_mime_type(), "{name}");
     }
 }
@@ -111,14 +77,10 @@ async fn an_upload_is_a_job_and_replacing_an_image_never_mixes_old_and_new() {
     )
     .await;
     assert_eq!(status, 202, "{accepted}");
-    let job = app
-        .await_job(accepted["job_id"].as_str().unwrap(), Some(&admin.token))
-        .await;
+    let job = app.await_job(accepted["job_id"].as_str().unwrap(), Some(&admin.token)).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["kind"], "resize_image");
-    let (_, first) = app
-        .read(&format!("/api/v1/products/{product}/"), &admin.token)
-        .await;
+    let (_, first) = app.read(&format!("/api/v1/products/{product}/"), &admin.token).await;
     let first_thumb = first["image"]["thumb"].as_str().unwrap().to_owned();
 
     let (status, second) = upload_image(
@@ -138,11 +100,7 @@ async fn an_upload_is_a_job_and_replacing_an_image_never_mixes_old_and_new() {
         assert_eq!(fetch(&app, url).await.status(), 200);
     }
     // All three URLs belong to the same upload, and the old set is gone.
-    let stem = urls["original"]
-        .as_str()
-        .unwrap()
-        .trim_end_matches(".png")
-        .to_owned();
+    let stem = urls["original"].as_str().unwrap().trim_end_matches(".png").to_owned();
     assert_eq!(urls["thumb"].as_str().unwrap(), format!("{stem}-thumb.png"));
     assert_eq!(urls["full"].as_str().unwrap(), format!("{stem}-full.png"));
     assert_eq!(fetch(&app, &first_thumb).await.status(), 404);
@@ -152,19 +110,11 @@ async fn an_upload_is_a_job_and_replacing_an_image_never_mixes_old_and_new() {
     assert_eq!(page["results"][0]["image"], second["image"]);
 
     // Deleting the product deletes its images.
-    let (status, _) = app
-        .act(
-            Method::DELETE,
-            &format!("/api/v1/products/{product}/"),
-            &admin.token,
-        )
-        .await;
+    let (status, _) =
+        app.act(Method::DELETE, &format!("/api/v1/products/{product}/"), &admin.token).await;
     assert_eq!(status, 204);
     for size in ["original", "thumb", "full"] {
-        assert_eq!(
-            fetch(&app, urls[size].as_str().unwrap()).await.status(),
-            404
-        );
+        assert_eq!(fetch(&app, urls[size].as_str().unwrap()).await.status(), 404);
     }
 }
 
@@ -209,36 +159,18 @@ async fn bad_uploads_are_refused_with_their_status_and_change_nothing() {
         upload_image(&app, &admin.token, &product, huge, "big.jpg", false).await;
     assert_eq!(status, 413, "{problem}");
 
-    let (status, problem) = upload_image(
-        &app,
-        &admin.token,
-        &product,
-        decompression_bomb(),
-        "bomb.jpg",
-        false,
-    )
-    .await;
+    let (status, problem) =
+        upload_image(&app, &admin.token, &product, decompression_bomb(), "bomb.jpg", false).await;
     assert_eq!(status, 400, "{problem}");
-    assert!(
-        problem["errors"]["image"][0]
-            .as_str()
-            .unwrap()
-            .contains("pixels"),
-        "{problem}"
-    );
+    assert!(problem["errors"]["image"][0].as_str().unwrap().contains("pixels"), "{problem}");
 
     // A complete header and half the pixel data: the API takes it, the worker cannot decode it.
     let mut truncated = picture(64, 64, ImageFormat::Png);
     truncated.truncate(truncated.len() / 2);
     let (status, problem) =
         upload_image(&app, &admin.token, &product, truncated, "cut.png", true).await;
-    assert_eq!(
-        status, 400,
-        "an image whose data cannot be decoded: {problem}"
-    );
-    let (_, seen) = app
-        .read(&format!("/api/v1/products/{product}/"), &admin.token)
-        .await;
+    assert_eq!(status, 400, "an image whose data cannot be decoded: {problem}");
+    let (_, seen) = app.read(&format!("/api/v1/products/{product}/"), &admin.token).await;
     assert_eq!(seen["image_status"], "failed");
     assert!(seen["image"].is_null());
 
@@ -264,12 +196,7 @@ async fn bad_uploads_are_refused_with_their_status_and_change_nothing() {
     // No refused upload left a file behind.
     let media = std::path::PathBuf::from(&app.env.vars()["DISPATCH_MEDIA_ROOT"]);
     let files = walk(&media);
-    assert!(
-        files
-            .iter()
-            .all(|f| !f.to_string_lossy().contains(".upload-")),
-        "{files:?}"
-    );
+    assert!(files.iter().all(|f| !f.to_string_lossy().contains(".upload-")), "{files:?}");
     // Only the undecodable PNG (accepted from its header, failed by the job) was stored.
     assert_eq!(files.len(), 1, "{files:?}");
 }
@@ -307,27 +234,16 @@ async fn media_is_cached_validated_and_confined_to_the_media_root() {
     assert_eq!(response.status(), 200);
     let headers = response.headers().clone();
     assert_eq!(headers["content-type"], "image/jpeg");
-    assert!(headers["cache-control"]
-        .to_str()
-        .unwrap()
-        .contains("max-age=31536000"));
+    assert!(headers["cache-control"].to_str().unwrap().contains("max-age=31536000"));
     let etag = headers["etag"].to_str().unwrap().to_owned();
     assert!(headers.contains_key("last-modified"));
-    let revalidated = app
-        .client
-        .get(app.url(thumb))
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let revalidated =
+        app.client.get(app.url(thumb)).header("If-None-Match", &etag).send().await.unwrap();
     assert_eq!(revalidated.status(), 304);
 
     // A secret next to the media root, and every way of climbing out of it.
     let media = std::path::PathBuf::from(&app.env.vars()["DISPATCH_MEDIA_ROOT"]);
-    let secret = media
-        .parent()
-        .unwrap()
-        .join(format!("{}-secret.txt", app.env.id));
+    let secret = media.parent().unwrap().join(format!("{}-secret.txt", app.env.id));
     std::fs::write(&secret, "top secret").unwrap();
     let name = secret.file_name().unwrap().to_string_lossy().into_owned();
     let root_name = media.file_name().unwrap().to_string_lossy().into_owned();
@@ -342,18 +258,10 @@ async fn media_is_cached_validated_and_confined_to_the_media_root() {
         "/media/%2eincoming/x".to_owned(),
         "/media//etc/passwd".to_owned(),
     ] {
-        let response = app
-            .client
-            .get(format!("{}{path}", app.address))
-            .send()
-            .await
-            .unwrap();
+        let response = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        assert!(
-            !text.contains("top secret") && !text.contains("root:"),
-            "{path} leaked"
-        );
+        assert!(!text.contains("top secret") && !text.contains("root:"), "{path} leaked");
         assert!(matches!(status, 400 | 404), "{path}: {status}");
     }
     let _ = std::fs::remove_file(secret);
@@ -369,14 +277,8 @@ async fn a_worker_without_the_apis_media_root_fails_the_job_readably() {
         &[("DISPATCH_MEDIA_ROOT", elsewhere.to_str().unwrap())],
     );
     let admin = app.admin("root").await;
-    let (_, category) = app
-        .send(
-            Method::POST,
-            "/api/v1/categories/",
-            &admin.token,
-            &json!({"name": "C"}),
-        )
-        .await;
+    let (_, category) =
+        app.send(Method::POST, "/api/v1/categories/", &admin.token, &json!({"name": "C"})).await;
     let (_, product) = app
         .send(
             Method::POST,
@@ -386,30 +288,14 @@ async fn a_worker_without_the_apis_media_root_fails_the_job_readably() {
         )
         .await;
     let id = product["id"].as_str().unwrap();
-    let (status, accepted) = upload_image(
-        &app,
-        &admin.token,
-        id,
-        picture(200, 100, ImageFormat::Png),
-        "p.png",
-        false,
-    )
-    .await;
+    let (status, accepted) =
+        upload_image(&app, &admin.token, id, picture(200, 100, ImageFormat::Png), "p.png", false)
+            .await;
     assert_eq!(status, 202);
-    let job = app
-        .await_job(accepted["job_id"].as_str().unwrap(), Some(&admin.token))
-        .await;
+    let job = app.await_job(accepted["job_id"].as_str().unwrap(), Some(&admin.token)).await;
     assert_eq!(job["status"], "failed", "{job}");
-    assert!(
-        job["error"]
-            .as_str()
-            .unwrap()
-            .contains("DISPATCH_MEDIA_ROOT"),
-        "{job}"
-    );
-    let (_, seen) = app
-        .read(&format!("/api/v1/products/{id}/"), &admin.token)
-        .await;
+    assert!(job["error"].as_str().unwrap().contains("DISPATCH_MEDIA_ROOT"), "{job}");
+    let (_, seen) = app.read(&format!("/api/v1/products/{id}/"), &admin.token).await;
     assert_eq!(seen["image_status"], "failed");
     worker.kill();
     let _ = std::fs::remove_dir_all(elsewhere);

@@ -43,22 +43,13 @@ async fn register_without_waiting_returns_a_job_that_creates_the_user() {
     assert!(user.get("password").is_none() && user.get("password_hash").is_none());
 
     let token = app.login("ADA_L", "analytical-1").await;
-    let profile: Value = app
-        .get_auth("/api/v1/auth/profile/", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let profile: Value = app.get_auth("/api/v1/auth/profile/", &token).await.json().await.unwrap();
     assert!(profile["last_login"].is_string());
     // The job's result is the stored user (the worker builds it from its insert, not a
     // read-back): every field but the login the request above just recorded.
     let mut stored = profile.clone();
     stored["last_login"] = Value::Null;
-    assert_eq!(
-        utc_as_z(user.clone()),
-        utc_as_z(stored),
-        "job result against the stored user"
-    );
+    assert_eq!(utc_as_z(user.clone()), utc_as_z(stored), "job result against the stored user");
     // Login by email works too.
     app.login("ada@example.com", "analytical-1").await;
 }
@@ -75,16 +66,11 @@ async fn prefer_wait_answers_201_with_user_and_tokens() {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    let response_preference_applied = response.headers()["preference-applied"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let response_preference_applied =
+        response.headers()["preference-applied"].to_str().unwrap().to_owned();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["username"], "grace");
-    assert!(
-        body["last_login"].is_string(),
-        "the registration logged the user in: {body}"
-    );
+    assert!(body["last_login"].is_string(), "the registration logged the user in: {body}");
     assert_eq!(response_preference_applied, "wait=10");
     let access = body["tokens"]["access"].as_str().unwrap();
     assert!(body["tokens"]["refresh"].is_string());
@@ -123,10 +109,7 @@ async fn invalid_registrations_get_field_errors_and_create_nothing() {
         ("email", json!({"email": "not-an-email"})),
         ("password", json!({"password": "short1"})),
         ("password", json!({"password": "1234567890"})),
-        (
-            "password",
-            json!({"username": "okname123", "password": "OKNAME123"}),
-        ),
+        ("password", json!({"username": "okname123", "password": "OKNAME123"})),
         ("password", json!({"password": "OkName"})),
         ("password", json!({"password": null})),
         ("username", json!({"username": 42})),
@@ -147,20 +130,12 @@ async fn invalid_registrations_get_field_errors_and_create_nothing() {
     for (body, field) in cases {
         let response = app.post("/api/v1/auth/register/", &body).await;
         assert_eq!(response.status(), 400, "{body}");
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json",
-            "{body}"
-        );
+        assert_eq!(response.headers()["content-type"], "application/problem+json", "{body}");
         let problem: Value = response.json().await.unwrap();
         assert_eq!(problem["status"], 400);
         assert!(problem["errors"][field].is_array(), "{body} -> {problem}");
     }
-    assert_eq!(
-        app.env.count_rows("jobs").await,
-        0,
-        "invalid input must not enqueue anything"
-    );
+    assert_eq!(app.env.count_rows("jobs").await, 0, "invalid input must not enqueue anything");
     assert_eq!(app.env.count_rows("users").await, 0);
 }
 
@@ -176,10 +151,7 @@ async fn taken_username_or_email_is_refused_at_once_with_409() {
         .await;
     assert_eq!(response.status(), 409);
     let problem: Value = response.json().await.unwrap();
-    assert!(problem["type"]
-        .as_str()
-        .unwrap()
-        .ends_with("username-taken"));
+    assert!(problem["type"].as_str().unwrap().ends_with("username-taken"));
     assert!(problem["errors"]["username"].is_array());
 
     let response = app
@@ -231,10 +203,7 @@ async fn twenty_concurrent_registrations_of_one_username_create_exactly_one_user
             }
             Some("failed") => {
                 let error = job["error"].as_str().unwrap();
-                assert!(
-                    error.contains("racer") && error.contains("already exists"),
-                    "{error}"
-                );
+                assert!(error.contains("racer") && error.contains("already exists"), "{error}");
             }
             _ => unreachable!(),
         }
@@ -264,13 +233,7 @@ async fn a_name_taken_while_waiting_answers_409_with_prefer_wait() {
     assert_eq!(loser.status(), 409);
     assert_eq!(loser.headers()["content-type"], "application/problem+json");
     let problem: Value = loser.json().await.unwrap();
-    assert!(
-        problem["type"]
-            .as_str()
-            .unwrap()
-            .ends_with("username-taken"),
-        "{problem}"
-    );
+    assert!(problem["type"].as_str().unwrap().ends_with("username-taken"), "{problem}");
     assert!(problem["errors"]["username"].is_array());
 }
 

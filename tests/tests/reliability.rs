@@ -22,24 +22,17 @@ async fn enqueue_registration(client: &reqwest::Client, base: &str, username: &s
 /// Holds a gap lock on `username` so a worker's INSERT of it blocks: the job is then provably
 /// in the middle of its run. Dropping the connection (or ROLLBACK) releases it.
 async fn block_inserts_of(env: &TestEnv, username: &str) -> AsyncMysqlConnection {
-    let mut conn = AsyncMysqlConnection::establish(&env.database_url)
+    let mut conn = AsyncMysqlConnection::establish(&env.database_url).await.unwrap();
+    diesel::sql_query("BEGIN").execute(&mut conn).await.unwrap();
+    diesel::sql_query(format!("SELECT id FROM users WHERE username = '{username}' FOR UPDATE"))
+        .execute(&mut conn)
         .await
         .unwrap();
-    diesel::sql_query("BEGIN").execute(&mut conn).await.unwrap();
-    diesel::sql_query(format!(
-        "SELECT id FROM users WHERE username = '{username}' FOR UPDATE"
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
     conn
 }
 
 async fn release(mut blocker: AsyncMysqlConnection) {
-    diesel::sql_query("ROLLBACK")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
+    diesel::sql_query("ROLLBACK").execute(&mut blocker).await.unwrap();
 }
 
 /// Starts the API and a worker, and enqueues a registration that blocks mid-run. A
@@ -54,27 +47,17 @@ async fn job_in_the_middle_of_its_run(
     let worker = Binary::start("dispatch-worker", env, &[]);
     let id = enqueue_registration(&reqwest::Client::new(), &base, username).await;
     let status_url = format!("{base}/api/v1/jobs/{id}/");
-    wait_until(
-        Duration::from_secs(20),
-        "the job's INSERT to wait for the lock",
-        || async { (env.statements_running("INSERT INTO `users`").await > 0).then_some(()) },
-    )
+    wait_until(Duration::from_secs(20), "the job's INSERT to wait for the lock", || async {
+        (env.statements_running("INSERT INTO `users`").await > 0).then_some(())
+    })
     .await;
     let job = job_at(&status_url).await;
-    assert_eq!(
-        job["status"], "queued",
-        "nothing of a run shows until it commits: {job}"
-    );
+    assert_eq!(job["status"], "queued", "nothing of a run shows until it commits: {job}");
     (api, worker, blocker, status_url)
 }
 
 async fn job_at(status_url: &str) -> Value {
-    reqwest::get(status_url)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    reqwest::get(status_url).await.unwrap().json().await.unwrap()
 }
 
 fn finished(job: &Value) -> bool {
@@ -94,9 +77,7 @@ async fn flushing_redis_while_jobs_are_queued_loses_none() {
     app.env.flush_namespace().await;
     app.start_worker();
     for id in &ids {
-        let job = app
-            .await_job_within(id, None, Duration::from_secs(30))
-            .await;
+        let job = app.await_job_within(id, None, Duration::from_secs(30)).await;
         assert_eq!(job["status"], "succeeded", "{job}");
     }
     assert_eq!(app.env.count_rows("users").await, 5);
@@ -128,10 +109,7 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_job_completes_once() {
     )
     .await;
     assert_eq!(job["status"], "succeeded", "{job}");
-    assert_eq!(
-        job["attempts"], 1,
-        "the killed run left no trace, the completed one counts: {job}"
-    );
+    assert_eq!(job["attempts"], 1, "the killed run left no trace, the completed one counts: {job}");
     assert_eq!(env.count_rows("users").await, 1);
 }
 
@@ -148,14 +126,8 @@ async fn sigterm_lets_the_job_in_hand_finish() {
         .unwrap();
     assert!(sent.success());
     release(blocker).await;
-    assert!(
-        worker.terminate(Duration::from_secs(30)).await,
-        "the worker exits cleanly"
-    );
+    assert!(worker.terminate(Duration::from_secs(30)).await, "the worker exits cleanly");
     let job = job_at(&status_url).await;
-    assert_eq!(
-        job["status"], "succeeded",
-        "the job in hand finished before exit: {job}"
-    );
+    assert_eq!(job["status"], "succeeded", "the job in hand finished before exit: {job}");
     assert_eq!(job["attempts"], 1);
 }

@@ -37,29 +37,18 @@ async fn the_plaintext_password_is_nowhere_but_in_the_request() {
         .unwrap();
     assert!(!keys.is_empty(), "the job id is queued in Redis");
     for key in &keys {
-        let dump: Option<Vec<u8>> = redis::cmd("DUMP")
-            .arg(key)
-            .query_async(&mut redis)
-            .await
-            .unwrap();
+        let dump: Option<Vec<u8>> =
+            redis::cmd("DUMP").arg(key).query_async(&mut redis).await.unwrap();
         let dump = String::from_utf8_lossy(&dump.unwrap_or_default()).into_owned();
         assert!(!dump.contains(SECRET), "Redis key {key} holds the password");
-        assert!(
-            !dump.contains("argon2"),
-            "Redis key {key} holds the password hash"
-        );
+        assert!(!dump.contains("argon2"), "Redis key {key} holds the password hash");
     }
-    let payload_with_secret = env
-        .count_matching("jobs", &format!("payload LIKE '%{SECRET}%'"))
-        .await;
+    let payload_with_secret =
+        env.count_matching("jobs", &format!("payload LIKE '%{SECRET}%'")).await;
     assert_eq!(payload_with_secret, 0);
 
-    let _worker = Binary::start_logged(
-        "dispatch-worker",
-        &env,
-        &[("RUST_LOG", "debug")],
-        &worker_log,
-    );
+    let _worker =
+        Binary::start_logged("dispatch-worker", &env, &[("RUST_LOG", "debug")], &worker_log);
     let status_url = format!("{base}{}", accepted["status_url"].as_str().unwrap());
     let job = await_job_state(&status_url, Duration::from_secs(30), "registration", |j| {
         j["status"] == "succeeded"
@@ -81,26 +70,18 @@ async fn the_plaintext_password_is_nowhere_but_in_the_request() {
             "jobs" => "CONCAT_WS(' ', payload, result, error)",
             _ => "CONCAT_WS(' ', id, family_id)",
         };
-        let hits = env
-            .count_matching(table, &format!("{columns} LIKE '%{SECRET}%'"))
-            .await;
+        let hits = env.count_matching(table, &format!("{columns} LIKE '%{SECRET}%'")).await;
         assert_eq!(hits, 0, "{table} holds the password");
     }
     // The hash left the job row when the job finished.
     assert_eq!(env.count_matching("jobs", "payload IS NOT NULL").await, 0);
-    let stored: i64 = env
-        .count_matching("users", "password_hash LIKE '$argon2id$%'")
-        .await;
+    let stored: i64 = env.count_matching("users", "password_hash LIKE '$argon2id$%'").await;
     assert_eq!(stored, 1);
 
     for log in [&api_log, &worker_log] {
         let text = std::fs::read_to_string(log).unwrap();
         assert!(!text.is_empty(), "{} is empty", log.display());
-        assert!(
-            !text.contains(SECRET),
-            "{} holds the password",
-            log.display()
-        );
+        assert!(!text.contains(SECRET), "{} holds the password", log.display());
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

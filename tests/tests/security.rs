@@ -76,37 +76,19 @@ async fn strangers_admins_and_headers() {
 
     // Ada's objects, and the shared catalogue.
     let category = api
-        .ok(
-            Method::POST,
-            "/api/v1/categories/",
-            &root,
-            Some(&json!({"name": "Books"})),
-        )
+        .ok(Method::POST, "/api/v1/categories/", &root, Some(&json!({"name": "Books"})))
         .await["id"]
         .as_str()
         .expect("category id")
         .to_owned();
     let product_body =
         json!({"name": "Dune", "price": "12.50", "quantity": 10, "category_id": category});
-    let product = api
-        .ok(
-            Method::POST,
-            "/api/v1/products/",
-            &root,
-            Some(&product_body),
-        )
-        .await["id"]
+    let product = api.ok(Method::POST, "/api/v1/products/", &root, Some(&product_body)).await["id"]
         .as_str()
         .expect("product id")
         .to_owned();
-    let task = api
-        .ok(
-            Method::POST,
-            "/api/v1/tasks/",
-            &ada,
-            Some(&json!({"title": "mine"})),
-        )
-        .await["id"]
+    let task = api.ok(Method::POST, "/api/v1/tasks/", &ada, Some(&json!({"title": "mine"}))).await
+        ["id"]
         .as_str()
         .expect("task id")
         .to_owned();
@@ -122,17 +104,12 @@ async fn strangers_admins_and_headers() {
         .expect("assignment id")
         .to_owned();
     let line = json!({"product_id": product, "quantity": 1});
-    api.ok(Method::POST, "/api/v1/cart/items/", &ada, Some(&line))
-        .await;
-    let order = api
-        .ok(Method::POST, "/api/v1/cart/checkout/", &ada, None)
-        .await["id"]
+    api.ok(Method::POST, "/api/v1/cart/items/", &ada, Some(&line)).await;
+    let order = api.ok(Method::POST, "/api/v1/cart/checkout/", &ada, None).await["id"]
         .as_str()
         .expect("order id")
         .to_owned();
-    let cart = api
-        .ok(Method::POST, "/api/v1/cart/items/", &ada, Some(&line))
-        .await;
+    let cart = api.ok(Method::POST, "/api/v1/cart/items/", &ada, Some(&line)).await;
     let cart_line = cart["items"][0]["id"].as_str().expect("line id").to_owned();
     // Finished before the stranger starts, so its row no longer changes by itself.
     let finished: Value = api
@@ -157,33 +134,16 @@ async fn strangers_admins_and_headers() {
         bodies: BTreeMap::new(),
     };
     let mut matrix: BTreeMap<&str, Target> = BTreeMap::new();
-    let mut tasks = private(
-        &task,
-        &ada,
-        format!("/api/v1/tasks/{task}/"),
-        &["GET", "PUT", "PATCH", "DELETE"],
-    );
-    tasks.bodies = [
-        ("PUT", json!({"title": "taken"})),
-        ("PATCH", json!({"title": "taken"})),
-    ]
-    .into();
+    let mut tasks =
+        private(&task, &ada, format!("/api/v1/tasks/{task}/"), &["GET", "PUT", "PATCH", "DELETE"]);
+    tasks.bodies =
+        [("PUT", json!({"title": "taken"})), ("PATCH", json!({"title": "taken"}))].into();
     matrix.insert("/api/v1/tasks/{id}", tasks);
     matrix.insert(
         "/api/v1/assignments/{id}",
-        private(
-            &assignment,
-            &ada,
-            "/api/v1/assignments/".into(),
-            &["DELETE"],
-        ),
+        private(&assignment, &ada, "/api/v1/assignments/".into(), &["DELETE"]),
     );
-    let mut lines = private(
-        &cart_line,
-        &ada,
-        "/api/v1/cart/".into(),
-        &["PATCH", "DELETE"],
-    );
+    let mut lines = private(&cart_line, &ada, "/api/v1/cart/".into(), &["PATCH", "DELETE"]);
     lines.bodies = [("PATCH", json!({"quantity": 2}))].into();
     matrix.insert("/api/v1/cart/items/{id}", lines);
     matrix.insert(
@@ -192,17 +152,9 @@ async fn strangers_admins_and_headers() {
     );
     matrix.insert(
         "/api/v1/jobs/{id}",
-        private(
-            &job,
-            &root,
-            format!("/api/v1/jobs/{job}/"),
-            &["GET", "DELETE"],
-        ),
+        private(&job, &root, format!("/api/v1/jobs/{job}/"), &["GET", "DELETE"]),
     );
-    matrix.insert(
-        "/ws/jobs/{id}",
-        private(&job, &root, format!("/api/v1/jobs/{job}/"), &["GET"]),
-    );
+    matrix.insert("/ws/jobs/{id}", private(&job, &root, format!("/api/v1/jobs/{job}/"), &["GET"]));
     let shared = |id: &str, read_back: String, expected: &[(&'static str, u16)]| Target {
         id: id.to_owned(),
         owner_token: root.clone(),
@@ -215,22 +167,15 @@ async fn strangers_admins_and_headers() {
         format!("/api/v1/categories/{category}/"),
         &[("GET", 200), ("PUT", 403), ("PATCH", 403), ("DELETE", 403)],
     );
-    categories.bodies = [
-        ("PUT", json!({"name": "Mine"})),
-        ("PATCH", json!({"name": "Mine"})),
-    ]
-    .into();
+    categories.bodies =
+        [("PUT", json!({"name": "Mine"})), ("PATCH", json!({"name": "Mine"}))].into();
     matrix.insert("/api/v1/categories/{id}", categories);
     let mut products = shared(
         &product,
         format!("/api/v1/products/{product}/"),
         &[("GET", 200), ("PUT", 403), ("PATCH", 403), ("DELETE", 403)],
     );
-    products.bodies = [
-        ("PUT", product_body.clone()),
-        ("PATCH", json!({"quantity": 0})),
-    ]
-    .into();
+    products.bodies = [("PUT", product_body.clone()), ("PATCH", json!({"quantity": 0}))].into();
     matrix.insert("/api/v1/products/{id}", products);
     matrix.insert(
         "/api/v1/admin/jobs/{id}/retry",
@@ -238,11 +183,7 @@ async fn strangers_admins_and_headers() {
     );
     matrix.insert(
         "/api/v1/products/{id}/image",
-        shared(
-            &product,
-            format!("/api/v1/products/{product}/"),
-            &[("POST", 403)],
-        ),
+        shared(&product, format!("/api/v1/products/{product}/"), &[("POST", 403)]),
     );
     matrix.insert(
         "/api/v1/admin/users/{id}",
@@ -252,9 +193,7 @@ async fn strangers_admins_and_headers() {
             &[("GET", 403), ("PATCH", 403), ("DELETE", 403)],
         ),
     );
-    let mut admin_users = matrix
-        .remove("/api/v1/admin/users/{id}")
-        .expect("just added");
+    let mut admin_users = matrix.remove("/api/v1/admin/users/{id}").expect("just added");
     admin_users.bodies = [("PATCH", json!({"is_superuser": true}))].into();
     matrix.insert("/api/v1/admin/users/{id}", admin_users);
 
@@ -272,9 +211,7 @@ async fn strangers_admins_and_headers() {
 
     let mut before = BTreeMap::new();
     for target in matrix.values() {
-        let seen = api
-            .ok(Method::GET, &target.read_back, &target.owner_token, None)
-            .await;
+        let seen = api.ok(Method::GET, &target.read_back, &target.owner_token, None).await;
         before.insert(target.read_back.clone(), seen);
     }
     for (template, target) in &matrix {
@@ -302,18 +239,12 @@ async fn strangers_admins_and_headers() {
                     template.replace("{id}", "00000000-0000-4000-8000-000000000000")
                 );
                 let (status, nothing) = api.call(method.clone(), &unknown, Some(&bob), body).await;
-                assert_eq!(
-                    (status, &nothing["type"]),
-                    (404, &answer["type"]),
-                    "{unknown}"
-                );
+                assert_eq!((status, &nothing["type"]), (404, &answer["type"]), "{unknown}");
             }
         }
     }
     for target in matrix.values() {
-        let after = api
-            .ok(Method::GET, &target.read_back, &target.owner_token, None)
-            .await;
+        let after = api.ok(Method::GET, &target.read_back, &target.owner_token, None).await;
         assert_eq!(
             before[&target.read_back], after,
             "{} changed after a stranger's requests",
@@ -371,49 +302,22 @@ async fn strangers_admins_and_headers() {
         .build()
         .expect("a client");
     let requests = [
-        (
-            "a JSON answer",
-            with_token(Method::GET, "/api/v1/tasks/", Some(&ada)),
-        ),
+        ("a JSON answer", with_token(Method::GET, "/api/v1/tasks/", Some(&ada))),
         (
             "a 201",
             with_token(Method::POST, "/api/v1/tasks/", Some(&ada)).json(&json!({"title": "t"})),
         ),
-        (
-            "a 400 problem",
-            with_token(Method::POST, "/api/v1/tasks/", Some(&ada)).json(&json!({})),
-        ),
-        (
-            "a 401 problem",
-            with_token(Method::GET, "/api/v1/tasks/", None),
-        ),
-        (
-            "a 403 problem",
-            with_token(Method::GET, "/api/v1/admin/users/", Some(&bob)),
-        ),
-        (
-            "a 404 problem",
-            with_token(Method::GET, "/api/v1/nowhere/", Some(&ada)),
-        ),
-        (
-            "a 405 problem",
-            with_token(Method::PUT, "/api/v1/tasks/", Some(&ada)),
-        ),
-        (
-            "the spec",
-            with_token(Method::GET, "/api-docs/openapi.json", None),
-        ),
+        ("a 400 problem", with_token(Method::POST, "/api/v1/tasks/", Some(&ada)).json(&json!({}))),
+        ("a 401 problem", with_token(Method::GET, "/api/v1/tasks/", None)),
+        ("a 403 problem", with_token(Method::GET, "/api/v1/admin/users/", Some(&bob))),
+        ("a 404 problem", with_token(Method::GET, "/api/v1/nowhere/", Some(&ada))),
+        ("a 405 problem", with_token(Method::PUT, "/api/v1/tasks/", Some(&ada))),
+        ("the spec", with_token(Method::GET, "/api-docs/openapi.json", None)),
         ("Swagger UI", with_token(Method::GET, "/api-docs", None)),
         ("readiness", with_token(Method::GET, "/readyz", None)),
-        (
-            "a missing media file",
-            with_token(Method::GET, "/media/products/none.jpg", None),
-        ),
+        ("a missing media file", with_token(Method::GET, "/media/products/none.jpg", None)),
         ("a console page", with_token(Method::GET, "/login/", None)),
-        (
-            "the console's redirect",
-            no_redirects.get(format!("{}/", api.base)),
-        ),
+        ("the console's redirect", no_redirects.get(format!("{}/", api.base))),
     ];
     for (what, request) in requests {
         let response = request.send().await.expect("request sent");

@@ -19,26 +19,18 @@ async fn add(app: &TestApp, user: &TestUser, product: &str, quantity: u32) -> (u
 }
 
 async fn checkout(app: &TestApp, user: &TestUser) -> (u16, Value) {
-    app.act(Method::POST, "/api/v1/cart/checkout/", &user.token)
-        .await
+    app.act(Method::POST, "/api/v1/cart/checkout/", &user.token).await
 }
 
 async fn set_product(app: &TestApp, admin: &TestUser, product: &str, fields: Value) {
     let (status, body) = app
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/products/{product}/"),
-            &admin.token,
-            &fields,
-        )
+        .send(Method::PATCH, &format!("/api/v1/products/{product}/"), &admin.token, &fields)
         .await;
     assert_eq!(status, 200, "{body}");
 }
 
 async fn stock(app: &TestApp, user: &TestUser, product: &str) -> u64 {
-    let (_, p) = app
-        .read(&format!("/api/v1/products/{product}/"), &user.token)
-        .await;
+    let (_, p) = app.read(&format!("/api/v1/products/{product}/"), &user.token).await;
     p["quantity"].as_u64().unwrap()
 }
 
@@ -52,10 +44,7 @@ async fn the_cart_derives_count_and_total_and_refuses_more_than_the_stock() {
 
     let (status, empty) = app.read("/api/v1/cart/", &ada.token).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        (empty["count"].as_u64(), empty["total"].as_str()),
-        (Some(0), Some("0.00"))
-    );
+    assert_eq!((empty["count"].as_u64(), empty["total"].as_str()), (Some(0), Some("0.00")));
     assert!(empty["items"].as_array().unwrap().is_empty() && empty["id"].is_string());
 
     let (status, cart) = add(&app, &ada, &ids[0], 2).await;
@@ -64,76 +53,43 @@ async fn the_cart_derives_count_and_total_and_refuses_more_than_the_stock() {
     assert_eq!(status, 200, "the same product grows its line: {cart}");
     assert_eq!(cart["items"].as_array().unwrap().len(), 1);
     let line = &cart["items"][0];
-    assert_eq!(
-        (line["quantity"].as_u64(), line["line_total"].as_str()),
-        (Some(3), Some("37.50"))
-    );
+    assert_eq!((line["quantity"].as_u64(), line["line_total"].as_str()), (Some(3), Some("37.50")));
     assert_eq!(line["product"]["price"], "12.50");
     assert_eq!(line["product"]["name"], "Dune");
 
     let (status, problem) = add(&app, &ada, &ids[0], 2).await;
     assert_eq!(status, 409, "{problem}");
-    assert!(problem["type"]
-        .as_str()
-        .unwrap()
-        .ends_with("insufficient-stock"));
+    assert!(problem["type"].as_str().unwrap().ends_with("insufficient-stock"));
     let (status, cart) = add(&app, &ada, &ids[1], 3).await;
     assert_eq!(status, 201);
-    assert_eq!(
-        (cart["count"].as_u64(), cart["total"].as_str()),
-        (Some(6), Some("37.80"))
-    );
+    assert_eq!((cart["count"].as_u64(), cart["total"].as_str()), (Some(6), Some("37.80")));
 
     let line_id = cart["items"][0]["id"].as_str().unwrap().to_owned();
     let line_path = format!("/api/v1/cart/items/{line_id}/");
-    let (status, _) = app
-        .send(
-            Method::PATCH,
-            &line_path,
-            &ada.token,
-            &json!({"quantity": 5}),
-        )
-        .await;
+    let (status, _) =
+        app.send(Method::PATCH, &line_path, &ada.token, &json!({"quantity": 5})).await;
     assert_eq!(status, 409);
-    for (method, body) in [
-        (Method::PATCH, Some(json!({"quantity": 1}))),
-        (Method::DELETE, None),
-    ] {
-        let (status, _) = app
-            .call(method, &line_path, Some(&bob.token), body.as_ref())
-            .await;
+    for (method, body) in [(Method::PATCH, Some(json!({"quantity": 1}))), (Method::DELETE, None)] {
+        let (status, _) = app.call(method, &line_path, Some(&bob.token), body.as_ref()).await;
         assert_eq!(status, 404, "another user's line does not exist for them");
     }
-    let (status, cart) = app
-        .send(
-            Method::PATCH,
-            &line_path,
-            &ada.token,
-            &json!({"quantity": 1}),
-        )
-        .await;
+    let (status, cart) =
+        app.send(Method::PATCH, &line_path, &ada.token, &json!({"quantity": 1})).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        (cart["count"].as_u64(), cart["total"].as_str()),
-        (Some(4), Some("12.80"))
-    );
+    assert_eq!((cart["count"].as_u64(), cart["total"].as_str()), (Some(4), Some("12.80")));
 
     for body in [
         json!({"product_id": ids[0], "quantity": 0}),
         json!({"product_id": uuid::Uuid::new_v4(), "quantity": 1}),
         json!({"product_id": "not-a-uuid", "quantity": 1}),
     ] {
-        let (status, problem) = app
-            .send(Method::POST, "/api/v1/cart/items/", &ada.token, &body)
-            .await;
+        let (status, problem) =
+            app.send(Method::POST, "/api/v1/cart/items/", &ada.token, &body).await;
         assert_eq!(status, 400, "{body}: {problem}");
     }
     let (status, cart) = app.act(Method::DELETE, &line_path, &ada.token).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        (cart["count"].as_u64(), cart["total"].as_str()),
-        (Some(3), Some("0.30"))
-    );
+    assert_eq!((cart["count"].as_u64(), cart["total"].as_str()), (Some(3), Some("0.30")));
     let (_, theirs) = app.read("/api/v1/cart/", &bob.token).await;
     assert_eq!(theirs["count"], 0);
 }
@@ -171,18 +127,9 @@ async fn checkout_takes_the_stock_records_the_prices_and_empties_the_cart_or_cha
     assert_eq!(order["items"][0]["unit_price"], "12.50");
     assert_eq!(order["items"][0]["line_total"], "25.00");
     assert_eq!(order["items"][1]["quantity"], 2);
-    assert_eq!(
-        (
-            stock(&app, &ada, &ids[0]).await,
-            stock(&app, &ada, &ids[1]).await
-        ),
-        (3, 0)
-    );
+    assert_eq!((stock(&app, &ada, &ids[0]).await, stock(&app, &ada, &ids[1]).await), (3, 0));
     let (_, cart) = app.read("/api/v1/cart/", &ada.token).await;
-    assert_eq!(
-        (cart["count"].as_u64(), cart["total"].as_str()),
-        (Some(0), Some("0.00"))
-    );
+    assert_eq!((cart["count"].as_u64(), cart["total"].as_str()), (Some(0), Some("0.00")));
 
     // The order keeps the price of its moment.
     set_product(&app, &admin, &ids[0], json!({"price": "99.00"})).await;
@@ -222,12 +169,7 @@ async fn twenty_concurrent_checkouts_of_a_stock_of_ten_sell_exactly_ten() {
 async fn checkouts_sharing_products_in_opposite_orders_never_deadlock() {
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
-    let ids = products(
-        &app,
-        &admin,
-        &[("Left", "1.00", 1000), ("Right", "2.00", 1000)],
-    )
-    .await;
+    let ids = products(&app, &admin, &[("Left", "1.00", 1000), ("Right", "2.00", 1000)]).await;
     let buyers = app.users("pair", 8).await;
     for round in 0..3 {
         for (i, buyer) in buyers.iter().enumerate() {
@@ -236,10 +178,7 @@ async fn checkouts_sharing_products_in_opposite_orders_never_deadlock() {
             add(&app, buyer, &ids[second], 1).await;
         }
         let outcomes = join_all(buyers.iter().map(|buyer| checkout(&app, buyer))).await;
-        assert!(
-            outcomes.iter().all(|(s, _)| *s == 201),
-            "round {round}: {outcomes:?}"
-        );
+        assert!(outcomes.iter().all(|(s, _)| *s == 201), "round {round}: {outcomes:?}");
     }
     assert_eq!(stock(&app, &admin, &ids[0]).await, 1000 - 24);
     assert_eq!(stock(&app, &admin, &ids[1]).await, 1000 - 24);
@@ -252,12 +191,9 @@ async fn checkouts_sharing_products_in_opposite_orders_never_deadlock() {
 async fn amounts_an_order_cannot_hold_are_refused_where_they_enter() {
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
-    let ids = products(
-        &app,
-        &admin,
-        &[("Yacht", "99999999.99", 1000), ("Jet", "99999999.99", 1000)],
-    )
-    .await;
+    let ids =
+        products(&app, &admin, &[("Yacht", "99999999.99", 1000), ("Jet", "99999999.99", 1000)])
+            .await;
     let ada = app.user("ada").await;
 
     let (status, problem) = add(&app, &ada, &ids[0], 200).await;
@@ -271,10 +207,7 @@ async fn amounts_an_order_cannot_hold_are_refused_where_they_enter() {
     assert_eq!(add(&app, &ada, &ids[1], 100).await.0, 201);
     let (status, problem) = checkout(&app, &ada).await;
     assert_eq!(status, 409, "{problem}");
-    assert!(problem["type"]
-        .as_str()
-        .unwrap()
-        .ends_with("order-total-too-large"));
+    assert!(problem["type"].as_str().unwrap().ends_with("order-total-too-large"));
     assert!(problem["errors"]["total"].is_array(), "{problem}");
     assert_eq!(stock(&app, &ada, &ids[0]).await, 1000);
     assert_eq!(stock(&app, &ada, &ids[1]).await, 1000);

@@ -15,10 +15,7 @@ async fn ids_read_back_as_written_and_a_malformed_one_fails_its_read() {
     let owner = Uuid::new_v4();
     let job = jobs::new_job(JobKind::SendMail, Some(owner), None, None);
     jobs::insert(&mut conn, &job).await.expect("insert");
-    let row = jobs::find(&mut conn, job.id.0)
-        .await
-        .expect("read")
-        .expect("the job");
+    let row = jobs::find(&mut conn, job.id.0).await.expect("read").expect("the job");
     assert_eq!((row.id, row.owner()), (job.id, Some(owner)));
 
     for malformed in ["not-a-uuid", "", "00000000000040008000000000000000"] {

@@ -40,8 +40,7 @@ async fn equal_pages_asked_together_share_a_read_and_unequal_ones_do_not() {
     let users = app.users("page_sharer_", 2).await;
     for (n, user) in users.iter().enumerate() {
         for i in 0..=n {
-            app.create_task(user, json!({"title": format!("task {i}")}))
-                .await;
+            app.create_task(user, json!({"title": format!("task {i}")})).await;
         }
     }
     let db = dispatch_shared::db::build_pool(&app.settings().database_url, 4);
@@ -50,10 +49,7 @@ async fn equal_pages_asked_together_share_a_read_and_unequal_ones_do_not() {
         owner: Uuid::parse_str(&user.id).expect("a user id"),
         filter: TaskFilter::default(),
         ordering: ListOrdering::default(),
-        window: Window {
-            offset: 0,
-            limit: 20,
-        },
+        window: Window { offset: 0, limit: 20 },
     };
 
     let asked: Vec<_> = (0..24).flat_map(|_| users.iter()).collect();
@@ -68,11 +64,7 @@ async fn equal_pages_asked_together_share_a_read_and_unequal_ones_do_not() {
     // One read each would be 48; with one read at a time, every request that arrives
     // while it runs joins the next read of its key.
     let reads = READS.load(Ordering::SeqCst);
-    assert!(
-        (2..asked.len() / 2).contains(&reads),
-        "{reads} reads for {} requests",
-        asked.len()
-    );
+    assert!((2..asked.len() / 2).contains(&reads), "{reads} reads for {} requests", asked.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,26 +86,17 @@ async fn a_list_after_a_create_shows_it_while_equal_lists_run() {
     }));
     let writer = async {
         for i in 0..30 {
-            let task = app
-                .create_task(&user, json!({"title": format!("written {i}")}))
-                .await;
+            let task = app.create_task(&user, json!({"title": format!("written {i}")})).await;
             let (status, page) = app.read(path, &user.token).await;
             assert_eq!(status, 200, "{page}");
             assert_eq!(page["count"], i + 1, "{page}");
             assert!(
-                page["results"]
-                    .as_array()
-                    .expect("results")
-                    .iter()
-                    .any(|t| t["id"] == task["id"]),
+                page["results"].as_array().expect("results").iter().any(|t| t["id"] == task["id"]),
                 "task {i} missing from the list read after its 201: {page}"
             );
         }
         stop.store(true, Ordering::SeqCst);
     };
     let (lists, ()) = futures::future::join(readers, writer).await;
-    assert!(
-        lists.iter().all(|&n| n > 0),
-        "every reader listed: {lists:?}"
-    );
+    assert!(lists.iter().all(|&n| n > 0), "every reader listed: {lists:?}");
 }

@@ -28,9 +28,7 @@ async fn open(base: &str, user: &TestUser) -> Socket {
 /// The subscription starts just after the upgrade, so a write made at once might precede
 /// it: makes sure the socket is subscribed by writing a probe task and reading its events.
 async fn until_subscribed(app: &TestApp, user: &TestUser, socket: &mut Socket) {
-    let probe = app
-        .created("/api/v1/tasks/", &user.token, &json!({"title": "probe"}))
-        .await;
+    let probe = app.created("/api/v1/tasks/", &user.token, &json!({"title": "probe"})).await;
     let id = probe["id"].clone();
     loop {
         let message = next_json(socket, PROMPTLY).await;
@@ -72,14 +70,8 @@ async fn events_cross_instances_and_reach_only_their_owner() {
     assert_eq!(message, expected);
 
     let path = format!("/api/v1/tasks/{}/", created["id"].as_str().unwrap());
-    let (_, updated) = app
-        .send(
-            Method::PATCH,
-            &path,
-            &ada.token,
-            &json!({"status_task": "DONE"}),
-        )
-        .await;
+    let (_, updated) =
+        app.send(Method::PATCH, &path, &ada.token, &json!({"status_task": "DONE"})).await;
     let message = next_json(&mut ada_socket, PROMPTLY).await;
     let mut expected = updated.clone();
     expected["action"] = json!("task_update");
@@ -87,10 +79,7 @@ async fn events_cross_instances_and_reach_only_their_owner() {
 
     app.act(Method::DELETE, &path, &ada.token).await;
     let message = next_json(&mut ada_socket, PROMPTLY).await;
-    assert_eq!(
-        message,
-        json!({"id": created["id"], "action": "task_delete"})
-    );
+    assert_eq!(message, json!({"id": created["id"], "action": "task_delete"}));
 
     // Bob's next message is his own create: none of Ada's three events came before it.
     let (_, bobs) = call_at(
@@ -105,13 +94,7 @@ async fn events_cross_instances_and_reach_only_their_owner() {
     assert_eq!(message["id"], bobs["id"]);
     assert_eq!(message["action"], "task_create");
     // And it did not reach Ada.
-    app.send(
-        Method::POST,
-        "/api/v1/tasks/",
-        &ada.token,
-        &json!({"title": "ada's last"}),
-    )
-    .await;
+    app.send(Method::POST, "/api/v1/tasks/", &ada.token, &json!({"title": "ada's last"})).await;
     let message = next_json(&mut ada_socket, PROMPTLY).await;
     assert_eq!(message["title"], "ada's last");
 }
@@ -135,11 +118,7 @@ async fn every_accepted_credential_works_and_none_closes_with_4401() {
         (format!("{url}?token=garbage"), vec![]),
     ] {
         let mut socket = connect(&url, &headers).await;
-        assert_eq!(
-            close_code(&mut socket, PROMPTLY).await,
-            Some(4401),
-            "{url} {headers:?}"
-        );
+        assert_eq!(close_code(&mut socket, PROMPTLY).await, Some(4401), "{url} {headers:?}");
     }
     // A plain HTTP request to the stream is a documented 426.
     let response = app.client.get(app.url("/ws/tasks/")).send().await.unwrap();
@@ -159,36 +138,20 @@ async fn deactivation_deletion_and_expiry_close_the_socket() {
     let mut socket = open(&app.address, &ada).await;
     until_subscribed(&app, &ada, &mut socket).await;
     let started = std::time::Instant::now();
-    app.env
-        .execute(&format!(
-            "UPDATE users SET is_active = FALSE WHERE id = '{}'",
-            ada.id
-        ))
-        .await;
-    assert_eq!(
-        close_code(&mut socket, Duration::from_secs(5)).await,
-        Some(4401)
-    );
+    app.env.execute(&format!("UPDATE users SET is_active = FALSE WHERE id = '{}'", ada.id)).await;
+    assert_eq!(close_code(&mut socket, Duration::from_secs(5)).await, Some(4401));
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // Deleted through the API: closed at once.
     let mut socket = open(&app.address, &bob).await;
-    let (status, _) = app
-        .act(Method::DELETE, "/api/v1/auth/profile/", &bob.token)
-        .await;
+    let (status, _) = app.act(Method::DELETE, "/api/v1/auth/profile/", &bob.token).await;
     assert_eq!(status, 204);
-    assert_eq!(
-        close_code(&mut socket, Duration::from_secs(5)).await,
-        Some(4401)
-    );
+    assert_eq!(close_code(&mut socket, Duration::from_secs(5)).await, Some(4401));
 
     // An access token that expires ends its socket.
     let carol = app.user("carol").await;
     let mut socket = open(&app.address, &carol).await;
-    assert_eq!(
-        close_code(&mut socket, Duration::from_secs(8)).await,
-        Some(4401)
-    );
+    assert_eq!(close_code(&mut socket, Duration::from_secs(8)).await, Some(4401));
 }
 
 #[tokio::test]
@@ -257,10 +220,7 @@ async fn a_socket_that_never_reads_is_cut_off_without_slowing_others() {
         }
     };
     assert_eq!(code, Some(1008));
-    assert!(
-        seen < EVENTS,
-        "the stalled socket's queue was bounded ({seen} messages)"
-    );
+    assert!(seen < EVENTS, "the stalled socket's queue was bounded ({seen} messages)");
 }
 
 /// A message over the 64 KiB limit is refused with close code 1009 and a reason, on both
@@ -281,20 +241,16 @@ async fn an_oversized_message_is_closed_with_1009() {
     let job: serde_json::Value = accepted.json().await.expect("the job");
     let job_path = format!("/ws/jobs/{}/", job["job_id"].as_str().expect("a job id"));
     for path in ["/ws/tasks/", job_path.as_str()] {
-        let mut socket = connect(
-            &app.ws_url(path),
-            &[("authorization", &format!("Bearer {}", user.token))],
-        )
-        .await;
+        let mut socket =
+            connect(&app.ws_url(path), &[("authorization", &format!("Bearer {}", user.token))])
+                .await;
         if path.starts_with("/ws/jobs/") {
             next_json(&mut socket, PROMPTLY).await;
         }
         // Sent while reading, as a browser does: the close frame arrives during the send.
         let (mut sink, mut stream) = socket.split();
         let sending = tokio::spawn(async move {
-            let _ = sink
-                .send(Message::Text("x".repeat(10 * 1024 * 1024).into()))
-                .await;
+            let _ = sink.send(Message::Text("x".repeat(10 * 1024 * 1024).into())).await;
         });
         let code = tokio::time::timeout(Duration::from_secs(10), async {
             while let Some(Ok(message)) = stream.next().await {

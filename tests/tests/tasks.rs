@@ -24,24 +24,9 @@ async fn crud_flow_of_reference_002() {
     )
     .await;
     let id = task["id"].as_str().unwrap().to_owned();
-    let mut keys: Vec<&str> = task
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let mut keys: Vec<&str> = task.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
-            "date_created",
-            "description",
-            "id",
-            "last_updated",
-            "status_task",
-            "title"
-        ]
-    );
+    assert_eq!(keys, ["date_created", "description", "id", "last_updated", "status_task", "title"]);
     assert_eq!(task["date_created"], task["last_updated"]);
 
     let path = format!("/api/v1/tasks/{id}/");
@@ -65,14 +50,8 @@ async fn crud_flow_of_reference_002() {
     assert_eq!(put["date_created"], task["date_created"]);
     assert_ne!(put["last_updated"], task["last_updated"]);
 
-    let (status, patched) = app
-        .send(
-            Method::PATCH,
-            &path,
-            &ada.token,
-            &json!({"status_task": "IN PROGRESS"}),
-        )
-        .await;
+    let (status, patched) =
+        app.send(Method::PATCH, &path, &ada.token, &json!({"status_task": "IN PROGRESS"})).await;
     assert_eq!(status, 200, "{patched}");
     assert_eq!(patched["status_task"], "IN PROGRESS");
     assert_eq!(patched["title"], "Complete Backend Assessment");
@@ -85,10 +64,7 @@ async fn crud_flow_of_reference_002() {
     assert_eq!(list["results"][0], patched);
 
     let (status, deleted) = app.act(Method::DELETE, &path, &ada.token).await;
-    assert_eq!(
-        (status, deleted),
-        (200, json!({"message": "Task deleted successfully"}))
-    );
+    assert_eq!((status, deleted), (200, json!({"message": "Task deleted successfully"})));
     let (status, _) = app.read(&path, &ada.token).await;
     assert_eq!(status, 404);
     let (status, _) = app.act(Method::DELETE, &path, &ada.token).await;
@@ -106,26 +82,15 @@ async fn invalid_tasks_get_field_errors_and_change_nothing() {
         (json!({"title": "  \t "}), "title"),
         (json!({"title": long}), "title"),
         (json!({"title": 7}), "title"),
-        (
-            json!({"title": "ok", "description": "d".repeat(10_001)}),
-            "description",
-        ),
+        (json!({"title": "ok", "description": "d".repeat(10_001)}), "description"),
         (json!({"title": "ok", "description": ["no"]}), "description"),
         (json!({"title": "ok", "status_task": "done"}), "status_task"),
-        (
-            json!({"title": "ok", "status_task": "FINISHED"}),
-            "status_task",
-        ),
+        (json!({"title": "ok", "status_task": "FINISHED"}), "status_task"),
     ];
     for (body, field) in cases {
-        let (status, problem) = app
-            .send(Method::POST, "/api/v1/tasks/", &ada.token, &body)
-            .await;
+        let (status, problem) = app.send(Method::POST, "/api/v1/tasks/", &ada.token, &body).await;
         assert_eq!(status, 400, "{body} → {problem}");
-        assert!(
-            problem["errors"][field].is_array(),
-            "{body} should name {field}: {problem}"
-        );
+        assert!(problem["errors"][field].is_array(), "{body} should name {field}: {problem}");
     }
     // Bodies that are not JSON objects at all.
     let response = app
@@ -151,9 +116,7 @@ async fn invalid_tasks_get_field_errors_and_change_nothing() {
     assert_eq!(app.env.count_rows("tasks").await, 0);
 
     // Exactly 100 characters (not bytes) is fine, and titles are trimmed.
-    let long = app
-        .create_task(&ada, json!({"title": "é".repeat(100)}))
-        .await;
+    let long = app.create_task(&ada, json!({"title": "é".repeat(100)})).await;
     assert_eq!(long["title"].as_str().unwrap().chars().count(), 100);
     let task = app.create_task(&ada, json!({"title": "  trimmed\n"})).await;
     assert_eq!(task["title"], "trimmed");
@@ -161,19 +124,11 @@ async fn invalid_tasks_get_field_errors_and_change_nothing() {
     assert_eq!(task["description"], "");
 
     let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
-    let (status, problem) = app
-        .send(Method::PATCH, &path, &ada.token, &json!({"title": ""}))
-        .await;
+    let (status, problem) = app.send(Method::PATCH, &path, &ada.token, &json!({"title": ""})).await;
     assert_eq!(status, 400);
     assert!(problem["errors"]["title"].is_array());
-    let (status, problem) = app
-        .send(
-            Method::PUT,
-            &path,
-            &ada.token,
-            &json!({"status_task": "DONE"}),
-        )
-        .await;
+    let (status, problem) =
+        app.send(Method::PUT, &path, &ada.token, &json!({"status_task": "DONE"})).await;
     assert_eq!(status, 400, "PUT needs the title");
     assert!(problem["errors"]["title"].is_array());
     let (_, unchanged) = app.read(&path, &ada.token).await;
@@ -181,14 +136,8 @@ async fn invalid_tasks_get_field_errors_and_change_nothing() {
 
     let (status, _) = app.call(Method::GET, "/api/v1/tasks/", None, None).await;
     assert_eq!(status, 401);
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/v1/tasks/",
-            None,
-            Some(&json!({"title": "x"})),
-        )
-        .await;
+    let (status, _) =
+        app.call(Method::POST, "/api/v1/tasks/", None, Some(&json!({"title": "x"}))).await;
     assert_eq!(status, 401);
 }
 
@@ -206,9 +155,7 @@ async fn another_users_task_is_not_found_on_every_verb() {
         (Method::PATCH, Some(&body)),
         (Method::DELETE, None),
     ] {
-        let (status, problem) = app
-            .call(method.clone(), &path, Some(&bob.token), body)
-            .await;
+        let (status, problem) = app.call(method.clone(), &path, Some(&bob.token), body).await;
         assert_eq!(status, 404, "{method} → {problem}");
     }
     let (_, list) = app.read("/api/v1/tasks/", &bob.token).await;
@@ -227,18 +174,13 @@ async fn concurrent_reads_each_get_their_own_task_and_never_anothers() {
     let mut owned = Vec::new();
     for i in 0..8 {
         for user in [&ada, &bob] {
-            let task = app
-                .create_task(user, json!({"title": format!("{} {i}", user.username)}))
-                .await;
+            let task =
+                app.create_task(user, json!({"title": format!("{} {i}", user.username)})).await;
             owned.push((user, task));
         }
     }
     let reads = (0..6).flat_map(|_| owned.iter()).flat_map(|(owner, task)| {
-        let other = if owner.username == ada.username {
-            &bob
-        } else {
-            &ada
-        };
+        let other = if owner.username == ada.username { &bob } else { &ada };
         [(*owner, task, true), (other, task, false)]
     });
     let outcomes = futures::future::join_all(reads.map(|(reader, task, own)| {
@@ -279,8 +221,7 @@ async fn lists_filter_search_order_and_page() {
         )
         .await;
     }
-    app.create_task(&bob, json!({"title": "bob's report"}))
-        .await;
+    app.create_task(&bob, json!({"title": "bob's report"})).await;
     let get = |query: &str| {
         let path = format!("/api/v1/tasks/{query}");
         let app = &app;
@@ -291,16 +232,7 @@ async fn lists_filter_search_order_and_page() {
     // Newest first by default.
     let (_, all) = get("").await;
     assert_eq!(all["count"], 5);
-    assert_eq!(
-        titles(&all),
-        [
-            "archive",
-            "100% done",
-            "Call Alice",
-            "write REPORT",
-            "Buy milk"
-        ]
-    );
+    assert_eq!(titles(&all), ["archive", "100% done", "Call Alice", "write REPORT", "Buy milk"]);
 
     let (_, done) = get("?status_task=DONE&ordering=title").await;
     assert_eq!(titles(&done), ["100% done", "Call Alice"]);
@@ -316,13 +248,7 @@ async fn lists_filter_search_order_and_page() {
     let (_, by_title_desc) = get("?ordering=-title").await;
     assert_eq!(
         titles(&by_title_desc),
-        [
-            "write REPORT",
-            "Call Alice",
-            "Buy milk",
-            "archive",
-            "100% done"
-        ]
+        ["write REPORT", "Call Alice", "Buy milk", "archive", "100% done"]
     );
     let (_, by_status_then_title) = get("?ordering=date_created,title").await;
     assert_eq!(titles(&by_status_then_title)[0], "Buy milk");
@@ -351,8 +277,7 @@ async fn lists_filter_search_order_and_page() {
         next.contains("page=2") && next.contains("ordering=title") && next.contains("page_size=2")
     );
     assert!(
-        next.trim_start_matches(&app.address)
-            .starts_with("/api/v1/tasks/?"),
+        next.trim_start_matches(&app.address).starts_with("/api/v1/tasks/?"),
         "the link keeps the published path: {next}"
     );
     let next_path = next.trim_start_matches(&app.address);

@@ -23,33 +23,18 @@ async fn five_failures_block_the_account_for_30s_across_instances() {
     app.register("guarded", "guarded-pass-1").await;
     for i in 0..5 {
         // Alternate instances: the count is shared through Redis.
-        let base = if i % 2 == 0 {
-            app.address.clone()
-        } else {
-            second.clone()
-        };
-        assert_eq!(
-            attempt(&app.client, &base, "guarded", "wrong-guess")
-                .await
-                .status(),
-            401
-        );
+        let base = if i % 2 == 0 { app.address.clone() } else { second.clone() };
+        assert_eq!(attempt(&app.client, &base, "guarded", "wrong-guess").await.status(), 401);
     }
     let r = attempt(&app.client, &second, "guarded", "guarded-pass-1").await;
     assert_eq!(r.status(), 429, "even the right password waits");
-    let retry_after: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=30).contains(&retry_after), "{retry_after}");
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     // Another account is not affected.
     app.register("bystander", "bystander-pass-1").await;
     assert_eq!(
-        attempt(&app.client, &app.address, "bystander", "bystander-pass-1")
-            .await
-            .status(),
+        attempt(&app.client, &app.address, "bystander", "bystander-pass-1").await.status(),
         200
     );
 }
@@ -73,13 +58,7 @@ async fn a_success_resets_the_account_count() {
 async fn fifty_failures_from_one_address_block_it() {
     let app = TestApp::spawn_without_worker().await;
     for i in 0..50 {
-        let r = attempt(
-            &app.client,
-            &app.address,
-            &format!("nobody_{i}"),
-            "whatever-pass",
-        )
-        .await;
+        let r = attempt(&app.client, &app.address, &format!("nobody_{i}"), "whatever-pass").await;
         assert_eq!(r.status(), 401);
     }
     let r = attempt(&app.client, &app.address, "someone_new", "whatever-pass").await;
@@ -92,13 +71,9 @@ async fn username_and_email_failures_share_one_count() {
     let app = TestApp::spawn().await;
     app.register("twonames", "twonames-pass-1").await;
     // Three by username, two by email (in another case): five for the one account.
-    for login in [
-        "twonames",
-        "TwoNames",
-        "twonames",
-        "twonames@example.com",
-        "TWONAMES@example.com",
-    ] {
+    for login in
+        ["twonames", "TwoNames", "twonames", "twonames@example.com", "TWONAMES@example.com"]
+    {
         let r = attempt(&app.client, &app.address, login, "wrong-guess").await;
         assert_eq!(r.status(), 401, "{login}");
     }
@@ -111,12 +86,7 @@ async fn username_and_email_failures_share_one_count() {
         let r = attempt(&app.client, &app.address, login, "whatever-1").await;
         assert_eq!(r.status(), 401, "{login}");
     }
-    assert_eq!(
-        attempt(&app.client, &app.address, "ghost", "whatever-1")
-            .await
-            .status(),
-        429
-    );
+    assert_eq!(attempt(&app.client, &app.address, "ghost", "whatever-1").await.status(), 429);
 }
 
 /// Registrations are limited per client address, across instances: probes of taken emails
@@ -130,11 +100,7 @@ async fn registrations_are_limited_per_client_address() {
     let client = reqwest::Client::new();
     let mut statuses = Vec::new();
     for i in 0..7 {
-        let base = if i % 2 == 0 {
-            app.address.clone()
-        } else {
-            second.clone()
-        };
+        let base = if i % 2 == 0 { app.address.clone() } else { second.clone() };
         let response = client
             .post(format!("{base}/api/v1/auth/register/"))
             .json(&json!({

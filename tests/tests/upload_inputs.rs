@@ -117,16 +117,11 @@ fn hostile_multipart_bodies_get_answers_and_leave_nothing_behind() {
     let (app, admin, product) = runtime.block_on(async {
         let app = TestApp::spawn().await;
         let admin = app.admin("uploader").await;
-        let product = products(&app, &admin, &[("Lamp", "10.00", 1)])
-            .await
-            .remove(0);
+        let product = products(&app, &admin, &[("Lamp", "10.00", 1)]).await.remove(0);
         (app, admin, product)
     });
     let url = app.url(&format!("/api/v1/products/{product}/image/"));
-    let mut runner = TestRunner::new(Config {
-        cases: 96,
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new(Config { cases: 96, ..Config::default() });
     runner
         .run(&upload(), |upload| {
             let (status, answer) = runtime.block_on(async {

@@ -96,9 +96,5 @@ async fn reads_that_arrive_together_share_statements() {
     }
     // One statement per read would be 48; batches of up to 8 take at least 6.
     let statements = STATEMENTS.load(Ordering::SeqCst);
-    assert!(
-        statements < keys.len() / 2,
-        "{statements} statements for {} reads",
-        keys.len()
-    );
+    assert!(statements < keys.len() / 2, "{statements} statements for {} reads", keys.len());
 }

@@ -119,11 +119,7 @@ async fn a_request_in_flight_when_a_job_is_announced_wakes_the_worker_again() {
         .get_multiplexed_async_connection_with_config(&patient)
         .await
         .unwrap();
-    let client_id: i64 = redis::cmd("CLIENT")
-        .arg("ID")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let client_id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut raw).await.unwrap();
     let mut conn = WatchedConnection::new(raw, sub.signal.clone());
     assert_eq!(sub.poll(), Poll::Pending);
 
@@ -161,10 +157,7 @@ async fn a_request_in_flight_when_a_job_is_announced_wakes_the_worker_again() {
     let before = sub.counter.wakes();
 
     request.await.unwrap().unwrap();
-    assert!(
-        sub.counter.wakes() > before,
-        "the worker was not woken again"
-    );
+    assert!(sub.counter.wakes() > before, "the worker was not woken again");
     assert_eq!(sub.poll(), Poll::Ready(Some(())));
 
     // A request sent after the announcement saw the job already: no repeat.

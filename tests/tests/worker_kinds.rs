@@ -27,10 +27,7 @@ fn logged_worker(
     if let Some(kinds) = flag {
         cmd.arg("--kinds").arg(kinds);
     }
-    Binary {
-        child: cmd.spawn().expect("dispatch-worker starts"),
-        name: "dispatch-worker",
-    }
+    Binary { child: cmd.spawn().expect("dispatch-worker starts"), name: "dispatch-worker" }
 }
 
 /// The kinds of the jobs a worker's log says it finished.
@@ -56,12 +53,8 @@ async fn each_kind_is_processed_only_by_the_worker_that_runs_it() {
     std::fs::create_dir_all(&dir).unwrap();
     let general_log = dir.join("general.log");
     let images_log = dir.join("images.log");
-    let mut general = logged_worker(
-        &app.env,
-        &general_log,
-        Some("register_user,send_mail,daily_mail"),
-        &[],
-    );
+    let mut general =
+        logged_worker(&app.env, &general_log, Some("register_user,send_mail,daily_mail"), &[]);
 
     let admin = app.admin("root").await;
     let product = products(&app, &admin, &[("P", "1.00", 0)]).await.remove(0);
@@ -86,13 +79,9 @@ async fn each_kind_is_processed_only_by_the_worker_that_runs_it() {
             ("DISPATCH_WORKER_CONCURRENCY", "resize_image=1"),
         ],
     );
-    wait_until(
-        Duration::from_secs(30),
-        "the image worker to resize",
-        || async {
-            (job_status(&app, &admin.token, &resize_id).await == "succeeded").then_some(())
-        },
-    )
+    wait_until(Duration::from_secs(30), "the image worker to resize", || async {
+        (job_status(&app, &admin.token, &resize_id).await == "succeeded").then_some(())
+    })
     .await;
     let second = app.user("second").await;
     assert!(!second.id.is_empty());
@@ -100,10 +89,7 @@ async fn each_kind_is_processed_only_by_the_worker_that_runs_it() {
     let general_kinds = finished_kinds(&general_log);
     let image_kinds = finished_kinds(&images_log);
     assert!(general_kinds.len() >= 3, "{general_kinds:?}");
-    assert!(
-        general_kinds.iter().all(|k| k == "register_user"),
-        "{general_kinds:?}"
-    );
+    assert!(general_kinds.iter().all(|k| k == "register_user"), "{general_kinds:?}");
     assert_eq!(image_kinds, ["resize_image"]);
     let started = std::fs::read_to_string(&images_log).unwrap();
     assert!(started.contains("resize_image×1"), "{started}");
@@ -121,10 +107,7 @@ async fn an_unknown_kind_is_refused_at_start() {
         .expect("dispatch-worker runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("--kinds") && stderr.contains("thumbnails"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("--kinds") && stderr.contains("thumbnails"), "{stderr}");
 
     let output = command("dispatch-worker", &env)
         .env("DISPATCH_WORKER_KINDS", "mail")
@@ -132,10 +115,7 @@ async fn an_unknown_kind_is_refused_at_start() {
         .expect("dispatch-worker runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("DISPATCH_WORKER_KINDS") && stderr.contains("\"mail\""),
-        "{stderr}"
-    );
+    assert!(stderr.contains("DISPATCH_WORKER_KINDS") && stderr.contains("\"mail\""), "{stderr}");
 
     let output = command("dispatch-worker", &env)
         .env("DISPATCH_WORKER_CONCURRENCY", "resize_image=lots")

@@ -13,14 +13,7 @@ use dispatch_tests::{wait_until, TestEnv};
 
 /// The worker's gauge of its consumers: 1 while they take jobs, 0 while they are rebuilt.
 async fn consumers_up_gauge(client: &reqwest::Client, health: &str) -> Option<String> {
-    let metrics = client
-        .get(format!("{health}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
+    let metrics = client.get(format!("{health}/metrics")).send().await.ok()?.text().await.ok()?;
     metrics
         .lines()
         .find_map(|line| line.strip_prefix("dispatch_worker_consumers_up "))
@@ -100,10 +93,7 @@ async fn redis_flushed_three_times_during_a_burst_loses_no_registration() {
             setup.redis.flush_all().await;
         }
     };
-    tokio::join!(
-        registrations(&setup.bases, "flushed", COUNT, 16, accepted.clone()),
-        flusher
-    );
+    tokio::join!(registrations(&setup.bases, "flushed", COUNT, 16, accepted.clone()), flusher);
     all_registered(&setup.env, COUNT, Duration::from_secs(120)).await;
     let client = reqwest::Client::new();
     assert_eq!(worker_ready(&client, &setup.health).await, Some(200));
@@ -118,19 +108,12 @@ async fn redis_restarted_during_a_burst_loses_no_registration() {
     first.await;
     setup.redis.stop();
     let client = reqwest::Client::new();
-    wait_until(
-        Duration::from_secs(30),
-        "the worker to report its consumers down",
-        || {
-            let (client, health) = (client.clone(), setup.health.clone());
-            async move { (worker_ready(&client, &health).await? == 503).then_some(()) }
-        },
-    )
+    wait_until(Duration::from_secs(30), "the worker to report its consumers down", || {
+        let (client, health) = (client.clone(), setup.health.clone());
+        async move { (worker_ready(&client, &health).await? == 503).then_some(()) }
+    })
     .await;
-    assert_eq!(
-        consumers_up_gauge(&client, &setup.health).await.as_deref(),
-        Some("0")
-    );
+    assert_eq!(consumers_up_gauge(&client, &setup.health).await.as_deref(), Some("0"));
     setup.redis = PrivateRedis::start(setup.redis.port);
     for base in &setup.bases {
         dispatch_tests::process::wait_ready(base).await;
@@ -138,16 +121,8 @@ async fn redis_restarted_during_a_burst_loses_no_registration() {
     registrations(&setup.bases, "after", COUNT / 2, 8, accepted.clone()).await;
     all_registered(&setup.env, COUNT, Duration::from_secs(120)).await;
     assert_eq!(worker_ready(&client, &setup.health).await, Some(200));
-    assert_eq!(
-        consumers_up_gauge(&client, &setup.health).await.as_deref(),
-        Some("1")
-    );
-    assert!(setup
-        .worker
-        .child
-        .try_wait()
-        .expect("worker status")
-        .is_none());
+    assert_eq!(consumers_up_gauge(&client, &setup.health).await.as_deref(), Some("1"));
+    assert!(setup.worker.child.try_wait().expect("worker status").is_none());
 }
 
 #[tokio::test]

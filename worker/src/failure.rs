@@ -9,10 +9,7 @@ pub enum JobFailure {
 
 impl JobFailure {
     pub fn permanent(code: &'static str, message: impl Into<String>) -> Self {
-        JobFailure::Permanent {
-            code,
-            message: message.into(),
-        }
+        JobFailure::Permanent { code, message: message.into() }
     }
 
     pub fn transient(cause: impl std::fmt::Display) -> Self {

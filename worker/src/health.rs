@@ -21,10 +21,7 @@ pub struct ConsumerHealth {
 impl ConsumerHealth {
     /// Down at first: nothing takes jobs before the consumers have started.
     pub fn new(recovery_limit: Duration) -> Self {
-        let health = Self {
-            down_since: Mutex::new(Some(Instant::now())),
-            recovery_limit,
-        };
+        let health = Self { down_since: Mutex::new(Some(Instant::now())), recovery_limit };
         health.report(false);
         health
     }
@@ -68,9 +65,7 @@ impl ConsumerHealth {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
         // The guarded value is a plain timestamp: a panic elsewhere cannot leave it torn.
-        self.down_since
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.down_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn report(&self, up: bool) {

@@ -49,12 +49,7 @@ pub fn spawn(
     let concurrency: BTreeMap<String, usize> = settings
         .worker_kinds
         .iter()
-        .map(|&kind| {
-            (
-                kind.as_str().to_owned(),
-                settings.worker_concurrency.for_kind(kind),
-            )
-        })
+        .map(|&kind| (kind.as_str().to_owned(), settings.worker_concurrency.for_kind(kind)))
         .collect();
     for (kind, n) in &concurrency {
         metrics::gauge!("dispatch_worker_concurrency", "kind" => kind.clone()).set(*n as f64);

@@ -81,10 +81,7 @@ fn decode_jpeg(
     let header = decompressor.read_header(bytes).map_err(unreadable)?;
     let original = (header.width as u32, header.height as u32);
     check_pixels(original)?;
-    if matches!(
-        header.colorspace,
-        turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
-    ) {
+    if matches!(header.colorspace, turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK) {
         // TurboJPEG does not convert CMYK to RGB; the image crate does (at full size).
         let reader = image::ImageReader::with_format(Cursor::new(bytes), image::ImageFormat::Jpeg);
         return Ok((reader.decode().map_err(unreadable)?, original));
@@ -97,9 +94,7 @@ fn decode_jpeg(
         .filter(|f| f.num() <= f.denom() && f.scale(long) >= min_long_side as usize)
         .min_by(|a, b| (a.num() * b.denom()).cmp(&(b.num() * a.denom())))
         .unwrap_or(turbojpeg::ScalingFactor::ONE);
-    decompressor
-        .set_scaling_factor(factor)
-        .map_err(unreadable)?;
+    decompressor.set_scaling_factor(factor).map_err(unreadable)?;
     let scaled = header.scaled(factor);
     let mut image = turbojpeg::Image {
         pixels: vec![0u8; 3 * scaled.width * scaled.height],
@@ -108,9 +103,7 @@ fn decode_jpeg(
         height: scaled.height,
         format: turbojpeg::PixelFormat::RGB,
     };
-    decompressor
-        .decompress(bytes, image.as_deref_mut())
-        .map_err(unreadable)?;
+    decompressor.decompress(bytes, image.as_deref_mut()).map_err(unreadable)?;
     let rgb = RgbImage::from_raw(scaled.width as u32, scaled.height as u32, image.pixels)
         .ok_or_else(|| ResizeError::Unreadable("The JPEG's pixel data is incomplete.".into()))?;
     Ok((DynamicImage::ImageRgb8(rgb), original))
@@ -190,25 +183,13 @@ pub fn both_sizes(
             .unwrap_or_else(|_| Err(ResizeError::Unreadable("The encoder failed.".into())));
         (full_bytes, thumb_bytes)
     });
-    Ok((
-        thumb_bytes?,
-        full_bytes?,
-        Written {
-            original,
-            thumb: thumb_dims,
-            full: full_dims,
-        },
-    ))
+    Ok((thumb_bytes?, full_bytes?, Written { original, thumb: thumb_dims, full: full_dims }))
 }
 
 /// Writes `bytes` to `path` so readers see the old file or the new one, never a part.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("media path has no parent"))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".resize-")
-        .tempfile_in(dir)?;
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("media path has no parent"))?;
+    let mut temp = tempfile::Builder::new().prefix(".resize-").tempfile_in(dir)?;
     std::io::Write::write_all(&mut temp, bytes)?;
     temp.as_file().sync_data()?;
     temp.persist(path).map_err(|e| e.error)?;
@@ -251,11 +232,7 @@ mod tests {
             assert_eq!(written.full, (500, 333));
             assert_eq!(written.thumb, (100, 67));
             let again = both_sizes(&bytes, format).unwrap();
-            assert_eq!(
-                (thumb.clone(), full.clone()),
-                (again.0, again.1),
-                "{format:?}"
-            );
+            assert_eq!((thumb.clone(), full.clone()), (again.0, again.1), "{format:?}");
             assert_eq!(UploadFormat::sniff(&thumb), Some(format));
             let full_image = image::load_from_memory(&full).unwrap();
             assert_eq!((full_image.width(), full_image.height()), (500, 333));
@@ -278,9 +255,6 @@ mod tests {
     fn garbage_after_a_valid_signature_is_unreadable() {
         let mut bytes = sample(UploadFormat::Png, 50, 50);
         bytes.truncate(40);
-        assert!(matches!(
-            both_sizes(&bytes, UploadFormat::Png),
-            Err(ResizeError::Unreadable(_))
-        ));
+        assert!(matches!(both_sizes(&bytes, UploadFormat::Png), Err(ResizeError::Unreadable(_))));
     }
 }

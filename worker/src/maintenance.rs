@@ -71,10 +71,7 @@ pub async fn reconcile_once(
     let mut conn = ctx.db.get().await?;
     let abandoned = jobs::release_abandoned(&mut conn, ctx.settings.requeue_after).await?;
     if abandoned > 0 {
-        tracing::warn!(
-            abandoned,
-            "jobs whose worker stopped were released for another run"
-        );
+        tracing::warn!(abandoned, "jobs whose worker stopped were released for another run");
     }
     let due = jobs::due_for_requeue(&mut conn, ctx.settings.requeue_after, BATCH).await?;
     if due.is_empty() {
@@ -95,10 +92,7 @@ pub async fn reconcile_once(
         }
     }
     jobs::mark_requeued(&mut conn, &pushed).await?;
-    tracing::info!(
-        count = pushed.len(),
-        "re-enqueued jobs whose queue message may have been lost"
-    );
+    tracing::info!(count = pushed.len(), "re-enqueued jobs whose queue message may have been lost");
     Ok(pushed.len())
 }
 
@@ -129,9 +123,9 @@ async fn record_queue_depth(
     for kind in counts {
         let label = kind.kind.as_str();
         metrics::gauge!("dispatch_queue_depth", "kind" => label).set(kind.queued as f64);
-        let waited = kind.oldest_queued.map_or(0.0, |at| {
-            (now - utc(at)).num_milliseconds().max(0) as f64 / 1000.0
-        });
+        let waited = kind
+            .oldest_queued
+            .map_or(0.0, |at| (now - utc(at)).num_milliseconds().max(0) as f64 / 1000.0);
         metrics::gauge!("dispatch_queue_oldest_seconds", "kind" => label).set(waited);
     }
     Ok(())

@@ -22,9 +22,7 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 /// Installs the metrics recorder and serves the endpoint; nothing when `bind` is `None`.
 pub async fn serve(bind: Option<SocketAddr>, health: Arc<ConsumerHealth>) -> anyhow::Result<()> {
     let Some(addr) = bind else { return Ok(()) };
-    let metrics = PrometheusBuilder::new()
-        .install_recorder()
-        .context("the metrics recorder")?;
+    let metrics = PrometheusBuilder::new().install_recorder().context("the metrics recorder")?;
     let acceptor = TcpListener::bind(addr)
         .into_acceptor()
         .await
@@ -54,9 +52,7 @@ pub async fn serve(bind: Option<SocketAddr>, health: Arc<ConsumerHealth>) -> any
 
 #[handler]
 fn render(metrics: Data<&PrometheusHandle>) -> Response {
-    Response::builder()
-        .content_type("text/plain; version=0.0.4")
-        .body(metrics.render())
+    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render())
 }
 
 #[handler]

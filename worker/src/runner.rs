@@ -113,9 +113,7 @@ async fn deliver(message: JobMessage, ctx: &JobContext) -> Result<(), BoxDynErro
 
     let job = {
         let mut conn = ctx.db.get().await.map_err(|e| retry_later(e.to_string()))?;
-        jobs::find(&mut conn, job_id)
-            .await
-            .map_err(|e| retry_later(e.to_string()))?
+        jobs::find(&mut conn, job_id).await.map_err(|e| retry_later(e.to_string()))?
     };
     let Some(job) = job else { return Ok(()) };
     // Every line the run logs carries the job and the request that started it.
@@ -138,11 +136,9 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
 
     let Some(kind) = job.kind() else {
         record_failure(ctx, &job, error_codes::INVALID_PAYLOAD, "unknown job kind").await?;
-        return Err(AbortError::new(RetryLater {
-            job_id,
-            reason: "unknown job kind".into(),
-        })
-        .into());
+        return Err(
+            AbortError::new(RetryLater { job_id, reason: "unknown job kind".into() }).into()
+        );
     };
 
     let started = std::time::Instant::now();
@@ -156,9 +152,8 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
             let attempts = job.attempts;
             let done = job.succeeded(&result, now_naive());
             let mut conn = ctx.db.get().await.map_err(|e| retry_later(e.to_string()))?;
-            let written = jobs::finish(&mut conn, &done)
-                .await
-                .map_err(|e| retry_later(e.to_string()))?;
+            let written =
+                jobs::finish(&mut conn, &done).await.map_err(|e| retry_later(e.to_string()))?;
             drop(conn);
             count_success(job_id, kind, elapsed, attempts);
             if written {
@@ -175,11 +170,7 @@ async fn run_claimed(ctx: &JobContext, job_id: Uuid, job: JobRow) -> Result<(), 
             tracing::error!(%job_id, %kind, error = %message, "job failed");
             record_failure(ctx, &job, error_codes::EXHAUSTED, &message).await?;
             metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed").increment(1);
-            Err(AbortError::new(RetryLater {
-                job_id,
-                reason: message,
-            })
-            .into())
+            Err(AbortError::new(RetryLater { job_id, reason: message }).into())
         }
         Err(JobFailure::Transient(reason)) => {
             tracing::warn!(%job_id, %kind, attempts = job.attempts, error = %reason, "job attempt failed; will retry");
@@ -206,11 +197,7 @@ fn failed_for_good(job_id: Uuid, kind: JobKind, code: &str, message: String) -> 
     tracing::warn!(%job_id, %kind, code, error = %message, "job failed permanently");
     metrics::counter!("dispatch_jobs_total", "kind" => kind.as_str(), "outcome" => "failed")
         .increment(1);
-    AbortError::new(RetryLater {
-        job_id,
-        reason: message,
-    })
-    .into()
+    AbortError::new(RetryLater { job_id, reason: message }).into()
 }
 
 async fn record_failure(

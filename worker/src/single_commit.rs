@@ -50,11 +50,7 @@ pub enum RolledBack {
 }
 
 pub async fn deliver(ctx: &JobContext, job_id: Uuid) -> Result<Delivery, RolledBack> {
-    let mut conn = ctx
-        .db
-        .get()
-        .await
-        .map_err(|e| RolledBack::Unavailable(e.to_string()))?;
+    let mut conn = ctx.db.get().await.map_err(|e| RolledBack::Unavailable(e.to_string()))?;
     conn.transaction(async |conn| {
         let Some(row) = jobs::lock_for_run(conn, job_id).await? else {
             return Ok(Delivery::NotClaimable);
@@ -75,19 +71,13 @@ pub async fn deliver(ctx: &JobContext, job_id: Uuid) -> Result<Delivery, RolledB
         let elapsed = started.elapsed();
         let (row, failure) = match outcome {
             Ok(result) => (running.succeeded(&result, now_naive()), None),
-            Err(JobFailure::Permanent { code, message }) => (
-                running.failed(&message, code, now_naive()),
-                Some((code, message)),
-            ),
+            Err(JobFailure::Permanent { code, message }) => {
+                (running.failed(&message, code, now_naive()), Some((code, message)))
+            }
             Err(JobFailure::Transient(reason)) => return Err(RolledBack::Transient(reason)),
         };
         jobs::finish(conn, &row).await?;
-        Ok(Delivery::Finished(Box::new(Finished {
-            row,
-            kind,
-            elapsed,
-            failure,
-        })))
+        Ok(Delivery::Finished(Box::new(Finished { row, kind, elapsed, failure })))
     })
     .await
 }

@@ -34,17 +34,13 @@ pub async fn run(
     let health = Arc::new(ConsumerHealth::new(settings.worker_recovery_limit));
     metrics_server::serve(settings.worker_metrics_bind, health.clone()).await?;
     let pool = db::build_pool(&settings.database_url, settings.db_pool_size);
-    patience::until_ok(
-        "the database and its migrations (dispatch-api applies them)",
-        || schema_ready(&pool),
-    )
+    patience::until_ok("the database and its migrations (dispatch-api applies them)", || {
+        schema_ready(&pool)
+    })
     .await;
 
-    let mailer = Mailer::new(
-        settings.smtp_url.as_deref(),
-        settings.mail_dir.clone(),
-        &settings.mail_from,
-    )?;
+    let mailer =
+        Mailer::new(settings.smtp_url.as_deref(), settings.mail_dir.clone(), &settings.mail_from)?;
     let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
     let conn = patience::until_ok("Redis", || redis_conn::connect(&client)).await;
     let registry_conn = conn.clone();
@@ -69,23 +65,15 @@ pub async fn run(
     });
     let upkeep = maintenance::spawn(ctx.clone(), stop.clone());
 
-    let instance = format!(
-        "dispatch-worker-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
+    let instance = format!("dispatch-worker-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let kinds: Vec<String> = settings
         .worker_kinds
         .iter()
         .map(|k| format!("{k}×{}", settings.worker_concurrency.for_kind(*k)))
         .collect();
     tracing::info!(%instance, kinds = %kinds.join(", "), "dispatch-worker started");
-    let beats = heartbeat::spawn(
-        instance.clone(),
-        settings.clone(),
-        registry_conn,
-        in_hand,
-        stop.clone(),
-    );
+    let beats =
+        heartbeat::spawn(instance.clone(), settings.clone(), registry_conn, in_hand, stop.clone());
     health.starting();
     let outcome = loop {
         let channels = ctx
@@ -209,12 +197,7 @@ fn monitor(
     }
     // The schedule runs where daily_mail jobs run, so an image-only worker stays just that.
     let runs_daily_mail = ctx.settings.worker_kinds.contains(&JobKind::DailyMail);
-    if let Some(cron) = ctx
-        .settings
-        .daily_mail_schedule
-        .clone()
-        .filter(|_| runs_daily_mail)
-    {
+    if let Some(cron) = ctx.settings.daily_mail_schedule.clone().filter(|_| runs_daily_mail) {
         let ctx = ctx.clone();
         let name = format!("{instance}-{}-schedule", schedule::DAILY_MAIL);
         monitor = monitor.register(move |_restarts| {
@@ -231,9 +214,7 @@ fn monitor(
 async fn schema_ready(pool: &db::DbPool) -> Result<(), db::DbError> {
     use diesel_async::RunQueryDsl;
     let mut conn = pool.get().await?;
-    diesel::sql_query("SELECT 1 FROM jobs LIMIT 1")
-        .execute(&mut conn)
-        .await?;
+    diesel::sql_query("SELECT 1 FROM jobs LIMIT 1").execute(&mut conn).await?;
     Ok(())
 }
 

@@ -26,11 +26,7 @@ fn field_conflict(slug: &'static str, field: &str, message: String) -> ApiError 
 }
 
 fn conflict(slug: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::Conflict {
-        slug,
-        detail: detail.into(),
-        errors: None,
-    }
+    ApiError::Conflict { slug, detail: detail.into(), errors: None }
 }
 
 impl From<NotAdmin> for ApiError {
@@ -41,9 +37,7 @@ impl From<NotAdmin> for ApiError {
 
 impl From<TooManyAttempts> for ApiError {
     fn from(e: TooManyAttempts) -> Self {
-        ApiError::TooManyRequests {
-            retry_after: e.retry_after,
-        }
+        ApiError::TooManyRequests { retry_after: e.retry_after }
     }
 }
 
@@ -56,16 +50,8 @@ impl From<Taken> for ApiError {
         if taken.email {
             errors.add("email", "A user with that email already exists.");
         }
-        let slug = if taken.username {
-            "username-taken"
-        } else {
-            "email-taken"
-        };
-        ApiError::Conflict {
-            slug,
-            detail: errors.to_string(),
-            errors: Some(errors),
-        }
+        let slug = if taken.username { "username-taken" } else { "email-taken" };
+        ApiError::Conflict { slug, detail: errors.to_string(), errors: Some(errors) }
     }
 }
 
@@ -229,10 +215,8 @@ impl From<ShoppingError> for ApiError {
                 let mut errors = ValidationErrors::new();
                 let mut parts = Vec::new();
                 for s in &shortages {
-                    let message = format!(
-                        "{}: {} requested, {} in stock.",
-                        s.name, s.requested, s.available
-                    );
+                    let message =
+                        format!("{}: {} requested, {} in stock.", s.name, s.requested, s.available);
                     errors.add(&s.product_id.to_string(), message.clone());
                     parts.push(message);
                 }

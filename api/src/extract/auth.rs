@@ -50,10 +50,8 @@ pub struct RawToken {
 /// `token` query parameter when `websocket`, or the cookie. A WebSocket handshake is not
 /// subject to CORS, so there the cookie counts only when the page is from this origin.
 pub fn raw_token(request: &Request, websocket: bool) -> Option<RawToken> {
-    if let Some(value) = request
-        .headers()
-        .get(poem::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    if let Some(value) =
+        request.headers().get(poem::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
     {
         let value = value.trim();
         let token = value
@@ -62,10 +60,7 @@ pub fn raw_token(request: &Request, websocket: bool) -> Option<RawToken> {
             .unwrap_or(value)
             .trim();
         if !token.is_empty() {
-            return Some(RawToken {
-                value: token.to_owned(),
-                source: TokenSource::Header,
-            });
+            return Some(RawToken { value: token.to_owned(), source: TokenSource::Header });
         }
     }
     if websocket {
@@ -79,10 +74,7 @@ pub fn raw_token(request: &Request, websocket: bool) -> Option<RawToken> {
             })
             .filter(|t| !t.is_empty())
         {
-            return Some(RawToken {
-                value: token,
-                source: TokenSource::Query,
-            });
+            return Some(RawToken { value: token, source: TokenSource::Query });
         }
     }
     if websocket && !same_origin(request) {
@@ -93,10 +85,7 @@ pub fn raw_token(request: &Request, websocket: bool) -> Option<RawToken> {
         .get(ACCESS_COOKIE)
         .map(|c| c.value_str().to_owned())
         .filter(|t| !t.is_empty())
-        .map(|value| RawToken {
-            value,
-            source: TokenSource::Cookie,
-        })
+        .map(|value| RawToken { value, source: TokenSource::Cookie })
 }
 
 /// True without an `Origin` header (not a browser page) or when it names this host.
@@ -104,10 +93,7 @@ fn same_origin(request: &Request) -> bool {
     let Some(origin) = request.headers().get(poem::http::header::ORIGIN) else {
         return true;
     };
-    let host = request
-        .headers()
-        .get(poem::http::header::HOST)
-        .and_then(|h| h.to_str().ok());
+    let host = request.headers().get(poem::http::header::HOST).and_then(|h| h.to_str().ok());
     let origin_host = origin
         .to_str()
         .ok()
@@ -123,13 +109,10 @@ fn check_cross_site_write(request: &Request) -> Result<(), ApiError> {
     if request.method().is_safe() || request.headers().contains_key("x-requested-with") {
         return Ok(());
     }
-    let json = request
-        .content_type()
-        .and_then(|t| t.parse::<mime::Mime>().ok())
-        .is_some_and(|m| {
-            m.type_() == mime::APPLICATION
-                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
-        });
+    let json = request.content_type().and_then(|t| t.parse::<mime::Mime>().ok()).is_some_and(|m| {
+        m.type_() == mime::APPLICATION
+            && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+    });
     if json {
         Ok(())
     } else {
@@ -143,9 +126,7 @@ fn check_cross_site_write(request: &Request) -> Result<(), ApiError> {
 }
 
 pub async fn authenticate_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
-    authenticate_claims(state, token)
-        .await
-        .map(|(user, _)| user)
+    authenticate_claims(state, token).await.map(|(user, _)| user)
 }
 
 /// The user and the token's claims (for connections that must end when the token does).
@@ -234,8 +215,7 @@ macro_rules! bearer_extractor {
     };
 }
 
-bearer_extractor!(AuthUser, fallback = false, |request| required(request)
-    .await?);
+bearer_extractor!(AuthUser, fallback = false, |request| required(request).await?);
 
 bearer_extractor!(OptionalAuth, fallback = true, |request| OptionalAuth(
     authenticate_request(request).await?

@@ -22,11 +22,7 @@ pub fn client_address(request: &Request, trusted_proxies: &[IpAddr]) -> IpAddr {
         .flat_map(|v| v.split(','))
         .filter_map(|hop| hop.trim().parse().ok())
         .collect();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|hop| !trusted_proxies.contains(hop))
-        .unwrap_or(peer)
+    forwarded.into_iter().rev().find(|hop| !trusted_proxies.contains(hop)).unwrap_or(peer)
 }
 
 /// Whether the client's connection is HTTPS: served so here, or said so by a trusted proxy
@@ -35,10 +31,8 @@ pub fn came_over_https(request: &Request, trusted_proxies: &[IpAddr]) -> bool {
     if request.scheme() == &poem::http::uri::Scheme::HTTPS {
         return true;
     }
-    let peer_trusted = request
-        .remote_addr()
-        .as_socket_addr()
-        .is_some_and(|a| trusted_proxies.contains(&a.ip()));
+    let peer_trusted =
+        request.remote_addr().as_socket_addr().is_some_and(|a| trusted_proxies.contains(&a.ip()));
     peer_trusted
         && request
             .headers()

@@ -42,10 +42,7 @@ fn storage_error(e: impl std::fmt::Display) -> ApiError {
 impl ImageUpload {
     /// The file as the catalogue takes it.
     pub fn into_file(self) -> ImageFile {
-        ImageFile {
-            file: self.file,
-            format: self.format,
-        }
+        ImageFile { file: self.file, format: self.format }
     }
 
     async fn parse(request: &Request, body: &mut RequestBody) -> Result<Self, ApiError> {
@@ -82,9 +79,7 @@ impl ImageUpload {
             if field.name() != Some(FIELD) {
                 continue;
             }
-            tokio::fs::create_dir_all(&dir)
-                .await
-                .map_err(storage_error)?;
+            tokio::fs::create_dir_all(&dir).await.map_err(storage_error)?;
             let temp = {
                 let dir = dir.clone();
                 tokio::task::spawn_blocking(move || {
@@ -116,9 +111,7 @@ impl ImageUpload {
                     let take = (SNIFF_BYTES - head.len()).min(read);
                     head.extend_from_slice(&buffer[..take]);
                 }
-                file.write_all(&buffer[..read])
-                    .await
-                    .map_err(storage_error)?;
+                file.write_all(&buffer[..read]).await.map_err(storage_error)?;
             }
             file.flush().await.map_err(storage_error)?;
             if size == 0 {
@@ -129,11 +122,7 @@ impl ImageUpload {
                     "The file is not a JPEG, PNG or WebP image (judged by its content).".into(),
                 )
             })?;
-            return Ok(Self {
-                file: path,
-                format,
-                size,
-            });
+            return Ok(Self { file: path, format, size });
         }
         Err(ApiError::field(FIELD, "No file was submitted."))
     }

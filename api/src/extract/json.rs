@@ -80,16 +80,14 @@ fn field_errors<T: Type>(value: &Value) -> ValidationErrors {
         if field_value.is_null() {
             continue;
         }
-        let problem = resolved(&registry, property)
-            .into_iter()
-            .find_map(|field_schema| {
-                let expected = field_schema.ty;
-                if !type_matches(expected, field_value) {
-                    Some(format!("Expected {}.", describe(expected)))
-                } else {
-                    constraint_violation(field_schema, field_value)
-                }
-            });
+        let problem = resolved(&registry, property).into_iter().find_map(|field_schema| {
+            let expected = field_schema.ty;
+            if !type_matches(expected, field_value) {
+                Some(format!("Expected {}.", describe(expected)))
+            } else {
+                constraint_violation(field_schema, field_value)
+            }
+        });
         if let Some(message) = problem {
             errors.add(name, message);
         }
@@ -115,9 +113,7 @@ fn matches_pattern(pattern: &str, text: &str) -> bool {
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let regex = compiled
-        .entry(pattern.to_owned())
-        .or_insert_with(|| Regex::new(pattern).ok());
+    let regex = compiled.entry(pattern.to_owned()).or_insert_with(|| Regex::new(pattern).ok());
     regex.as_ref().is_none_or(|r| r.is_match(text))
 }
 
@@ -130,9 +126,7 @@ fn constraint_violation(schema: &MetaSchema, value: &Value) -> Option<String> {
     if let Some(text) = value.as_str() {
         let chars = text.chars().count();
         if let Some(max) = schema.max_length.filter(|max| chars > *max) {
-            return Some(format!(
-                "Ensure this field has no more than {max} characters."
-            ));
+            return Some(format!("Ensure this field has no more than {max} characters."));
         }
         if let Some(min) = schema.min_length.filter(|min| chars < *min) {
             return Some(format!("Ensure this field has at least {min} characters."));
@@ -167,9 +161,7 @@ fn constraint_violation(schema: &MetaSchema, value: &Value) -> Option<String> {
             return Some(format!("Ensure this value is less than or equal to {max}."));
         }
         if let Some(min) = schema.minimum.filter(|min| number < *min) {
-            return Some(format!(
-                "Ensure this value is greater than or equal to {min}."
-            ));
+            return Some(format!("Ensure this value is greater than or equal to {min}."));
         }
     }
     None

@@ -18,9 +18,7 @@ crate::scalar_type!([F: SortField] OrderingParam<F>, format!("string({})", Order
 
 impl<F: SortField> ParseFromParameter for OrderingParam<F> {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        Ordering::parse(value)
-            .map(OrderingParam)
-            .map_err(ParseError::custom)
+        Ordering::parse(value).map(OrderingParam).map_err(ParseError::custom)
     }
 }
 

@@ -39,9 +39,7 @@ impl Paging {
 
     /// Rows before this page; saturates for absurd page numbers instead of overflowing.
     pub fn offset(&self) -> i64 {
-        (self.page - 1)
-            .saturating_mul(self.page_size)
-            .min(MAX_OFFSET) as i64
+        (self.page - 1).saturating_mul(self.page_size).min(MAX_OFFSET) as i64
     }
 
     pub fn limit(&self) -> i64 {
@@ -49,10 +47,7 @@ impl Paging {
     }
 
     pub fn window(&self) -> Window {
-        Window {
-            offset: self.offset(),
-            limit: self.limit(),
-        }
+        Window { offset: self.offset(), limit: self.limit() }
     }
 }
 
@@ -84,9 +79,7 @@ fn page_url(request: &Request, page: u64) -> String {
         })
         .unwrap_or_default();
     pairs.push(("page".into(), page.to_string()));
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     format!("{path}/?{query}")
 }
 

@@ -42,9 +42,7 @@ impl AdminOperationsApi {
         admin: AdminUser,
     ) -> ApiResult<Json<Queues>> {
         let queues = state.operations.queues(&admin.0).await?;
-        Ok(Json(Queues {
-            queues: queues.into_iter().map(Into::into).collect(),
-        }))
+        Ok(Json(Queues { queues: queues.into_iter().map(Into::into).collect() }))
     }
 
     /// Every job (admins only)
@@ -79,10 +77,7 @@ impl AdminOperationsApi {
             owner: owner_id.0,
         };
         let ordering = ordering_or_default(ordering.0);
-        let listed = state
-            .operations
-            .jobs(&admin.0, &filter, &ordering, paging.window())
-            .await?;
+        let listed = state.operations.jobs(&admin.0, &filter, &ordering, paging.window()).await?;
         Ok(Json(Page::of(request, paging, listed)?))
     }
 
@@ -115,9 +110,7 @@ impl AdminOperationsApi {
         admin: AdminUser,
     ) -> ApiResult<Json<Throughput>> {
         let minutes = state.operations.throughput(&admin.0).await?;
-        Ok(Json(Throughput {
-            minutes: minutes.into_iter().map(Into::into).collect(),
-        }))
+        Ok(Json(Throughput { minutes: minutes.into_iter().map(Into::into).collect() }))
     }
 
     /// The live workers (admins only)
@@ -132,8 +125,6 @@ impl AdminOperationsApi {
         admin: AdminUser,
     ) -> ApiResult<Json<Workers>> {
         let workers = state.operations.workers(&admin.0).await?;
-        Ok(Json(Workers {
-            workers: workers.into_iter().map(Into::into).collect(),
-        }))
+        Ok(Json(Workers { workers: workers.into_iter().map(Into::into).collect() }))
     }
 }

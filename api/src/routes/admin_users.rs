@@ -91,10 +91,8 @@ impl AdminUsersApi {
         let paging = Paging::parse(page.0, page_size.0)?;
         let ordering = ordering_or_default(ordering.0);
         let search = search.0.filter(|s| !s.is_empty());
-        let listed = state
-            .admin_users
-            .list(&admin.0, search.as_deref(), &ordering, paging.window())
-            .await?;
+        let listed =
+            state.admin_users.list(&admin.0, search.as_deref(), &ordering, paging.window()).await?;
         Ok(Json(Page::of(request, paging, listed)?))
     }
 

@@ -85,16 +85,10 @@ impl AssignmentsApi {
         ordering: Query<Option<OrderingParam<AssignmentSort>>>,
     ) -> ApiResult<Json<Page<Assignment>>> {
         let paging = Paging::parse(page.0, page_size.0)?;
-        let filter = AssignmentFilter {
-            user_id: user_id.0,
-            task_id: task_id.0,
-            date: date.0.map(|d| d.0),
-        };
+        let filter =
+            AssignmentFilter { user_id: user_id.0, task_id: task_id.0, date: date.0.map(|d| d.0) };
         let ordering = ordering_or_default(ordering.0);
-        let listed = state
-            .assignments
-            .list(&auth, &filter, &ordering, paging.window())
-            .await?;
+        let listed = state.assignments.list(&auth, &filter, &ordering, paging.window()).await?;
         Ok(Json(Page::of(request, paging, listed)?))
     }
 

@@ -65,10 +65,7 @@ pub struct LoginRequest {
 
 impl poem_openapi::types::Example for LoginRequest {
     fn example() -> Self {
-        LoginRequest {
-            username: "ada".into(),
-            password: "analytical-engine".into(),
-        }
+        LoginRequest { username: "ada".into(), password: "analytical-engine".into() }
     }
 }
 
@@ -76,10 +73,7 @@ impl poem_openapi::types::Example for LoginRequest {
 pub enum RegisterResponse {
     /// Registration finished while the client waited (`Prefer: wait=N`).
     #[oai(status = 201)]
-    Created(
-        Json<UserWithTokens>,
-        #[oai(header = "Preference-Applied")] String,
-    ),
+    Created(Json<UserWithTokens>, #[oai(header = "Preference-Applied")] String),
     /// Registration is queued; follow the job.
     #[oai(status = 202)]
     Accepted(
@@ -151,10 +145,7 @@ impl AuthApi {
         )?;
         let address = client_address(request, &state.settings.trusted_proxies);
         let (wait, applied) = wait_and_applied(request);
-        let registered = state
-            .registrations
-            .register(registration, address, wait)
-            .await?;
+        let registered = state.registrations.register(registration, address, wait).await?;
         Ok(match registered {
             Registered::Finished(session) => {
                 RegisterResponse::Created(Json((*session).into()), applied.unwrap_or_default())
@@ -188,10 +179,7 @@ impl AuthApi {
         }
         errors.into_result()?;
         let address = client_address(request, &state.settings.trusted_proxies);
-        let session = state
-            .sessions
-            .login(&body.username, &body.password, address)
-            .await?;
+        let session = state.sessions.login(&body.username, &body.password, address).await?;
         let cookie = access_cookie(state.0, request, &session.tokens.access);
         Ok(LoginResponse::Ok(Json(session.into()), cookie))
     }
@@ -209,10 +197,7 @@ impl AuthApi {
         body: JsonBody<LogoutRequest>,
     ) -> ApiResult<LogoutResponse> {
         let body = body.0;
-        state
-            .sessions
-            .logout(&auth, body.refresh.as_deref(), body.all.unwrap_or(false))
-            .await?;
+        state.sessions.logout(&auth, body.refresh.as_deref(), body.all.unwrap_or(false)).await?;
         Ok(LogoutResponse::NoContent(format!(
             "{ACCESS_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
             secure_attribute(state.0, request)
@@ -247,9 +232,7 @@ impl AuthApi {
         body: JsonBody<VerifyRequest>,
     ) -> ApiResult<Json<Message>> {
         state.sessions.verify(&body.0.token).await?;
-        Ok(Json(Message {
-            message: "Token is valid".into(),
-        }))
+        Ok(Json(Message { message: "Token is valid".into() }))
     }
 }
 
@@ -285,25 +268,18 @@ pub enum LogoutResponse {
 
 impl poem_openapi::types::Example for LogoutRequest {
     fn example() -> Self {
-        Self {
-            refresh: Some("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<refresh>".into()),
-            all: None,
-        }
+        Self { refresh: Some("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<refresh>".into()), all: None }
     }
 }
 
 impl poem_openapi::types::Example for RefreshRequest {
     fn example() -> Self {
-        Self {
-            refresh: "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<refresh>".into(),
-        }
+        Self { refresh: "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<refresh>".into() }
     }
 }
 
 impl poem_openapi::types::Example for VerifyRequest {
     fn example() -> Self {
-        Self {
-            token: "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<access>".into(),
-        }
+        Self { token: "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.<access>".into() }
     }
 }

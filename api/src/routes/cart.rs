@@ -54,10 +54,7 @@ impl CartApi {
         auth: AuthUser,
         body: JsonBody<NewCartItem>,
     ) -> ApiResult<ItemAdded> {
-        let (created, cart) = state
-            .carts
-            .add(auth.id, body.0.product_id, body.0.quantity)
-            .await?;
+        let (created, cart) = state.carts.add(auth.id, body.0.product_id, body.0.quantity).await?;
         Ok(if created {
             ItemAdded::Created(Json(cart.into()))
         } else {
@@ -77,10 +74,7 @@ impl CartApi {
         id: Path<Uuid>,
         body: JsonBody<CartItemPatch>,
     ) -> ApiResult<Json<Cart>> {
-        let cart = state
-            .carts
-            .set_quantity(auth.id, id.0, body.0.quantity)
-            .await?;
+        let cart = state.carts.set_quantity(auth.id, id.0, body.0.quantity).await?;
         Ok(Json(cart.into()))
     }
 

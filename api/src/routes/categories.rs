@@ -27,9 +27,7 @@ async fn rename(
     body: &CategoryInput,
 ) -> ApiResult<Json<Category>> {
     let name = parse_name(&body.name)?;
-    Ok(Json(
-        state.categories.rename(&admin.0, id, name).await?.into(),
-    ))
+    Ok(Json(state.categories.rename(&admin.0, id, name).await?.into()))
 }
 
 #[derive(ApiResponse)]
@@ -75,10 +73,7 @@ impl CategoriesApi {
             name_contains: name_contains.0.filter(|s| !s.is_empty()),
         };
         let ordering = ordering_or_default(ordering.0);
-        let listed = state
-            .categories
-            .list(&filter, &ordering, paging.window())
-            .await?;
+        let listed = state.categories.list(&filter, &ordering, paging.window()).await?;
         Ok(Json(Page::of(request, paging, listed)?))
     }
 

@@ -53,11 +53,8 @@ impl HealthApi {
             metrics::gauge!("dispatch_api_dependency_up", "dependency" => dependency)
                 .set(if reachable { 1.0 } else { 0.0 });
         }
-        let health = Health {
-            status: word(up.all_up()),
-            mysql: word(up.mysql),
-            redis: word(up.redis),
-        };
+        let health =
+            Health { status: word(up.all_up()), mysql: word(up.mysql), redis: word(up.redis) };
         if up.all_up() {
             Readiness::Ready(Json(health))
         } else {
@@ -68,10 +65,6 @@ impl HealthApi {
 
 impl poem_openapi::types::Example for Health {
     fn example() -> Self {
-        Self {
-            status: "ok".into(),
-            mysql: "ok".into(),
-            redis: "ok".into(),
-        }
+        Self { status: "ok".into(), mysql: "ok".into(), redis: "ok".into() }
     }
 }

@@ -139,10 +139,7 @@ impl ProductsApi {
             released_after: released_after.0,
         })?;
         let ordering = ordering_or_default(ordering.0);
-        let listed = state
-            .products
-            .list(&filter, &ordering, paging.window())
-            .await?;
+        let listed = state.products.list(&filter, &ordering, paging.window()).await?;
         Ok(Json(Page::of(request, paging, listed)?))
     }
 
@@ -241,10 +238,8 @@ impl ProductsApi {
         upload: ImageUpload,
     ) -> ApiResult<ImageAccepted> {
         let (wait, applied) = wait_and_applied(request);
-        let uploaded = state
-            .product_images
-            .upload(&admin.0, id.0, upload.into_file(), wait)
-            .await?;
+        let uploaded =
+            state.product_images.upload(&admin.0, id.0, upload.into_file(), wait).await?;
         Ok(match uploaded {
             Followed::Finished(product) => {
                 ImageAccepted::Finished(Json(product.into()), applied.unwrap_or_default())

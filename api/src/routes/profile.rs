@@ -18,10 +18,7 @@ pub struct ProfileApi;
 #[oai(example)]
 pub struct ProfileRequest {
     /// 3–150 letters, digits or underscores; stored lower-case.
-    #[oai(
-        nullable,
-        validator(min_length = 3, max_length = 150, pattern = "^[A-Za-z0-9_]+$")
-    )]
+    #[oai(nullable, validator(min_length = 3, max_length = 150, pattern = "^[A-Za-z0-9_]+$"))]
     pub username: Option<String>,
     /// Stored lower-case.
     #[oai(nullable)]
@@ -153,9 +150,7 @@ impl ProfileApi {
             new_password_2: &body.new_password_2,
         };
         state.profiles.change_password(&auth, change).await?;
-        Ok(Json(Detail {
-            detail: "password updated successfully".into(),
-        }))
+        Ok(Json(Detail { detail: "password updated successfully".into() }))
     }
 }
 

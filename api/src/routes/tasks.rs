@@ -84,10 +84,7 @@ impl TasksApi {
             search: search.0.filter(|s| !s.is_empty()),
         };
         let ordering = ordering_or_default(ordering.0);
-        let listed = state
-            .tasks
-            .list(auth.id, filter, ordering, paging.window())
-            .await?;
+        let listed = state.tasks.list(auth.id, filter, ordering, paging.window()).await?;
         Ok(Json(Page::of(request, paging, listed)?))
     }
 
@@ -161,8 +158,6 @@ impl TasksApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<Message>> {
         state.tasks.delete(auth.id, id.0).await?;
-        Ok(Json(Message {
-            message: "Task deleted successfully".into(),
-        }))
+        Ok(Json(Message { message: "Task deleted successfully".into() }))
     }
 }

@@ -84,10 +84,7 @@ impl ApiResponse for Upgrade {
 
 /// Sends `message`, giving up after `SEND_TIMEOUT`; false when the connection is done for.
 pub async fn send(socket: &mut WebSocketStream, message: Message) -> bool {
-    matches!(
-        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
-        Ok(Ok(()))
-    )
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await, Ok(Ok(())))
 }
 
 /// A close frame with `code` and `reason`, then the end of the connection.

@@ -84,9 +84,7 @@ async fn follow(
     // A signed-in follower's socket ends with its credentials, as a task stream does.
     let claims = caller.map(|(_, claims)| claims);
     let expires = tokio::time::sleep_until(
-        claims
-            .as_ref()
-            .map_or_else(|| tokio::time::Instant::now() + FOREVER, expiry),
+        claims.as_ref().map_or_else(|| tokio::time::Instant::now() + FOREVER, expiry),
     );
     tokio::pin!(expires);
     let mut recheck = tokio::time::interval(CREDENTIALS_RECHECK);

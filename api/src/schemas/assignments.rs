@@ -56,10 +56,6 @@ pub struct NewAssignment {
 
 impl poem_openapi::types::Example for NewAssignment {
     fn example() -> Self {
-        Self {
-            task_id: Uuid::nil(),
-            user_id: Uuid::nil(),
-            date: Date(example_time().date_naive()),
-        }
+        Self { task_id: Uuid::nil(), user_id: Uuid::nil(), date: Date(example_time().date_naive()) }
     }
 }

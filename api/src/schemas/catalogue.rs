@@ -48,19 +48,13 @@ pub struct Category {
 
 impl From<CategoryView> for Category {
     fn from(v: CategoryView) -> Self {
-        Self {
-            id: v.id,
-            name: v.name,
-        }
+        Self { id: v.id, name: v.name }
     }
 }
 
 impl poem_openapi::types::Example for Category {
     fn example() -> Self {
-        Self {
-            id: Uuid::nil(),
-            name: "Books".into(),
-        }
+        Self { id: Uuid::nil(), name: "Books".into() }
     }
 }
 
@@ -74,9 +68,7 @@ pub struct CategoryInput {
 
 impl poem_openapi::types::Example for CategoryInput {
     fn example() -> Self {
-        Self {
-            name: "Books".into(),
-        }
+        Self { name: "Books".into() }
     }
 }
 
@@ -116,11 +108,7 @@ impl poem_openapi::types::Example for ProductImage {
 
 impl From<ImageUrls> for ProductImage {
     fn from(v: ImageUrls) -> Self {
-        Self {
-            original: v.original,
-            thumb: v.thumb,
-            full: v.full,
-        }
+        Self { original: v.original, thumb: v.thumb, full: v.full }
     }
 }
 
@@ -202,10 +190,7 @@ pub struct NewProduct {
     /// At least 0, at most 99999999.99, two decimal places at most.
     pub price: MoneyText,
     /// Units in stock (default 0).
-    #[oai(
-        nullable,
-        validator(minimum(value = "0"), maximum(value = "4294967295"))
-    )]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "4294967295")))]
     pub quantity: Option<u32>,
     /// 0.1 to 5.0 (default 5.0), rounded to a tenth.
     #[oai(nullable, validator(minimum(value = "0.1"), maximum(value = "5.0")))]
@@ -240,10 +225,7 @@ pub struct ProductPatch {
     pub category_id: Option<Uuid>,
     #[oai(nullable)]
     pub price: Option<MoneyText>,
-    #[oai(
-        nullable,
-        validator(minimum(value = "0"), maximum(value = "4294967295"))
-    )]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "4294967295")))]
     pub quantity: Option<u32>,
     #[oai(nullable, validator(minimum(value = "0.1"), maximum(value = "5.0")))]
     pub rating: Option<f64>,
@@ -281,8 +263,6 @@ mod tests {
 
     /// `Price::PATTERN`, evaluated with the regex crate.
     fn published_pattern_matches(raw: &str) -> bool {
-        regex::Regex::new(Price::PATTERN)
-            .map(|r| r.is_match(raw))
-            .unwrap_or(false)
+        regex::Regex::new(Price::PATTERN).map(|r| r.is_match(raw)).unwrap_or(false)
     }
 }

@@ -27,9 +27,7 @@ impl Date {
     }
 }
 
-crate::scalar_type!(Date, "string_date", || MetaSchema::new_with_format(
-    "string", "date"
-));
+crate::scalar_type!(Date, "string_date", || MetaSchema::new_with_format("string", "date"));
 
 impl ParseFromJSON for Date {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
@@ -81,15 +79,9 @@ mod tests {
     fn only_full_dates() {
         assert!(Date::parse("2026-12-01").is_ok());
         assert!(Date::parse("2024-02-29").is_ok());
-        for bad in [
-            "2026-13-01",
-            "2025-02-29",
-            "01/12/2026",
-            "12026-12-01",
-            "2026-1-01",
-            "+026-12-01",
-            "",
-        ] {
+        for bad in
+            ["2026-13-01", "2025-02-29", "01/12/2026", "12026-12-01", "2026-1-01", "+026-12-01", ""]
+        {
             assert!(Date::parse(bad).is_err(), "{bad}");
         }
     }

@@ -77,19 +77,13 @@ pub struct Tokens {
 
 impl From<TokenPair> for Tokens {
     fn from(pair: TokenPair) -> Self {
-        Self {
-            access: pair.access,
-            refresh: pair.refresh,
-        }
+        Self { access: pair.access, refresh: pair.refresh }
     }
 }
 
 impl From<Session> for UserWithTokens {
     fn from(session: Session) -> Self {
-        Self {
-            user: session.user.into(),
-            tokens: session.tokens.into(),
-        }
+        Self { user: session.user.into(), tokens: session.tokens.into() }
     }
 }
 
@@ -213,10 +207,7 @@ impl poem_openapi::types::Example for Tokens {
 
 impl poem_openapi::types::Example for UserWithTokens {
     fn example() -> Self {
-        Self {
-            user: User::example(),
-            tokens: Tokens::example(),
-        }
+        Self { user: User::example(), tokens: Tokens::example() }
     }
 }
 
@@ -228,17 +219,13 @@ impl poem_openapi::types::Example for JobAccepted {
 
 impl poem_openapi::types::Example for Message {
     fn example() -> Self {
-        Self {
-            message: "Token is valid".into(),
-        }
+        Self { message: "Token is valid".into() }
     }
 }
 
 impl poem_openapi::types::Example for Detail {
     fn example() -> Self {
-        Self {
-            detail: "password updated successfully".into(),
-        }
+        Self { detail: "password updated successfully".into() }
     }
 }
 

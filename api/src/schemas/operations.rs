@@ -104,11 +104,7 @@ impl From<WorkerView> for Worker {
         Self {
             instance: v.instance,
             kinds: v.kinds,
-            concurrency: v
-                .concurrency
-                .into_iter()
-                .map(|(kind, n)| (kind, n as u64))
-                .collect(),
+            concurrency: v.concurrency.into_iter().map(|(kind, n)| (kind, n as u64)).collect(),
             started_at: v.started_at,
             last_seen_at: v.last_seen_at,
             jobs_in_hand: v.jobs_in_hand,
@@ -138,9 +134,7 @@ impl Example for Queue {
 
 impl Example for Queues {
     fn example() -> Self {
-        Self {
-            queues: vec![Queue::example()],
-        }
+        Self { queues: vec![Queue::example()] }
     }
 }
 
@@ -159,9 +153,7 @@ impl Example for Worker {
 
 impl Example for Workers {
     fn example() -> Self {
-        Self {
-            workers: vec![Worker::example()],
-        }
+        Self { workers: vec![Worker::example()] }
     }
 }
 
@@ -177,21 +169,13 @@ pub struct FinishedMinute {
 
 impl From<MinuteCount> for FinishedMinute {
     fn from(v: MinuteCount) -> Self {
-        Self {
-            minute: v.minute,
-            kind: v.kind,
-            finished: v.finished,
-        }
+        Self { minute: v.minute, kind: v.kind, finished: v.finished }
     }
 }
 
 impl Example for FinishedMinute {
     fn example() -> Self {
-        Self {
-            minute: example_time(),
-            kind: "send_mail".into(),
-            finished: 42,
-        }
+        Self { minute: example_time(), kind: "send_mail".into(), finished: 42 }
     }
 }
 
@@ -204,8 +188,6 @@ pub struct Throughput {
 
 impl Example for Throughput {
     fn example() -> Self {
-        Self {
-            minutes: vec![FinishedMinute::example()],
-        }
+        Self { minutes: vec![FinishedMinute::example()] }
     }
 }

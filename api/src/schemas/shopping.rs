@@ -41,12 +41,7 @@ pub struct Cart {
 
 impl poem_openapi::types::Example for CartProduct {
     fn example() -> Self {
-        Self {
-            id: Uuid::nil(),
-            name: "Dune".into(),
-            price: MoneyText("12.50".into()),
-            image: None,
-        }
+        Self { id: Uuid::nil(), name: "Dune".into(), price: MoneyText("12.50".into()), image: None }
     }
 }
 
@@ -97,10 +92,7 @@ pub struct NewCartItem {
 
 impl poem_openapi::types::Example for NewCartItem {
     fn example() -> Self {
-        Self {
-            product_id: Uuid::nil(),
-            quantity: 1,
-        }
+        Self { product_id: Uuid::nil(), quantity: 1 }
     }
 }
 

@@ -132,11 +132,7 @@ pub struct TaskPatch {
 
 impl poem_openapi::types::Example for TaskPatch {
     fn example() -> Self {
-        Self {
-            title: None,
-            description: None,
-            status_task: Some(TaskStatusValue::Done),
-        }
+        Self { title: None, description: None, status_task: Some(TaskStatusValue::Done) }
     }
 }
 
@@ -152,17 +148,11 @@ mod tests {
         let mut registry = Registry::new();
         NewTask::register(&mut registry);
         let schema = &registry.schemas["NewTask"];
-        let (_, title) = schema
-            .properties
-            .iter()
-            .find(|(name, _)| *name == "title")
-            .expect("a title property");
+        let (_, title) =
+            schema.properties.iter().find(|(name, _)| *name == "title").expect("a title property");
         let MetaSchemaRef::Inline(title) = title else {
             panic!("title is inline");
         };
-        assert_eq!(
-            title.pattern.as_deref(),
-            Some(dispatch_shared::domain::TITLE_PATTERN)
-        );
+        assert_eq!(title.pattern.as_deref(), Some(dispatch_shared::domain::TITLE_PATTERN));
     }
 }

@@ -94,12 +94,8 @@ async fn fill(
             let (db, queues, run) = (db.clone(), queues.clone(), run.to_owned());
             async move {
                 let payload = serde_json::to_string(&payload)?;
-                let job = jobs::new_job(
-                    JobKind::RegisterUser,
-                    None,
-                    Some(payload),
-                    Some(run.to_owned()),
-                );
+                let job =
+                    jobs::new_job(JobKind::RegisterUser, None, Some(payload), Some(run.to_owned()));
                 let id = job.id.0;
                 jobs::insert(&mut *db.get().await?, &job).await?;
                 queues.push(JobKind::RegisterUser, id).await?;
@@ -109,10 +105,7 @@ async fn fill(
         .buffer_unordered(16)
         .try_collect::<()>()
         .await?;
-    println!(
-        "queued {count} registrations in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("queued {count} registrations in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -23,9 +23,7 @@ fn rate(threads: usize, per_thread: usize, hash: fn()) -> f64 {
 
 fn rust_crypto() {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("a salt");
-    argon2::Argon2::default()
-        .hash_password(PASSWORD, &salt)
-        .expect("hashed");
+    argon2::Argon2::default().hash_password(PASSWORD, &salt).expect("hashed");
 }
 
 fn libsodium() {

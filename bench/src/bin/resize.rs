@@ -54,11 +54,7 @@ fn photo(width: u32, height: u32) -> DynamicImage {
     DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
         let fx = x as f32 / width as f32;
         let fy = y as f32 / height as f32;
-        let base = [
-            180.0 * fx + 40.0,
-            160.0 * fy + 50.0,
-            120.0 * (1.0 - fx * fy) + 60.0,
-        ];
+        let base = [180.0 * fx + 40.0, 160.0 * fy + 50.0, 120.0 * (1.0 - fx * fy) + 60.0];
         image::Rgb(base.map(|b| (b + rng.gen_range(-10.0..10.0)).clamp(0.0, 255.0) as u8))
     }))
 }
@@ -104,21 +100,15 @@ fn naive(bytes: &[u8], format: ImageFormat) -> anyhow::Result<()> {
 
 fn micro(runs: usize) -> anyhow::Result<()> {
     let picture = photo(4000, 3000);
-    for (format, upload) in [
-        (ImageFormat::Jpeg, UploadFormat::Jpeg),
-        (ImageFormat::Png, UploadFormat::Png),
-    ] {
+    for (format, upload) in
+        [(ImageFormat::Jpeg, UploadFormat::Jpeg), (ImageFormat::Png, UploadFormat::Png)]
+    {
         let bytes = encoded(&picture, format)?;
         let label = format!("{format:?} 4000×3000 ({:.1} MB)", bytes.len() as f64 / 1e6);
-        let ours = time(runs, || {
-            imaging::both_sizes(&bytes, upload)
-                .map(|_| ())
-                .map_err(Into::into)
-        })?;
+        let ours =
+            time(runs, || imaging::both_sizes(&bytes, upload).map(|_| ()).map_err(Into::into))?;
         let floor = time(runs, || {
-            image::load_from_memory_with_format(&bytes, format)
-                .map(|_| ())
-                .map_err(Into::into)
+            image::load_from_memory_with_format(&bytes, format).map(|_| ()).map_err(Into::into)
         })?;
         let baseline = time(runs.min(3), || naive(&bytes, format))?;
         println!("{label}: both sizes");
@@ -148,10 +138,7 @@ async fn worker(
         .await?
         .json()
         .await?;
-    let token = login["tokens"]["access"]
-        .as_str()
-        .context("admin login")?
-        .to_owned();
+    let token = login["tokens"]["access"].as_str().context("admin login")?.to_owned();
     let category: Value = client
         .post(format!("{base}/api/v1/categories/"))
         .bearer_auth(&token)
@@ -172,10 +159,8 @@ async fn worker(
     let bytes = encoded(&photo(4000, 3000), ImageFormat::Jpeg)?;
     let mut round_trips = Vec::new();
     for _ in 0..uploads {
-        let form = reqwest::multipart::Form::new().part(
-            "image",
-            reqwest::multipart::Part::bytes(bytes.clone()).file_name("photo.jpg"),
-        );
+        let form = reqwest::multipart::Form::new()
+            .part("image", reqwest::multipart::Part::bytes(bytes.clone()).file_name("photo.jpg"));
         let started = Instant::now();
         let response = client
             .post(format!("{base}/api/v1/products/{id}/image/"))
@@ -185,11 +170,7 @@ async fn worker(
             .send()
             .await?;
         if response.status() != 200 {
-            bail!(
-                "upload answered {}: {}",
-                response.status(),
-                response.text().await?
-            );
+            bail!("upload answered {}: {}", response.status(), response.text().await?);
         }
         round_trips.push(started.elapsed());
     }
@@ -217,12 +198,8 @@ async fn worker(
 async fn main() -> anyhow::Result<()> {
     match Args::parse().mode {
         Mode::Micro { runs } => micro(runs),
-        Mode::Worker {
-            base,
-            username,
-            password,
-            metrics,
-            uploads,
-        } => worker(&base, &username, &password, &metrics, uploads).await,
+        Mode::Worker { base, username, password, metrics, uploads } => {
+            worker(&base, &username, &password, &metrics, uploads).await
+        }
     }
 }

@@ -97,13 +97,7 @@ impl Profiles {
         rate_limit: RateLimit,
         default_daily_limit: u32,
     ) -> Self {
-        Self {
-            db,
-            users,
-            publisher,
-            rate_limit,
-            default_daily_limit,
-        }
+        Self { db, users, publisher, rate_limit, default_daily_limit }
     }
 
     /// The caller's account (the authentication just read it, so this is a cache hit).
@@ -150,17 +144,11 @@ impl Profiles {
                     Some(caller.id),
                 )
                 .await?;
-                return Err(Taken {
-                    username: u,
-                    email: m || !u,
-                }
-                .into());
+                return Err(Taken { username: u, email: m || !u }.into());
             }
             Err(e) => return Err(e.into()),
         }
-        let fresh = users::find(&mut conn, caller.id)
-            .await?
-            .ok_or(ProfileError::Gone)?;
+        let fresh = users::find(&mut conn, caller.id).await?.ok_or(ProfileError::Gone)?;
         drop(conn);
         self.users.changed(&self.publisher, caller.id).await;
         Ok(fresh.view(self.default_daily_limit))
@@ -182,28 +170,20 @@ impl Profiles {
         change: PasswordChange<'_>,
     ) -> Result<(), ProfileError> {
         self.rate_limit
-            .check(
-                "password",
-                &caller.id.to_string(),
-                PASSWORD_CHANGES_PER_MINUTE,
-            )
+            .check("password", &caller.id.to_string(), PASSWORD_CHANGES_PER_MINUTE)
             .await?;
         let account = self.users.get(caller.id).await?.ok_or(ProfileError::Gone)?;
         let mut errors = ValidationErrors::new();
         let username = Username::parse(&account.username).ok();
-        let new_password = errors.check(
-            "new_password_1",
-            Password::parse(change.new_password_1, username.as_ref()),
-        );
+        let new_password = errors
+            .check("new_password_1", Password::parse(change.new_password_1, username.as_ref()));
         if change.new_password_1 != change.new_password_2 {
             errors.add("new_password_2", "The two password fields didn't match.");
         }
-        let old_ok = verify_password(
-            change.old_password.to_owned(),
-            Some(account.password_hash.clone()),
-        )
-        .await
-        .map_err(Failure::internal)?;
+        let old_ok =
+            verify_password(change.old_password.to_owned(), Some(account.password_hash.clone()))
+                .await
+                .map_err(Failure::internal)?;
         if !old_ok {
             errors.add("old_password", "Your old password was entered incorrectly.");
         }
@@ -211,9 +191,7 @@ impl Profiles {
         let Some(new_password) = new_password else {
             return Err(ValidationErrors::single("new_password_1", "Invalid password.").into());
         };
-        let hash = hash_password(new_password)
-            .await
-            .map_err(Failure::internal)?;
+        let hash = hash_password(new_password).await.map_err(Failure::internal)?;
         let mut conn = self.db.get().await?;
         users::set_password_hash(&mut conn, caller.id, &hash).await?;
         refresh_tokens::revoke_all_for_user(&mut conn, caller.id).await?;

@@ -46,13 +46,7 @@ impl Registration {
             (Some(username), Some(email), Some(password), Some(first_name), Some(last_name))
                 if errors.is_empty() =>
             {
-                Ok(Self {
-                    username,
-                    email,
-                    password,
-                    first_name,
-                    last_name,
-                })
+                Ok(Self { username, email, password, first_name, last_name })
             }
             _ => Err(errors),
         }
@@ -79,13 +73,7 @@ impl Registrations {
         rate_limit: RateLimit,
         per_minute: u32,
     ) -> Self {
-        Self {
-            db,
-            jobs,
-            sessions,
-            rate_limit,
-            per_minute,
-        }
+        Self { db, jobs, sessions, rate_limit, per_minute }
     }
 
     /// Checks uniqueness now (the common case is refused at once), hashes off the runtime,
@@ -98,9 +86,7 @@ impl Registrations {
         address: IpAddr,
         wait: Option<Duration>,
     ) -> Result<Registered, AccountError> {
-        self.rate_limit
-            .check("register", &address.to_string(), self.per_minute)
-            .await?;
+        self.rate_limit.check("register", &address.to_string(), self.per_minute).await?;
         {
             let mut conn = self.db.get().await?;
             let (username, email) = users::taken(
@@ -114,9 +100,8 @@ impl Registrations {
                 return Err(taken.into());
             }
         }
-        let password_hash = hash_password(registration.password)
-            .await
-            .map_err(Failure::internal)?;
+        let password_hash =
+            hash_password(registration.password).await.map_err(Failure::internal)?;
         let payload = RegisterUserPayload {
             user_id: Uuid::new_v4(),
             username: registration.username.as_str().to_owned(),
@@ -126,10 +111,7 @@ impl Registrations {
             password_hash,
         };
         let payload = serde_json::to_string(&payload).map_err(Failure::internal)?;
-        let job = self
-            .jobs
-            .enqueue(JobKind::RegisterUser, None, Some(payload))
-            .await?;
+        let job = self.jobs.enqueue(JobKind::RegisterUser, None, Some(payload)).await?;
         match wait {
             None => Ok(Registered::Accepted { job }),
             Some(wait) => self.signed_in_when_done(job, wait).await,
@@ -153,13 +135,9 @@ impl Registrations {
             .ok_or_else(|| Failure::internal(anyhow::anyhow!("registration result has no id")))?;
         let user = {
             let mut conn = self.db.get().await?;
-            users::find(&mut conn, user_id)
-                .await?
-                .ok_or(AccountError::Gone)?
+            users::find(&mut conn, user_id).await?.ok_or(AccountError::Gone)?
         };
-        Ok(Registered::Finished(Box::new(
-            self.sessions.start(&user).await?,
-        )))
+        Ok(Registered::Finished(Box::new(self.sessions.start(&user).await?)))
     }
 }
 
@@ -207,12 +185,7 @@ pub async fn complete(
                 users::taken(conn, &payload.username, &payload.email, None).await?;
             // The unique keys refused the row, so one of the two is taken even if the
             // holder has gone since.
-            Err(Taken::of(username, email)
-                .unwrap_or(Taken {
-                    username: false,
-                    email: true,
-                })
-                .into())
+            Err(Taken::of(username, email).unwrap_or(Taken { username: false, email: true }).into())
         }
         Err(e) => Err(CompletionError::Failure(e.into())),
     }

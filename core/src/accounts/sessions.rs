@@ -60,13 +60,7 @@ impl Sessions {
         throttle: LoginThrottle,
         default_daily_limit: u32,
     ) -> Self {
-        Self {
-            db,
-            tokens,
-            users,
-            throttle,
-            default_daily_limit,
-        }
+        Self { db, tokens, users, throttle, default_daily_limit }
     }
 
     async fn issue_pair(
@@ -76,40 +70,26 @@ impl Sessions {
         version: u32,
         family: Uuid,
     ) -> Result<TokenPair, AccountError> {
-        let access = self
-            .tokens
-            .issue_access(user_id, version)
-            .map_err(Failure::internal)?;
-        let refresh = self
-            .tokens
-            .issue_refresh(user_id, version, family)
-            .map_err(Failure::internal)?;
+        let access = self.tokens.issue_access(user_id, version).map_err(Failure::internal)?;
+        let refresh =
+            self.tokens.issue_refresh(user_id, version, family).map_err(Failure::internal)?;
         let expires_at = now_naive()
             + chrono::Duration::from_std(self.tokens.refresh_ttl()).map_err(Failure::internal)?;
         refresh_tokens::insert(conn, refresh.claims.jti, family, user_id, expires_at).await?;
-        Ok(TokenPair {
-            access: access.token,
-            refresh: refresh.token,
-        })
+        Ok(TokenPair { access: access.token, refresh: refresh.token })
     }
 
     /// Who an access token speaks for: an active user whose tokens have not been revoked
     /// since it was issued. The claims say until when (a socket ends with its token).
     pub async fn authenticate(&self, token: &str) -> Result<(Caller, Claims), AccountError> {
-        let claims = self
-            .tokens
-            .decode_kind(token, TokenKind::Access)
-            .map_err(|e| match e {
-                TokenError::Expired => Unauthenticated::Expired,
-                TokenError::WrongKind => Unauthenticated::NotAnAccessToken,
-                TokenError::Invalid => Unauthenticated::Invalid,
-            })?;
+        let claims = self.tokens.decode_kind(token, TokenKind::Access).map_err(|e| match e {
+            TokenError::Expired => Unauthenticated::Expired,
+            TokenError::WrongKind => Unauthenticated::NotAnAccessToken,
+            TokenError::Invalid => Unauthenticated::Invalid,
+        })?;
         match self.users.get(claims.sub).await? {
             Some(user) if user.is_active && user.token_version == claims.ver => {
-                let caller = Caller {
-                    id: claims.sub,
-                    is_admin: user.is_superuser,
-                };
+                let caller = Caller { id: claims.sub, is_admin: user.is_superuser };
                 Ok((caller, claims))
             }
             _ => Err(Unauthenticated::Revoked.into()),
@@ -129,10 +109,7 @@ impl Sessions {
     /// Whose access token this is, by its signature alone (no account check): for keys
     /// that only need an owner, such as idempotency keys.
     pub fn token_subject(&self, token: &str) -> Option<Uuid> {
-        self.tokens
-            .decode_kind(token, TokenKind::Access)
-            .ok()
-            .map(|claims| claims.sub)
+        self.tokens.decode_kind(token, TokenKind::Access).ok().map(|claims| claims.sub)
     }
 
     /// How long an access token lives.
@@ -143,16 +120,12 @@ impl Sessions {
     /// A new login of `user`: a new family.
     pub(crate) async fn start(&self, user: &UserRow) -> Result<Session, AccountError> {
         let mut conn = self.db.get().await?;
-        let tokens = self
-            .issue_pair(&mut conn, user.uuid(), user.token_version, Uuid::new_v4())
-            .await?;
+        let tokens =
+            self.issue_pair(&mut conn, user.uuid(), user.token_version, Uuid::new_v4()).await?;
         let at = users::touch_last_login(&mut conn, user.uuid()).await?;
         let mut user = user.clone();
         user.last_login = Some(at);
-        Ok(Session {
-            tokens,
-            user: user.view(self.default_daily_limit),
-        })
+        Ok(Session { tokens, user: user.view(self.default_daily_limit) })
     }
 
     /// Checks credentials under the login throttle and starts a session. A wrong password
@@ -177,12 +150,10 @@ impl Sessions {
             // Throttling must not take logins down with Redis.
             Err(e) => tracing::warn!(error = %e, "login throttle unavailable"),
         }
-        let ok = verify_password(
-            password.to_owned(),
-            user.as_ref().map(|u| u.password_hash.clone()),
-        )
-        .await
-        .map_err(Failure::internal)?;
+        let ok =
+            verify_password(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone()))
+                .await
+                .map_err(Failure::internal)?;
         match user {
             Some(user) if ok => {
                 if let Err(e) = self.throttle.record_success(&account).await {
@@ -205,15 +176,10 @@ impl Sessions {
 
     pub async fn refresh(&self, token: &str) -> Result<TokenPair, AccountError> {
         let refused = || AccountError::RefreshRefused;
-        let claims = self
-            .tokens
-            .decode_kind(token, TokenKind::Refresh)
-            .map_err(|_| refused())?;
+        let claims = self.tokens.decode_kind(token, TokenKind::Refresh).map_err(|_| refused())?;
         let family = claims.fam.ok_or_else(refused)?;
         let mut conn = self.db.get().await?;
-        let row = refresh_tokens::find(&mut conn, claims.jti)
-            .await?
-            .ok_or_else(refused)?;
+        let row = refresh_tokens::find(&mut conn, claims.jti).await?.ok_or_else(refused)?;
         if row.revoked_at.is_some() {
             return Err(refused());
         }
@@ -228,8 +194,7 @@ impl Sessions {
                 match users::find(conn, claims.sub).await? {
                     Some(u) if u.is_active && u.token_version == claims.ver => {
                         Ok(Rotation::Issued(
-                            self.issue_pair(conn, claims.sub, u.token_version, family)
-                                .await?,
+                            self.issue_pair(conn, claims.sub, u.token_version, family).await?,
                         ))
                     }
                     _ => Ok(Rotation::Refused),

@@ -26,10 +26,7 @@ pub async fn create_superuser(
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
     let password =
         Password::parse(password, Some(&username)).map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    let mut conn = pool
-        .get()
-        .await
-        .context("DATABASE_URL: database unavailable")?;
+    let mut conn = pool.get().await.context("DATABASE_URL: database unavailable")?;
     let (username_taken, email_taken) =
         users::taken(&mut conn, username.as_str(), email.as_str(), None).await?;
     if username_taken || email_taken {
@@ -51,10 +48,7 @@ pub async fn create_superuser(
         date_joined: now,
         last_updated: now,
     };
-    let mut conn = pool
-        .get()
-        .await
-        .context("DATABASE_URL: database unavailable")?;
+    let mut conn = pool.get().await.context("DATABASE_URL: database unavailable")?;
     match users::insert(&mut conn, &user).await {
         Ok(()) => Ok(Outcome::Created(id)),
         // Another instance bootstrapped the same admin at the same moment.

@@ -38,10 +38,7 @@ pub fn account_key(user: Option<uuid::Uuid>, login: &str) -> String {
 
 impl LoginThrottle {
     pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
-        Self {
-            conn,
-            namespace: namespace.to_owned(),
-        }
+        Self { conn, namespace: namespace.to_owned() }
     }
 
     fn key(&self, parts: &[&str]) -> String {
@@ -144,10 +141,7 @@ pub const PASSWORD_CHANGES_PER_MINUTE: u32 = 10;
 
 impl RateLimit {
     pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
-        Self {
-            conn,
-            namespace: namespace.to_owned(),
-        }
+        Self { conn, namespace: namespace.to_owned() }
     }
 
     /// Counts an attempt of `action` by `who`, refused when it is one too many. When Redis

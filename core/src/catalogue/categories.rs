@@ -50,9 +50,7 @@ impl Categories {
 
     pub async fn find(&self, id: Uuid) -> Result<CategoryView, CatalogueError> {
         let mut conn = self.db.get().await?;
-        let row = categories::find(&mut conn, id)
-            .await?
-            .ok_or(CatalogueError::NotFound)?;
+        let row = categories::find(&mut conn, id).await?.ok_or(CatalogueError::NotFound)?;
         Ok(row.view())
     }
 
@@ -69,9 +67,7 @@ impl Categories {
         };
         {
             let mut conn = self.db.get().await?;
-            categories::insert(&mut conn, &row)
-                .await
-                .map_err(|e| map_write_error(e, &name))?;
+            categories::insert(&mut conn, &row).await.map_err(|e| map_write_error(e, &name))?;
         }
         self.products.invalidate().await;
         Ok(row.view())
@@ -92,9 +88,7 @@ impl Categories {
             {
                 return Err(CatalogueError::NotFound);
             }
-            categories::find(&mut conn, id)
-                .await?
-                .ok_or(CatalogueError::NotFound)?
+            categories::find(&mut conn, id).await?.ok_or(CatalogueError::NotFound)?
         };
         self.products.invalidate().await;
         Ok(row.view())

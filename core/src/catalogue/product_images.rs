@@ -45,13 +45,7 @@ impl ProductImages {
         products: Products,
         media_root: PathBuf,
     ) -> Self {
-        Self {
-            db,
-            cache,
-            jobs,
-            products,
-            media_root,
-        }
+        Self { db, cache, jobs, products, media_root }
     }
 
     /// Stores the upload and enqueues its `resize_image` job, owned by the caller. With
@@ -82,9 +76,7 @@ impl ProductImages {
     ) -> Result<Uuid, CatalogueError> {
         {
             let mut conn = self.db.get().await?;
-            products::find(&mut conn, product_id)
-                .await?
-                .ok_or(CatalogueError::NotFound)?;
+            products::find(&mut conn, product_id).await?.ok_or(CatalogueError::NotFound)?;
         }
         let key = format!("{product_id}/{}", Uuid::new_v4().simple());
         let ext = upload.format.ext();
@@ -98,10 +90,7 @@ impl ProductImages {
             if let Some(parent) = destination.parent() {
                 std::fs::create_dir_all(parent).map_err(storage_error)?;
             }
-            upload
-                .file
-                .persist(&destination)
-                .map_err(|e| storage_error(e.error))?;
+            upload.file.persist(&destination).map_err(|e| storage_error(e.error))?;
             Ok(())
         })
         .await
@@ -116,15 +105,9 @@ impl ProductImages {
             return Err(CatalogueError::NotFound);
         }
         self.cache.invalidate().await;
-        let payload = serde_json::to_string(&ResizeImagePayload {
-            product_id,
-            key,
-            ext: ext.to_owned(),
-        })
-        .map_err(Failure::internal)?;
-        Ok(self
-            .jobs
-            .enqueue(JobKind::ResizeImage, Some(caller.id), Some(payload))
-            .await?)
+        let payload =
+            serde_json::to_string(&ResizeImagePayload { product_id, key, ext: ext.to_owned() })
+                .map_err(Failure::internal)?;
+        Ok(self.jobs.enqueue(JobKind::ResizeImage, Some(caller.id), Some(payload)).await?)
     }
 }

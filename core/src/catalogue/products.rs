@@ -137,12 +137,7 @@ fn map_write_error(e: diesel::result::Error) -> CatalogueError {
 
 /// The query's canonical form: equal queries share a cache entry.
 fn cache_key(filter: &ProductFilter, ordering: &Ordering<ProductSort>, window: Window) -> String {
-    format!(
-        "{filter:?}|{:?}|{}|{}",
-        ordering.sorts(),
-        window.offset,
-        window.limit
-    )
+    format!("{filter:?}|{:?}|{}|{}", ordering.sorts(), window.offset, window.limit)
 }
 
 #[derive(Clone)]
@@ -154,11 +149,7 @@ pub struct Products {
 
 impl Products {
     pub fn new(db: DbPool, cache: ProductCache, media_root: PathBuf) -> Self {
-        Self {
-            db,
-            cache,
-            media_root,
-        }
+        Self { db, cache, media_root }
     }
 
     pub async fn list(
@@ -170,9 +161,7 @@ impl Products {
         let key = cache_key(filter, ordering, window);
         // `None`: Redis is unavailable, so nothing is cached either.
         let generation = match self.cache.lookup(&key).await {
-            Some(Lookup {
-                page: Some(page), ..
-            }) => {
+            Some(Lookup { page: Some(page), .. }) => {
                 metrics::counter!("dispatch_product_cache_total", "outcome" => "hit").increment(1);
                 return Ok(listed(page));
             }
@@ -196,9 +185,8 @@ impl Products {
 
     pub async fn find(&self, id: Uuid) -> Result<ProductView, CatalogueError> {
         let mut conn = self.db.get().await?;
-        let (row, category) = products::find(&mut conn, id)
-            .await?
-            .ok_or(CatalogueError::NotFound)?;
+        let (row, category) =
+            products::find(&mut conn, id).await?.ok_or(CatalogueError::NotFound)?;
         Ok(row.view(&category))
     }
 
@@ -226,12 +214,8 @@ impl Products {
         };
         let (created, category) = {
             let mut conn = self.db.get().await?;
-            products::insert(&mut conn, &row)
-                .await
-                .map_err(map_write_error)?;
-            products::find(&mut conn, row.uuid())
-                .await?
-                .ok_or(CatalogueError::NotFound)?
+            products::insert(&mut conn, &row).await.map_err(map_write_error)?;
+            products::find(&mut conn, row.uuid()).await?.ok_or(CatalogueError::NotFound)?
         };
         self.cache.invalidate().await;
         Ok(created.view(&category))
@@ -255,15 +239,10 @@ impl Products {
         };
         let (updated, category) = {
             let mut conn = self.db.get().await?;
-            if !products::update(&mut conn, id, &changes)
-                .await
-                .map_err(map_write_error)?
-            {
+            if !products::update(&mut conn, id, &changes).await.map_err(map_write_error)? {
                 return Err(CatalogueError::NotFound);
             }
-            products::find(&mut conn, id)
-                .await?
-                .ok_or(CatalogueError::NotFound)?
+            products::find(&mut conn, id).await?.ok_or(CatalogueError::NotFound)?
         };
         self.cache.invalidate().await;
         Ok(updated.view(&category))
@@ -291,10 +270,7 @@ impl Products {
 }
 
 fn listed(page: CachedPage) -> Listed<ProductView> {
-    Listed {
-        items: page.results,
-        count: page.count,
-    }
+    Listed { items: page.results, count: page.count }
 }
 
 /// Query-string filters as sent; parsed into a `ProductFilter` with per-field errors.

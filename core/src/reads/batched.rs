@@ -58,9 +58,8 @@ impl<R: PointRead> BatchedReads<R> {
     pub fn spawn(db: DbPool, pool_size: u32) -> Self {
         let name = format!("{} reader", R::WHAT);
         let in_flight = super::in_flight(pool_size);
-        let queue = Batcher::spawn(name, in_flight, |incoming, slots| {
-            dispatch::<R>(db, incoming, slots)
-        });
+        let queue =
+            Batcher::spawn(name, in_flight, |incoming, slots| dispatch::<R>(db, incoming, slots));
         Self { queue }
     }
 
@@ -109,10 +108,7 @@ async fn answer<R: PointRead>(db: &DbPool, batch: Vec<Lookup<R>>) {
         }
     };
     for lookup in batch {
-        let row = rows
-            .iter()
-            .find(|row| R::answers(row, &lookup.question))
-            .cloned();
+        let row = rows.iter().find(|row| R::answers(row, &lookup.question)).cloned();
         // The receiver is gone only if its request was dropped.
         let _ = lookup.reply.send(Ok(row));
     }

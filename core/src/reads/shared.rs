@@ -54,9 +54,8 @@ impl<R: SharedRead> SharedReads<R> {
     /// Reads through `db`, at most `in_flight` at once.
     pub fn spawn(db: DbPool, in_flight: usize) -> Self {
         let name = format!("{} reader", R::WHAT);
-        let queue = Batcher::spawn(name, in_flight, |incoming, slots| {
-            dispatch::<R>(db, incoming, slots)
-        });
+        let queue =
+            Batcher::spawn(name, in_flight, |incoming, slots| dispatch::<R>(db, incoming, slots));
         Self { queue }
     }
 
@@ -101,10 +100,7 @@ async fn dispatch<R: SharedRead>(
     mut incoming: mpsc::Receiver<Request<R>>,
     slots: Arc<Semaphore>,
 ) {
-    let mut waiting = Waiting::<R> {
-        order: VecDeque::new(),
-        replies: HashMap::new(),
-    };
+    let mut waiting = Waiting::<R> { order: VecDeque::new(), replies: HashMap::new() };
     loop {
         if waiting.order.is_empty() {
             match incoming.recv().await {

@@ -65,11 +65,8 @@ impl UserCache {
             .max_capacity(CAPACITY)
             .time_to_live(ttl.max(Duration::from_millis(1)))
             .build();
-        let cache = Self {
-            entries,
-            enabled: !ttl.is_zero(),
-            reads: BatchedReads::spawn(db, pool_size),
-        };
+        let cache =
+            Self { entries, enabled: !ttl.is_zero(), reads: BatchedReads::spawn(db, pool_size) };
         let mut receiver = events.subscribe();
         let listener = cache.clone();
         tokio::spawn(async move {

@@ -131,9 +131,9 @@ impl Carts {
                 Ok(order_view(order, items))
             }
             CheckoutOutcome::EmptyCart => Err(ShoppingError::EmptyCart),
-            CheckoutOutcome::TotalTooLarge(total) => Err(ShoppingError::OrderTooLarge {
-                total: total.to_string(),
-            }),
+            CheckoutOutcome::TotalTooLarge(total) => {
+                Err(ShoppingError::OrderTooLarge { total: total.to_string() })
+            }
             CheckoutOutcome::Short(shortages) => Err(ShoppingError::ShortAtCheckout(shortages)),
         }
     }

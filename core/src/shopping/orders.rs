@@ -53,16 +53,13 @@ impl Orders {
     ) -> Result<Listed<OrderView>, Failure> {
         let mut conn = self.db.get().await?;
         let (rows, count) = orders::list(&mut conn, scope(caller), window).await?;
-        Ok(Listed::of(rows, count, |(order, items)| {
-            order_view(order, items)
-        }))
+        Ok(Listed::of(rows, count, |(order, items)| order_view(order, items)))
     }
 
     pub async fn find(&self, caller: &Caller, id: Uuid) -> Result<OrderView, ShoppingError> {
         let mut conn = self.db.get().await?;
-        let (order, items) = orders::find(&mut conn, scope(caller), id)
-            .await?
-            .ok_or(ShoppingError::NotFound)?;
+        let (order, items) =
+            orders::find(&mut conn, scope(caller), id).await?.ok_or(ShoppingError::NotFound)?;
         Ok(order_view(order, items))
     }
 }

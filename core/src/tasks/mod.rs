@@ -77,24 +77,13 @@ impl Tasks {
         inserts: TaskInserts,
         publisher: EventPublisher,
     ) -> Self {
-        Self {
-            db,
-            reads,
-            pages,
-            inserts,
-            publisher,
-        }
+        Self { db, reads, pages, inserts, publisher }
     }
 
     /// Best effort, like every event: a stream that misses one sees the state on its next
     /// read.
     async fn announce(&self, owner: Uuid, change: TaskChange) {
-        self.publisher
-            .publish(&Event::Task {
-                user_id: owner,
-                change,
-            })
-            .await;
+        self.publisher.publish(&Event::Task { user_id: owner, change }).await;
     }
 
     pub async fn create(&self, owner: Uuid, input: TaskInput) -> Result<TaskView, TaskError> {
@@ -102,22 +91,15 @@ impl Tasks {
         let task = TaskRow {
             id: Id::random(),
             owner_id: Id(owner),
-            title: input
-                .title
-                .map(|t| t.as_str().to_owned())
-                .unwrap_or_default(),
-            description: input
-                .description
-                .map(|d| d.as_str().to_owned())
-                .unwrap_or_default(),
+            title: input.title.map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            description: input.description.map(|d| d.as_str().to_owned()).unwrap_or_default(),
             status_task: input.status.unwrap_or_default().as_str().to_owned(),
             date_created: now,
             last_updated: now,
         };
         let view = task.view();
         self.inserts.insert(task).await?;
-        self.announce(owner, TaskChange::Created(view.clone()))
-            .await;
+        self.announce(owner, TaskChange::Created(view.clone())).await;
         Ok(view)
     }
 
@@ -133,12 +115,7 @@ impl Tasks {
         ordering: Ordering<TaskSort>,
         window: Window,
     ) -> Result<Listed<TaskView>, Failure> {
-        let key = TaskPageKey {
-            owner,
-            filter,
-            ordering,
-            window,
-        };
+        let key = TaskPageKey { owner, filter, ordering, window };
         let (rows, count) = self.pages.read(key).await?;
         Ok(Listed::of(rows, count, |r| r.view()))
     }
@@ -160,13 +137,10 @@ impl Tasks {
             if !tasks::update(&mut conn, owner, id, &changes).await? {
                 return Err(TaskError::NotFound);
             }
-            tasks::find(&mut conn, owner, id)
-                .await?
-                .ok_or(TaskError::NotFound)?
+            tasks::find(&mut conn, owner, id).await?.ok_or(TaskError::NotFound)?
         };
         let view = task.view();
-        self.announce(owner, TaskChange::Updated(view.clone()))
-            .await;
+        self.announce(owner, TaskChange::Updated(view.clone())).await;
         Ok(view)
     }
 

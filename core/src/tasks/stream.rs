@@ -117,13 +117,7 @@ impl TaskHub {
             queue: sender,
             ended: ended.clone(),
         });
-        Subscription {
-            hub: self.clone(),
-            user,
-            id,
-            queue,
-            ended,
-        }
+        Subscription { hub: self.clone(), user, id, queue, ended }
     }
 
     /// Sockets open on this instance.
@@ -137,9 +131,7 @@ impl TaskHub {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<Subscriber>>> {
         // A panic while holding this lock cannot leave the map half-changed.
-        self.sockets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn deliver(&self, user: Uuid, item: StreamItem) {

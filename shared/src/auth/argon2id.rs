@@ -73,21 +73,14 @@ mod tests {
     #[test]
     fn hashes_verify_both_ways_with_the_rust_implementation() {
         let ours = hash(b"correct horse").unwrap();
-        assert!(
-            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{ours}"
-        );
+        assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{ours}");
         let parsed = argon2::PasswordHash::new(&ours).unwrap();
-        assert!(argon2::Argon2::default()
-            .verify_password(b"correct horse", &parsed)
-            .is_ok());
+        assert!(argon2::Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
 
         // What the `argon2` crate stored before the switch still verifies.
         let salt = argon2::password_hash::SaltString::encode_b64(b"sixteen byte sal").unwrap();
-        let theirs = argon2::Argon2::default()
-            .hash_password(b"correct horse", &salt)
-            .unwrap()
-            .to_string();
+        let theirs =
+            argon2::Argon2::default().hash_password(b"correct horse", &salt).unwrap().to_string();
         assert!(verify(&theirs, b"correct horse").unwrap());
         assert!(!verify(&theirs, b"wrong horse").unwrap());
         assert!(!verify("not a hash", b"correct horse").unwrap());

@@ -54,18 +54,13 @@ fn run_this_thread_only_when_idle() {}
 async fn on_hashing_thread<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, PasswordHashError> + Send + 'static,
 ) -> Result<T, PasswordHashError> {
-    let _permit = permits()
-        .acquire()
-        .await
-        .map_err(|e| PasswordHashError::Join(e.to_string()))?;
+    let _permit = permits().acquire().await.map_err(|e| PasswordHashError::Join(e.to_string()))?;
     let (done, outcome) = tokio::sync::oneshot::channel();
     hashing_pool()?.spawn(move || {
         // The receiver is gone only if the request was dropped; nothing to tell then.
         let _ = done.send(work());
     });
-    outcome
-        .await
-        .map_err(|e| PasswordHashError::Join(e.to_string()))?
+    outcome.await.map_err(|e| PasswordHashError::Join(e.to_string()))?
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,11 +109,7 @@ mod tests {
         let hash = hash_password(pw).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
         assert!(!hash.contains("correct horse"));
-        assert!(
-            verify_password("correct horse battery".into(), Some(hash.clone()))
-                .await
-                .unwrap()
-        );
+        assert!(verify_password("correct horse battery".into(), Some(hash.clone())).await.unwrap());
         assert!(!verify_password("wrong".into(), Some(hash)).await.unwrap());
         assert!(!verify_password("anything".into(), None).await.unwrap());
     }
@@ -127,9 +118,8 @@ mod tests {
     #[tokio::test]
     async fn hashes_run_at_the_idle_scheduling_policy() {
         // SAFETY: reads the calling (hashing) thread's own policy.
-        let policy = on_hashing_thread(|| Ok(unsafe { libc::sched_getscheduler(0) }))
-            .await
-            .unwrap();
+        let policy =
+            on_hashing_thread(|| Ok(unsafe { libc::sched_getscheduler(0) })).await.unwrap();
         assert_eq!(policy, libc::SCHED_IDLE);
     }
 }

@@ -112,12 +112,12 @@ impl TokenService {
     }
 
     pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
+        decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(
+            |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            },
+        )
     }
 
     pub fn decode_kind(&self, token: &str, kind: TokenKind) -> Result<Claims, TokenError> {
@@ -148,8 +148,7 @@ mod tests {
         assert_eq!(claims.sub, user);
         assert_eq!(claims.ver, 3);
         assert_eq!(
-            svc.decode_kind(&access.token, TokenKind::Refresh)
-                .unwrap_err(),
+            svc.decode_kind(&access.token, TokenKind::Refresh).unwrap_err(),
             TokenError::WrongKind
         );
         let refresh = svc.issue_refresh(user, 3, Uuid::new_v4()).unwrap();

@@ -108,10 +108,7 @@ impl<F: Fn(&str) -> Option<String>> Source for F {
 }
 
 fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        message: message.into(),
-    }
+    ConfigError { variable, message: message.into() }
 }
 
 fn text(src: &dyn Source, key: &'static str, default: &str) -> String {
@@ -126,10 +123,9 @@ fn parsed<T: FromStr>(
 ) -> Result<T, ConfigError> {
     match src.get(key) {
         None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|_| err(key, format!("expected {expected}, got {raw:?}"))),
+        Some(raw) => {
+            raw.trim().parse().map_err(|_| err(key, format!("expected {expected}, got {raw:?}")))
+        }
     }
 }
 
@@ -142,11 +138,8 @@ fn daily_mail_schedule(src: &dyn Source) -> Result<Option<cron::Schedule>, Confi
     if raw.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    let expression = if raw.split_whitespace().count() == 5 {
-        format!("0 {raw}")
-    } else {
-        raw.to_owned()
-    };
+    let expression =
+        if raw.split_whitespace().count() == 5 { format!("0 {raw}") } else { raw.to_owned() };
     cron::Schedule::from_str(&expression)
         .map(Some)
         .map_err(|e| err(KEY, format!("not a cron expression ({e}): {raw:?}")))
@@ -168,10 +161,7 @@ fn duration_or_zero(
 ) -> Result<Duration, ConfigError> {
     let raw = text(src, key, default);
     let value = humantime::parse_duration(raw.trim()).map_err(|e| {
-        err(
-            key,
-            format!("expected a duration such as 30s, 15m, 24h or 14d, got {raw:?} ({e})"),
-        )
+        err(key, format!("expected a duration such as 30s, 15m, 24h or 14d, got {raw:?} ({e})"))
     })?;
     Ok(value)
 }
@@ -183,12 +173,8 @@ fn user_cache_ttl(src: &dyn Source) -> Result<Duration, ConfigError> {
     let value = if raw.trim() == "0" {
         Duration::ZERO
     } else {
-        humantime::parse_duration(raw.trim()).map_err(|e| {
-            err(
-                KEY,
-                format!("expected a duration such as 3s, got {raw:?} ({e})"),
-            )
-        })?
+        humantime::parse_duration(raw.trim())
+            .map_err(|e| err(KEY, format!("expected a duration such as 3s, got {raw:?} ({e})")))?
     };
     if value > Duration::from_secs(5) {
         return Err(err(KEY, "must be at most 5s"));
@@ -211,18 +197,13 @@ fn socket_addr(
     default: &str,
 ) -> Result<SocketAddr, ConfigError> {
     let raw = text(src, key, default);
-    raw.trim().parse().map_err(|_| {
-        err(
-            key,
-            format!("expected host:port such as 127.0.0.1:8000, got {raw:?}"),
-        )
-    })
+    raw.trim()
+        .parse()
+        .map_err(|_| err(key, format!("expected host:port such as 127.0.0.1:8000, got {raw:?}")))
 }
 
 fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
 impl Settings {
@@ -231,19 +212,17 @@ impl Settings {
     }
 
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let environment = match text(src, "DISPATCH_ENV", "development")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "development" | "dev" => Environment::Development,
-            "production" | "prod" => Environment::Production,
-            other => {
-                return Err(err(
-                    "DISPATCH_ENV",
-                    format!("expected development or production, got {other:?}"),
-                ))
-            }
-        };
+        let environment =
+            match text(src, "DISPATCH_ENV", "development").to_ascii_lowercase().as_str() {
+                "development" | "dev" => Environment::Development,
+                "production" | "prod" => Environment::Production,
+                other => {
+                    return Err(err(
+                        "DISPATCH_ENV",
+                        format!("expected development or production, got {other:?}"),
+                    ))
+                }
+            };
 
         let database_url = text(src, "DATABASE_URL", "mysql://root@127.0.0.1:3306/dispatch");
         if !database_url.starts_with("mysql://") {
@@ -271,29 +250,17 @@ impl Settings {
 
         let jwt_secret = match src.get("DISPATCH_JWT_SECRET") {
             Some(secret) if secret.len() < 32 => {
-                return Err(err(
-                    "DISPATCH_JWT_SECRET",
-                    "must be at least 32 characters long",
-                ))
+                return Err(err("DISPATCH_JWT_SECRET", "must be at least 32 characters long"))
             }
-            Some(secret) => JwtSecret {
-                bytes: secret.into_bytes(),
-                generated: false,
-            },
+            Some(secret) => JwtSecret { bytes: secret.into_bytes(), generated: false },
             None if environment == Environment::Production => {
-                return Err(err(
-                    "DISPATCH_JWT_SECRET",
-                    "is required when DISPATCH_ENV=production",
-                ))
+                return Err(err("DISPATCH_JWT_SECRET", "is required when DISPATCH_ENV=production"))
             }
             None => {
                 use rand::RngCore;
                 let mut bytes = vec![0u8; 64];
                 rand::rngs::OsRng.fill_bytes(&mut bytes);
-                JwtSecret {
-                    bytes,
-                    generated: true,
-                }
+                JwtSecret { bytes, generated: true }
             }
         };
 
@@ -311,11 +278,7 @@ impl Settings {
         let worker_metrics_bind =
             match text(src, "DISPATCH_WORKER_METRICS_BIND", "127.0.0.1:9100").as_str() {
                 "off" => None,
-                _ => Some(socket_addr(
-                    src,
-                    "DISPATCH_WORKER_METRICS_BIND",
-                    "127.0.0.1:9100",
-                )?),
+                _ => Some(socket_addr(src, "DISPATCH_WORKER_METRICS_BIND", "127.0.0.1:9100")?),
             };
 
         let trusted_proxies = match src.get("DISPATCH_TRUSTED_PROXIES") {
@@ -326,10 +289,7 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .map(|s| {
                     s.parse::<IpAddr>().map_err(|_| {
-                        err(
-                            "DISPATCH_TRUSTED_PROXIES",
-                            format!("{s:?} is not an IP address"),
-                        )
+                        err("DISPATCH_TRUSTED_PROXIES", format!("{s:?} is not an IP address"))
                     })
                 })
                 .collect::<Result<_, _>>()?,
@@ -396,10 +356,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_source(&move |k: &str| map.get(k).cloned())
     }
 
@@ -436,10 +394,7 @@ mod tests {
         use chrono::{Datelike, TimeZone, Timelike};
         let s = settings(&[("DISPATCH_DAILY_MAIL_TZ", "Europe/Berlin")]).unwrap();
         assert_eq!(s.daily_mail_tz, chrono_tz::Europe::Berlin);
-        let after = s
-            .daily_mail_tz
-            .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
-            .unwrap();
+        let after = s.daily_mail_tz.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
         let next = s.daily_mail_schedule.unwrap().after(&after).next().unwrap();
         assert_eq!((next.day(), next.hour()), (2, 8));
 
@@ -460,11 +415,7 @@ mod tests {
     fn zero_is_allowed_only_where_it_means_at_once() {
         let s = settings(&[("DISPATCH_WELCOME_MAIL_AFTER", "0s")]).unwrap();
         assert_eq!(s.welcome_mail_after, Duration::ZERO);
-        for key in [
-            "DISPATCH_ACCESS_TTL",
-            "DISPATCH_REQUEUE_AFTER",
-            "DISPATCH_JOB_RETENTION",
-        ] {
+        for key in ["DISPATCH_ACCESS_TTL", "DISPATCH_REQUEUE_AFTER", "DISPATCH_JOB_RETENTION"] {
             let e = settings(&[(key, "0s")]).unwrap_err();
             assert_eq!(e.variable, key, "{e}");
         }

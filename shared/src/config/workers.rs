@@ -11,13 +11,7 @@ pub fn parse_kinds(variable: &'static str, raw: &str) -> Result<Vec<JobKind>, Co
     for name in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let kind = name.parse::<JobKind>().map_err(|_| {
             let known: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
-            err(
-                variable,
-                format!(
-                    "unknown job kind {name:?}; known kinds: {}",
-                    known.join(", ")
-                ),
-            )
+            err(variable, format!("unknown job kind {name:?}; known kinds: {}", known.join(", ")))
         })?;
         if !kinds.contains(&kind) {
             kinds.push(kind);
@@ -45,11 +39,7 @@ impl WorkerConcurrency {
             .iter()
             .find(|(k, _)| *k == kind)
             .map(|(_, n)| *n)
-            .unwrap_or(if kind == JobKind::ResizeImage {
-                self.cpu_bound
-            } else {
-                self.default
-            })
+            .unwrap_or(if kind == JobKind::ResizeImage { self.cpu_bound } else { self.default })
     }
 
     /// `8`, `resize_image=2,send_mail=32`, or both (`8,resize_image=2`). A bare number sets
@@ -59,11 +49,7 @@ impl WorkerConcurrency {
         raw: Option<&str>,
         cores: usize,
     ) -> Result<Self, ConfigError> {
-        let mut concurrency = Self {
-            default: cores * 2,
-            cpu_bound: cores,
-            per_kind: Vec::new(),
-        };
+        let mut concurrency = Self { default: cores * 2, cpu_bound: cores, per_kind: Vec::new() };
         let Some(raw) = raw else {
             return Ok(concurrency);
         };
@@ -98,33 +84,15 @@ mod tests {
     #[test]
     fn concurrency_takes_a_number_pairs_or_both() {
         let c = WorkerConcurrency::parse("V", None, 2).unwrap();
-        assert_eq!(
-            (
-                c.for_kind(JobKind::SendMail),
-                c.for_kind(JobKind::ResizeImage)
-            ),
-            (4, 2)
-        );
+        assert_eq!((c.for_kind(JobKind::SendMail), c.for_kind(JobKind::ResizeImage)), (4, 2));
         let c = WorkerConcurrency::parse("V", Some("8"), 2).unwrap();
-        assert_eq!(
-            (
-                c.for_kind(JobKind::SendMail),
-                c.for_kind(JobKind::ResizeImage)
-            ),
-            (8, 2)
-        );
+        assert_eq!((c.for_kind(JobKind::SendMail), c.for_kind(JobKind::ResizeImage)), (8, 2));
         let c = WorkerConcurrency::parse("V", Some("resize_image=3, send_mail=32"), 2).unwrap();
         assert_eq!(c.for_kind(JobKind::ResizeImage), 3);
         assert_eq!(c.for_kind(JobKind::SendMail), 32);
         assert_eq!(c.for_kind(JobKind::RegisterUser), 4);
         let c = WorkerConcurrency::parse("V", Some("6,register_user=1"), 2).unwrap();
-        assert_eq!(
-            (
-                c.for_kind(JobKind::DailyMail),
-                c.for_kind(JobKind::RegisterUser)
-            ),
-            (6, 1)
-        );
+        assert_eq!((c.for_kind(JobKind::DailyMail), c.for_kind(JobKind::RegisterUser)), (6, 1));
         for bad in ["0", "x", "resize=2", "send_mail=0", "send_mail="] {
             let e = WorkerConcurrency::parse("V", Some(bad), 2).unwrap_err();
             assert_eq!(e.variable, "V", "{bad}");

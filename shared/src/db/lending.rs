@@ -86,9 +86,7 @@ impl MysqlManager {
             }
             .boxed()
         }));
-        Self {
-            inner: AsyncDieselConnectionManager::new_with_config(database_url, config),
-        }
+        Self { inner: AsyncDieselConnectionManager::new_with_config(database_url, config) }
     }
 }
 

@@ -71,11 +71,7 @@ fn split_database_url(database_url: &str) -> Result<(String, String), DbError> {
     let (authority, name) = after_scheme
         .split_once('/')
         .ok_or_else(|| DbError::BadUrl("the URL names no database".into()))?;
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-    {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
         return Err(DbError::BadUrl(format!("unusable database name {name:?}")));
     }
     let mut server = format!("{}{}/", &without_query[..scheme_end + 3], authority);
@@ -109,9 +105,7 @@ pub async fn create_database_if_missing(database_url: &str) -> Result<(), DbErro
 pub async fn drop_database(database_url: &str) -> Result<(), DbError> {
     let name = database_name(database_url)?;
     let mut conn = connect_server(database_url).await?;
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS `{name}`"))
-        .execute(&mut conn)
-        .await?;
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS `{name}`")).execute(&mut conn).await?;
     Ok(())
 }
 

@@ -10,9 +10,7 @@ fn bounded_text(raw: &str, max: usize, required: bool) -> Result<String, String>
         return Err("This field may not be blank.".into());
     }
     if trimmed.chars().count() > max {
-        return Err(format!(
-            "Ensure this field has no more than {max} characters."
-        ));
+        return Err(format!("Ensure this field has no more than {max} characters."));
     }
     if trimmed.chars().any(char::is_control) {
         return Err("Control characters are not allowed.".into());
@@ -66,9 +64,7 @@ fn plain_decimal(raw: &str) -> Option<BigDecimal> {
         && whole.bytes().all(|b| b.is_ascii_digit())
         && fraction.bytes().all(|b| b.is_ascii_digit())
         && !(digits.contains('.') && fraction.is_empty());
-    well_formed
-        .then(|| BigDecimal::from_str(raw).ok())
-        .flatten()
+    well_formed.then(|| BigDecimal::from_str(raw).ok()).flatten()
 }
 
 /// The most a cart line or an order may come to: what an order's `line_total` and `total`
@@ -112,10 +108,7 @@ impl Price {
             return Err("Ensure that there are no more than 2 decimal places.".into());
         }
         if value > BigDecimal::from_str(Self::MAX).unwrap_or_default() {
-            return Err(format!(
-                "Ensure this value is less than or equal to {}.",
-                Self::MAX
-            ));
+            return Err(format!("Ensure this value is less than or equal to {}.", Self::MAX));
         }
         Ok(Self(value.with_scale(2)))
     }
@@ -132,10 +125,7 @@ impl Price {
 
 /// Money as the API writes it: a string with exactly two decimal places.
 pub fn money_text(value: &BigDecimal) -> String {
-    format!(
-        "{:.2}",
-        value.with_scale_round(2, bigdecimal::RoundingMode::HalfEven)
-    )
+    format!("{:.2}", value.with_scale_round(2, bigdecimal::RoundingMode::HalfEven))
 }
 
 /// A rating from 0.1 to 5.0 in steps of 0.1 (MySQL DECIMAL(2,1)); finer input is rounded
@@ -172,23 +162,9 @@ mod tests {
     fn prices_are_exact_decimals_with_two_places() {
         assert_eq!(money_text(Price::parse("12.5").unwrap().value()), "12.50");
         assert_eq!(money_text(Price::parse("0").unwrap().value()), "0.00");
-        assert_eq!(
-            money_text(Price::parse("99999999.99").unwrap().value()),
-            "99999999.99"
-        );
+        assert_eq!(money_text(Price::parse("99999999.99").unwrap().value()), "99999999.99");
         assert_eq!(money_text(Price::parse("1.100").unwrap().value()), "1.10");
-        for bad in [
-            "-1",
-            "1.234",
-            "1e3",
-            "abc",
-            "",
-            "100000000",
-            "1.",
-            ".5",
-            "NaN",
-            "+1",
-        ] {
+        for bad in ["-1", "1.234", "1e3", "abc", "", "100000000", "1.", ".5", "NaN", "+1"] {
             assert!(Price::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -44,17 +44,11 @@ pub struct Sort<F> {
 
 impl<F> Sort<F> {
     pub const fn asc(field: F) -> Self {
-        Self {
-            field,
-            descending: false,
-        }
+        Self { field, descending: false }
     }
 
     pub const fn desc(field: F) -> Self {
-        Self {
-            field,
-            descending: true,
-        }
+        Self { field, descending: true }
     }
 }
 
@@ -76,10 +70,7 @@ impl<F: SortField> Ordering<F> {
                 Some(name) => (true, name),
                 None => (false, part),
             };
-            let Some(field) = F::FIELDS
-                .iter()
-                .find(|(known, _)| *known == name)
-                .map(|(_, f)| *f)
+            let Some(field) = F::FIELDS.iter().find(|(known, _)| *known == name).map(|(_, f)| *f)
             else {
                 return Err(format!(
                     "Unknown ordering field \"{name}\"; use one of: {}.",
@@ -128,18 +119,12 @@ mod tests {
     #[test]
     fn parses_directions_and_several_fields() {
         let o = Ordering::<Field>::parse("-price,name").unwrap();
-        assert_eq!(
-            o.sorts(),
-            &[Sort::desc(Field::Price), Sort::asc(Field::Name)]
-        );
+        assert_eq!(o.sorts(), &[Sort::desc(Field::Price), Sort::asc(Field::Name)]);
         assert_eq!(
             Ordering::<Field>::parse("name,-name").unwrap().sorts(),
             &[Sort::asc(Field::Name)]
         );
-        assert_eq!(
-            Ordering::<Field>::default().sorts(),
-            &[Sort::asc(Field::Name)]
-        );
+        assert_eq!(Ordering::<Field>::default().sorts(), &[Sort::asc(Field::Name)]);
     }
 
     #[test]
@@ -147,9 +132,6 @@ mod tests {
         for bad in ["colour", "", "name,", "--name", "name;price", " name"] {
             assert!(Ordering::<Field>::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            Ordering::<Field>::pattern(),
-            "^-?(name|price)(,-?(name|price))*$"
-        );
+        assert_eq!(Ordering::<Field>::pattern(), "^-?(name|price)(,-?(name|price))*$");
     }
 }

@@ -10,9 +10,7 @@ impl Password {
     pub fn parse(raw: &str, username: Option<&Username>) -> Result<Self, String> {
         let len = raw.chars().count();
         if len < 8 {
-            return Err(
-                "This password is too short. It must contain at least 8 characters.".into(),
-            );
+            return Err("This password is too short. It must contain at least 8 characters.".into());
         }
         if len > 128 {
             return Err("Ensure this field has no more than 128 characters.".into());

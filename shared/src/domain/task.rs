@@ -22,9 +22,7 @@ impl TaskTitle {
             return Err("This field may not be blank.".into());
         }
         if trimmed.chars().count() > TITLE_MAX {
-            return Err(format!(
-                "Ensure this field has no more than {TITLE_MAX} characters."
-            ));
+            return Err(format!("Ensure this field has no more than {TITLE_MAX} characters."));
         }
         Ok(Self(trimmed.to_owned()))
     }

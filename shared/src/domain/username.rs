@@ -14,10 +14,7 @@ impl Username {
         if len > 150 {
             return Err("Ensure this field has no more than 150 characters.".into());
         }
-        if !trimmed
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if !trimmed.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err("Username can only contain letters, numbers and underscores.".into());
         }
         Ok(Self(trimmed.to_ascii_lowercase()))

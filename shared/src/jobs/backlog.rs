@@ -39,10 +39,7 @@ impl JobQueues {
 
     async fn promote_some(&self, kind: JobKind) -> Result<usize, QueueError> {
         let config = self.config(kind);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let mut conn = self.connection();
         PROMOTE
             .key(config.scheduled_jobs_set())

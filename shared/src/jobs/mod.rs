@@ -22,12 +22,8 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
-        JobKind::RegisterUser,
-        JobKind::ResizeImage,
-        JobKind::SendMail,
-        JobKind::DailyMail,
-    ];
+    pub const ALL: [JobKind; 4] =
+        [JobKind::RegisterUser, JobKind::ResizeImage, JobKind::SendMail, JobKind::DailyMail];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -79,15 +75,10 @@ impl JobStatus {
 impl std::str::FromStr for JobStatus {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        [
-            JobStatus::Queued,
-            JobStatus::Running,
-            JobStatus::Succeeded,
-            JobStatus::Failed,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or(())
+        [JobStatus::Queued, JobStatus::Running, JobStatus::Succeeded, JobStatus::Failed]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(())
     }
 }
 

@@ -32,20 +32,13 @@ pub const MISSED_HEARTBEATS: usize = 3;
 
 impl JobQueues {
     pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
-        Self {
-            conn,
-            namespace: namespace.to_owned(),
-        }
+        Self { conn, namespace: namespace.to_owned() }
     }
 
     /// `<namespace>.queue.<kind>`, with no `:`: apalis-redis announces new tasks on
     /// `tasks:<queue>:active:available` and finds the queue again by splitting on `:`.
     pub fn queue_name(&self, kind: JobKind) -> String {
-        format!(
-            "{}.queue.{}",
-            self.namespace.replace(':', "."),
-            kind.as_str()
-        )
+        format!("{}.queue.{}", self.namespace.replace(':', "."), kind.as_str())
     }
 
     pub(super) fn connection(&self) -> ConnectionManager {
@@ -80,10 +73,7 @@ impl JobQueues {
     pub async fn vacuum(&self, kind: JobKind) -> Result<usize, QueueError> {
         use apalis_core::backend::Vacuum;
         let mut storage = self.storage(kind);
-        let removed = storage
-            .vacuum()
-            .await
-            .map_err(|e| QueueError(e.to_string()))?;
+        let removed = storage.vacuum().await.map_err(|e| QueueError(e.to_string()))?;
         let config = self.config(kind);
         let mut conn = self.conn.clone();
         redis::cmd("UNLINK")
@@ -97,10 +87,7 @@ impl JobQueues {
 
     pub async fn push(&self, kind: JobKind, job_id: Uuid) -> Result<(), QueueError> {
         let mut storage = self.storage(kind);
-        storage
-            .push(JobMessage { job_id })
-            .await
-            .map_err(|e| QueueError(e.to_string()))?;
+        storage.push(JobMessage { job_id }).await.map_err(|e| QueueError(e.to_string()))?;
         self.announce(kind, job_id).await;
         Ok(())
     }

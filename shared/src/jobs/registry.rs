@@ -56,10 +56,7 @@ pub async fn leave(
     instance: &str,
 ) -> redis::RedisResult<()> {
     let mut conn = conn.clone();
-    redis::cmd("DEL")
-        .arg(key(namespace, instance))
-        .query_async(&mut conn)
-        .await
+    redis::cmd("DEL").arg(key(namespace, instance)).query_async(&mut conn).await
 }
 
 /// Every live instance, by name.
@@ -90,11 +87,8 @@ pub async fn live(
         return Ok(Vec::new());
     }
     let values: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
-    let mut beats: Vec<WorkerBeat> = values
-        .into_iter()
-        .flatten()
-        .filter_map(|v| serde_json::from_str(&v).ok())
-        .collect();
+    let mut beats: Vec<WorkerBeat> =
+        values.into_iter().flatten().filter_map(|v| serde_json::from_str(&v).ok()).collect();
     beats.sort_by(|a, b| a.instance.cmp(&b.instance));
     Ok(beats)
 }

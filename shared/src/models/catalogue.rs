@@ -25,10 +25,7 @@ pub struct CategoryView {
 
 impl CategoryRow {
     pub fn view(&self) -> CategoryView {
-        CategoryView {
-            id: self.id.0,
-            name: self.name.clone(),
-        }
+        CategoryView { id: self.id.0, name: self.name.clone() }
     }
 }
 
@@ -68,11 +65,7 @@ pub fn image_path(key: &str, suffix: &str, ext: &str) -> String {
 impl ImageUrls {
     pub fn new(key: &str, ext: &str) -> Self {
         let url = |suffix: &str| format!("/media/{}", image_path(key, suffix, ext));
-        Self {
-            original: url(""),
-            thumb: url("-thumb"),
-            full: url("-full"),
-        }
+        Self { original: url(""), thumb: url("-thumb"), full: url("-full") }
     }
 }
 

@@ -127,10 +127,7 @@ impl JobRow {
             kind: self.kind().unwrap_or(JobKind::RegisterUser),
             status: self.status(),
             attempts: self.attempts,
-            result: self
-                .result
-                .as_deref()
-                .and_then(|r| serde_json::from_str(r).ok()),
+            result: self.result.as_deref().and_then(|r| serde_json::from_str(r).ok()),
             error: self.error.clone(),
             created_at: super::utc(self.created_at),
             updated_at: super::utc(self.updated_at),

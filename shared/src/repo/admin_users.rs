@@ -114,18 +114,11 @@ async fn guarded(conn: &mut Conn, id: Uuid, change: Change) -> QueryResult<Guard
         }
         let changed = match &change {
             Change::Update(changes) => {
-                diesel::update(dsl::users.find(&key))
-                    .set(changes)
-                    .execute(conn)
-                    .await?
+                diesel::update(dsl::users.find(&key)).set(changes).execute(conn).await?
             }
             Change::Delete => crate::repo::users::delete(conn, id).await?,
         };
-        Ok(if changed > 0 {
-            Guarded::Done
-        } else {
-            Guarded::NotFound
-        })
+        Ok(if changed > 0 { Guarded::Done } else { Guarded::NotFound })
     })
     .await
 }

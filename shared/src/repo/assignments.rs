@@ -70,9 +70,7 @@ async fn try_assign(
 ) -> QueryResult<AssignOutcome> {
     // Each count must see what earlier holders of the lock committed, not a snapshot taken
     // before the lock was granted.
-    diesel::sql_query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        .execute(conn)
-        .await?;
+    diesel::sql_query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(conn).await?;
     conn.transaction(async |conn| {
         let assignee: Option<(bool, Option<u32>)> = users::table
             .find(&new.user_id)
@@ -108,10 +106,7 @@ async fn try_assign(
         if load.assigned >= i64::from(limit) {
             return Ok(AssignOutcome::LimitReached { limit });
         }
-        diesel::insert_into(assignments::table)
-            .values(new)
-            .execute(conn)
-            .await?;
+        diesel::insert_into(assignments::table).values(new).execute(conn).await?;
         Ok(AssignOutcome::Created)
     })
     .await
@@ -142,17 +137,11 @@ type Boxed<'a> = diesel::internal::table_macro::BoxedSelectStatement<
 >;
 
 fn filtered(visibility: Visibility, filter: &AssignmentFilter) -> Boxed<'static> {
-    let mut query = assignments::table
-        .inner_join(tasks::table)
-        .select(AssignmentRow::as_select())
-        .into_boxed();
+    let mut query =
+        assignments::table.inner_join(tasks::table).select(AssignmentRow::as_select()).into_boxed();
     if let Visibility::InvolvedUser(me) = visibility {
         let me = me.to_string();
-        query = query.filter(
-            assignments::user_id
-                .eq(me.clone())
-                .or(tasks::owner_id.eq(me)),
-        );
+        query = query.filter(assignments::user_id.eq(me.clone()).or(tasks::owner_id.eq(me)));
     }
     if let Some(user) = filter.user_id {
         query = query.filter(assignments::user_id.eq(user.to_string()));
@@ -177,13 +166,8 @@ pub async fn list(
         AssignmentSort::Date => assignments::date,
         AssignmentSort::CreatedAt => assignments::created_at,
     });
-    counted_page(
-        conn,
-        filtered(visibility, filter).select(diesel::dsl::count_star()),
-        page,
-        window,
-    )
-    .await
+    counted_page(conn, filtered(visibility, filter).select(diesel::dsl::count_star()), page, window)
+        .await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<AssignmentRow>> {
@@ -206,8 +190,6 @@ pub async fn find_with_task_owner(
 
 /// A hard delete: the slot it held on its date is free at once.
 pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<bool> {
-    let deleted = diesel::delete(assignments::table.find(id.to_string()))
-        .execute(conn)
-        .await?;
+    let deleted = diesel::delete(assignments::table.find(id.to_string())).execute(conn).await?;
     Ok(deleted > 0)
 }

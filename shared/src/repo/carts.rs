@@ -24,17 +24,10 @@ pub async fn ensure(conn: &mut Conn, user_id: Uuid) -> QueryResult<CartRow> {
     let now = now_naive();
     // A concurrent first use may win the unique user_id; either way one cart exists after.
     diesel::insert_or_ignore_into(carts::table)
-        .values(&CartRow {
-            id: Id::random(),
-            user_id: user,
-            created: now,
-            updated: now,
-        })
+        .values(&CartRow { id: Id::random(), user_id: user, created: now, updated: now })
         .execute(conn)
         .await?;
-    of_user(conn, user)
-        .await?
-        .ok_or(diesel::result::Error::NotFound)
+    of_user(conn, user).await?.ok_or(diesel::result::Error::NotFound)
 }
 
 async fn of_user(conn: &mut Conn, user: Id) -> QueryResult<Option<CartRow>> {
@@ -48,11 +41,7 @@ async fn of_user(conn: &mut Conn, user: Id) -> QueryResult<Option<CartRow>> {
 
 /// The cart as it stands after a change (its `updated` moved).
 pub async fn reload(conn: &mut Conn, cart_id: Id) -> QueryResult<CartRow> {
-    carts::table
-        .find(cart_id)
-        .select(CartRow::as_select())
-        .first(conn)
-        .await
+    carts::table.find(cart_id).select(CartRow::as_select()).first(conn).await
 }
 
 /// The cart's lines, oldest first, with their products.
@@ -181,9 +170,7 @@ pub async fn set_quantity(
         let Some(product) = line else {
             return Ok(LineOutcome::NoSuchLine);
         };
-        let (available, price) = stock(conn, product)
-            .await?
-            .unwrap_or((0, BigDecimal::from(0)));
+        let (available, price) = stock(conn, product).await?.unwrap_or((0, BigDecimal::from(0)));
         if quantity > available {
             return Ok(LineOutcome::InsufficientStock { available });
         }
@@ -203,9 +190,7 @@ pub async fn set_quantity(
 /// Removes a line; false when the cart has no such line.
 pub async fn remove(conn: &mut Conn, cart_id: Id, line_id: Uuid) -> QueryResult<bool> {
     let removed = diesel::delete(
-        cart_items::table
-            .find(line_id.to_string())
-            .filter(cart_items::cart_id.eq(cart_id)),
+        cart_items::table.find(line_id.to_string()).filter(cart_items::cart_id.eq(cart_id)),
     )
     .execute(conn)
     .await?;
@@ -274,12 +259,7 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
         let stock: Vec<(Id, String, BigDecimal, u32)> = products::table
             .filter(products::id.eq_any(&ids))
             .order(products::id.asc())
-            .select((
-                products::id,
-                products::name,
-                products::price,
-                products::quantity,
-            ))
+            .select((products::id, products::name, products::price, products::quantity))
             .for_update()
             .load(conn)
             .await?;
@@ -337,14 +317,8 @@ async fn try_checkout(conn: &mut Conn, user_id: Uuid) -> QueryResult<CheckoutOut
             total: total.with_scale(2),
             created_at: now_naive(),
         };
-        diesel::insert_into(orders::table)
-            .values(&order)
-            .execute(conn)
-            .await?;
-        diesel::insert_into(order_items::table)
-            .values(&items)
-            .execute(conn)
-            .await?;
+        diesel::insert_into(orders::table).values(&order).execute(conn).await?;
+        diesel::insert_into(order_items::table).values(&items).execute(conn).await?;
         diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart_id)))
             .execute(conn)
             .await?;

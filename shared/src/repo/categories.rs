@@ -69,8 +69,6 @@ pub async fn rename(conn: &mut Conn, id: Uuid, name: &str) -> QueryResult<bool> 
 /// Deletes; false when there was none. A category with products fails with a foreign key
 /// violation.
 pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<bool> {
-    let deleted = diesel::delete(dsl::categories.find(id.to_string()))
-        .execute(conn)
-        .await?;
+    let deleted = diesel::delete(dsl::categories.find(id.to_string())).execute(conn).await?;
     Ok(deleted > 0)
 }

@@ -21,11 +21,7 @@ pub struct IdempotencyRow {
 
 /// Inserts the claim; `false` when a row for its scope exists already.
 pub async fn insert(conn: &mut Conn, row: &IdempotencyRow) -> QueryResult<bool> {
-    match diesel::insert_into(dsl::idempotency_keys)
-        .values(row)
-        .execute(conn)
-        .await
-    {
+    match diesel::insert_into(dsl::idempotency_keys).values(row).execute(conn).await {
         Ok(_) => Ok(true),
         Err(e) if crate::db::is_unique_violation(&e).is_some() => Ok(false),
         Err(e) => Err(e),
@@ -45,9 +41,7 @@ pub async fn find(conn: &mut Conn, scope: &[u8]) -> QueryResult<Option<Idempoten
 /// is so (another repeat may have taken it meanwhile): whether this caller now holds it.
 pub async fn take_over(conn: &mut Conn, row: &IdempotencyRow) -> QueryResult<bool> {
     let now = now_naive();
-    let lapsed = dsl::expires_at
-        .lt(now)
-        .or(dsl::status.is_null().and(dsl::locked_until.lt(now)));
+    let lapsed = dsl::expires_at.lt(now).or(dsl::status.is_null().and(dsl::locked_until.lt(now)));
     let taken = diesel::update(dsl::idempotency_keys.find(&row.scope).filter(lapsed))
         .set((
             dsl::request_hash.eq(&row.request_hash),
@@ -86,14 +80,10 @@ pub async fn complete(
 
 /// Gives the key back: the request ended without an outcome worth keeping.
 pub async fn release(conn: &mut Conn, scope: &[u8]) -> QueryResult<()> {
-    diesel::delete(
-        dsl::idempotency_keys
-            .find(scope)
-            .filter(dsl::status.is_null()),
-    )
-    .execute(conn)
-    .await
-    .map(|_| ())
+    diesel::delete(dsl::idempotency_keys.find(scope).filter(dsl::status.is_null()))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Removes outcomes kept past their 24 h.

@@ -63,8 +63,7 @@ pub async fn waiting_by_kind(conn: &mut Conn) -> QueryResult<Vec<Waiting>> {
         .load(conn)
         .await?;
     let find = |status: JobStatus, kind: JobKind| {
-        rows.iter()
-            .find(|(s, k, _, _)| s == status.as_str() && k == kind.as_str())
+        rows.iter().find(|(s, k, _, _)| s == status.as_str() && k == kind.as_str())
     };
     Ok(JobKind::ALL
         .into_iter()
@@ -117,9 +116,7 @@ pub async fn counts_by_kind(conn: &mut Conn) -> QueryResult<Vec<KindCounts>> {
 
 fn minute_start(at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
     use chrono::Timelike;
-    at.with_second(0)
-        .and_then(|at| at.with_nanosecond(0))
-        .unwrap_or(at)
+    at.with_second(0).and_then(|at| at.with_nanosecond(0)).unwrap_or(at)
 }
 
 /// Minute counts older than anything read from them go; `RECENT` plus an hour of slack.
@@ -173,9 +170,7 @@ pub enum Requeue {
 pub async fn requeue_failed(conn: &mut Conn, id: Uuid) -> QueryResult<Requeue> {
     let now = now_naive();
     let updated = diesel::update(
-        dsl::jobs
-            .find(id.to_string())
-            .filter(dsl::status.eq(JobStatus::Failed.as_str())),
+        dsl::jobs.find(id.to_string()).filter(dsl::status.eq(JobStatus::Failed.as_str())),
     )
     .set((
         dsl::status.eq(JobStatus::Queued.as_str()),
@@ -189,12 +184,8 @@ pub async fn requeue_failed(conn: &mut Conn, id: Uuid) -> QueryResult<Requeue> {
     ))
     .execute(conn)
     .await?;
-    let row = dsl::jobs
-        .find(id.to_string())
-        .select(JobRow::as_select())
-        .first(conn)
-        .await
-        .optional()?;
+    let row =
+        dsl::jobs.find(id.to_string()).select(JobRow::as_select()).first(conn).await.optional()?;
     Ok(match (updated, row) {
         (1, Some(row)) => Requeue::Requeued(Box::new(row)),
         (_, Some(_)) => Requeue::NotFailed,

@@ -50,9 +50,7 @@ pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {
 }
 
 pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<usize> {
-    diesel::delete(dsl::jobs.find(id.to_string()))
-        .execute(conn)
-        .await
+    diesel::delete(dsl::jobs.find(id.to_string())).execute(conn).await
 }
 
 pub async fn list_for_owner(
@@ -60,14 +58,8 @@ pub async fn list_for_owner(
     owner: Uuid,
     window: Window,
 ) -> QueryResult<(Vec<JobRow>, i64)> {
-    let owned = || {
-        dsl::jobs
-            .filter(dsl::owner_id.eq(owner.to_string()))
-            .into_boxed()
-    };
-    let page = owned()
-        .order((dsl::created_at.desc(), dsl::id.desc()))
-        .select(JobRow::as_select());
+    let owned = || dsl::jobs.filter(dsl::owner_id.eq(owner.to_string())).into_boxed();
+    let page = owned().order((dsl::created_at.desc(), dsl::id.desc())).select(JobRow::as_select());
     counted_page(conn, owned().count(), page, window).await
 }
 
@@ -88,28 +80,25 @@ pub async fn lock_for_run(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRo
 /// renewing its lease, can be claimed, so two deliveries of one id never run at once.
 pub async fn claim(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryResult<bool> {
     let now = now_naive();
-    let claimable = dsl::status.eq(JobStatus::Queued.as_str()).or(dsl::status
-        .eq(JobStatus::Running.as_str())
-        .and(dsl::lease_until.lt(now)));
-    let updated = keep_prepared(
-        diesel::update(dsl::jobs.find(id.to_string()).filter(claimable)).set((
+    let claimable = dsl::status
+        .eq(JobStatus::Queued.as_str())
+        .or(dsl::status.eq(JobStatus::Running.as_str()).and(dsl::lease_until.lt(now)));
+    let updated =
+        keep_prepared(diesel::update(dsl::jobs.find(id.to_string()).filter(claimable)).set((
             dsl::status.eq(JobStatus::Running.as_str()),
             dsl::attempts.eq(dsl::attempts + 1),
             dsl::lease_until.eq(later(lease)),
             dsl::updated_at.eq(now),
-        )),
-    )
-    .execute(conn)
-    .await?;
+        )))
+        .execute(conn)
+        .await?;
     Ok(updated == 1)
 }
 
 pub async fn renew_lease(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryResult<()> {
     keep_prepared(
         diesel::update(
-            dsl::jobs
-                .find(id.to_string())
-                .filter(dsl::status.eq(JobStatus::Running.as_str())),
+            dsl::jobs.find(id.to_string()).filter(dsl::status.eq(JobStatus::Running.as_str())),
         )
         .set(dsl::lease_until.eq(later(lease))),
     )
@@ -191,9 +180,7 @@ pub async fn due_for_requeue(
 /// Records a re-push so the next reconciler pass waits another grace period for it.
 pub async fn mark_requeued(conn: &mut Conn, ids: &[String]) -> QueryResult<()> {
     diesel::update(
-        dsl::jobs
-            .filter(dsl::id.eq_any(ids))
-            .filter(dsl::status.eq(JobStatus::Queued.as_str())),
+        dsl::jobs.filter(dsl::id.eq_any(ids)).filter(dsl::status.eq(JobStatus::Queued.as_str())),
     )
     .set(dsl::enqueued_at.eq(now_naive()))
     .execute(conn)
@@ -216,7 +203,5 @@ pub async fn purge_finished(
     if ids.is_empty() {
         return Ok(0);
     }
-    diesel::delete(dsl::jobs.filter(dsl::id.eq_any(&ids)))
-        .execute(conn)
-        .await
+    diesel::delete(dsl::jobs.filter(dsl::id.eq_any(&ids))).execute(conn).await
 }

@@ -37,11 +37,7 @@ where
         if count <= window.offset {
             return Ok((Vec::new(), count));
         }
-        let rows = page
-            .offset(window.offset)
-            .limit(window.limit)
-            .load(conn)
-            .await?;
+        let rows = page.offset(window.offset).limit(window.limit).load(conn).await?;
         Ok((rows, count))
     }
 }

@@ -23,9 +23,9 @@ pub enum OrderScope {
 fn scoped(scope: OrderScope) -> orders::BoxedQuery<'static, diesel::mysql::Mysql> {
     match scope {
         OrderScope::All => orders::table.into_boxed(),
-        OrderScope::Of(user) => orders::table
-            .filter(orders::user_id.eq(user.to_string()))
-            .into_boxed(),
+        OrderScope::Of(user) => {
+            orders::table.filter(orders::user_id.eq(user.to_string())).into_boxed()
+        }
     }
 }
 

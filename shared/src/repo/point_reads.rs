@@ -57,8 +57,7 @@ pub const WIDTH: usize = 8;
 
 /// `ids` in groups of `WIDTH`, the last one padded with its own first id.
 pub fn padded_groups(ids: &[String]) -> impl Iterator<Item = [&String; WIDTH]> {
-    ids.chunks(WIDTH)
-        .map(|group| std::array::from_fn(|i| group.get(i).unwrap_or(&group[0])))
+    ids.chunks(WIDTH).map(|group| std::array::from_fn(|i| group.get(i).unwrap_or(&group[0])))
 }
 
 /// `SELECT $row FROM $table WHERE $column = …` for every group of `$ids` (see
@@ -108,14 +107,8 @@ mod tests {
         let ids: Vec<String> = (0..10).map(|i| i.to_string()).collect();
         let groups: Vec<[&String; WIDTH]> = padded_groups(&ids).collect();
         assert_eq!(groups.len(), 2);
-        assert_eq!(
-            groups[0].map(String::as_str),
-            ["0", "1", "2", "3", "4", "5", "6", "7"]
-        );
-        assert_eq!(
-            groups[1].map(String::as_str),
-            ["8", "9", "8", "8", "8", "8", "8", "8"]
-        );
+        assert_eq!(groups[0].map(String::as_str), ["0", "1", "2", "3", "4", "5", "6", "7"]);
+        assert_eq!(groups[1].map(String::as_str), ["8", "9", "8", "8", "8", "8", "8", "8"]);
         assert_eq!(padded_groups(&[]).count(), 0);
     }
 }

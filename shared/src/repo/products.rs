@@ -142,10 +142,8 @@ pub async fn update(conn: &mut Conn, id: Uuid, changes: &ProductChanges) -> Quer
         && changes.quantity.is_none()
         && changes.rating.is_none();
     if !is_empty {
-        let updated = diesel::update(dsl::products.find(id.to_string()))
-            .set(changes)
-            .execute(conn)
-            .await?;
+        let updated =
+            diesel::update(dsl::products.find(id.to_string())).set(changes).execute(conn).await?;
         if updated > 0 {
             return Ok(true);
         }
@@ -155,9 +153,7 @@ pub async fn update(conn: &mut Conn, id: Uuid, changes: &ProductChanges) -> Quer
 }
 
 pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<bool> {
-    let deleted = diesel::delete(dsl::products.find(id.to_string()))
-        .execute(conn)
-        .await?;
+    let deleted = diesel::delete(dsl::products.find(id.to_string())).execute(conn).await?;
     Ok(deleted > 0)
 }
 
@@ -216,26 +212,21 @@ pub async fn finish_image(conn: &mut Conn, id: Uuid, key: &str) -> QueryResult<F
             ))
             .execute(conn)
             .await?;
-        Ok(FinishOutcome::Shown {
-            replaced: old_key.zip(old_ext),
-        })
+        Ok(FinishOutcome::Shown { replaced: old_key.zip(old_ext) })
     })
     .await
 }
 
 /// Marks the pending upload `key` as failed; the image shown before stays.
 pub async fn fail_image(conn: &mut Conn, id: Uuid, key: &str) -> QueryResult<bool> {
-    let updated = diesel::update(
-        dsl::products
-            .find(id.to_string())
-            .filter(dsl::image_pending.eq(key)),
-    )
-    .set((
-        dsl::image_pending.eq(None::<String>),
-        dsl::image_pending_ext.eq(None::<String>),
-        dsl::image_status.eq("failed"),
-    ))
-    .execute(conn)
-    .await?;
+    let updated =
+        diesel::update(dsl::products.find(id.to_string()).filter(dsl::image_pending.eq(key)))
+            .set((
+                dsl::image_pending.eq(None::<String>),
+                dsl::image_pending_ext.eq(None::<String>),
+                dsl::image_status.eq("failed"),
+            ))
+            .execute(conn)
+            .await?;
     Ok(updated > 0)
 }

@@ -32,10 +32,7 @@ pub async fn record_firing(
         if recorded == 0 {
             return Ok(false);
         }
-        diesel::insert_into(jobs::table)
-            .values(job)
-            .execute(conn)
-            .await?;
+        diesel::insert_into(jobs::table).values(job).execute(conn).await?;
         Ok(true)
     })
     .await

@@ -40,11 +40,7 @@ fn filtered<'a>(
     }
     if let Some(text) = filter.search.as_deref() {
         let pattern = contains_pattern(text);
-        query = query.filter(
-            dsl::title
-                .like(pattern.clone())
-                .or(dsl::description.like(pattern)),
-        );
+        query = query.filter(dsl::title.like(pattern.clone()).or(dsl::description.like(pattern)));
     }
     query
 }
@@ -93,20 +89,13 @@ pub async fn find(conn: &mut Conn, owner: Uuid, id: Uuid) -> QueryResult<Option<
 /// requests at once (the API's `TaskReads` scopes each to its owner).
 pub async fn find_many(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<TaskRow>> {
     if let [id] = ids {
-        return find_by_id(conn, id)
-            .await
-            .map(|row| row.into_iter().collect());
+        return find_by_id(conn, id).await.map(|row| row.into_iter().collect());
     }
     load_by_ids!(conn, ids, dsl::tasks, dsl::id, TaskRow)
 }
 
 async fn find_by_id(conn: &mut Conn, id: &str) -> QueryResult<Option<TaskRow>> {
-    dsl::tasks
-        .find(id)
-        .select(TaskRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+    dsl::tasks.find(id).select(TaskRow::as_select()).first(conn).await.optional()
 }
 
 /// The task whoever owns it (for assignments, where an admin may act on any task).
@@ -120,10 +109,7 @@ pub const MAX_INSERT_BATCH: usize = 16;
 /// Several tasks in one statement, so one commit; at most `MAX_INSERT_BATCH`.
 pub async fn insert_many(conn: &mut Conn, tasks: &[TaskRow]) -> QueryResult<()> {
     debug_assert!(tasks.len() <= MAX_INSERT_BATCH);
-    keep_prepared(diesel::insert_into(dsl::tasks).values(tasks))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    keep_prepared(diesel::insert_into(dsl::tasks).values(tasks)).execute(conn).await.map(|_| ())
 }
 
 /// The columns an update sets; `None` leaves a column as it is.
@@ -145,12 +131,8 @@ pub async fn update(
 ) -> QueryResult<bool> {
     // At most eight shapes: each of the three optional columns set or left.
     let updated = keep_prepared(
-        diesel::update(
-            dsl::tasks
-                .find(id.to_string())
-                .filter(dsl::owner_id.eq(owner.to_string())),
-        )
-        .set(changes),
+        diesel::update(dsl::tasks.find(id.to_string()).filter(dsl::owner_id.eq(owner.to_string())))
+            .set(changes),
     )
     .execute(conn)
     .await?;
@@ -159,12 +141,9 @@ pub async fn update(
 
 /// Deletes the owner's task (its assignments go with it); false when there was none.
 pub async fn delete(conn: &mut Conn, owner: Uuid, id: Uuid) -> QueryResult<bool> {
-    let deleted = diesel::delete(
-        dsl::tasks
-            .find(id.to_string())
-            .filter(dsl::owner_id.eq(owner.to_string())),
-    )
-    .execute(conn)
-    .await?;
+    let deleted =
+        diesel::delete(dsl::tasks.find(id.to_string()).filter(dsl::owner_id.eq(owner.to_string())))
+            .execute(conn)
+            .await?;
     Ok(deleted > 0)
 }

@@ -50,10 +50,7 @@ pub async fn taken(
         query = query.filter(dsl::id.ne(id.to_string()));
     }
     let rows: Vec<(String, String)> = query.load(conn).await?;
-    Ok((
-        rows.iter().any(|(u, _)| u == username),
-        rows.iter().any(|(_, e)| e == email),
-    ))
+    Ok((rows.iter().any(|(u, _)| u == username), rows.iter().any(|(_, e)| e == email)))
 }
 
 /// Records a login now and returns the time recorded.
@@ -83,19 +80,12 @@ pub async fn update_profile(
     mut changes: ProfileChanges,
 ) -> QueryResult<()> {
     changes.last_updated = Some(now_naive());
-    diesel::update(dsl::users.find(id.to_string()))
-        .set(&changes)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    diesel::update(dsl::users.find(id.to_string())).set(&changes).execute(conn).await.map(|_| ())
 }
 
 pub async fn set_password_hash(conn: &mut Conn, id: Uuid, hash: &str) -> QueryResult<()> {
     diesel::update(dsl::users.find(id.to_string()))
-        .set((
-            dsl::password_hash.eq(hash),
-            dsl::last_updated.eq(now_naive()),
-        ))
+        .set((dsl::password_hash.eq(hash), dsl::last_updated.eq(now_naive())))
         .execute(conn)
         .await
         .map(|_| ())
@@ -104,10 +94,6 @@ pub async fn set_password_hash(conn: &mut Conn, id: Uuid, hash: &str) -> QueryRe
 /// Deletes the user; refresh tokens go with it (foreign key), and so do the user's jobs.
 pub async fn delete(conn: &mut Conn, id: Uuid) -> QueryResult<usize> {
     use crate::db::schema::jobs;
-    diesel::delete(jobs::table.filter(jobs::owner_id.eq(id.to_string())))
-        .execute(conn)
-        .await?;
-    diesel::delete(dsl::users.find(id.to_string()))
-        .execute(conn)
-        .await
+    diesel::delete(jobs::table.filter(jobs::owner_id.eq(id.to_string()))).execute(conn).await?;
+    diesel::delete(dsl::users.find(id.to_string())).execute(conn).await
 }

@@ -65,10 +65,7 @@ pub async fn claim_due(
                 origin.request_id.clone(),
             ));
         }
-        diesel::insert_into(jobs::table)
-            .values(&new_jobs)
-            .execute(conn)
-            .await?;
+        diesel::insert_into(jobs::table).values(&new_jobs).execute(conn).await?;
 
         // One statement for the whole batch: CASE id WHEN user THEN job ... END.
         let mut sql = String::from("UPDATE users SET welcome_mail_job_id = CASE id");
@@ -80,9 +77,7 @@ pub async fn claim_due(
         sql.push(')');
         let mut update = diesel::sql_query(sql).into_boxed();
         for (user_id, job) in due.iter().zip(&new_jobs) {
-            update = update
-                .bind::<Char, _>(user_id.as_str())
-                .bind::<Char, _>(job.id);
+            update = update.bind::<Char, _>(user_id.as_str()).bind::<Char, _>(job.id);
         }
         for user_id in &due {
             update = update.bind::<Char, _>(user_id.as_str());

@@ -20,10 +20,7 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         None => DailyMailPayload::default(),
     };
     let joined_before = ago(ctx.settings.welcome_mail_after);
-    let origin = ClaimOrigin {
-        owner: payload.requested_by,
-        request_id: job.request_id.clone(),
-    };
+    let origin = ClaimOrigin { owner: payload.requested_by, request_id: job.request_id.clone() };
 
     let mut enqueued = 0u64;
     loop {
@@ -38,11 +35,7 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
         }
     }
     tracing::info!(enqueued, %joined_before, "daily mail run claimed its users");
-    serde_json::to_value(DailyMailResult {
-        enqueued,
-        joined_before,
-    })
-    .map_err(JobFailure::transient)
+    serde_json::to_value(DailyMailResult { enqueued, joined_before }).map_err(JobFailure::transient)
 }
 
 /// The jobs are committed; a push that fails is left to the reconciler.

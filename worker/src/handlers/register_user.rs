@@ -28,10 +28,7 @@ pub async fn run_on(
         }
         Err(CompletionError::Taken(taken)) if taken.username => Err(JobFailure::permanent(
             error_codes::USERNAME_TAKEN,
-            format!(
-                "A user with the username \"{}\" already exists.",
-                payload.username
-            ),
+            format!("A user with the username \"{}\" already exists.", payload.username),
         )),
         Err(CompletionError::Taken(_)) => Err(JobFailure::permanent(
             error_codes::EMAIL_TAKEN,

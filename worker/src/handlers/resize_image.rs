@@ -37,10 +37,7 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<serde_json::Value, Jo
             products::fail_image(&mut conn, payload.product_id, &payload.key).await?;
             drop(conn);
             ctx.products.invalidate().await;
-            return Err(JobFailure::permanent(
-                error_codes::IMAGE_UNREADABLE,
-                message,
-            ));
+            return Err(JobFailure::permanent(error_codes::IMAGE_UNREADABLE, message));
         }
         Err(ResizeError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut conn = ctx.db.get().await?;

@@ -35,9 +35,8 @@ pub struct Mailer {
 
 impl Mailer {
     pub fn new(smtp_url: Option<&str>, mail_dir: PathBuf, from: &str) -> Result<Self, MailError> {
-        let from: Mailbox = from
-            .parse()
-            .map_err(|e| MailError::Config(format!("DISPATCH_MAIL_FROM: {e}")))?;
+        let from: Mailbox =
+            from.parse().map_err(|e| MailError::Config(format!("DISPATCH_MAIL_FROM: {e}")))?;
         let transport = match smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)

@@ -29,14 +29,8 @@ fn environment() -> Environment<'static> {
             minijinja::AutoEscape::None
         }
     });
-    let _ = env.add_template(
-        "welcome.txt",
-        include_str!("../../templates/welcome.txt.j2"),
-    );
-    let _ = env.add_template(
-        "welcome.html",
-        include_str!("../../templates/welcome.html.j2"),
-    );
+    let _ = env.add_template("welcome.txt", include_str!("../../templates/welcome.txt.j2"));
+    let _ = env.add_template("welcome.html", include_str!("../../templates/welcome.html.j2"));
     env
 }
 
@@ -47,11 +41,7 @@ pub fn message_id(user_id: Uuid, from: &Mailbox) -> String {
 
 pub fn build(from: &Mailbox, to: &Recipient<'_>) -> Result<Message, MailError> {
     let name = format!("{} {}", to.first_name, to.last_name);
-    let name = if name.trim().is_empty() {
-        to.username.to_owned()
-    } else {
-        name.trim().to_owned()
-    };
+    let name = if name.trim().is_empty() { to.username.to_owned() } else { name.trim().to_owned() };
     let env = environment();
     let render = |template: &str| {
         env.get_template(template)
@@ -62,9 +52,7 @@ pub fn build(from: &Mailbox, to: &Recipient<'_>) -> Result<Message, MailError> {
     let html = render("welcome.html")?;
     let mailbox = Mailbox::new(
         Some(name.clone()),
-        to.email
-            .parse()
-            .map_err(|e| MailError::Build(format!("recipient {}: {e}", to.email)))?,
+        to.email.parse().map_err(|e| MailError::Build(format!("recipient {}: {e}", to.email)))?,
     );
     Message::builder()
         .from(from.clone())
@@ -74,16 +62,8 @@ pub fn build(from: &Mailbox, to: &Recipient<'_>) -> Result<Message, MailError> {
         .date_now()
         .multipart(
             MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(html),
-                ),
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
         )
         .map_err(|e| MailError::Build(e.to_string()))
 }
@@ -114,9 +94,8 @@ mod tests {
         let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
         assert_eq!(files.len(), 1);
         let raw = std::fs::read(files[0].path()).unwrap();
-        let parsed = mail_parser::MessageParser::default()
-            .parse(&raw)
-            .expect("a parseable message");
+        let parsed =
+            mail_parser::MessageParser::default().parse(&raw).expect("a parseable message");
         assert_eq!(parsed.subject(), Some(SUBJECT));
         assert_eq!(
             parsed.message_id(),
@@ -124,17 +103,11 @@ mod tests {
         );
         assert!(parsed.date().is_some());
         assert_eq!(
-            parsed
-                .from()
-                .and_then(|f| f.first())
-                .and_then(|a| a.address()),
+            parsed.from().and_then(|f| f.first()).and_then(|a| a.address()),
             Some("no-reply@dispatch.test")
         );
         assert_eq!(
-            parsed
-                .to()
-                .and_then(|t| t.first())
-                .and_then(|a| a.address()),
+            parsed.to().and_then(|t| t.first()).and_then(|a| a.address()),
             Some("ada@example.com")
         );
         let text = parsed.body_text(0).expect("a plain-text part");
@@ -154,28 +127,15 @@ mod tests {
             .map(|a| a.port())
             .unwrap();
         let mut server = tokio::process::Command::new("python3")
-            .args([
-                "-u",
-                "-W",
-                "ignore",
-                "-m",
-                "smtpd",
-                "-n",
-                "-c",
-                "DebuggingServer",
-            ])
+            .args(["-u", "-W", "ignore", "-m", "smtpd", "-n", "-c", "DebuggingServer"])
             .arg(format!("127.0.0.1:{port}"))
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("python3 runs the SMTP server");
         let url = format!("smtp://127.0.0.1:{port}");
-        let mailer = Mailer::new(
-            Some(&url),
-            "/tmp".into(),
-            "Dispatch <no-reply@dispatch.test>",
-        )
-        .unwrap();
+        let mailer =
+            Mailer::new(Some(&url), "/tmp".into(), "Dispatch <no-reply@dispatch.test>").unwrap();
         let id = Uuid::new_v4();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
@@ -191,21 +151,12 @@ mod tests {
         let _ = server.start_kill();
         let output = server.wait_with_output().await.unwrap();
         let printed = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            printed.contains(&format!("welcome.{}@dispatch.test", id.simple())),
-            "{printed}"
-        );
-        assert!(
-            printed.contains("Subject: Welcome to Dispatch"),
-            "{printed}"
-        );
+        assert!(printed.contains(&format!("welcome.{}@dispatch.test", id.simple())), "{printed}");
+        assert!(printed.contains("Subject: Welcome to Dispatch"), "{printed}");
 
         let closed = Mailer::new(Some(&url), "/tmp".into(), "a@dispatch.test").unwrap();
         let outcome = closed.send(build(closed.from(), &ada(id)).unwrap()).await;
-        assert!(
-            matches!(outcome, Err(MailError::Transient(_))),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, Err(MailError::Transient(_))), "{outcome:?}");
     }
 
     #[test]
@@ -235,10 +186,7 @@ mod tests {
             "smtp://user:secret@mail.example.com:587?tls=required",
             "smtps://user:secret@mail.example.com:465",
         ] {
-            assert!(
-                Mailer::new(Some(url), "/tmp".into(), "a@b.c").is_ok(),
-                "{url}"
-            );
+            assert!(Mailer::new(Some(url), "/tmp".into(), "a@b.c").is_ok(), "{url}");
         }
     }
 }

@@ -51,10 +51,7 @@ impl Announcements {
         stop: &CancellationToken,
     ) -> anyhow::Result<Option<Self>> {
         let info = client.get_connection_info().clone();
-        let settings = info
-            .redis_settings()
-            .clone()
-            .set_protocol(ProtocolVersion::RESP3);
+        let settings = info.redis_settings().clone().set_protocol(ProtocolVersion::RESP3);
         let resp3 = redis::Client::open(info.set_redis_settings(settings))?;
         let signals: Arc<HashMap<String, Arc<QueueSignal>>> = Arc::new(
             channels
@@ -78,15 +75,11 @@ impl Announcements {
 
     /// The queue `config` names, woken by announcements on `channel`.
     pub fn storage(&self, channel: &str, config: Config) -> anyhow::Result<AnnouncedStorage> {
-        let signal = self
-            .signal(channel)
-            .ok_or_else(|| anyhow::anyhow!("not subscribed to {channel}"))?;
+        let signal =
+            self.signal(channel).ok_or_else(|| anyhow::anyhow!("not subscribed to {channel}"))?;
         let conn = WatchedConnection::new(self.conn.clone(), signal.clone());
         let storage = RedisStorage::new(conn).with_config(config);
-        Ok(PollWith::new(
-            storage,
-            StreamStrategy::new(Announced::new(signal)),
-        ))
+        Ok(PollWith::new(storage, StreamStrategy::new(Announced::new(signal))))
     }
 }
 
@@ -101,9 +94,7 @@ async fn connect(
         }
         Ok::<(), redis::aio::SendError>(())
     });
-    let mut conn = client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await?;
+    let mut conn = client.get_multiplexed_async_connection_with_config(&config).await?;
     conn.subscribe(signals.keys().collect::<Vec<_>>()).await?;
     Ok(conn)
 }
