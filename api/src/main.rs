@@ -35,22 +35,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() {
-    dispatch_shared::memory::return_large_blocks_to_the_system();
-    let _ = dotenvy::dotenv();
-    if let Err(e) = telemetry::init() {
-        eprintln!("dispatch-api: {e}");
-        std::process::exit(1);
-    }
-    // On the runtime's worker threads, not in `block_on` on the main thread: there each
-    // accepted connection would be handed across threads by the I/O driver.
-    let outcome = tokio::spawn(run(Cli::parse()))
-        .await
-        .unwrap_or_else(|e| Err(anyhow::anyhow!("the API's main task failed: {e}")));
-    if let Err(e) = outcome {
-        tracing::error!("dispatch-api stopped: {e:#}");
-        eprintln!("dispatch-api: {e:#}");
-        std::process::exit(1);
-    }
+    telemetry::run_binary("dispatch-api", || run(Cli::parse())).await;
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

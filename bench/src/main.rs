@@ -207,39 +207,31 @@ async fn main() -> anyhow::Result<()> {
                         Err(_) => (false, t.elapsed()),
                     };
                 }
+                let get =
+                    |path: String| client.get(format!("{base}{path}")).bearer_auth(token.as_str());
                 let ok = match args.scenario {
                     Scenario::Register => one_user(&client, &base).await.is_ok(),
-                    Scenario::Profile => client
-                        .get(format!("{base}/api/v1/auth/profile/"))
-                        .bearer_auth(token.as_str())
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status() == 200),
-                    Scenario::Login => client
-                        .post(format!("{base}/api/v1/auth/login/"))
-                        .json(&json!({"username": name.as_str(), "password": "bench-password-1"}))
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status() == 200),
-                    Scenario::TaskGet => client
-                        .get(format!("{base}/api/v1/tasks/{}/", tasks[n % tasks.len()]))
-                        .bearer_auth(token.as_str())
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status() == 200),
-                    Scenario::TaskList => client
-                        .get(format!("{base}/api/v1/tasks/"))
-                        .bearer_auth(token.as_str())
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status() == 200),
-                    Scenario::TaskCreate => client
-                        .post(format!("{base}/api/v1/tasks/"))
-                        .bearer_auth(token.as_str())
-                        .json(&json!({"title": format!("bench {n}")}))
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status() == 201),
+                    Scenario::Profile => answers(get("/api/v1/auth/profile/".into()), 200).await,
+                    Scenario::Login => {
+                        let login =
+                            json!({"username": name.as_str(), "password": "bench-password-1"});
+                        let request =
+                            client.post(format!("{base}/api/v1/auth/login/")).json(&login);
+                        answers(request, 200).await
+                    }
+                    Scenario::TaskGet => {
+                        answers(get(format!("/api/v1/tasks/{}/", tasks[n % tasks.len()])), 200)
+                            .await
+                    }
+                    Scenario::TaskList => answers(get("/api/v1/tasks/".into()), 200).await,
+                    Scenario::TaskCreate => {
+                        let task = json!({"title": format!("bench {n}")});
+                        let request = client
+                            .post(format!("{base}/api/v1/tasks/"))
+                            .bearer_auth(token.as_str())
+                            .json(&task);
+                        answers(request, 201).await
+                    }
                     Scenario::Fanout | Scenario::Pipeline | Scenario::Seed => false,
                 };
                 (ok, t.elapsed())
@@ -279,4 +271,9 @@ async fn main() -> anyhow::Result<()> {
         failures
     );
     Ok(())
+}
+
+/// Whether `request` was answered with `status`.
+async fn answers(request: reqwest::RequestBuilder, status: u16) -> bool {
+    request.send().await.is_ok_and(|r| r.status() == status)
 }

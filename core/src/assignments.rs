@@ -37,14 +37,6 @@ pub struct NewAssignment {
     pub date: NaiveDate,
 }
 
-fn visibility(caller: &Caller) -> Visibility {
-    if caller.is_admin {
-        Visibility::All
-    } else {
-        Visibility::InvolvedUser(caller.id)
-    }
-}
-
 #[derive(Clone)]
 pub struct Assignments {
     db: DbPool,
@@ -101,8 +93,14 @@ impl Assignments {
         window: Window,
     ) -> Result<Listed<AssignmentView>, Failure> {
         let mut conn = self.db.get().await?;
-        let (rows, count) =
-            assignments::list(&mut conn, visibility(caller), filter, ordering, window).await?;
+        let (rows, count) = assignments::list(
+            &mut conn,
+            caller.sees(Visibility::All, Visibility::InvolvedUser),
+            filter,
+            ordering,
+            window,
+        )
+        .await?;
         Ok(Listed::of(rows, count, |r| r.view()))
     }
 

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
+use dispatch_shared::db::DbPool;
+
 use crate::Failure;
 
 /// Requests waiting for their turn; beyond it a request waits to be queued.
@@ -17,6 +19,10 @@ pub struct Asked<Q, A> {
     pub question: Q,
     pub reply: oneshot::Sender<A>,
 }
+
+/// What answers a batching queue: takes batches off it through `db`, each batch holding one
+/// of the slots.
+pub type Dispatch<Q, A, F> = fn(DbPool, mpsc::Receiver<Asked<Q, A>>, Arc<Semaphore>) -> F;
 
 /// The handle of a batching service: requests go onto its queue, and the task `spawn`
 /// starts answers them in batches, each batch holding one of `in_flight` slots.
@@ -33,14 +39,13 @@ impl<Q, A> Clone for Batcher<Q, A> {
 }
 
 impl<Q: Send + 'static, A: Send + 'static> Batcher<Q, A> {
-    pub fn spawn<D, F>(name: String, in_flight: usize, dispatch: D) -> Self
+    pub fn spawn<F>(name: String, db: DbPool, in_flight: usize, dispatch: Dispatch<Q, A, F>) -> Self
     where
-        D: FnOnce(mpsc::Receiver<Asked<Q, A>>, Arc<Semaphore>) -> F,
         F: Future<Output = ()> + Send + 'static,
     {
         let (queue, incoming) = mpsc::channel(QUEUE);
         let slots = Arc::new(Semaphore::new(in_flight.max(1)));
-        tokio::spawn(dispatch(incoming, slots));
+        tokio::spawn(dispatch(db, incoming, slots));
         Self { queue, name }
     }
 

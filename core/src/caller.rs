@@ -11,6 +11,15 @@ pub struct Caller {
 pub struct NotAdmin;
 
 impl Caller {
+    /// What the caller may see of a list: `all` for an admin, otherwise `own` of their id.
+    pub fn sees<T>(&self, all: T, own: impl FnOnce(uuid::Uuid) -> T) -> T {
+        if self.is_admin {
+            all
+        } else {
+            own(self.id)
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), NotAdmin> {
         if self.is_admin {
             Ok(())

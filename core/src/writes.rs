@@ -42,9 +42,7 @@ impl<W: BatchedInsert> BatchedInserts<W> {
     /// Writes through `db`, at most `in_flight` batches at once.
     pub fn spawn(db: DbPool, in_flight: usize) -> Self {
         let name = format!("{} writer", W::WHAT);
-        let queue =
-            Batcher::spawn(name, in_flight, |incoming, slots| dispatch::<W>(db, incoming, slots));
-        Self { queue }
+        Self { queue: Batcher::spawn(name, db, in_flight, dispatch::<W>) }
     }
 
     /// Inserts `row`; `Ok` once it is committed.

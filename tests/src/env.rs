@@ -40,20 +40,12 @@ impl TestEnv {
         vars.insert("DISPATCH_REGISTRATION_LIMIT".into(), "1000000".into());
         // Mail only when a test asks for it, and never into the working tree.
         vars.insert("DISPATCH_DAILY_MAIL_CRON".into(), "off".into());
-        vars.insert(
-            "DISPATCH_MEDIA_ROOT".into(),
-            std::env::temp_dir()
-                .join(format!("dispatch_test_{id}_media"))
-                .to_string_lossy()
-                .into_owned(),
-        );
-        vars.insert(
-            "DISPATCH_MAIL_DIR".into(),
-            std::env::temp_dir()
-                .join(format!("dispatch_test_{id}_mail"))
-                .to_string_lossy()
-                .into_owned(),
-        );
+        let temp_dir = |what: &str| {
+            let dir = std::env::temp_dir().join(format!("dispatch_test_{id}_{what}"));
+            dir.to_string_lossy().into_owned()
+        };
+        vars.insert("DISPATCH_MEDIA_ROOT".into(), temp_dir("media"));
+        vars.insert("DISPATCH_MAIL_DIR".into(), temp_dir("mail"));
         vars.insert(
             "DISPATCH_JWT_SECRET".into(),
             format!("test-secret-{id}-0123456789abcdef0123456789"),

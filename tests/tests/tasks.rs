@@ -93,26 +93,20 @@ async fn invalid_tasks_get_field_errors_and_change_nothing() {
         assert!(problem["errors"][field].is_array(), "{body} should name {field}: {problem}");
     }
     // Bodies that are not JSON objects at all.
-    let response = app
-        .client
-        .post(app.url("/api/v1/tasks/"))
-        .bearer_auth(&ada.token)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
-    let response = app
-        .client
-        .post(app.url("/api/v1/tasks/"))
-        .bearer_auth(&ada.token)
-        .header("content-type", "text/plain")
-        .body("title")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 415);
+    for (content_type, body, status) in
+        [("application/json", "{not json", 400), ("text/plain", "title", 415)]
+    {
+        let response = app
+            .client
+            .post(app.url("/api/v1/tasks/"))
+            .bearer_auth(&ada.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{content_type}: {body}");
+    }
     assert_eq!(app.env.count_rows("tasks").await, 0);
 
     // Exactly 100 characters (not bytes) is fine, and titles are trimmed.

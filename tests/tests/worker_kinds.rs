@@ -98,29 +98,30 @@ async fn each_kind_is_processed_only_by_the_worker_that_runs_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Runs the worker, which must refuse to start; its error output must name each of `named`.
+fn refused_start(command: &mut std::process::Command, named: &[&str]) {
+    let output = command.output().expect("dispatch-worker runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for name in named {
+        assert!(stderr.contains(name), "{name} not in: {stderr}");
+    }
+}
+
 #[tokio::test]
 async fn an_unknown_kind_is_refused_at_start() {
     let env = TestEnv::new();
-    let output = command("dispatch-worker", &env)
-        .args(["--kinds", "resize_image,thumbnails"])
-        .output()
-        .expect("dispatch-worker runs");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--kinds") && stderr.contains("thumbnails"), "{stderr}");
-
-    let output = command("dispatch-worker", &env)
-        .env("DISPATCH_WORKER_KINDS", "mail")
-        .output()
-        .expect("dispatch-worker runs");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("DISPATCH_WORKER_KINDS") && stderr.contains("\"mail\""), "{stderr}");
-
-    let output = command("dispatch-worker", &env)
-        .env("DISPATCH_WORKER_CONCURRENCY", "resize_image=lots")
-        .output()
-        .expect("dispatch-worker runs");
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("DISPATCH_WORKER_CONCURRENCY"));
+    let worker = || command("dispatch-worker", &env);
+    refused_start(
+        worker().args(["--kinds", "resize_image,thumbnails"]),
+        &["--kinds", "thumbnails"],
+    );
+    refused_start(
+        worker().env("DISPATCH_WORKER_KINDS", "mail"),
+        &["DISPATCH_WORKER_KINDS", "\"mail\""],
+    );
+    refused_start(
+        worker().env("DISPATCH_WORKER_CONCURRENCY", "resize_image=lots"),
+        &["DISPATCH_WORKER_CONCURRENCY"],
+    );
 }

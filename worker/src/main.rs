@@ -11,22 +11,7 @@ use dispatch_worker::workers;
 
 #[tokio::main]
 async fn main() {
-    dispatch_shared::memory::return_large_blocks_to_the_system();
-    let _ = dotenvy::dotenv();
-    if let Err(e) = telemetry::init() {
-        eprintln!("dispatch-worker: {e}");
-        std::process::exit(1);
-    }
-    // On the runtime's worker threads, not in `block_on` on the main thread: there every
-    // wake-up from the I/O driver (a Redis reply, a MySQL row) would cross threads.
-    let outcome = tokio::spawn(run())
-        .await
-        .unwrap_or_else(|e| Err(anyhow::anyhow!("the worker's main task failed: {e}")));
-    if let Err(e) = outcome {
-        tracing::error!("dispatch-worker stopped: {e:#}");
-        eprintln!("dispatch-worker: {e:#}");
-        std::process::exit(1);
-    }
+    telemetry::run_binary("dispatch-worker", run).await;
 }
 
 /// Runs background jobs from Redis, with MySQL as the source of truth.

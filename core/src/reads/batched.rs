@@ -56,11 +56,9 @@ pub struct BatchedReads<R: PointRead> {
 impl<R: PointRead> BatchedReads<R> {
     /// Reads through `db`, whose pool holds `pool_size` connections.
     pub fn spawn(db: DbPool, pool_size: u32) -> Self {
-        let name = format!("{} reader", R::WHAT);
         let in_flight = super::in_flight(pool_size);
-        let queue =
-            Batcher::spawn(name, in_flight, |incoming, slots| dispatch::<R>(db, incoming, slots));
-        Self { queue }
+        let name = format!("{} reader", R::WHAT);
+        Self { queue: Batcher::spawn(name, db, in_flight, dispatch::<R>) }
     }
 
     /// The row `key` names, if there is one.

@@ -54,9 +54,7 @@ impl<R: SharedRead> SharedReads<R> {
     /// Reads through `db`, at most `in_flight` at once.
     pub fn spawn(db: DbPool, in_flight: usize) -> Self {
         let name = format!("{} reader", R::WHAT);
-        let queue =
-            Batcher::spawn(name, in_flight, |incoming, slots| dispatch::<R>(db, incoming, slots));
-        Self { queue }
+        Self { queue: Batcher::spawn(name, db, in_flight, dispatch::<R>) }
     }
 
     pub async fn read(&self, key: R::Key) -> Result<R::Answer, Failure> {

@@ -28,14 +28,6 @@ pub(crate) fn order_view(order: OrderRow, items: Vec<OrderItemRow>) -> OrderView
     }
 }
 
-fn scope(caller: &Caller) -> OrderScope {
-    if caller.is_admin {
-        OrderScope::All
-    } else {
-        OrderScope::Of(caller.id)
-    }
-}
-
 #[derive(Clone)]
 pub struct Orders {
     db: DbPool,
@@ -52,14 +44,17 @@ impl Orders {
         window: Window,
     ) -> Result<Listed<OrderView>, Failure> {
         let mut conn = self.db.get().await?;
-        let (rows, count) = orders::list(&mut conn, scope(caller), window).await?;
+        let (rows, count) =
+            orders::list(&mut conn, caller.sees(OrderScope::All, OrderScope::Of), window).await?;
         Ok(Listed::of(rows, count, |(order, items)| order_view(order, items)))
     }
 
     pub async fn find(&self, caller: &Caller, id: Uuid) -> Result<OrderView, ShoppingError> {
         let mut conn = self.db.get().await?;
         let (order, items) =
-            orders::find(&mut conn, scope(caller), id).await?.ok_or(ShoppingError::NotFound)?;
+            orders::find(&mut conn, caller.sees(OrderScope::All, OrderScope::Of), id)
+                .await?
+                .ok_or(ShoppingError::NotFound)?;
         Ok(order_view(order, items))
     }
 }
