@@ -333,3 +333,8 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// A client that reports redirects instead of following them.
+pub fn client_without_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}

@@ -11,6 +11,11 @@ pub struct Transcript {
     pub close_code: Option<u16>,
 }
 
+/// The WebSocket URL of `path` on the instance at `base` (`http://…` becomes `ws://…`).
+pub fn url(base: &str, path: &str) -> String {
+    format!("{}{path}", base.replacen("http", "ws", 1))
+}
+
 /// Connects (with optional extra headers) and collects every JSON message until the close.
 pub async fn follow(url: &str, headers: &[(&str, &str)], timeout: Duration) -> Transcript {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -126,7 +126,7 @@ async fn abandoned_job_sockets(bases: Arc<Vec<String>>, tally: Arc<Tally>) {
         let Ok(permit) = open.clone().acquire_owned().await else {
             break;
         };
-        let url = format!("{}/ws/jobs/{job_id}/", instance(&bases).replacen("http", "ws", 1));
+        let url = ws::url(instance(&bases), &format!("/ws/jobs/{job_id}/"));
         let tally = tally.clone();
         sockets.spawn(async move {
             let mut socket = ws::connect(&url, &[]).await;

@@ -1,6 +1,7 @@
 //! What the web console relies on, over plain HTTP: its pages and their security headers,
 //! the cookie session (refresh included) and the cross-site write check.
 
+use dispatch_tests::http::client_without_redirects;
 use dispatch_tests::Calls;
 use dispatch_tests::{ws, TestApp};
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
@@ -13,10 +14,7 @@ fn cookie(token: &str) -> String {
 #[tokio::test]
 async fn pages_are_served_with_a_strict_policy_and_no_inline_code() {
     let app = TestApp::spawn_without_worker().await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let client = client_without_redirects();
     for page in ["login", "register", "account", "admin"] {
         let response = client.get(app.url(&format!("/{page}/"))).send().await.expect("page");
         assert_eq!(response.status(), 200, "{page}");
@@ -58,10 +56,7 @@ async fn pages_are_served_with_a_strict_policy_and_no_inline_code() {
 #[tokio::test]
 async fn the_root_sends_each_browser_to_its_page() {
     let app = TestApp::spawn().await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let client = client_without_redirects();
     let user = app.user("root_user").await;
     let admin = app.admin("root_admin").await;
     for (cookie_value, expected) in [

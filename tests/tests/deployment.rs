@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use dispatch_tests::process::{free_port, start_api, Binary};
 use dispatch_tests::remote::Api;
-use dispatch_tests::ws::connect;
+use dispatch_tests::ws::{self, connect};
 use dispatch_tests::{wait_until, TestEnv};
 use serde_json::Value;
 
@@ -236,7 +236,7 @@ async fn the_cluster_files_validate_and_refer_to_what_exists() {
     );
     let api = Api::new(base.clone());
     let (token, _) = api.account(&env, "metered", false).await;
-    let socket_url = format!("{}/ws/tasks/", base.replacen("http", "ws", 1));
+    let socket_url = ws::url(&base, "/ws/tasks/");
     let _socket = connect(&socket_url, &[("authorization", &format!("Bearer {token}"))]).await;
     let scrape = |url: String| async move {
         reqwest::get(&url).await.ok()?.text().await.ok().map(|text| exported(&text))

@@ -21,8 +21,7 @@ async fn register_follow_the_job_over_websocket_then_log_in() {
         .unwrap();
     assert_eq!(r.status(), 202);
     let accepted: Value = r.json().await.unwrap();
-    let ws_url =
-        format!("{}{}", base.replacen("http", "ws", 1), accepted["ws_url"].as_str().unwrap());
+    let ws_url = ws::url(&base, accepted["ws_url"].as_str().unwrap());
     let transcript = ws::follow(&ws_url, &[], Duration::from_secs(30)).await;
     let last = transcript.messages.last().expect("at least one message");
     assert_eq!(last["status"], "succeeded", "{:?}", transcript.messages);
@@ -93,8 +92,7 @@ async fn two_api_instances_and_two_workers_share_the_work_and_the_events() {
             .unwrap();
         assert_eq!(r.status(), 202);
         let accepted: Value = r.json().await.unwrap();
-        let url =
-            format!("{}{}", base_b.replacen("http", "ws", 1), accepted["ws_url"].as_str().unwrap());
+        let url = ws::url(&base_b, accepted["ws_url"].as_str().unwrap());
         followers.push(tokio::spawn(async move {
             ws::follow(&url, &[], Duration::from_secs(30)).await
         }));

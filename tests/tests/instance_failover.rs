@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use dispatch_tests::process::{start_api, Binary};
-use dispatch_tests::ws::{close_code, connect, follow, next_json};
+use dispatch_tests::ws::{self, close_code, connect, follow, next_json};
 use dispatch_tests::{call_at, TestEnv};
 use futures::StreamExt;
 use reqwest::Method;
@@ -37,10 +37,10 @@ async fn clients_of_a_killed_instance_get_the_final_state_from_the_other() {
         assert_eq!(status, 202, "{accepted}");
         jobs.push(accepted["job_id"].as_str().expect("a job id").to_owned());
     }
-    let ws = |base: &str, job: &str| format!("{}/ws/jobs/{job}/", base.replacen("http", "ws", 1));
+    let job_socket = |base: &str, job: &str| ws::url(base, &format!("/ws/jobs/{job}/"));
     let mut sockets = Vec::new();
     for job in &jobs {
-        let mut socket = connect(&ws(&doomed_base, job), &[]).await;
+        let mut socket = connect(&job_socket(&doomed_base, job), &[]).await;
         let first = next_json(&mut socket, Duration::from_secs(10)).await;
         assert_eq!(
             (first["id"].as_str(), first["status"].as_str()),
@@ -62,7 +62,7 @@ async fn clients_of_a_killed_instance_get_the_final_state_from_the_other() {
     let (early, late) = jobs.split_at(jobs.len() / 2);
     let mut early_sockets = Vec::new();
     for job in early {
-        let mut socket = connect(&ws(&survivor_base, job), &[]).await;
+        let mut socket = connect(&job_socket(&survivor_base, job), &[]).await;
         let first = next_json(&mut socket, Duration::from_secs(10)).await;
         assert_eq!(first["status"], "queued");
         early_sockets.push(socket);
@@ -87,7 +87,8 @@ async fn clients_of_a_killed_instance_get_the_final_state_from_the_other() {
             |j| j["status"] == "succeeded",
         )
         .await;
-        let transcript = follow(&ws(&survivor_base, job), &[], Duration::from_secs(10)).await;
+        let transcript =
+            follow(&job_socket(&survivor_base, job), &[], Duration::from_secs(10)).await;
         assert_eq!(transcript.messages.len(), 1, "{:?}", transcript.messages);
         assert_eq!(transcript.messages[0]["status"], "succeeded");
         assert_eq!(transcript.close_code, Some(1000));

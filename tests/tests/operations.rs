@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use dispatch_tests::process::{start_api, Binary};
 use dispatch_tests::remote::Api;
-use dispatch_tests::ws::follow;
+use dispatch_tests::ws::{self, follow};
 use dispatch_tests::Calls;
 use dispatch_tests::{wait_until, TestEnv};
 use reqwest::Method;
@@ -155,7 +155,7 @@ async fn a_failed_registration_is_retried_to_success_and_the_counts_follow() {
     let (status, accepted) = api.act(Method::POST, &retry(&failed_id), &root).await;
     assert_eq!(status, 202, "{accepted}");
     assert_eq!(accepted["job_id"], failed_id.as_str());
-    let socket = format!("{}/ws/jobs/{failed_id}/", api.base.replacen("http", "ws", 1));
+    let socket = ws::url(&api.base, &format!("/ws/jobs/{failed_id}/"));
     let transcript = follow(&socket, &[], Duration::from_secs(30)).await;
     let last = transcript.messages.last().expect("the job's messages");
     assert_eq!(

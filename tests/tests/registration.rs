@@ -143,26 +143,22 @@ async fn invalid_registrations_get_field_errors_and_create_nothing() {
 async fn taken_username_or_email_is_refused_at_once_with_409() {
     let app = TestApp::spawn().await;
     app.register("taken_name", "password-123").await;
-    let response = app
-        .post(
-            "/api/v1/auth/register/",
-            &json!({"username": "Taken_Name", "email": "other@example.com", "password": "password-123"}),
-        )
-        .await;
-    assert_eq!(response.status(), 409);
-    let problem: Value = response.json().await.unwrap();
-    assert!(problem["type"].as_str().unwrap().ends_with("username-taken"));
-    assert!(problem["errors"]["username"].is_array());
-
-    let response = app
-        .post(
-            "/api/v1/auth/register/",
-            &json!({"username": "someone_else", "email": "TAKEN_NAME@example.com", "password": "password-123"}),
-        )
-        .await;
-    assert_eq!(response.status(), 409);
-    let problem: Value = response.json().await.unwrap();
-    assert!(problem["errors"]["email"].is_array());
+    let cases = [
+        (("Taken_Name", "other@example.com"), "username"),
+        (("someone_else", "TAKEN_NAME@example.com"), "email"),
+    ];
+    for ((username, email), field) in cases {
+        let response = app
+            .post(
+                "/api/v1/auth/register/",
+                &json!({"username": username, "email": email, "password": "password-123"}),
+            )
+            .await;
+        assert_eq!(response.status(), 409, "{username}, {email}");
+        let problem: Value = response.json().await.unwrap();
+        assert!(problem["type"].as_str().unwrap().ends_with(&format!("{field}-taken")));
+        assert!(problem["errors"][field].is_array(), "{problem}");
+    }
 }
 
 #[tokio::test]

@@ -10,9 +10,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use dispatch_tests::http::client_without_redirects;
 use dispatch_tests::process::{start_api, Binary};
 use dispatch_tests::remote::Api;
-use dispatch_tests::ws::{close_code, connect};
+use dispatch_tests::ws::{self, close_code, connect};
 use dispatch_tests::Calls;
 use dispatch_tests::TestEnv;
 use reqwest::Method;
@@ -218,7 +219,7 @@ async fn strangers_admins_and_headers() {
         let path = format!("{}/", template.replace("{id}", &target.id));
         for (method, expected) in &target.expected {
             if template.starts_with("/ws/") {
-                let url = format!("{}{path}", api.base.replacen("http", "ws", 1));
+                let url = ws::url(&api.base, &path);
                 let mut socket =
                     connect(&url, &[("authorization", &format!("Bearer {bob}"))]).await;
                 assert_eq!(
@@ -297,10 +298,7 @@ async fn strangers_admins_and_headers() {
         }
         request
     };
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client");
+    let no_redirects = client_without_redirects();
     let requests = [
         ("a JSON answer", with_token(Method::GET, "/api/v1/tasks/", Some(&ada))),
         (
