@@ -13,7 +13,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use dispatch_shared::domain::ValidationErrors;
+use dispatch_shared::domain::{at_most, ValidationErrors};
 
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
@@ -124,10 +124,10 @@ fn constraint_violation(schema: &MetaSchema, value: &Value) -> Option<String> {
         return Some(format!("{value} is not a valid choice."));
     }
     if let Some(text) = value.as_str() {
-        let chars = text.chars().count();
-        if let Some(max) = schema.max_length.filter(|max| chars > *max) {
-            return Some(format!("Ensure this field has no more than {max} characters."));
+        if let Some(Err(too_long)) = schema.max_length.map(|max| at_most(text, max)) {
+            return Some(too_long);
         }
+        let chars = text.chars().count();
         if let Some(min) = schema.min_length.filter(|min| chars < *min) {
             return Some(format!("Ensure this field has at least {min} characters."));
         }

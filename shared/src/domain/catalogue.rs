@@ -9,9 +9,7 @@ fn bounded_text(raw: &str, max: usize, required: bool) -> Result<String, String>
     if required && trimmed.is_empty() {
         return Err("This field may not be blank.".into());
     }
-    if trimmed.chars().count() > max {
-        return Err(format!("Ensure this field has no more than {max} characters."));
-    }
+    super::at_most(trimmed, max)?;
     if trimmed.chars().any(char::is_control) {
         return Err("Control characters are not allowed.".into());
     }

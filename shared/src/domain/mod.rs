@@ -19,4 +19,4 @@ pub use password::Password;
 pub use person_name::PersonName;
 pub use task::{TaskDescription, TaskStatus, TaskTitle, DESCRIPTION_MAX, TITLE_MAX, TITLE_PATTERN};
 pub use username::Username;
-pub use validation::ValidationErrors;
+pub use validation::{at_most, ValidationErrors};

@@ -12,9 +12,7 @@ impl Password {
         if len < 8 {
             return Err("This password is too short. It must contain at least 8 characters.".into());
         }
-        if len > 128 {
-            return Err("Ensure this field has no more than 128 characters.".into());
-        }
+        super::at_most(raw, 128)?;
         if raw.chars().all(|c| c.is_ascii_digit()) {
             return Err("This password is entirely numeric.".into());
         }

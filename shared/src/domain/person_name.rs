@@ -6,9 +6,7 @@ pub struct PersonName(String);
 impl PersonName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         // The limit applies to what was sent, as the OpenAPI maxLength says.
-        if raw.chars().count() > 150 {
-            return Err("Ensure this field has no more than 150 characters.".into());
-        }
+        super::at_most(raw, 150)?;
         let trimmed = raw.trim();
         if trimmed.chars().any(char::is_control) {
             return Err("Control characters are not allowed.".into());

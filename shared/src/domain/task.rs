@@ -21,9 +21,7 @@ impl TaskTitle {
         if trimmed.is_empty() {
             return Err("This field may not be blank.".into());
         }
-        if trimmed.chars().count() > TITLE_MAX {
-            return Err(format!("Ensure this field has no more than {TITLE_MAX} characters."));
-        }
+        super::at_most(trimmed, TITLE_MAX)?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -38,11 +36,7 @@ pub struct TaskDescription(String);
 
 impl TaskDescription {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.chars().count() > DESCRIPTION_MAX {
-            return Err(format!(
-                "Ensure this field has no more than {DESCRIPTION_MAX} characters."
-            ));
-        }
+        super::at_most(raw, DESCRIPTION_MAX)?;
         Ok(Self(raw.to_owned()))
     }
 

@@ -11,9 +11,7 @@ impl Username {
         if len < 3 {
             return Err("Ensure this field has at least 3 characters.".into());
         }
-        if len > 150 {
-            return Err("Ensure this field has no more than 150 characters.".into());
-        }
+        super::at_most(trimmed, 150)?;
         if !trimmed.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err("Username can only contain letters, numbers and underscores.".into());
         }

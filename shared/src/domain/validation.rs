@@ -73,3 +73,13 @@ impl std::fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// The length rule every text field shares: at most `max` characters (not bytes), refused with
+/// the message clients know from the API this one replaced.
+pub fn at_most(text: &str, max: usize) -> Result<(), String> {
+    if text.chars().count() > max {
+        Err(format!("Ensure this field has no more than {max} characters."))
+    } else {
+        Ok(())
+    }
+}
