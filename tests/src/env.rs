@@ -84,10 +84,15 @@ impl TestEnv {
 
     /// This test's database, migrated, and a connection to it.
     pub async fn migrated_connection(&self) -> diesel_async::AsyncMysqlConnection {
-        use diesel_async::AsyncConnection;
         dispatch_shared::db::migrate(&self.database_url)
             .await
             .expect("MariaDB must be running on 127.0.0.1:3306 (root, no password) for the tests");
+        self.connection().await
+    }
+
+    /// A new connection to this test's database.
+    pub async fn connection(&self) -> diesel_async::AsyncMysqlConnection {
+        use diesel_async::AsyncConnection;
         diesel_async::AsyncMysqlConnection::establish(&self.database_url)
             .await
             .expect("test database")
@@ -95,10 +100,8 @@ impl TestEnv {
 
     /// Runs `sql` against this test's database.
     pub async fn execute(&self, sql: &str) -> usize {
-        use diesel_async::{AsyncConnection, RunQueryDsl};
-        let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
-            .await
-            .expect("test database");
+        use diesel_async::RunQueryDsl;
+        let mut conn = self.connection().await;
         diesel::sql_query(sql).execute(&mut conn).await.expect("sql")
     }
 
@@ -108,15 +111,13 @@ impl TestEnv {
 
     /// `SELECT COUNT(*) FROM table WHERE condition` in this test's database.
     pub async fn count_matching(&self, table: &str, condition: &str) -> i64 {
-        use diesel_async::{AsyncConnection, RunQueryDsl};
+        use diesel_async::RunQueryDsl;
         #[derive(diesel::QueryableByName)]
         struct Count {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
-            .await
-            .expect("test database");
+        let mut conn = self.connection().await;
         let count: Count =
             diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"))
                 .get_result(&mut conn)
@@ -139,15 +140,13 @@ impl TestEnv {
     /// Kills every MySQL connection to this test's database but the caller's (what a MySQL
     /// restart does to the pools); returns how many were killed.
     pub async fn kill_connections(&self) -> usize {
-        use diesel_async::{AsyncConnection, RunQueryDsl};
+        use diesel_async::RunQueryDsl;
         #[derive(diesel::QueryableByName)]
         struct Id {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             id: i64,
         }
-        let mut conn = diesel_async::AsyncMysqlConnection::establish(&self.database_url)
-            .await
-            .expect("test database");
+        let mut conn = self.connection().await;
         let ids: Vec<Id> = diesel::sql_query(
             "SELECT CAST(ID AS SIGNED) AS id FROM information_schema.PROCESSLIST \
              WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",

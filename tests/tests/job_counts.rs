@@ -4,7 +4,7 @@
 //! connections), the minute counts must equal what the job rows say.
 
 use diesel::sql_types::{BigInt, Text};
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use dispatch_tests::env::TestEnv;
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, diesel::QueryableByName)]
@@ -17,10 +17,6 @@ struct Counted {
     status: String,
     #[diesel(sql_type = BigInt)]
     jobs: i64,
-}
-
-async fn connect(env: &TestEnv) -> AsyncMysqlConnection {
-    AsyncMysqlConnection::establish(&env.database_url).await.expect("test database")
 }
 
 async fn run(conn: &mut AsyncMysqlConnection, sql: &str) -> usize {
@@ -137,7 +133,7 @@ async fn minute_counts_equal_the_job_rows_through_every_change() {
     let finishers = ids.chunks(12).map(|chunk| {
         let env = &env;
         async move {
-            let mut conn = connect(env).await;
+            let mut conn = env.connection().await;
             for id in chunk {
                 let sql = format!(
                     "UPDATE jobs SET status = 'succeeded', finished_at = NOW(6) WHERE id = '{id}'"

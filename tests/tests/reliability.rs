@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use dispatch_tests::process::{await_job_state, start_api, Binary};
 use dispatch_tests::{wait_until, TestApp, TestEnv};
 use serde_json::{json, Value};
@@ -22,7 +22,7 @@ async fn enqueue_registration(client: &reqwest::Client, base: &str, username: &s
 /// Holds a gap lock on `username` so a worker's INSERT of it blocks: the job is then provably
 /// in the middle of its run. Dropping the connection (or ROLLBACK) releases it.
 async fn block_inserts_of(env: &TestEnv, username: &str) -> AsyncMysqlConnection {
-    let mut conn = AsyncMysqlConnection::establish(&env.database_url).await.unwrap();
+    let mut conn = env.connection().await;
     diesel::sql_query("BEGIN").execute(&mut conn).await.unwrap();
     diesel::sql_query(format!("SELECT id FROM users WHERE username = '{username}' FOR UPDATE"))
         .execute(&mut conn)
