@@ -142,7 +142,7 @@ impl TestApp {
     }
 
     pub fn ws_url(&self, path: &str) -> String {
-        format!("{}{}", self.address.replacen("http://", "ws://", 1), path)
+        crate::ws::url(&self.address, path)
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
@@ -168,11 +168,7 @@ impl TestApp {
             .client
             .post(self.url("/api/v1/auth/register/"))
             .header("Prefer", "wait=20")
-            .json(&json!({
-                "username": username,
-                "email": format!("{username}@example.com"),
-                "password": password,
-            }))
+            .json(&registration(username, password))
             .send()
             .await
             .expect("request sent");
@@ -187,11 +183,7 @@ impl TestApp {
         let response = self
             .post(
                 "/api/v1/auth/register/",
-                &json!({
-                    "username": username,
-                    "email": format!("{username}@example.com"),
-                    "password": format!("{username}-password-1"),
-                }),
+                &registration(username, &format!("{username}-password-1")),
             )
             .await;
         assert_eq!(response.status(), 202, "registration of {username}");
@@ -337,4 +329,9 @@ impl Drop for TestApp {
 /// A client that reports redirects instead of following them.
 pub fn client_without_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// A registration body for `username`, with an email of their own.
+fn registration(username: &str, password: &str) -> Value {
+    json!({"username": username, "email": format!("{username}@example.com"), "password": password})
 }

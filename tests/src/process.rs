@@ -13,7 +13,8 @@ pub fn binary_path(name: &str) -> PathBuf {
     deps.parent().expect("profile dir").join(name)
 }
 
-/// Runs one of `scripts/` that installs a tool when it is missing and prints where it is.
+/// Runs one of `scripts/` that installs a tool when it is missing and prints, last, where it
+/// is.
 pub fn installed_by(script: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let output = Command::new(root.join("scripts").join(script))
@@ -24,7 +25,8 @@ pub fn installed_by(script: &str) -> PathBuf {
         "scripts/{script} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    PathBuf::from(stdout.lines().last().unwrap_or_default().trim())
 }
 
 /// A command for `name` with exactly the test's environment.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use dispatch_tests::process::{free_port, start_api, Binary};
+use dispatch_tests::process::{free_port, installed_by, start_api, Binary};
 use dispatch_tests::remote::Api;
 use dispatch_tests::ws::{self, connect};
 use dispatch_tests::{wait_until, TestEnv};
@@ -126,14 +126,7 @@ fn the_image_caches_dependencies_and_runs_as_the_pods_user(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_files_validate_and_refer_to_what_exists() {
-    let venv = PathBuf::from(
-        run(&mut Command::new(root().join("scripts/deploy_tools.sh")))
-            .0
-            .lines()
-            .last()
-            .expect("the venv path")
-            .trim(),
-    );
+    let venv = installed_by("deploy_tools.sh");
     let deploy = root().join("deploy");
 
     // Built-in kinds against Kubernetes' schemas; only KEDA's kind has none.
