@@ -27,6 +27,8 @@ enum Scenario {
     TaskCreate,
     /// Task-stream sockets over several instances and writers (see `fanout.rs`).
     Fanout,
+    /// One of `fanout`'s listener processes (started by it).
+    FanoutListen,
     /// Registrations followed as a client does: 202, then the job's WebSocket to
     /// `succeeded`. The latency printed is the pipeline's own: from the 202 to the last
     /// message (the hashing happens before the 202).
@@ -55,6 +57,18 @@ struct Args {
     sockets: usize,
     #[arg(long, default_value_t = 100)]
     users: usize,
+    /// fanout: the listener processes the sockets are spread over.
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
+    /// fanout: writes per second (default: as fast as the writers go).
+    #[arg(long)]
+    rate: Option<u32>,
+    /// fanout-listen: the first of its sockets in the plan's numbering.
+    #[arg(long, default_value_t = 0)]
+    first: usize,
+    /// fanout-listen: the users' access tokens, one per line.
+    #[arg(long, default_value = "target/bench-tokens.txt")]
+    tokens_file: std::path::PathBuf,
     /// seed: the file written.
     #[arg(long, default_value = "target/bench-seed.txt")]
     seed_file: std::path::PathBuf,
@@ -153,18 +167,34 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(60))
         .build()?;
     let base = Arc::new(args.base.clone());
-    if let Scenario::Fanout = args.scenario {
-        let mut bases = vec![args.base.clone()];
-        bases.extend(args.more_bases.clone());
-        let plan = fanout::Plan {
-            bases,
-            api_pids: args.api_pids.clone(),
-            users: args.users,
-            sockets: args.sockets,
-            writers: args.concurrency,
-            writes: args.requests,
-        };
-        return fanout::run(&client, plan).await;
+    let mut bases = vec![args.base.clone()];
+    bases.extend(args.more_bases.iter().filter(|b| !b.is_empty()).cloned());
+    match args.scenario {
+        Scenario::Fanout => {
+            let plan = fanout::Plan {
+                bases,
+                api_pids: args.api_pids.clone(),
+                users: args.users,
+                sockets: args.sockets,
+                writers: args.concurrency,
+                writes: args.requests,
+                processes: args.processes,
+                rate: args.rate,
+            };
+            return fanout::run(&client, plan).await;
+        }
+        Scenario::FanoutListen => {
+            let share = fanout::Share {
+                bases,
+                tokens_file: args.tokens_file.clone(),
+                users: args.users,
+                first: args.first,
+                sockets: args.sockets,
+                writes: args.requests,
+            };
+            return fanout::listen(share).await;
+        }
+        _ => {}
     }
     let (name, token) = match args.scenario {
         Scenario::Pipeline => (String::new(), String::new()),
@@ -232,7 +262,10 @@ async fn main() -> anyhow::Result<()> {
                             .json(&task);
                         answers(request, 201).await
                     }
-                    Scenario::Fanout | Scenario::Pipeline | Scenario::Seed => false,
+                    Scenario::Fanout
+                    | Scenario::FanoutListen
+                    | Scenario::Pipeline
+                    | Scenario::Seed => false,
                 };
                 (ok, t.elapsed())
             }
@@ -258,7 +291,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::TaskGet => "task-get",
             Scenario::TaskList => "task-list",
             Scenario::TaskCreate => "task-create",
-            Scenario::Fanout => "fanout",
+            Scenario::Fanout | Scenario::FanoutListen => "fanout",
             Scenario::Pipeline => "pipeline",
             Scenario::Seed => "seed",
         },

@@ -9,7 +9,7 @@
 pub mod accounts;
 pub mod admin_users;
 pub mod assignments;
-mod batching;
+pub mod batching;
 pub mod caller;
 pub mod catalogue;
 pub mod correlation;

@@ -9,6 +9,7 @@ pub mod env;
 pub mod http;
 pub mod mariadb_server;
 pub mod process;
+pub mod queued;
 pub mod redis_server;
 pub mod remote;
 pub mod smtp;

@@ -8,6 +8,7 @@ use dispatch_shared::product_cache::ProductCache;
 
 use crate::heartbeat::InHand;
 use crate::mail::Mailer;
+use crate::single_commit::SharedCommits;
 
 /// What every job handler may use; shared by all workers of the process.
 pub struct JobContext {
@@ -20,4 +21,6 @@ pub struct JobContext {
     pub products: ProductCache,
     /// Jobs running now, for the live-worker list.
     pub in_hand: Arc<InHand>,
+    /// Runs the kinds whose effects are all in MySQL, several jobs to a transaction.
+    pub shared_commits: SharedCommits,
 }

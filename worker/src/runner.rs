@@ -50,7 +50,7 @@ pub async fn execute(
 
 /// `None` when the transaction rolled back and the general way should take the delivery.
 async fn deliver_in_one_transaction(
-    ctx: &JobContext,
+    ctx: &Arc<JobContext>,
     kind: JobKind,
     job_id: Uuid,
 ) -> Option<Result<(), BoxDynError>> {
@@ -61,7 +61,7 @@ async fn deliver_in_one_transaction(
         request_id = tracing::field::Empty
     );
     async {
-        let delivery = single_commit::deliver(ctx, job_id).await;
+        let delivery = ctx.shared_commits.deliver(ctx.clone(), job_id).await;
         settle_one_transaction(ctx, job_id, delivery)
     }
     .instrument(span)
@@ -79,6 +79,9 @@ fn settle_one_transaction(
             Some(Ok(()))
         }
         Ok(Delivery::Finished(run)) => {
+            if let Some(request_id) = &run.row.request_id {
+                tracing::Span::current().record("request_id", request_id.as_str());
+            }
             publish_row(ctx, &run.row);
             Some(match run.failure {
                 None => {

@@ -7,13 +7,19 @@
 //! leaves no trace: the job is still `queued` with its `attempts` unchanged, and the upkeep's
 //! requeue (or apalis's orphan recovery) delivers it again. A transient failure rolls back and
 //! the delivery takes the general way (`crate::runner`), which counts attempts and retries.
+//!
+//! Deliveries that arrive together share one such transaction (`SharedCommits`).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncMysqlConnection};
+use dispatch_core::batching::{next_batch, Asked, Batcher};
+use dispatch_shared::db::DbPool;
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, JobRow};
 use dispatch_shared::repo::jobs;
+use tokio::sync::{mpsc, Semaphore};
 use uuid::Uuid;
 
 use crate::context::JobContext;
@@ -49,35 +55,122 @@ pub enum RolledBack {
     Transient(String),
 }
 
-pub async fn deliver(ctx: &JobContext, job_id: Uuid) -> Result<Delivery, RolledBack> {
-    let mut conn = ctx.db.get().await.map_err(|e| RolledBack::Unavailable(e.to_string()))?;
-    conn.transaction(async |conn| {
-        let Some(row) = jobs::lock_for_run(conn, job_id).await? else {
-            return Ok(Delivery::NotClaimable);
-        };
-        let now = now_naive();
-        if !row.claimable(now) {
-            return Ok(Delivery::NotClaimable);
-        }
-        let kind = row.kind().ok_or(RolledBack::OtherKind)?;
-        if let Some(request_id) = &row.request_id {
-            tracing::Span::current().record("request_id", request_id.as_str());
-        }
-        let running = row.started(now);
-        let started = Instant::now();
-        let outcome = handlers::run_in_transaction(conn, ctx, kind, &running)
+/// A delivery waiting for the next shared transaction.
+pub struct Delivering {
+    pub ctx: Arc<JobContext>,
+    pub job_id: Uuid,
+}
+
+type Outcome = Result<Delivery, RolledBack>;
+
+/// Deliveries that arrive while earlier transactions are at the database share the next
+/// one, so a backlog pays one commit (and one log flush) per batch instead of per job. Each
+/// delivery is answered after the shared commit. If the shared transaction rolls back, each
+/// delivery of the batch runs in a transaction of its own, so only the one that caused it
+/// takes the general way.
+#[derive(Clone)]
+pub struct SharedCommits {
+    queue: Batcher<Delivering, Outcome>,
+}
+
+/// The most deliveries one transaction carries.
+const MAX_BATCH: usize = 16;
+
+impl SharedCommits {
+    /// Runs through `db`, at most `in_flight` transactions at once.
+    pub fn spawn(db: DbPool, in_flight: usize) -> Self {
+        Self { queue: Batcher::spawn("one-transaction job runner".into(), db, in_flight, dispatch) }
+    }
+
+    pub async fn deliver(&self, ctx: Arc<JobContext>, job_id: Uuid) -> Outcome {
+        self.queue
+            .ask(Delivering { ctx, job_id })
             .await
-            .ok_or(RolledBack::OtherKind)?;
-        let elapsed = started.elapsed();
-        let (row, failure) = match outcome {
-            Ok(result) => (running.succeeded(&result, now_naive()), None),
-            Err(JobFailure::Permanent { code, message }) => {
-                (running.failed(&message, code, now_naive()), Some((code, message)))
+            .map_err(|stopped| RolledBack::Unavailable(stopped.to_string()))?
+    }
+}
+
+async fn dispatch(
+    db: DbPool,
+    mut incoming: mpsc::Receiver<Asked<Delivering, Outcome>>,
+    slots: Arc<Semaphore>,
+) {
+    while let Some((batch, slot)) = next_batch(&mut incoming, &slots, MAX_BATCH).await {
+        let db = db.clone();
+        // Its own task: a delivery that goes away cannot interrupt a transaction others share.
+        tokio::spawn(async move {
+            run_batch(&db, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn run_batch(db: &DbPool, batch: Vec<Asked<Delivering, Outcome>>) {
+    let mut conn = match db.get().await {
+        Ok(conn) => conn,
+        Err(e) => {
+            let cause = e.to_string();
+            for asked in batch {
+                let _ = asked.reply.send(Err(RolledBack::Unavailable(cause.clone())));
             }
-            Err(JobFailure::Transient(reason)) => return Err(RolledBack::Transient(reason)),
-        };
-        jobs::finish(conn, &row).await?;
-        Ok(Delivery::Finished(Box::new(Finished { row, kind, elapsed, failure })))
-    })
-    .await
+            return;
+        }
+    };
+    if batch.len() > 1 {
+        let together = conn
+            .transaction(async |conn| {
+                let mut runs = Vec::with_capacity(batch.len());
+                for asked in &batch {
+                    runs.push(run(conn, &asked.question).await?);
+                }
+                Ok::<_, RolledBack>(runs)
+            })
+            .await;
+        match together {
+            Ok(runs) => {
+                for (asked, run) in batch.into_iter().zip(runs) {
+                    // The receiver is gone only if its delivery was dropped.
+                    let _ = asked.reply.send(Ok(run));
+                }
+                return;
+            }
+            Err(e) => tracing::debug!(
+                error = %e,
+                jobs = batch.len(),
+                "a shared job transaction rolled back; running each job alone"
+            ),
+        }
+    }
+    for asked in batch {
+        let alone = conn.transaction(async |conn| run(conn, &asked.question).await).await;
+        let _ = asked.reply.send(alone);
+    }
+}
+
+/// Takes, runs and finishes one job inside the caller's transaction.
+async fn run(conn: &mut AsyncMysqlConnection, delivering: &Delivering) -> Outcome {
+    let Delivering { ctx, job_id } = delivering;
+    let Some(row) = jobs::lock_for_run(conn, *job_id).await? else {
+        return Ok(Delivery::NotClaimable);
+    };
+    let now = now_naive();
+    if !row.claimable(now) {
+        return Ok(Delivery::NotClaimable);
+    }
+    let kind = row.kind().ok_or(RolledBack::OtherKind)?;
+    let running = row.started(now);
+    let started = Instant::now();
+    let outcome = handlers::run_in_transaction(conn, ctx, kind, &running)
+        .await
+        .ok_or(RolledBack::OtherKind)?;
+    let elapsed = started.elapsed();
+    let (row, failure) = match outcome {
+        Ok(result) => (running.succeeded(&result, now_naive()), None),
+        Err(JobFailure::Permanent { code, message }) => {
+            (running.failed(&message, code, now_naive()), Some((code, message)))
+        }
+        Err(JobFailure::Transient(reason)) => return Err(RolledBack::Transient(reason)),
+    };
+    jobs::finish(conn, &row).await?;
+    Ok(Delivery::Finished(Box::new(Finished { row, kind, elapsed, failure })))
 }

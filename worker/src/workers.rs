@@ -9,6 +9,7 @@ use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::layers::retry::HasherRng;
 use apalis::prelude::*;
 use apalis_cron::CronScheduler;
+use dispatch_core::reads::in_flight;
 use dispatch_shared::config::Settings;
 use dispatch_shared::db;
 use dispatch_shared::events::EventPublisher;
@@ -21,6 +22,7 @@ use crate::context::JobContext;
 use crate::health::ConsumerHealth;
 use crate::heartbeat::{self, InHand};
 use crate::mail::Mailer;
+use crate::single_commit::SharedCommits;
 use crate::{maintenance, metrics_server, patience, runner, schedule, wake};
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
@@ -47,6 +49,7 @@ pub async fn run(
     let in_hand = Arc::new(InHand::default());
     let ctx = Arc::new(JobContext {
         settings: settings.clone(),
+        shared_commits: SharedCommits::spawn(pool.clone(), in_flight(settings.db_pool_size)),
         db: pool,
         events: EventPublisher::new(conn.clone(), &settings.redis_namespace),
         products: ProductCache::new(conn.clone(), &settings.redis_namespace),

@@ -51,11 +51,15 @@ impl JobQueues {
         // announcement `push` sends (`wake::Announcements` in the worker); tasks a stopping
         // worker hands back are found at the others' next poll. (`persist_results` must
         // stay on: with it off, apalis-redis never acknowledges a task.)
+        // Its leases off: the fetch already puts each task in the worker's in-flight set,
+        // which is what orphan recovery reads, and the jobs row in MySQL decides who runs
+        // a job. A lease was a script per fetched batch and four commands per task.
         Config::default()
             .queue(self.queue_name(kind))
             .heartbeat_interval(HEARTBEAT)
             .missed_heartbeats(MISSED_HEARTBEATS)
             .emit_events(false)
+            .lock_tasks(false)
     }
 
     pub fn storage(&self, kind: JobKind) -> RedisStorage<JobMessage> {

@@ -1,0 +1,50 @@
+//! Registration jobs queued as the API queues them (a `jobs` row, then the push), without
+//! an API or a hash per job: for tests of what a worker does with a backlog.
+
+use dispatch_shared::auth::argon2id;
+use dispatch_shared::db::DbPool;
+use dispatch_shared::jobs::register_user::RegisterUserPayload;
+use dispatch_shared::jobs::{JobKind, JobQueues};
+use dispatch_shared::repo::jobs;
+use uuid::Uuid;
+
+use crate::TestApp;
+
+pub struct Registrations {
+    db: DbPool,
+    queues: JobQueues,
+    /// One hash for every job: hashing is not what these tests measure.
+    password_hash: String,
+}
+
+impl Registrations {
+    pub async fn open(app: &TestApp) -> Self {
+        let settings = app.settings();
+        let db = dispatch_shared::db::build_pool(&settings.database_url, 8);
+        let client = redis::Client::open(settings.redis_url.as_str()).expect("a Redis URL");
+        let queues = JobQueues::new(
+            dispatch_shared::redis_conn::connect(&client).await.expect("Redis"),
+            &settings.redis_namespace,
+        );
+        let password_hash = argon2id::hash(b"queued-password").expect("a hash");
+        Self { db, queues, password_hash }
+    }
+
+    /// Queues the registration of `username` with `email`; the job's id.
+    pub async fn queue(&self, username: &str, email: &str) -> Uuid {
+        let payload = RegisterUserPayload {
+            user_id: Uuid::new_v4(),
+            username: username.to_owned(),
+            email: email.to_owned(),
+            first_name: String::new(),
+            last_name: String::new(),
+            password_hash: self.password_hash.clone(),
+        };
+        let payload = serde_json::to_string(&payload).expect("a payload");
+        let job = jobs::new_job(JobKind::RegisterUser, None, Some(payload), None);
+        let mut conn = self.db.get().await.expect("a connection");
+        jobs::insert(&mut conn, &job).await.expect("the job row");
+        self.queues.push(JobKind::RegisterUser, job.id.0).await.expect("queued");
+        job.id.0
+    }
+}

@@ -1,0 +1,91 @@
+//! Registration jobs that a worker takes together share one transaction. Sharing must not
+//! change any job's outcome: a name or email taken by a job of the same transaction fails
+//! only that job, and a job whose statement the database refuses for another reason rolls
+//! the shared transaction back without holding back the jobs that were in it.
+
+use std::time::Duration;
+
+use dispatch_shared::jobs::error_codes;
+use dispatch_shared::repo::jobs;
+use dispatch_tests::queued::Registrations;
+use dispatch_tests::TestApp;
+use uuid::Uuid;
+
+const MEMBERS: usize = 100;
+
+struct Rival {
+    /// The job it competes with for a name or an email.
+    original: Uuid,
+    rival: Uuid,
+    code: &'static str,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_sharing_a_transaction_keep_their_own_outcomes() {
+    let mut app = TestApp::spawn_without_worker().await;
+    let registrations = Registrations::open(&app).await;
+    let mut originals = Vec::new();
+    let mut rivals = Vec::new();
+    for n in 0..MEMBERS {
+        let original =
+            registrations.queue(&format!("member{n}"), &format!("m{n}@example.com")).await;
+        originals.push(original);
+        // Queued right behind the job they compete with, so they are fetched together.
+        if n % 10 == 3 {
+            let rival =
+                registrations.queue(&format!("member{n}"), &format!("r{n}@example.com")).await;
+            rivals.push(Rival { original, rival, code: error_codes::USERNAME_TAKEN });
+        }
+        if n % 10 == 7 {
+            let rival =
+                registrations.queue(&format!("rival{n}"), &format!("m{n}@example.com")).await;
+            rivals.push(Rival { original, rival, code: error_codes::EMAIL_TAKEN });
+        }
+    }
+    // The database refuses this name (longer than its column), which rolls back whatever
+    // transaction it is in.
+    let refused = registrations.queue(&"x".repeat(200), "long@example.com").await;
+    for n in MEMBERS..MEMBERS + 20 {
+        originals
+            .push(registrations.queue(&format!("member{n}"), &format!("m{n}@example.com")).await);
+    }
+
+    app.start_worker();
+    let expected = (originals.len() + rivals.len()) as i64;
+    let env = &app.env;
+    dispatch_tests::wait_until(
+        Duration::from_secs(60),
+        "every well-formed job to finish",
+        || async {
+            let finished = env.count_matching("jobs", "status IN ('succeeded', 'failed')").await;
+            (finished >= expected).then_some(())
+        },
+    )
+    .await;
+
+    let mut conn = env.connection().await;
+    let mut status = async |id: Uuid| {
+        let row = jobs::find(&mut conn, id).await.expect("a read").expect("the job row");
+        (row.status, row.error_code)
+    };
+    let mut winners = 0;
+    for rival in &rivals {
+        let outcomes = [status(rival.original).await, status(rival.rival).await];
+        let won: Vec<_> = outcomes.iter().filter(|(s, _)| s == "succeeded").collect();
+        let lost: Vec<_> = outcomes.iter().filter(|(s, _)| s == "failed").collect();
+        assert_eq!((won.len(), lost.len()), (1, 1), "one of two rivals wins: {outcomes:?}");
+        assert_eq!(lost[0].1.as_deref(), Some(rival.code), "{outcomes:?}");
+        winners += 1;
+    }
+    let rivalled: Vec<Uuid> = rivals.iter().map(|r| r.original).collect();
+    for id in originals.iter().filter(|id| !rivalled.contains(id)) {
+        assert_eq!(status(*id).await, ("succeeded".to_owned(), None), "job {id}");
+    }
+    let (refused_status, _) = status(refused).await;
+    assert_ne!(refused_status, "succeeded", "the refused job never succeeds");
+    assert_eq!(
+        env.count_matching("users", "username LIKE 'member%' OR username LIKE 'rival%'").await,
+        (originals.len() - rivalled.len() + winners) as i64,
+        "one user per successful job"
+    );
+}
