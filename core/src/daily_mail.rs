@@ -46,11 +46,11 @@ impl DailyMail {
             scheduled_for: None,
         })
         .map_err(Failure::internal)?;
-        let job = self.jobs.enqueue(JobKind::DailyMail, Some(caller.id), Some(payload)).await?;
-        let Some(wait) = wait else {
-            return Ok(Followed::Accepted { job });
-        };
-        Ok(match self.jobs.await_success(job, wait).await? {
+        let (job, done) = self
+            .jobs
+            .enqueue_and_await(JobKind::DailyMail, Some(caller.id), Some(payload), wait)
+            .await?;
+        Ok(match done {
             Some(done) => Followed::Finished(done),
             None => Followed::Accepted { job },
         })

@@ -6,8 +6,8 @@ use std::time::Duration;
 use dispatch_shared::db::DbPool;
 use dispatch_shared::events::Event;
 use dispatch_shared::jobs::{error_codes, JobKind, JobQueues, JobStatus};
-use dispatch_shared::models::JobRow;
 pub use dispatch_shared::models::JobView;
+use dispatch_shared::models::{JobRow, NewJob};
 use dispatch_shared::repo::jobs;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -100,14 +100,41 @@ impl Jobs {
         payload: Option<String>,
     ) -> Result<Uuid, Failure> {
         let job = jobs::new_job(kind, owner, payload, crate::correlation::current());
+        self.store_and_wake(&job).await?;
+        Ok(job.id.0)
+    }
+
+    /// Enqueues a job and, given a `wait`, follows it for that long: its id, and its view
+    /// once it has succeeded within the wait; its problem once it has failed. The watch
+    /// starts before the insert, from the row as inserted, so a job that succeeds costs its
+    /// follower no read of the row.
+    pub async fn enqueue_and_await(
+        &self,
+        kind: JobKind,
+        owner: Option<Uuid>,
+        payload: Option<String>,
+        wait: Option<Duration>,
+    ) -> Result<(Uuid, Option<JobView>), JobError> {
+        let job = jobs::new_job(kind, owner, payload, crate::correlation::current());
         let id = job.id.0;
+        let Some(wait) = wait else {
+            self.store_and_wake(&job).await?;
+            return Ok((id, None));
+        };
+        let watch = JobWatch::new(self, id).starting_from(job.view());
+        self.store_and_wake(&job).await?;
+        Ok((id, self.await_success_of(watch, wait).await?))
+    }
+
+    async fn store_and_wake(&self, job: &NewJob) -> Result<(), Failure> {
         {
             let mut conn = self.db.get().await?;
-            jobs::insert(&mut conn, &job).await?;
+            jobs::insert(&mut conn, job).await?;
         }
-        self.wake(kind, id).await;
+        let kind = job.kind.parse().unwrap_or(JobKind::RegisterUser);
+        self.wake(kind, job.id.0).await;
         metrics::counter!("dispatch_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
-        Ok(id)
+        Ok(())
     }
 
     /// Tells a worker that job `id` is queued. The row is the record: if Redis cannot take
@@ -229,26 +256,6 @@ impl Jobs {
         JobWatch::new(self, id)
     }
 
-    /// Waits until the job finishes or `timeout` passes; returns the row as last seen (read
-    /// once more when it has finished, for what the event does not carry).
-    async fn await_finished(&self, id: Uuid, timeout: Duration) -> Result<Option<JobRow>, Failure> {
-        let mut watch = JobWatch::new(self, id);
-        let waiting = async {
-            loop {
-                match watch.next_change().await? {
-                    Some(job) if job.status.is_finished() => return Ok(true),
-                    Some(_) => {}
-                    None => return Ok(false),
-                }
-            }
-        };
-        match tokio::time::timeout(timeout, waiting).await {
-            Ok(Ok(false)) => Ok(None),
-            Ok(Err(e)) => Err(e),
-            Ok(Ok(true)) | Err(_) => self.load(id).await,
-        }
-    }
-
     /// For `Prefer: wait`: the job once it has succeeded, its problem once it has failed, or
     /// `None` while it is still queued or running after `timeout`.
     pub async fn await_success(
@@ -256,7 +263,33 @@ impl Jobs {
         id: Uuid,
         timeout: Duration,
     ) -> Result<Option<JobView>, JobError> {
-        match self.await_finished(id, timeout).await? {
+        self.await_success_of(JobWatch::new(self, id), timeout).await
+    }
+
+    async fn await_success_of(
+        &self,
+        mut watch: JobWatch<'_>,
+        timeout: Duration,
+    ) -> Result<Option<JobView>, JobError> {
+        let id = watch.id;
+        let finished = async {
+            loop {
+                match watch.next_change().await? {
+                    Some(job) if job.status.is_finished() => return Ok(Some(job)),
+                    Some(_) => {}
+                    None => return Ok(None),
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, finished).await {
+            Ok(Ok(None)) => return Ok(None),
+            Ok(Err(e)) => return Err(JobError::Failure(e)),
+            // An event carries all a success needs.
+            Ok(Ok(Some(job))) if job.status == JobStatus::Succeeded => return Ok(Some(job)),
+            // A failure's code, and where a job stands when the wait ran out, are in the row.
+            Ok(Ok(Some(_))) | Err(_) => {}
+        }
+        match self.load(id).await? {
             Some(job) if job.status() == JobStatus::Succeeded => Ok(Some(job.view())),
             Some(job) if job.status() == JobStatus::Failed => {
                 Err(JobError::Failed(JobFailure::of(&job)))

@@ -17,7 +17,10 @@ use crate::extract::client_address::{came_over_https, client_address};
 use crate::extract::prefer::wait_and_applied;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{EmailText, JobAccepted, Message, NameText, Tokens, UserWithTokens};
+use crate::schemas::{
+    EmailText, JobAccepted, Message, NameText, NewPasswordText, Tokens, UserWithTokens,
+    UsernameText,
+};
 use crate::state::AppState;
 
 pub struct AuthApi;
@@ -26,13 +29,11 @@ pub struct AuthApi;
 #[oai(example)]
 pub struct RegisterRequest {
     /// 3–150 letters, digits or underscores; stored lower-case.
-    #[oai(validator(min_length = 3, max_length = 150, pattern = "^[A-Za-z0-9_]+$"))]
-    pub username: String,
+    pub username: UsernameText,
     /// Stored lower-case.
     pub email: EmailText,
     /// 8–128 characters, not all digits, not the username.
-    #[oai(validator(min_length = 8, max_length = 128, pattern = "[^0-9]"))]
-    pub password: String,
+    pub password: NewPasswordText,
     /// At most 150 characters.
     #[oai(nullable)]
     pub first_name: Option<NameText>,

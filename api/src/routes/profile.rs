@@ -9,7 +9,7 @@ use dispatch_core::accounts::profile::{PasswordChange, ProfileUpdate, RawProfile
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, JsonBody};
 use crate::routes::ApiTags;
-use crate::schemas::{Detail, EmailText, NameText, User};
+use crate::schemas::{Detail, EmailText, NameText, NewPasswordText, User, UsernameText};
 use crate::state::AppState;
 
 pub struct ProfileApi;
@@ -18,8 +18,8 @@ pub struct ProfileApi;
 #[oai(example)]
 pub struct ProfileRequest {
     /// 3–150 letters, digits or underscores; stored lower-case.
-    #[oai(nullable, validator(min_length = 3, max_length = 150, pattern = "^[A-Za-z0-9_]+$"))]
-    pub username: Option<String>,
+    #[oai(nullable)]
+    pub username: Option<UsernameText>,
     /// Stored lower-case.
     #[oai(nullable)]
     pub email: Option<EmailText>,
@@ -36,8 +36,7 @@ pub struct ProfileRequest {
 #[oai(example)]
 pub struct ProfileReplacement {
     /// 3–150 letters, digits or underscores; stored lower-case.
-    #[oai(validator(min_length = 3, max_length = 150, pattern = "^[A-Za-z0-9_]+$"))]
-    pub username: String,
+    pub username: UsernameText,
     /// Stored lower-case.
     pub email: EmailText,
     /// At most 150 characters.
@@ -53,8 +52,7 @@ pub struct ProfileReplacement {
 pub struct PasswordChangeRequest {
     pub old_password: String,
     /// The new password (8–128 characters, not all digits, not the username).
-    #[oai(validator(min_length = 8, max_length = 128, pattern = "[^0-9]"))]
-    pub new_password_1: String,
+    pub new_password_1: NewPasswordText,
     /// The new password again.
     pub new_password_2: String,
 }

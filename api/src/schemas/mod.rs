@@ -231,6 +231,7 @@ impl poem_openapi::types::Example for Detail {
 
 mod assignments;
 mod catalogue;
+mod credentials;
 mod date;
 mod email;
 mod name;
@@ -245,6 +246,7 @@ pub use catalogue::{
     Category, CategoryInput, ImageStatus, MoneyText, NewProduct, Product, ProductImage,
     ProductPatch,
 };
+pub use credentials::{NewPasswordText, UsernameText};
 pub use date::Date;
 pub use email::EmailText;
 pub use name::NameText;

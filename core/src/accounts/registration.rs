@@ -10,7 +10,7 @@ use dispatch_shared::db::{is_unique_violation, DbPool};
 use dispatch_shared::domain::{Email, Password, PersonName, Username, ValidationErrors};
 use dispatch_shared::jobs::register_user::RegisterUserPayload;
 use dispatch_shared::jobs::JobKind;
-use dispatch_shared::models::{now_naive, NewUser, UserRow};
+use dispatch_shared::models::{now_naive, JobView, NewUser, UserRow, UserView};
 use dispatch_shared::repo::users;
 use uuid::Uuid;
 
@@ -111,33 +111,29 @@ impl Registrations {
             password_hash,
         };
         let payload = serde_json::to_string(&payload).map_err(Failure::internal)?;
-        let job = self.jobs.enqueue(JobKind::RegisterUser, None, Some(payload)).await?;
-        match wait {
+        let (job, done) =
+            self.jobs.enqueue_and_await(JobKind::RegisterUser, None, Some(payload), wait).await?;
+        match done {
             None => Ok(Registered::Accepted { job }),
-            Some(wait) => self.signed_in_when_done(job, wait).await,
+            Some(done) => Ok(Registered::Finished(Box::new(self.sign_in(done).await?))),
         }
     }
 
-    async fn signed_in_when_done(
-        &self,
-        job: Uuid,
-        wait: Duration,
-    ) -> Result<Registered, AccountError> {
-        let Some(done) = self.jobs.await_success(job, wait).await? else {
-            return Ok(Registered::Accepted { job });
-        };
-        let user_id = done
+    /// The new user's first session, from the user the job's result describes.
+    async fn sign_in(&self, done: JobView) -> Result<Session, AccountError> {
+        let created: UserView = done
             .result
-            .as_ref()
-            .and_then(|r| r.get("id"))
-            .and_then(|id| id.as_str())
-            .and_then(|id| Uuid::parse_str(id).ok())
-            .ok_or_else(|| Failure::internal(anyhow::anyhow!("registration result has no id")))?;
+            .and_then(|r| serde_json::from_value(r).ok())
+            .ok_or_else(|| Failure::internal(anyhow::anyhow!("registration result is no user")))?;
+        let user_id = created.id;
+        if let Some(session) = self.sessions.start_registered(created).await? {
+            return Ok(session);
+        }
         let user = {
             let mut conn = self.db.get().await?;
             users::find(&mut conn, user_id).await?.ok_or(AccountError::Gone)?
         };
-        Ok(Registered::Finished(Box::new(self.sessions.start(&user).await?)))
+        self.sessions.start(&user).await
     }
 }
 

@@ -7,7 +7,7 @@ use diesel_async::{AsyncConnection, AsyncMysqlConnection};
 use dispatch_shared::auth::{verify_password, Claims, TokenError, TokenKind, TokenService};
 use dispatch_shared::db::DbPool;
 use dispatch_shared::domain::ValidationErrors;
-use dispatch_shared::models::{now_naive, UserRow, UserView};
+use dispatch_shared::models::{now_naive, utc, UserRow, UserView};
 use dispatch_shared::repo::{refresh_tokens, users};
 use uuid::Uuid;
 
@@ -126,6 +126,22 @@ impl Sessions {
         let mut user = user.clone();
         user.last_login = Some(at);
         Ok(Session { tokens, user: user.view(self.default_daily_limit) })
+    }
+
+    /// The first session of a user a registration job has just created, from the view the
+    /// job returned: no read of the user. `None` if the user has changed since (deactivated,
+    /// deleted, tokens revoked); the caller then signs in the user as stored.
+    pub(crate) async fn start_registered(
+        &self,
+        mut user: UserView,
+    ) -> Result<Option<Session>, AccountError> {
+        let mut conn = self.db.get().await?;
+        let Some(at) = users::touch_first_login(&mut conn, user.id).await? else {
+            return Ok(None);
+        };
+        let tokens = self.issue_pair(&mut conn, user.id, 0, Uuid::new_v4()).await?;
+        user.last_login = Some(utc(at));
+        Ok(Some(Session { tokens, user }))
     }
 
     /// Checks credentials under the login throttle and starts a session. A wrong password

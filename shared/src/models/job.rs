@@ -44,6 +44,23 @@ pub struct NewJob {
     pub request_id: Option<String>,
 }
 
+impl NewJob {
+    /// The job as its insert leaves it.
+    pub fn view(&self) -> JobView {
+        JobView {
+            id: self.id.0,
+            kind: self.kind.parse().unwrap_or(JobKind::RegisterUser),
+            status: JobStatus::Queued,
+            attempts: self.attempts,
+            result: None,
+            error: None,
+            created_at: super::utc(self.created_at),
+            updated_at: super::utc(self.updated_at),
+            finished_at: None,
+        }
+    }
+}
+
 /// The public job resource (api.md §2). It is also the body of every job event.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct JobView {
