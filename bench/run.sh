@@ -13,7 +13,7 @@ ensure_services
 # The ceilings' tools: sysbench (MariaDB's own point-select and insert rates), the Argon2
 # reference implementation's CLI, and redis-benchmark (comes with redis-server); wrk drives
 # the task reads, so the load generator is a C client as sysbench's is.
-for tool in sysbench argon2 wrk; do
+for tool in sysbench argon2 wrk make; do
   if ! command -v "$tool" >/dev/null; then
     echo "Installing $tool (a ceiling the figures are compared with)..." >&2
     apt-get install -y -qq "$tool" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$tool"; } >/dev/null
@@ -21,6 +21,7 @@ for tool in sysbench argon2 wrk; do
 done
 source bench/counters.sh
 source bench/drain.sh
+source bench/argon2_ceiling.sh
 # 2,000 sockets in one client process, and as many in the servers.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -77,9 +78,15 @@ echo "== password hashing: the two Argon2id implementations compared (Dispatch u
 # The fastest Argon2id on the box is the ceiling: libsodium's (above, both cores) or the
 # reference C implementation's CLI (Debian's generic build, below), whichever is faster.
 sodium_rate=$(awk '/all cores/ {for (i = 1; i < NF; i++) if ($i == "libsodium") {sub("/s", "", $(i + 1)); print $(i + 1)}}' "$tmp/hashing")
-echo "== Argon2id (m 19456 KiB, t 2, p 1) by the reference C implementation's CLI, both cores"
-reference_hash() { # [a command to run it under]: one hash at Dispatch's parameters
-  echo -n "bench-password-1" | "$@" argon2 dispatchbenchsalt -id -t 2 -k 19456 -p 1
+echo "== Argon2id (m 19456 KiB, t 2, p 1) by the reference library (libargon2) built optimised for this CPU, both cores"
+argon2_cli=$(optimised_argon2_cli target/bench-argon2)
+argon2_build="libargon2, optimised"
+if [[ -z $argon2_cli ]]; then
+  echo "(the reference source could not be fetched or built: timing Debian's generic argon2 CLI instead)"
+  argon2_cli=argon2 argon2_build="Debian's generic argon2 CLI"
+fi
+reference_hash() { # one hash at Dispatch's parameters
+  echo -n "bench-password-1" | "$argon2_cli" dispatchbenchsalt -id -t 2 -k 19456 -p 1
 }
 argon2_loop() { # hashes; prints the seconds the CLI reports for its own hashing
   for _ in $(seq 1 "$1"); do
@@ -90,7 +97,7 @@ argon2_loop 40 > "$tmp/a1" & first_loop=$!
 argon2_loop 40 > "$tmp/a2" & second_loop=$!
 wait "$first_loop" "$second_loop"
 hash_ceiling=$(awk -v a="$(cat "$tmp/a1")" -v b="$(cat "$tmp/a2")" 'BEGIN {printf "%.1f", 80 / (a > b ? a : b)}')
-echo "reference argon2  ${hash_ceiling} hashes/s"
+echo "${argon2_build}  ${hash_ceiling} hashes/s"
 hash_ceiling=$(awk -v a="$hash_ceiling" -v b="$sodium_rate" 'BEGIN {print (b > a ? b : a)}')
 echo "the hashing ceiling: ${hash_ceiling} hashes/s (the faster of the two)"
 share_of() { # bench-line ceiling name: the line, with its req/s as a share of the ceiling
@@ -101,7 +108,13 @@ share_of() { # bench-line ceiling name: the line, with its req/s as a share of t
 of_hashing() { share_of "$1" "$hash_ceiling" "the Argon2 ceiling"; }
 
 echo "== load (2 cores shared by client, API, worker, MariaDB and Redis)"
+servers=($(pgrep -x mariadbd) $(pgrep -x redis-server))
+sched_counters "$api_pid" "$worker_pid" "${servers[@]}" > "$tmp/reg0"
 of_hashing "$("$bin/dispatch-bench" register --base "http://127.0.0.1:$port" --requests 200 --concurrency 16)"
+sched_counters "$api_pid" "$worker_pid" "${servers[@]}" > "$tmp/reg1"
+echo "each registration's CPU (its process's threads' schedstat), and what it spends outside hashing:"
+sched_per_job "$tmp/reg0" "$tmp/reg1" 200 | tee "$tmp/reg"
+awk '!/hashing/ {for (i = 1; i <= NF; i++) if ($i == "core") s += $(i + 1)} END {printf "  outside hashing: %.2f ms of CPU per registration (the load client apart)\n", s}' "$tmp/reg"
 of_hashing "$("$bin/dispatch-bench" login    --base "http://127.0.0.1:$port" --requests 200 --concurrency 16)"
 
 # 600, so that the p99 is the sixth-slowest job rather than the second.
@@ -215,18 +228,38 @@ read_under_wrk list-users 32
 echo "== the database's ceiling for writes: MariaDB single-row inserts (sysbench oltp_insert, 32 threads)"
 insert_ceiling=$(sysbench oltp_insert "${sb[@]}" --threads=32 --time=10 run | awk '/queries:/ {gsub(/[(]/, "", $3); print $3}')
 echo "inserts          ${insert_ceiling}/s"
-echo "== task creates (dispatch-bench), user cache off, a socket listening to the user's stream"
+echo "== task creates by wrk, user cache off, a dispatch-bench process listening to the user's stream"
 for connections in 32 64; do
-  share_of "$("$bin/dispatch-bench" task-create --base "http://127.0.0.1:$port" --requests 10000 --concurrency "$connections")" \
-    "$insert_ceiling" "sysbench inserts"
+  exec {listening}< <("$bin/dispatch-bench" listen --base "http://127.0.0.1:$port" --seed-file "$tmp/seed")
+  listener=$!
+  read -r -u "$listening" ready
+  [[ $ready == ready ]] || { echo "the listening socket did not open" >&2; exit 1; }
+  line=$(TASKS_SEED="$tmp/seed" TASKS_MODE=create TASKS_CONNECTIONS="$connections" \
+    wrk -t2 -c"$connections" -d10s -s bench/wrk/tasks.lua "http://127.0.0.1:$port" | tail -1)
+  share_of "$line" "$insert_ceiling" "sysbench inserts"
+  read -r -u "$listening" heard
+  wait "$listener"; exec {listening}<&-
+  created=$(echo "$line" | awk '{print $2 - $NF}')
+  echo "   events: $heard reached the socket listening to their owner's stream, for $created creates wrk counted (it leaves out those still in flight when it stops)"
 done
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
-echo "== task stream fan-out: 2,000 sockets over two API instances, 20 writers"
+fanout() { # sockets listener-processes writes [rate]: one fan-out run over both instances
+  "$bin/dispatch-bench" fanout --base "http://127.0.0.1:$port" --more-bases "http://127.0.0.1:$((port + 1))" \
+    --api-pids "$first,$second" --users 100 --concurrency 20 --sockets "$1" --processes "$2" --requests "$3" ${4:+--rate "$4"}
+}
+echo "== task stream fan-out over two API instances, 100 users, 20 writers; the sockets in listener processes"
 start_api "" "$port"; first=${pids[-1]}
 start_api "" "$((port + 1))"; second=${pids[-1]}
-"$bin/dispatch-bench" fanout --base "http://127.0.0.1:$port" --more-bases "http://127.0.0.1:$((port + 1))" \
-  --api-pids "$first,$second" --sockets 2000 --users 100 --concurrency 20 --requests 2000
+echo "-- 2,000 sockets, 500 writes/s (10,000 events/s)"
+fanout 2000 2 3000 500
+echo "-- 2,000 sockets, the writers as fast as they go (the two cores' limit)"
+fanout 2000 2 2000
+kill "$first" "$second"; wait "$first" "$second" 2>/dev/null || true
+start_api "" "$port"; first=${pids[-1]}
+start_api "" "$((port + 1))"; second=${pids[-1]}
+echo "-- 10,000 sockets, 200 writes/s (20,000 events/s)"
+fanout 10000 4 1000 200
 kill "$first" "$second"; wait "$first" "$second" 2>/dev/null || true
 
 echo "== product images: a 12 MP JPEG and PNG into both sizes (anchor: Pillow 13 needs 200 ms per 12 MP JPEG; target 50 ms)"

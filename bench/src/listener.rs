@@ -42,6 +42,19 @@ impl Listener {
         Ok(listener)
     }
 
+    /// The creates' events received (the probe's apart) once none has arrived for `quiet`:
+    /// for a listener beside a load generator that does not say how many it made.
+    pub async fn settled(&mut self, quiet: Duration) -> usize {
+        let mut seen = *self.count.borrow();
+        loop {
+            let now = wait_count(&mut self.count, seen + 1, quiet).await;
+            if now == seen {
+                return seen.saturating_sub(1);
+            }
+            seen = now;
+        }
+    }
+
     /// The creates' events received (the probe's apart), waiting up to `timeout` for
     /// `expected` of them.
     pub async fn received(&mut self, expected: usize, timeout: Duration) -> usize {

@@ -33,6 +33,10 @@ enum Scenario {
     /// `succeeded`. The latency printed is the pipeline's own: from the 202 to the last
     /// message (the hashing happens before the 202).
     Pipeline,
+    /// Listens to the stream of the user in `--seed-file` while another client creates
+    /// tasks: says `ready` once subscribed, then, once no event has come for 3 s, how many
+    /// `task_create` events arrived.
+    Listen,
     /// Registers a user with 100 tasks for wrk (`bench/wrk/tasks.lua`) and writes the seed
     /// file: the access token on the first line, then one task id per line.
     Seed,
@@ -183,6 +187,15 @@ async fn main() -> anyhow::Result<()> {
             };
             return fanout::run(&client, plan).await;
         }
+        Scenario::Listen => {
+            let seed = std::fs::read_to_string(&args.seed_file).context("the seed file")?;
+            let token = seed.lines().next().context("a token in the seed file")?;
+            let mut listener = listener::Listener::open(&client, &args.base, token).await?;
+            println!("ready");
+            let received = listener.settled(Duration::from_secs(3)).await;
+            println!("{received}");
+            return Ok(());
+        }
         Scenario::FanoutListen => {
             let share = fanout::Share {
                 bases,
@@ -264,6 +277,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                     Scenario::Fanout
                     | Scenario::FanoutListen
+                    | Scenario::Listen
                     | Scenario::Pipeline
                     | Scenario::Seed => false,
                 };
@@ -292,6 +306,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::TaskList => "task-list",
             Scenario::TaskCreate => "task-create",
             Scenario::Fanout | Scenario::FanoutListen => "fanout",
+            Scenario::Listen => "listen",
             Scenario::Pipeline => "pipeline",
             Scenario::Seed => "seed",
         },

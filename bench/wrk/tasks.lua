@@ -3,7 +3,8 @@
 -- line after it. TASKS_MODE `get` walks those tasks by id; `list` asks for the first page;
 -- `profile` reads the user's profile (with the user cache off, the same one MySQL read);
 -- `list-users` asks for the first page of a different user's tasks at each request, the
--- users' access tokens read one per line from TASKS_TOKENS, so equal lists rarely meet.
+-- users' access tokens read one per line from TASKS_TOKENS, so equal lists rarely meet;
+-- `create` creates a task for the user at each request.
 -- Usage: TASKS_SEED=target/bench-seed.txt TASKS_MODE=get \
 --          wrk -t2 -c32 -d10s -s bench/wrk/tasks.lua http://127.0.0.1:18000
 -- (wrk gives its script's arguments only to the threads' states, not to `done`'s, so the
@@ -21,6 +22,10 @@ function init(args)
   end
   file:close()
   wrk.headers["Authorization"] = "Bearer " .. token
+  -- (wrk.format's headers argument replaces these instead of adding to them)
+  if mode == "create" then
+    wrk.headers["Content-Type"] = "application/json"
+  end
   if mode == "list-users" then
     local tokens_path = assert(os.getenv("TASKS_TOKENS"), "TASKS_TOKENS is not set")
     for line in io.lines(tokens_path) do
@@ -35,6 +40,8 @@ function request()
     return wrk.format("GET", "/api/v1/tasks/", {Authorization = "Bearer " .. tokens[(counter % #tokens) + 1]})
   elseif mode == "list" then
     return wrk.format("GET", "/api/v1/tasks/")
+  elseif mode == "create" then
+    return wrk.format("POST", "/api/v1/tasks/", nil, '{"title": "bench ' .. counter .. '"}')
   elseif mode == "profile" then
     return wrk.format("GET", "/api/v1/auth/profile/")
   end
