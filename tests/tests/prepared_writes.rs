@@ -38,7 +38,8 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     let job = jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None);
     jobs::insert(conn, &job).await.expect("job insert");
     let job_id = job.id.0;
-    jobs::lock_for_run(conn, job_id).await.expect("job lock").expect("the job");
+    let locked = jobs::lock_for_run(conn, &[job_id.to_string()]).await.expect("job lock");
+    assert_eq!(locked.len(), 1, "the job");
     assert!(jobs::claim(conn, job_id, Duration::from_secs(30)).await.expect("claim"));
     jobs::renew_lease(conn, job_id, Duration::from_secs(30)).await.expect("renew");
     users::insert(

@@ -9,7 +9,7 @@ use dispatch_shared::telemetry;
 
 use dispatch_worker::workers;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     telemetry::run_binary("dispatch-worker", run).await;
 }

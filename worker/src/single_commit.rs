@@ -10,6 +10,7 @@
 //!
 //! Deliveries that arrive together share one such transaction (`SharedCommits`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -117,15 +118,8 @@ async fn run_batch(db: &DbPool, batch: Vec<Asked<Delivering, Outcome>>) {
         }
     };
     if batch.len() > 1 {
-        let together = conn
-            .transaction(async |conn| {
-                let mut runs = Vec::with_capacity(batch.len());
-                for asked in &batch {
-                    runs.push(run(conn, &asked.question).await?);
-                }
-                Ok::<_, RolledBack>(runs)
-            })
-            .await;
+        let deliveries: Vec<&Delivering> = batch.iter().map(|asked| &asked.question).collect();
+        let together = conn.transaction(async |conn| run(conn, &deliveries).await).await;
         match together {
             Ok(runs) => {
                 for (asked, run) in batch.into_iter().zip(runs) {
@@ -142,35 +136,86 @@ async fn run_batch(db: &DbPool, batch: Vec<Asked<Delivering, Outcome>>) {
         }
     }
     for asked in batch {
-        let alone = conn.transaction(async |conn| run(conn, &asked.question).await).await;
+        let alone = conn
+            .transaction(async |conn| run(conn, &[&asked.question]).await)
+            .await
+            .map(|mut runs| runs.pop().unwrap_or(Delivery::NotClaimable));
         let _ = asked.reply.send(alone);
     }
 }
 
-/// Takes, runs and finishes one job inside the caller's transaction.
-async fn run(conn: &mut AsyncMysqlConnection, delivering: &Delivering) -> Outcome {
-    let Delivering { ctx, job_id } = delivering;
-    let Some(row) = jobs::lock_for_run(conn, *job_id).await? else {
-        return Ok(Delivery::NotClaimable);
-    };
+/// Takes, runs and finishes these jobs inside the caller's transaction: one delivery each,
+/// in their order. Their rows are locked together, and jobs of a kind that can share a
+/// statement (registrations) insert their effects together when the database takes them
+/// all; otherwise each runs on its own.
+async fn run(
+    conn: &mut AsyncMysqlConnection,
+    deliveries: &[&Delivering],
+) -> Result<Vec<Delivery>, RolledBack> {
+    let ids: Vec<String> = deliveries.iter().map(|d| d.job_id.to_string()).collect();
+    let mut locked: HashMap<Uuid, JobRow> =
+        jobs::lock_for_run(conn, &ids).await?.into_iter().map(|row| (row.uuid(), row)).collect();
     let now = now_naive();
-    if !row.claimable(now) {
-        return Ok(Delivery::NotClaimable);
+    // Per delivery, the job it runs; a second delivery of one id finds the row taken.
+    let mut claims: Vec<Option<(JobKind, JobRow)>> = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        let claim = match locked.remove(&delivery.job_id) {
+            Some(row) if row.claimable(now) => {
+                Some((row.kind().ok_or(RolledBack::OtherKind)?, row.started(now)))
+            }
+            _ => None,
+        };
+        claims.push(claim);
     }
-    let kind = row.kind().ok_or(RolledBack::OtherKind)?;
-    let running = row.started(now);
-    let started = Instant::now();
-    let outcome = handlers::run_in_transaction(conn, ctx, kind, &running)
-        .await
-        .ok_or(RolledBack::OtherKind)?;
-    let elapsed = started.elapsed();
-    let (row, failure) = match outcome {
-        Ok(result) => (running.succeeded(&result, now_naive()), None),
-        Err(JobFailure::Permanent { code, message }) => {
-            (running.failed(&message, code, now_naive()), Some((code, message)))
-        }
-        Err(JobFailure::Transient(reason)) => return Err(RolledBack::Transient(reason)),
+    let Some(ctx) = deliveries.first().map(|d| &d.ctx) else {
+        return Ok(Vec::new());
     };
-    jobs::finish(conn, &row).await?;
-    Ok(Delivery::Finished(Box::new(Finished { row, kind, elapsed, failure })))
+    let running: Vec<(JobKind, JobRow)> = claims.iter().flatten().cloned().collect();
+    let started = Instant::now();
+    let outcomes: Vec<Result<serde_json::Value, JobFailure>> =
+        match handlers::run_together_in_transaction(conn, ctx, &running).await {
+            Some(results) => results.into_iter().map(Ok).collect(),
+            None => {
+                let mut outcomes = Vec::with_capacity(running.len());
+                for (kind, row) in &running {
+                    let outcome = handlers::run_in_transaction(conn, ctx, *kind, row)
+                        .await
+                        .ok_or(RolledBack::OtherKind)?;
+                    outcomes.push(outcome);
+                }
+                outcomes
+            }
+        };
+    let elapsed = started.elapsed() / running.len().max(1) as u32;
+    let mut outcomes = outcomes.into_iter();
+    let mut runs = Vec::with_capacity(claims.len());
+    for claim in claims {
+        let Some((kind, running)) = claim else {
+            runs.push(Delivery::NotClaimable);
+            continue;
+        };
+        let (row, failure) = match outcomes.next().ok_or(RolledBack::OtherKind)? {
+            Ok(result) => (running.succeeded(&result, now_naive()), None),
+            Err(JobFailure::Permanent { code, message }) => {
+                (running.failed(&message, code, now_naive()), Some((code, message)))
+            }
+            Err(JobFailure::Transient(reason)) => return Err(RolledBack::Transient(reason)),
+        };
+        runs.push(Delivery::Finished(Box::new(Finished { row, kind, elapsed, failure })));
+    }
+    let finished: Vec<JobRow> = runs
+        .iter()
+        .filter_map(|run| match run {
+            Delivery::Finished(run) => Some(run.row.clone()),
+            Delivery::NotClaimable => None,
+        })
+        .collect();
+    match finished.as_slice() {
+        [] => {}
+        [row] => {
+            jobs::finish(conn, row).await?;
+        }
+        rows => jobs::finish_many(conn, rows).await?,
+    }
+    Ok(runs)
 }

@@ -3,6 +3,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
+
 use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::auth::hash_password;
 use dispatch_shared::db::id::Id;
@@ -157,19 +159,7 @@ pub async fn complete(
     conn: &mut AsyncMysqlConnection,
     payload: &RegisterUserPayload,
 ) -> Result<UserRow, CompletionError> {
-    let now = now_naive();
-    let new_user = NewUser {
-        id: Id(payload.user_id),
-        username: payload.username.clone(),
-        email: payload.email.clone(),
-        first_name: payload.first_name.clone(),
-        last_name: payload.last_name.clone(),
-        password_hash: payload.password_hash.clone(),
-        is_active: true,
-        is_superuser: false,
-        date_joined: now,
-        last_updated: now,
-    };
+    let new_user = new_user(payload, now_naive());
     match users::insert(conn, &new_user).await {
         // The insert knows the row it leaves: no read-back.
         Ok(()) => Ok(new_user.into_stored()),
@@ -184,5 +174,34 @@ pub async fn complete(
             Err(Taken::of(username, email).unwrap_or(Taken { username: false, email: true }).into())
         }
         Err(e) => Err(CompletionError::Failure(e.into())),
+    }
+}
+
+/// The rule of `complete` for several jobs at once, in one statement: the users, in the
+/// payloads' order, if the database takes all of them. `None` if it refuses the statement
+/// (a name or email taken, a job run before, a value it rejects); it then holds none of
+/// them, and `complete` settles each job alone.
+pub async fn complete_together(
+    conn: &mut AsyncMysqlConnection,
+    payloads: &[RegisterUserPayload],
+) -> Option<Vec<UserRow>> {
+    let now = now_naive();
+    let new_users: Vec<NewUser> = payloads.iter().map(|p| new_user(p, now)).collect();
+    users::insert_many(conn, &new_users).await.ok()?;
+    Some(new_users.into_iter().map(NewUser::into_stored).collect())
+}
+
+fn new_user(payload: &RegisterUserPayload, now: NaiveDateTime) -> NewUser {
+    NewUser {
+        id: Id(payload.user_id),
+        username: payload.username.clone(),
+        email: payload.email.clone(),
+        first_name: payload.first_name.clone(),
+        last_name: payload.last_name.clone(),
+        password_hash: payload.password_hash.clone(),
+        is_active: true,
+        is_superuser: false,
+        date_joined: now,
+        last_updated: now,
     }
 }

@@ -7,9 +7,12 @@ use crate::db::id::Id;
 use crate::db::schema::jobs;
 use crate::jobs::{JobKind, JobStatus};
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+// Insertable only to write several finished rows back in one statement
+// (`repo::jobs::finish_many`); a `None` is a bound NULL, so the SQL has one shape.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = jobs)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
+#[diesel(treat_none_as_default_value = false)]
 pub struct JobRow {
     pub id: Id,
     pub kind: String,

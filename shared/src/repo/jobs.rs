@@ -10,6 +10,7 @@ use crate::db::schema::jobs::dsl;
 use crate::jobs::{JobKind, JobStatus};
 use crate::models::{ago, now_naive, JobRow, NewJob};
 use crate::repo::listing::{counted_page, Window};
+use crate::repo::point_reads::padded_groups;
 use crate::repo::point_reads::{find_by_id, insert_row};
 use diesel_async::AsyncMysqlConnection;
 
@@ -63,17 +64,22 @@ pub async fn list_for_owner(
     counted_page(conn, owned().count(), page, window).await
 }
 
-/// The job row, locked until the caller's transaction ends. `None` when the row is gone or
-/// another transaction holds it: that one is running or moving the job, and decides it.
-pub async fn lock_for_run(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {
-    dsl::jobs
-        .find(id.to_string())
-        .select(JobRow::as_select())
-        .for_update()
-        .skip_locked()
-        .first(conn)
-        .await
-        .optional()
+/// The rows of these jobs, each locked until the caller's transaction ends, in no particular
+/// order. A job whose row is gone, or held by another transaction, is left out: that one is
+/// running or moving the job, and decides it. Eight ids to a statement, so it stays prepared.
+pub async fn lock_for_run(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<JobRow>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for group in padded_groups(ids) {
+        let locked: Vec<JobRow> = dsl::jobs
+            .filter(crate::column_is_one_of!(dsl::id, group))
+            .select(JobRow::as_select())
+            .for_update()
+            .skip_locked()
+            .load(conn)
+            .await?;
+        rows.extend(locked);
+    }
+    Ok(rows)
 }
 
 /// Takes the job for one run: only a queued job, or a running one whose holder stopped
@@ -125,6 +131,30 @@ pub async fn finish(conn: &mut Conn, row: &JobRow) -> QueryResult<bool> {
     .execute(conn)
     .await
     .map(|updated| updated == 1)
+}
+
+/// Writes several finished rows back in one statement, as `finish` does one: an upsert on
+/// rows the caller's transaction holds locked, so every row exists and only the outcome's
+/// columns change. Each row count is its own prepared statement; callers keep batches small.
+pub async fn finish_many(conn: &mut Conn, rows: &[JobRow]) -> QueryResult<()> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Datetime, Integer, Longtext, Nullable, Text, Unsigned, Varchar};
+    let upsert = diesel::insert_into(dsl::jobs)
+        .values(rows)
+        .on_conflict(diesel::dsl::DuplicatedKeys)
+        .do_update()
+        .set((
+            dsl::status.eq(sql::<Varchar>("VALUES(`status`)")),
+            dsl::attempts.eq(sql::<Unsigned<Integer>>("VALUES(`attempts`)")),
+            dsl::result.eq(sql::<Nullable<Longtext>>("VALUES(`result`)")),
+            dsl::error.eq(sql::<Nullable<Text>>("VALUES(`error`)")),
+            dsl::error_code.eq(sql::<Nullable<Varchar>>("VALUES(`error_code`)")),
+            dsl::payload.eq(sql::<Nullable<Longtext>>("VALUES(`payload`)")),
+            dsl::lease_until.eq(sql::<Nullable<Datetime>>("VALUES(`lease_until`)")),
+            dsl::updated_at.eq(sql::<Datetime>("VALUES(`updated_at`)")),
+            dsl::finished_at.eq(sql::<Nullable<Datetime>>("VALUES(`finished_at`)")),
+        ));
+    keep_prepared(upsert).execute(conn).await.map(|_| ())
 }
 
 /// Back to `queued` between attempts, with the last error visible to pollers.

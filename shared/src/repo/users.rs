@@ -14,6 +14,12 @@ pub async fn insert(conn: &mut Conn, user: &NewUser) -> QueryResult<()> {
     insert_row(conn, dsl::users, user).await
 }
 
+/// Several users in one statement (so one commit); each row count is its own prepared
+/// statement, so callers keep batches small.
+pub async fn insert_many(conn: &mut Conn, users: &[NewUser]) -> QueryResult<()> {
+    keep_prepared(diesel::insert_into(dsl::users).values(users)).execute(conn).await.map(|_| ())
+}
+
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
     find_by_id(conn, dsl::users, id).await
 }

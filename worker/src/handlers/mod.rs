@@ -47,6 +47,21 @@ pub async fn run_in_transaction(
     }
 }
 
+/// Runs jobs of a kind that can share one statement on `conn` together; `None` when the kind
+/// cannot or the database refused the shared statement, and each job must run alone
+/// (`run_in_transaction`).
+pub async fn run_together_in_transaction(
+    conn: &mut AsyncMysqlConnection,
+    ctx: &JobContext,
+    jobs: &[(JobKind, JobRow)],
+) -> Option<Vec<serde_json::Value>> {
+    if jobs.len() < 2 || jobs.iter().any(|(kind, _)| *kind != JobKind::RegisterUser) {
+        return None;
+    }
+    let rows: Vec<&JobRow> = jobs.iter().map(|(_, row)| row).collect();
+    register_user::run_together_on(conn, ctx, &rows).await
+}
+
 pub fn payload<T: serde::de::DeserializeOwned>(job: &JobRow) -> Result<T, JobFailure> {
     let raw = job.payload.as_deref().ok_or_else(|| {
         JobFailure::permanent(error_codes::INVALID_PAYLOAD, "the job has no payload")

@@ -5,7 +5,7 @@ use diesel_async::AsyncMysqlConnection;
 use dispatch_core::accounts::registration::{self, CompletionError};
 use dispatch_shared::jobs::error_codes;
 use dispatch_shared::jobs::register_user::RegisterUserPayload;
-use dispatch_shared::models::JobRow;
+use dispatch_shared::models::{JobRow, UserRow};
 
 use crate::context::JobContext;
 use crate::failure::JobFailure;
@@ -23,9 +23,7 @@ pub async fn run_on(
 ) -> Result<serde_json::Value, JobFailure> {
     let payload: RegisterUserPayload = super::payload(job)?;
     match registration::complete(conn, &payload).await {
-        Ok(user) => {
-            Ok(serde_json::to_value(user.view(ctx.settings.daily_task_limit)).unwrap_or_default())
-        }
+        Ok(user) => Ok(result(ctx, &user)),
         Err(CompletionError::Taken(taken)) if taken.username => Err(JobFailure::permanent(
             error_codes::USERNAME_TAKEN,
             format!("A user with the username \"{}\" already exists.", payload.username),
@@ -36,4 +34,22 @@ pub async fn run_on(
         )),
         Err(CompletionError::Failure(failure)) => Err(failure.into()),
     }
+}
+
+/// Several runs on `conn` with one insert (`registration::complete_together`); `None` when
+/// that is refused or a payload is unreadable, and each job must then run alone.
+pub async fn run_together_on(
+    conn: &mut AsyncMysqlConnection,
+    ctx: &JobContext,
+    jobs: &[&JobRow],
+) -> Option<Vec<serde_json::Value>> {
+    let payloads: Vec<RegisterUserPayload> =
+        jobs.iter().map(|job| super::payload(job)).collect::<Result<_, _>>().ok()?;
+    let users = registration::complete_together(conn, &payloads).await?;
+    Some(users.iter().map(|user| result(ctx, user)).collect())
+}
+
+/// What a successful run records: the user as the API shows it.
+fn result(ctx: &JobContext, user: &UserRow) -> serde_json::Value {
+    serde_json::to_value(user.view(ctx.settings.daily_task_limit)).unwrap_or_default()
 }
