@@ -29,12 +29,27 @@ async fn prepares_before(conn: &mut AsyncMysqlConnection) -> i64 {
     row.value.parse::<i64>().expect("a count") - 1
 }
 
+fn new_user(id: Uuid, now: chrono::NaiveDateTime) -> NewUser {
+    let name = format!("kp_{}", &id.simple().to_string()[..10]);
+    NewUser {
+        id: Id(id),
+        username: name.clone(),
+        email: format!("{name}@example.com"),
+        first_name: String::new(),
+        last_name: String::new(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        is_active: true,
+        is_superuser: false,
+        date_joined: now,
+        last_updated: now,
+    }
+}
+
 /// One registration's statements as the API and the worker make them (both ways a worker
 /// takes a job), plus a task's.
 async fn one_round(conn: &mut AsyncMysqlConnection) {
     let now = now_naive();
     let user_id = Uuid::new_v4();
-    let name = format!("kp_{}", &user_id.simple().to_string()[..10]);
     let job = jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None);
     jobs::insert(conn, &job).await.expect("job insert");
     let job_id = job.id.0;
@@ -42,26 +57,24 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     assert_eq!(locked.len(), 1, "the job");
     assert!(jobs::claim(conn, job_id, Duration::from_secs(30)).await.expect("claim"));
     jobs::renew_lease(conn, job_id, Duration::from_secs(30)).await.expect("renew");
-    users::insert(
-        conn,
-        &NewUser {
-            id: Id(user_id),
-            username: name.clone(),
-            email: format!("{name}@example.com"),
-            first_name: String::new(),
-            last_name: String::new(),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
-            is_active: true,
-            is_superuser: false,
-            date_joined: now,
-            last_updated: now,
-        },
-    )
-    .await
-    .expect("user insert");
+    users::insert(conn, &new_user(user_id, now)).await.expect("user insert");
     let row = jobs::find(conn, job_id).await.expect("job read").expect("the job");
     let finished = row.succeeded(&serde_json::json!({"id": user_id}), now_naive());
     assert!(jobs::finish(conn, &finished).await.expect("finish"));
+    // A shared transaction's statements: two users in one insert, two outcomes in one upsert.
+    let pair: Vec<NewUser> = (0..2).map(|_| new_user(Uuid::new_v4(), now)).collect();
+    users::insert_many(conn, &pair).await.expect("users insert");
+    let jobs_pair = [
+        jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None),
+        jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None),
+    ];
+    let mut rows = Vec::new();
+    for job in &jobs_pair {
+        jobs::insert(conn, job).await.expect("job insert");
+        let row = jobs::find(conn, job.id.0).await.expect("job read").expect("the job");
+        rows.push(row.succeeded(&serde_json::json!({}), now_naive()));
+    }
+    jobs::finish_many(conn, &rows).await.expect("finish many");
     let task = TaskRow {
         id: Id::random(),
         owner_id: Id(user_id),
