@@ -161,16 +161,26 @@ impl TestEnv {
         ids.len()
     }
 
+    /// Waits until at least `count` rows of `table` match `condition`.
+    pub async fn await_rows(
+        &self,
+        table: &str,
+        condition: &str,
+        count: usize,
+        within: std::time::Duration,
+    ) {
+        let what = format!("{count} rows of {table} where {condition}");
+        crate::wait_until(within, &what, || async {
+            (self.count_matching(table, condition).await as usize >= count).then_some(())
+        })
+        .await;
+    }
+
     /// Waits until `accepted` registrations have succeeded, then checks that each made one
     /// user and that no job is left unfinished.
     pub async fn await_all_registered(&self, accepted: usize, within: std::time::Duration) {
-        crate::wait_until(within, "every accepted registration to succeed", || async {
-            let done = self
-                .count_matching("jobs", "kind = 'register_user' AND status = 'succeeded'")
-                .await;
-            (done as usize == accepted).then_some(())
-        })
-        .await;
+        let succeeded = "kind = 'register_user' AND status = 'succeeded'";
+        self.await_rows("jobs", succeeded, accepted, within).await;
         assert_eq!(self.count_rows("users").await as usize, accepted);
         assert_eq!(self.count_matching("jobs", "status <> 'succeeded'").await, 0);
     }

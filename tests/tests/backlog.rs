@@ -27,15 +27,7 @@ async fn a_backlog_past_the_fetch_scripts_limit_is_drained() {
 
     app.start_worker();
     let env = &app.env;
-    dispatch_tests::wait_until(
-        Duration::from_secs(240),
-        "every queued registration to succeed",
-        || async {
-            let done = env.count_matching("jobs", "status = 'succeeded'").await;
-            (done == BACKLOG as i64).then_some(())
-        },
-    )
-    .await;
+    env.await_rows("jobs", "status = 'succeeded'", BACKLOG, Duration::from_secs(240)).await;
     assert_eq!(env.count_matching("users", "username LIKE 'backlog%'").await, BACKLOG as i64);
     assert_eq!(env.count_matching("jobs", "status <> 'succeeded'").await, 0);
 }

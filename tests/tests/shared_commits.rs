@@ -51,17 +51,10 @@ async fn jobs_sharing_a_transaction_keep_their_own_outcomes() {
     }
 
     app.start_worker();
-    let expected = (originals.len() + rivals.len()) as i64;
+    let finished = originals.len() + rivals.len();
     let env = &app.env;
-    dispatch_tests::wait_until(
-        Duration::from_secs(60),
-        "every well-formed job to finish",
-        || async {
-            let finished = env.count_matching("jobs", "status IN ('succeeded', 'failed')").await;
-            (finished >= expected).then_some(())
-        },
-    )
-    .await;
+    env.await_rows("jobs", "status IN ('succeeded', 'failed')", finished, Duration::from_secs(60))
+        .await;
 
     let mut conn = env.connection().await;
     let mut status = async |id: Uuid| {
