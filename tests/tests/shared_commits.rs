@@ -81,4 +81,23 @@ async fn jobs_sharing_a_transaction_keep_their_own_outcomes() {
         (originals.len() - rivalled.len() + winners) as i64,
         "one user per successful job"
     );
+    // The outcomes, written back in one statement, are counted as one at a time would be.
+    assert_eq!(
+        succeeded_counted(&mut conn).await,
+        env.count_matching("jobs", "status = 'succeeded'").await,
+        "the per-minute counts of succeeded jobs"
+    );
+}
+
+async fn succeeded_counted(conn: &mut diesel_async::AsyncMysqlConnection) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        jobs: i64,
+    }
+    let sql = "SELECT CAST(COALESCE(SUM(jobs), 0) AS SIGNED) AS jobs FROM job_finish_minutes
+               WHERE status = 'succeeded'";
+    let total: Total = diesel::sql_query(sql).get_result(conn).await.expect("the counts");
+    total.jobs
 }
