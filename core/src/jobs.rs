@@ -100,7 +100,7 @@ impl Jobs {
         payload: Option<String>,
     ) -> Result<Uuid, Failure> {
         let job = jobs::new_job(kind, owner, payload, crate::correlation::current());
-        self.store_and_wake(&job).await?;
+        self.store_and_wake(kind, &job).await?;
         Ok(job.id.0)
     }
 
@@ -118,20 +118,19 @@ impl Jobs {
         let job = jobs::new_job(kind, owner, payload, crate::correlation::current());
         let id = job.id.0;
         let Some(wait) = wait else {
-            self.store_and_wake(&job).await?;
+            self.store_and_wake(kind, &job).await?;
             return Ok((id, None));
         };
         let watch = JobWatch::new(self, id).starting_from(job.view());
-        self.store_and_wake(&job).await?;
+        self.store_and_wake(kind, &job).await?;
         Ok((id, self.await_success_of(watch, wait).await?))
     }
 
-    async fn store_and_wake(&self, job: &NewJob) -> Result<(), Failure> {
+    async fn store_and_wake(&self, kind: JobKind, job: &NewJob) -> Result<(), Failure> {
         {
             let mut conn = self.db.get().await?;
             jobs::insert(&mut conn, job).await?;
         }
-        let kind = job.kind.parse().unwrap_or(JobKind::RegisterUser);
         self.wake(kind, job.id.0).await;
         metrics::counter!("dispatch_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
         Ok(())
