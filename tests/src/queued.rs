@@ -39,6 +39,7 @@ impl Registrations {
             first_name: String::new(),
             last_name: String::new(),
             password_hash: self.password_hash.clone(),
+            first_session: None,
         };
         let payload = serde_json::to_string(&payload).expect("a payload");
         let job = jobs::new_job(JobKind::RegisterUser, None, Some(payload), None);

@@ -73,9 +73,18 @@ async fn prefer_wait_answers_201_with_user_and_tokens() {
     assert!(body["last_login"].is_string(), "the registration logged the user in: {body}");
     assert_eq!(response_preference_applied, "wait=10");
     let access = body["tokens"]["access"].as_str().unwrap();
-    assert!(body["tokens"]["refresh"].is_string());
     let profile = app.get_auth("/api/v1/auth/profile/", access).await;
     assert_eq!(profile.status(), 200);
+    // The login was stored with the user, at the time the answer gives.
+    let profile: Value = profile.json().await.unwrap();
+    let at = |user: &Value| utc_as_z(json!({"at": user["last_login"]}));
+    assert_eq!(at(&profile), at(&body));
+    // The refresh token's session was stored with the user too: it rotates, once.
+    let refresh = body["tokens"]["refresh"].as_str().unwrap();
+    let rotated = app.post("/api/v1/auth/token/refresh/", &json!({"refresh": refresh})).await;
+    assert_eq!(rotated.status(), 200);
+    let replayed = app.post("/api/v1/auth/token/refresh/", &json!({"refresh": refresh})).await;
+    assert_eq!(replayed.status(), 401);
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@
 //! seconds rather than at the hashing rate. Run it with no worker up. `await --jobs N`
 //! then waits until every one of them has succeeded and prints the drain rate, from the
 //! first job's finish to the last's (the rows' own `finished_at`), so the worker's
-//! start-up is not counted. Both read the same environment as the binaries.
+//! start-up is not counted. `sweep` then runs once what the worker's upkeep runs each minute
+//! to forget the finished tasks in Redis, so that its commands can be counted with the
+//! job's. All read the same environment as the binaries.
 
 use std::time::{Duration, Instant};
 
@@ -49,6 +51,8 @@ enum Step {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
+    /// Forgets what Redis holds of the finished registrations, as the worker's upkeep does.
+    Sweep,
 }
 
 #[tokio::main]
@@ -60,7 +64,18 @@ async fn main() -> anyhow::Result<()> {
         Step::Await { jobs, run, timeout } => {
             wait_for(&db, jobs, &request_id(&run), Duration::from_secs(timeout)).await
         }
+        Step::Sweep => {
+            let forgotten = queues(&settings).await?.vacuum(JobKind::RegisterUser).await?;
+            println!("swept {forgotten} finished tasks from Redis");
+            Ok(())
+        }
     }
+}
+
+async fn queues(settings: &Settings) -> anyhow::Result<JobQueues> {
+    let client = redis::Client::open(settings.redis_url.as_str())?;
+    let conn = dispatch_shared::redis_conn::connect(&client).await?;
+    Ok(JobQueues::new(conn, &settings.redis_namespace))
 }
 
 fn request_id(run: &str) -> String {
@@ -73,11 +88,7 @@ async fn fill(
     count: usize,
     run: &str,
 ) -> anyhow::Result<()> {
-    let client = redis::Client::open(settings.redis_url.as_str())?;
-    let queues = JobQueues::new(
-        dispatch_shared::redis_conn::connect(&client).await?,
-        &settings.redis_namespace,
-    );
+    let queues = queues(settings).await?;
     let password_hash = argon2id::hash(b"drain-bench-password").map_err(anyhow::Error::msg)?;
     let names = Uuid::new_v4().simple().to_string();
     let started = Instant::now();
@@ -90,6 +101,7 @@ async fn fill(
                 first_name: "Drain".into(),
                 last_name: "Bench".into(),
                 password_hash: password_hash.clone(),
+                first_session: None,
             };
             let (db, queues, run) = (db.clone(), queues.clone(), run.to_owned());
             async move {

@@ -10,9 +10,10 @@ use dispatch_shared::auth::hash_password;
 use dispatch_shared::db::id::Id;
 use dispatch_shared::db::{is_unique_violation, DbPool};
 use dispatch_shared::domain::{Email, Password, PersonName, Username, ValidationErrors};
-use dispatch_shared::jobs::register_user::RegisterUserPayload;
+use dispatch_shared::jobs::register_user::{FirstSession, RegisterUserPayload};
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, JobView, NewUser, UserRow, UserView};
+use dispatch_shared::repo::refresh_tokens::{self, RefreshTokenRow};
 use dispatch_shared::repo::users;
 use uuid::Uuid;
 
@@ -104,6 +105,12 @@ impl Registrations {
         }
         let password_hash =
             hash_password(registration.password).await.map_err(Failure::internal)?;
+        // A request that waits signs the user in if the job finishes in time; its session
+        // is written by the job, with the user.
+        let first_session = match wait {
+            Some(_) => Some(self.sessions.first_session()?),
+            None => None,
+        };
         let payload = RegisterUserPayload {
             user_id: Uuid::new_v4(),
             username: registration.username.as_str().to_owned(),
@@ -111,31 +118,27 @@ impl Registrations {
             first_name: registration.first_name.as_str().to_owned(),
             last_name: registration.last_name.as_str().to_owned(),
             password_hash,
+            first_session,
         };
         let payload = serde_json::to_string(&payload).map_err(Failure::internal)?;
         let (job, done) =
             self.jobs.enqueue_and_await(JobKind::RegisterUser, None, Some(payload), wait).await?;
-        match done {
-            None => Ok(Registered::Accepted { job }),
-            Some(done) => Ok(Registered::Finished(Box::new(self.sign_in(done).await?))),
+        match (done, first_session) {
+            (Some(done), Some(session)) => {
+                Ok(Registered::Finished(Box::new(self.sign_in(done, &session)?)))
+            }
+            _ => Ok(Registered::Accepted { job }),
         }
     }
 
-    /// The new user's first session, from the user the job's result describes.
-    async fn sign_in(&self, done: JobView) -> Result<Session, AccountError> {
+    /// The new user's first session: the user the job's result describes, and tokens for the
+    /// session the job stored with it.
+    fn sign_in(&self, done: JobView, session: &FirstSession) -> Result<Session, AccountError> {
         let created: UserView = done
             .result
             .and_then(|r| serde_json::from_value(r).ok())
             .ok_or_else(|| Failure::internal(anyhow::anyhow!("registration result is no user")))?;
-        let user_id = created.id;
-        if let Some(session) = self.sessions.start_registered(created).await? {
-            return Ok(session);
-        }
-        let user = {
-            let mut conn = self.db.get().await?;
-            users::find(&mut conn, user_id).await?.ok_or(AccountError::Gone)?
-        };
-        self.sessions.start(&user).await
+        self.sessions.resume_first(created, session)
     }
 }
 
@@ -161,10 +164,22 @@ pub async fn complete(
 ) -> Result<UserRow, CompletionError> {
     let new_user = new_user(payload, now_naive());
     match users::insert(conn, &new_user).await {
-        // The insert knows the row it leaves: no read-back.
-        Ok(()) => Ok(new_user.into_stored()),
+        Ok(()) => {
+            if let Some(session) = first_session(payload) {
+                refresh_tokens::insert_many(conn, std::slice::from_ref(&session)).await?;
+            }
+            // The insert knows the row it leaves: no read-back.
+            Ok(new_user.into_stored())
+        }
         Err(e) if is_unique_violation(&e).is_some() => {
             if let Some(existing) = users::find(conn, payload.user_id).await? {
+                // A run that stored the user may not have stored its session (the
+                // general way commits the user on its own).
+                if let (Some(ids), Some(row)) = (payload.first_session, first_session(payload)) {
+                    if refresh_tokens::find(conn, ids.refresh_id).await?.is_none() {
+                        refresh_tokens::insert_many(conn, &[row]).await?;
+                    }
+                }
                 return Ok(existing);
             }
             let (username, email) =
@@ -178,9 +193,9 @@ pub async fn complete(
 }
 
 /// The rule of `complete` for several jobs at once, in one statement: the users, in the
-/// payloads' order, if the database takes all of them. `None` if it refuses the statement
-/// (a name or email taken, a job run before, a value it rejects); it then holds none of
-/// them, and `complete` settles each job alone.
+/// payloads' order, with the sessions of those that sign in, if the database takes all of
+/// them. `None` if it refuses (a name or email taken, a job run before, a value it rejects);
+/// `complete` then settles each job alone, taking a user inserted here for its own.
 pub async fn complete_together(
     conn: &mut AsyncMysqlConnection,
     payloads: &[RegisterUserPayload],
@@ -188,7 +203,18 @@ pub async fn complete_together(
     let now = now_naive();
     let new_users: Vec<NewUser> = payloads.iter().map(|p| new_user(p, now)).collect();
     users::insert_many(conn, &new_users).await.ok()?;
+    let sessions: Vec<RefreshTokenRow> = payloads.iter().filter_map(first_session).collect();
+    if !sessions.is_empty() {
+        refresh_tokens::insert_many(conn, &sessions).await.ok()?;
+    }
     Some(new_users.into_iter().map(NewUser::into_stored).collect())
+}
+
+/// The refresh-token row of the session a waiting request opens with the user.
+fn first_session(payload: &RegisterUserPayload) -> Option<RefreshTokenRow> {
+    payload
+        .first_session
+        .map(|s| RefreshTokenRow::issued(s.refresh_id, s.family, payload.user_id, s.expires_at))
 }
 
 fn new_user(payload: &RegisterUserPayload, now: NaiveDateTime) -> NewUser {
@@ -203,5 +229,7 @@ fn new_user(payload: &RegisterUserPayload, now: NaiveDateTime) -> NewUser {
         is_superuser: false,
         date_joined: now,
         last_updated: now,
+        // The waiting request's sign-in is the user's first login.
+        last_login: payload.first_session.map(|_| now),
     }
 }

@@ -7,7 +7,8 @@ use diesel_async::{AsyncConnection, AsyncMysqlConnection};
 use dispatch_shared::auth::{verify_password, Claims, TokenError, TokenKind, TokenService};
 use dispatch_shared::db::DbPool;
 use dispatch_shared::domain::ValidationErrors;
-use dispatch_shared::models::{now_naive, utc, UserRow, UserView};
+use dispatch_shared::jobs::register_user::FirstSession;
+use dispatch_shared::models::{now_naive, UserRow, UserView};
 use dispatch_shared::repo::{refresh_tokens, users};
 use uuid::Uuid;
 
@@ -128,20 +129,32 @@ impl Sessions {
         Ok(Session { tokens, user: user.view(self.default_daily_limit) })
     }
 
-    /// The first session of a user a registration job has just created, from the view the
-    /// job returned: no read of the user. `None` if the user has changed since (deactivated,
-    /// deleted, tokens revoked); the caller then signs in the user as stored.
-    pub(crate) async fn start_registered(
+    /// The ids of a new user's first session, to be stored with the user.
+    pub(crate) fn first_session(&self) -> Result<FirstSession, AccountError> {
+        let lifetime =
+            chrono::Duration::from_std(self.tokens.refresh_ttl()).map_err(Failure::internal)?;
+        Ok(FirstSession {
+            refresh_id: Uuid::new_v4(),
+            family: Uuid::new_v4(),
+            expires_at: now_naive() + lifetime,
+        })
+    }
+
+    /// Tokens for the first session a registration job stored with `user`, as the job
+    /// returned it: no read and no write. A user changed within the moment since (deactivated,
+    /// tokens revoked) holds tokens that every request then refuses, as after any login.
+    pub(crate) fn resume_first(
         &self,
-        mut user: UserView,
-    ) -> Result<Option<Session>, AccountError> {
-        let mut conn = self.db.get().await?;
-        let Some(at) = users::touch_first_login(&mut conn, user.id).await? else {
-            return Ok(None);
-        };
-        let tokens = self.issue_pair(&mut conn, user.id, 0, Uuid::new_v4()).await?;
-        user.last_login = Some(utc(at));
-        Ok(Some(Session { tokens, user }))
+        user: UserView,
+        session: &FirstSession,
+    ) -> Result<Session, AccountError> {
+        // A new user's token version is 0.
+        let access = self.tokens.issue_access(user.id, 0).map_err(Failure::internal)?;
+        let refresh = self
+            .tokens
+            .issue_refresh_as(session.refresh_id, user.id, 0, session.family)
+            .map_err(Failure::internal)?;
+        Ok(Session { tokens: TokenPair { access: access.token, refresh: refresh.token }, user })
     }
 
     /// Checks credentials under the login throttle and starts a session. A wrong password

@@ -47,6 +47,7 @@ pub async fn create_superuser(
         is_superuser: true,
         date_joined: now,
         last_updated: now,
+        last_login: None,
     };
     let mut conn = pool.get().await.context("DATABASE_URL: database unavailable")?;
     match users::insert(&mut conn, &user).await {

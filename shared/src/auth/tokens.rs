@@ -111,6 +111,20 @@ impl TokenService {
         self.issue(self.claims(user_id, version, TokenKind::Refresh, Some(family)))
     }
 
+    /// A refresh token for a row stored beforehand under `id` (a registration's first
+    /// session, written by its job).
+    pub fn issue_refresh_as(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+        version: u32,
+        family: Uuid,
+    ) -> Result<IssuedToken, TokenError> {
+        let claims =
+            Claims { jti: id, ..self.claims(user_id, version, TokenKind::Refresh, Some(family)) };
+        self.issue(claims)
+    }
+
     pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
         decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(
             |e| match e.kind() {

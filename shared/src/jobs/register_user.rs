@@ -1,5 +1,6 @@
 //! `register_user`: the API validated and hashed; the worker inserts the user.
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -13,4 +14,18 @@ pub struct RegisterUserPayload {
     pub first_name: String,
     pub last_name: String,
     pub password_hash: String,
+    /// The session a request that waits for the outcome signs the new user in with. It is
+    /// written with the user, in the job's own transaction, so the answer needs no write of
+    /// its own; the request signs its tokens with these ids. Absent: no session, and no login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_session: Option<FirstSession>,
+}
+
+/// The refresh-token row of a new user's first session. Ids, not tokens: only the API's key
+/// makes a token of them.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FirstSession {
+    pub refresh_id: Uuid,
+    pub family: Uuid,
+    pub expires_at: NaiveDateTime,
 }

@@ -28,6 +28,9 @@ pub struct UserRow {
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = users)]
+// A `None` is bound as NULL rather than written `DEFAULT`, so a multi-row insert has one SQL
+// text whatever its rows hold (it stays prepared).
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewUser {
     pub id: Id,
     pub username: String,
@@ -39,6 +42,8 @@ pub struct NewUser {
     pub is_superuser: bool,
     pub date_joined: NaiveDateTime,
     pub last_updated: NaiveDateTime,
+    /// Set when the registration signs the user in.
+    pub last_login: Option<NaiveDateTime>,
 }
 
 impl NewUser {
@@ -57,7 +62,7 @@ impl NewUser {
             token_version: 0,
             date_joined: self.date_joined,
             last_updated: self.last_updated,
-            last_login: None,
+            last_login: self.last_login,
             welcome_mail_sent_at: None,
         }
     }

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::refresh_tokens::dsl;
 use crate::models::now_naive;
 use crate::repo::point_reads::{find_by_id, insert_row};
@@ -22,6 +23,21 @@ pub struct RefreshTokenRow {
     pub revoked_at: Option<NaiveDateTime>,
 }
 
+impl RefreshTokenRow {
+    /// A token of `family` for `user`, issued now.
+    pub fn issued(id: Uuid, family: Uuid, user: Uuid, expires_at: NaiveDateTime) -> Self {
+        Self {
+            id: id.to_string(),
+            family_id: family.to_string(),
+            user_id: user.to_string(),
+            created_at: now_naive(),
+            expires_at,
+            rotated_at: None,
+            revoked_at: None,
+        }
+    }
+}
+
 pub async fn insert(
     conn: &mut Conn,
     id: Uuid,
@@ -29,16 +45,17 @@ pub async fn insert(
     user: Uuid,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let row = RefreshTokenRow {
-        id: id.to_string(),
-        family_id: family.to_string(),
-        user_id: user.to_string(),
-        created_at: now_naive(),
-        expires_at,
-        rotated_at: None,
-        revoked_at: None,
-    };
-    insert_row(conn, dsl::refresh_tokens, &row).await
+    insert_row(conn, dsl::refresh_tokens, &RefreshTokenRow::issued(id, family, user, expires_at))
+        .await
+}
+
+/// Several tokens in one statement; each row count is its own prepared statement, so callers
+/// keep batches small.
+pub async fn insert_many(conn: &mut Conn, rows: &[RefreshTokenRow]) -> QueryResult<()> {
+    keep_prepared(diesel::insert_into(dsl::refresh_tokens).values(rows))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<RefreshTokenRow>> {

@@ -71,23 +71,6 @@ pub async fn touch_last_login(conn: &mut Conn, id: Uuid) -> QueryResult<chrono::
     .map(|_| now)
 }
 
-/// Records the first sign-in of a user a registration has just created, if the user is
-/// still as it was created: active, and with its first token version (`0`). `None` if not.
-pub async fn touch_first_login(
-    conn: &mut Conn,
-    id: Uuid,
-) -> QueryResult<Option<chrono::NaiveDateTime>> {
-    let now = now_naive();
-    let as_created = dsl::is_active.eq(true).and(dsl::token_version.eq(0u32));
-    keep_prepared(
-        diesel::update(dsl::users.find(id.to_string()).filter(as_created))
-            .set(dsl::last_login.eq(Some(now))),
-    )
-    .execute(conn)
-    .await
-    .map(|updated| (updated == 1).then_some(now))
-}
-
 /// The fields a user may change on their own profile; `None` leaves a field as it is.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = crate::db::schema::users)]
