@@ -1,12 +1,16 @@
-//! The job pipeline's writes stay prepared on their connection: after a statement's first
-//! run, running it again costs MariaDB no new prepare (one round trip fewer per write).
+//! The job pipeline's writes, and the list of a user's tasks in its usual shapes, stay
+//! prepared on their connection: after a statement's first run, running it again costs
+//! MariaDB no new prepare (one round trip fewer per statement).
 
 use diesel::QueryableByName;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use dispatch_shared::db::id::Id;
-use dispatch_shared::domain::TaskStatus;
+use dispatch_shared::domain::{Ordering, TaskStatus};
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, NewUser, TaskRow};
+use dispatch_shared::repo::listing::Window;
+use dispatch_shared::repo::refresh_tokens::{self, RefreshTokenRow};
+use dispatch_shared::repo::tasks::TaskFilter;
 use dispatch_shared::repo::{jobs, tasks, users};
 use dispatch_tests::env::TestEnv;
 use std::time::Duration;
@@ -42,6 +46,7 @@ fn new_user(id: Uuid, now: chrono::NaiveDateTime) -> NewUser {
         is_superuser: false,
         date_joined: now,
         last_updated: now,
+        last_login: None,
     }
 }
 
@@ -61,9 +66,14 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     let row = jobs::find(conn, job_id).await.expect("job read").expect("the job");
     let finished = row.succeeded(&serde_json::json!({"id": user_id}), now_naive());
     assert!(jobs::finish(conn, &finished).await.expect("finish"));
-    // A shared transaction's statements: two users in one insert, two outcomes in one upsert.
-    let pair: Vec<NewUser> = (0..2).map(|_| new_user(Uuid::new_v4(), now)).collect();
+    // A shared transaction's statements: two users in one insert (one signed in by its
+    // registration, one not), the first one's session, two outcomes in one upsert.
+    let mut pair: Vec<NewUser> = (0..2).map(|_| new_user(Uuid::new_v4(), now)).collect();
+    pair[0].last_login = Some(now);
     users::insert_many(conn, &pair).await.expect("users insert");
+    let expires = now + chrono::Duration::days(1);
+    let session = RefreshTokenRow::issued(Uuid::new_v4(), Uuid::new_v4(), pair[0].id.0, expires);
+    refresh_tokens::insert_many(conn, &[session]).await.expect("session insert");
     let jobs_pair = [
         jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None),
         jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None),
@@ -92,7 +102,17 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
         last_updated: now_naive(),
     };
     assert!(tasks::update(conn, user_id, task.id.0, &changes).await.expect("task update"));
+    // A list in its usual shapes: the default ordering, with no filter or one.
+    let by_status = TaskFilter { status: Some(TaskStatus::ToDo), search: None };
+    for filter in [TaskFilter::default(), by_status] {
+        let (page, count) = tasks::list(conn, user_id, &filter, &Ordering::default(), WINDOW)
+            .await
+            .expect("task list");
+        assert_eq!((page.len(), count), (1, 1), "the user's one task");
+    }
 }
+
+const WINDOW: Window = Window { offset: 0, limit: 20 };
 
 #[tokio::test]
 async fn pipeline_writes_are_prepared_once_per_connection() {
@@ -110,4 +130,39 @@ async fn pipeline_writes_are_prepared_once_per_connection() {
     let second = after_second - after_first - 1;
     assert!(first >= 8, "the first round prepares its statements ({first})");
     assert_eq!(second, 0, "the second round prepared {second} statements again");
+}
+
+async fn session_counter(conn: &mut AsyncMysqlConnection, name: &str) -> i64 {
+    let row: Counter = diesel::sql_query(format!("SHOW SESSION STATUS LIKE '{name}'"))
+        .get_result(conn)
+        .await
+        .expect("session status");
+    row.value.parse::<i64>().expect("a count")
+}
+
+/// A list shape the client picks beyond the usual ones (here an ordering of two fields) is
+/// prepared for each run and closed after it, so that no client can fill the connections'
+/// statement caches, and MariaDB's statement limit, with every combination of sorts and
+/// filters.
+#[tokio::test]
+async fn unusual_list_shapes_are_closed_after_each_run() {
+    let env = TestEnv::new();
+    let mut conn = env.migrated_connection().await;
+    let owner = Uuid::new_v4();
+    users::insert(&mut conn, &new_user(owner, now_naive())).await.expect("user insert");
+    let ordering = Ordering::parse("title,-date_created").expect("an ordering");
+    let filter = TaskFilter::default();
+
+    let prepared = session_counter(&mut conn, "Com_stmt_prepare").await;
+    let closed = session_counter(&mut conn, "Com_stmt_close").await;
+    for _ in 0..3 {
+        let (page, count) =
+            tasks::list(&mut conn, owner, &filter, &ordering, WINDOW).await.expect("task list");
+        assert_eq!((page.len(), count), (0, 0));
+    }
+    let prepared = session_counter(&mut conn, "Com_stmt_prepare").await - prepared;
+    let closed = session_counter(&mut conn, "Com_stmt_close").await - closed;
+    // Each counter read is itself a one-off statement, prepared and then closed.
+    assert!(prepared >= 5, "each run prepares the list again ({prepared})");
+    assert!(closed >= 3, "each run's statement is closed ({closed})");
 }

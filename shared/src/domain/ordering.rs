@@ -84,6 +84,11 @@ impl<F: SortField> Ordering<F> {
         Ok(Self(sorts))
     }
 
+    /// Whether this is the list's ordering when the client gives none.
+    pub fn is_default(&self) -> bool {
+        self.0.as_slice() == F::DEFAULT
+    }
+
     pub fn names() -> Vec<&'static str> {
         F::FIELDS.iter().map(|(name, _)| *name).collect()
     }

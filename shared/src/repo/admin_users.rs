@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::schema::users::{self, dsl};
 use crate::domain::Ordering;
 use crate::models::{now_naive, UserRow};
-use crate::repo::listing::{contains_pattern, counted_page, Window};
+use crate::repo::listing::{contains_pattern, counted_page, given, usual_shape, Window};
 use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
@@ -58,7 +58,8 @@ pub async fn list(
         UserSort::LastLogin => dsl::last_login,
         UserSort::IsActive => dsl::is_active,
     });
-    counted_page(conn, filtered(search).count(), page, window).await
+    let usual = usual_shape(ordering, given(&[search.is_some()]));
+    counted_page(conn, filtered(search).count(), page, window, usual).await
 }
 
 /// What an admin may change; `None` leaves a column as it is.

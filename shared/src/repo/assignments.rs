@@ -12,7 +12,7 @@ use crate::db::is_deadlock;
 use crate::db::schema::{assignments, tasks, users};
 use crate::domain::Ordering;
 use crate::models::AssignmentRow;
-use crate::repo::listing::{counted_page, Window};
+use crate::repo::listing::{counted_page, given, usual_shape, Window};
 use crate::repo::point_reads::find_by_id;
 use crate::{apply_ordering, sort_fields};
 
@@ -166,8 +166,10 @@ pub async fn list(
         AssignmentSort::Date => assignments::date,
         AssignmentSort::CreatedAt => assignments::created_at,
     });
-    counted_page(conn, filtered(visibility, filter).select(diesel::dsl::count_star()), page, window)
-        .await
+    let filters = [filter.user_id.is_some(), filter.task_id.is_some(), filter.date.is_some()];
+    let usual = usual_shape(ordering, given(&filters));
+    let count = filtered(visibility, filter).select(diesel::dsl::count_star());
+    counted_page(conn, count, page, window, usual).await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<AssignmentRow>> {

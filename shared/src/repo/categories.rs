@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::db::schema::categories::{self, dsl};
 use crate::domain::Ordering;
 use crate::models::CategoryRow;
-use crate::repo::listing::{contains_pattern, counted_page, Window};
+use crate::repo::listing::{contains_pattern, counted_page, given, usual_shape, Window};
 use crate::repo::point_reads::{find_by_id, insert_row};
 use crate::{apply_ordering, sort_fields};
 
@@ -45,7 +45,9 @@ pub async fn list(
 ) -> QueryResult<(Vec<CategoryRow>, i64)> {
     let query = filtered(filter).select(CategoryRow::as_select());
     let page = apply_ordering!(query, ordering, dsl::id, { CategorySort::Name => dsl::name });
-    counted_page(conn, filtered(filter).count(), page, window).await
+    let usual =
+        usual_shape(ordering, given(&[filter.name.is_some(), filter.name_contains.is_some()]));
+    counted_page(conn, filtered(filter).count(), page, window, usual).await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<CategoryRow>> {

@@ -9,7 +9,7 @@ use crate::db::schema::jobs::{self, dsl};
 use crate::domain::Ordering;
 use crate::jobs::{JobKind, JobStatus};
 use crate::models::{ago, now_naive, JobRow};
-use crate::repo::listing::{counted_page, Window};
+use crate::repo::listing::{counted_page, given, usual_shape, Window};
 use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
@@ -155,7 +155,15 @@ pub async fn list(
         JobSort::UpdatedAt => dsl::updated_at,
         JobSort::FinishedAt => dsl::finished_at,
     });
-    counted_page(conn, filtered(filter).count(), page, window).await
+    let filters = [filter.status.is_some(), filter.kind.is_some(), filter.owner.is_some()];
+    counted_page(
+        conn,
+        filtered(filter).count(),
+        page,
+        window,
+        usual_shape(ordering, given(&filters)),
+    )
+    .await
 }
 
 pub enum Requeue {

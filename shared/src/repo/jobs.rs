@@ -61,7 +61,8 @@ pub async fn list_for_owner(
 ) -> QueryResult<(Vec<JobRow>, i64)> {
     let owned = || dsl::jobs.filter(dsl::owner_id.eq(owner.to_string())).into_boxed();
     let page = owned().order((dsl::created_at.desc(), dsl::id.desc())).select(JobRow::as_select());
-    counted_page(conn, owned().count(), page, window).await
+    // One shape, whatever the request: kept prepared.
+    counted_page(conn, owned().count(), page, window, true).await
 }
 
 /// The rows of these jobs, each locked until the caller's transaction ends, in no particular

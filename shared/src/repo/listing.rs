@@ -8,6 +8,9 @@ use diesel::QueryResult;
 use diesel_async::methods::LoadQuery;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 
+use crate::db::keep_prepared::{keep_prepared_if, KeepPrepared};
+use crate::domain::{Ordering, SortField};
+
 /// `LIMIT`/`OFFSET` of one page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Window {
@@ -15,8 +18,24 @@ pub struct Window {
     pub limit: i64,
 }
 
+/// Whether a list's statements are kept prepared on their connection: only in the list's
+/// default ordering with at most one of its optional filters given. A client picks a list's
+/// shape (its filters, its sort fields and their order), and each shape is a statement of
+/// its own; kept, the combinations a client can ask for would grow every connection's
+/// statement cache, and MariaDB's `max_prepared_stmt_count`, which all connections share,
+/// until statements everywhere fail. Every other shape is prepared for its run and closed.
+pub fn usual_shape<F: SortField>(ordering: &Ordering<F>, filters_given: usize) -> bool {
+    ordering.is_default() && filters_given <= 1
+}
+
+/// How many of a list's optional filters a request gives.
+pub fn given(filters: &[bool]) -> usize {
+    filters.iter().filter(|given| **given).count()
+}
+
 /// One page of a list and the number of rows across all pages. The count runs first, so a
-/// page past the end costs only the count.
+/// page past the end costs only the count. `usual` keeps both statements prepared
+/// (`usual_shape`).
 // Not an `async fn`: naming the future `Send` for one lifetime is what lets the routes' futures
 // be `Send`; an `async fn`'s future is checked for every lifetime and fails that check.
 #[allow(clippy::manual_async_fn)]
@@ -25,19 +44,22 @@ pub fn counted_page<'a, C, P, R>(
     count: C,
     page: P,
     window: Window,
+    usual: bool,
 ) -> impl Future<Output = QueryResult<(Vec<R>, i64)>> + Send + 'a
 where
-    C: LoadQuery<'a, AsyncMysqlConnection, i64> + Send + 'a,
+    KeepPrepared<C>: LoadQuery<'a, AsyncMysqlConnection, i64> + Send + 'a,
     P: OffsetDsl<Output = P> + LimitDsl<Output = P>,
-    P: LoadQuery<'a, AsyncMysqlConnection, R> + Send + 'a,
+    KeepPrepared<P>: LoadQuery<'a, AsyncMysqlConnection, R> + Send + 'a,
     R: Send + 'a,
 {
+    let count = keep_prepared_if(usual, count);
+    let page = keep_prepared_if(usual, page.offset(window.offset).limit(window.limit));
     async move {
         let count: i64 = count.get_result(conn).await?;
         if count <= window.offset {
             return Ok((Vec::new(), count));
         }
-        let rows = page.offset(window.offset).limit(window.limit).load(conn).await?;
+        let rows = page.load(conn).await?;
         Ok((rows, count))
     }
 }

@@ -66,7 +66,8 @@ pub async fn list(
     let page = scoped(scope)
         .order((orders::created_at.desc(), orders::id.asc()))
         .select(OrderRow::as_select());
-    let (page, count) = counted_page(conn, scoped(scope).count(), page, window).await?;
+    // A shape per scope, whatever the request: kept prepared.
+    let (page, count) = counted_page(conn, scoped(scope).count(), page, window, true).await?;
     Ok((with_items(conn, page).await?, count))
 }
 

@@ -11,7 +11,7 @@ use crate::db::schema::categories;
 use crate::db::schema::products::{self, dsl};
 use crate::domain::Ordering;
 use crate::models::ProductRow;
-use crate::repo::listing::{contains_pattern, counted_page, Window};
+use crate::repo::listing::{contains_pattern, counted_page, given, usual_shape, Window};
 use crate::repo::point_reads::insert_row;
 use crate::{apply_ordering, sort_fields};
 
@@ -41,6 +41,26 @@ pub struct ProductFilter {
     pub max_rating: Option<BigDecimal>,
     /// Created at or after this moment (the start of the `released_after` year).
     pub created_from: Option<NaiveDateTime>,
+}
+
+impl ProductFilter {
+    /// How many of the filters are given.
+    fn given(&self) -> usize {
+        given(&[
+            self.category_name.is_some(),
+            self.name.is_some(),
+            self.name_contains.is_some(),
+            self.brand.is_some(),
+            self.brand_contains.is_some(),
+            self.min_price.is_some(),
+            self.max_price.is_some(),
+            self.min_quantity.is_some(),
+            self.max_quantity.is_some(),
+            self.min_rating.is_some(),
+            self.max_rating.is_some(),
+            self.created_from.is_some(),
+        ])
+    }
 }
 
 type Joined = diesel::dsl::InnerJoin<products::table, categories::table>;
@@ -101,7 +121,14 @@ pub async fn list(
         ProductSort::Rating => dsl::rating,
         ProductSort::Quantity => dsl::quantity,
     });
-    counted_page(conn, filtered(filter).count(), page, window).await
+    counted_page(
+        conn,
+        filtered(filter).count(),
+        page,
+        window,
+        usual_shape(ordering, filter.given()),
+    )
+    .await
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<(ProductRow, String)>> {

@@ -5,12 +5,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::keep_prepared::keep_prepared;
+use crate::db::keep_prepared::{keep_prepared, keep_prepared_if};
 use crate::db::schema::tasks::{self, dsl};
 use crate::domain::{Ordering, TaskStatus};
 use crate::load_by_ids;
 use crate::models::TaskRow;
-use crate::repo::listing::{contains_pattern, Window};
+use crate::repo::listing::{contains_pattern, given, usual_shape, Window};
 use crate::{apply_ordering, sort_fields};
 
 type Conn = AsyncMysqlConnection;
@@ -58,19 +58,19 @@ pub async fn list(
     let owner = owner.to_string();
     let total = filtered(&owner, filter).count().single_value();
     let query = filtered(&owner, filter).select((TaskRow::as_select(), total));
-    let page: Vec<(TaskRow, Option<i64>)> = apply_ordering!(query, ordering, dsl::id, {
+    let page = apply_ordering!(query, ordering, dsl::id, {
         TaskSort::DateCreated => dsl::date_created,
         TaskSort::LastUpdated => dsl::last_updated,
         TaskSort::Title => dsl::title,
     })
     .offset(window.offset)
-    .limit(window.limit)
-    .load(conn)
-    .await?;
+    .limit(window.limit);
+    let usual = usual_shape(ordering, given(&[filter.status.is_some(), filter.search.is_some()]));
+    let page: Vec<(TaskRow, Option<i64>)> = keep_prepared_if(usual, page).load(conn).await?;
     let count = match page.as_slice().first() {
         Some((_, count)) => count.unwrap_or_default(),
         None if window.offset == 0 => 0,
-        None => filtered(&owner, filter).count().get_result(conn).await?,
+        None => keep_prepared_if(usual, filtered(&owner, filter).count()).get_result(conn).await?,
     };
     Ok((page.into_iter().map(|(row, _)| row).collect(), count))
 }
