@@ -19,12 +19,20 @@ drain_registrations() {
   "$bin/dispatch-drain-bench" await --jobs "$jobs" --run "$$-$jobs"
   sched_counters "$worker_pid" "${servers[@]}" > "$tmp/drain_sched1"
   server_counters > "$tmp/drain2"
+  "$bin/dispatch-drain-bench" sweep
+  server_counters > "$tmp/drain3"
   counters_delta "$tmp/drain0" "$tmp/drain1" > "$tmp/drain_enqueue"
   counters_delta "$tmp/drain1" "$tmp/drain2" > "$tmp/drain_run"
+  counters_delta "$tmp/drain2" "$tmp/drain3" > "$tmp/drain_sweep"
+  counters_delta "$tmp/drain0" "$tmp/drain3" > "$tmp/drain_all"
   echo "the enqueue (a jobs row and apalis-redis's push, as the API does it):"
   drain_per_job "$tmp/drain_enqueue" "$jobs"
-  echo "the run (fetch, lease, the job's transaction, its event, the acknowledgement):"
+  echo "the run (fetch, the job's transaction, its event, the acknowledgement):"
   drain_per_job "$tmp/drain_run" "$jobs"
+  echo "the sweep of the finished tasks from Redis (the worker's upkeep, each minute):"
+  drain_per_job "$tmp/drain_sweep" "$jobs"
+  echo "all told, per job:"
+  drain_per_job "$tmp/drain_all" "$jobs"
   echo "where the time went (the worker from its start, so its start-up is in it):"
   sched_per_job "$tmp/drain_sched0" "$tmp/drain_sched1" "$jobs" | sed 's/^/  /'
 }

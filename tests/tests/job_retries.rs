@@ -92,11 +92,14 @@ async fn finished_jobs_are_purged_after_the_retention_period() {
     wait_until(Duration::from_secs(15), "Redis to forget the finished task", || {
         let env = &app.env;
         let (data, done) = (queue.job_data_hash(), queue.done_jobs_set());
+        let metas = format!("{}:*", queue.job_meta_hash());
         async move {
             let mut conn = env.redis().await;
             let entries: i64 = redis::cmd("HLEN").arg(&data).query_async(&mut conn).await.ok()?;
             let done: i64 = redis::cmd("EXISTS").arg(&done).query_async(&mut conn).await.ok()?;
-            (entries == 0 && done == 0).then_some(())
+            let metas: Vec<String> =
+                redis::cmd("KEYS").arg(&metas).query_async(&mut conn).await.ok()?;
+            (entries == 0 && done == 0 && metas.is_empty()).then_some(())
         }
     })
     .await;

@@ -1,6 +1,7 @@
 use apalis::prelude::TaskSink;
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -29,6 +30,13 @@ pub struct JobQueues {
 // run again (api.md §2).
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
 pub const MISSED_HEARTBEATS: usize = 3;
+
+/// Finished tasks forgotten per chunk, and chunks per script call (a few milliseconds).
+const FORGET_CHUNK: usize = 500;
+const FORGET_CHUNKS_PER_CALL: usize = 20;
+
+static FORGET_FINISHED: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("lua/forget_finished.lua")));
 
 impl JobQueues {
     pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
@@ -73,20 +81,28 @@ impl JobQueues {
     }
 
     /// Drops what Redis keeps of finished tasks (their data, metadata and the done/dead
-    /// sets); MySQL holds the record, so Redis stays as small as the work in flight.
+    /// sets); MySQL holds the record, so Redis stays as small as the work in flight. Each
+    /// call holds Redis for one bounded script; other clients run between them.
     pub async fn vacuum(&self, kind: JobKind) -> Result<usize, QueueError> {
-        use apalis_core::backend::Vacuum;
-        let mut storage = self.storage(kind);
-        let removed = storage.vacuum().await.map_err(|e| QueueError(e.to_string()))?;
         let config = self.config(kind);
-        let mut conn = self.conn.clone();
-        redis::cmd("UNLINK")
-            .arg(config.done_jobs_set())
-            .arg(config.dead_jobs_set())
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(|e| QueueError(e.to_string()))?;
-        Ok(removed)
+        let mut forgotten = 0;
+        loop {
+            let mut conn = self.conn.clone();
+            let (now, bounded): (usize, u8) = FORGET_FINISHED
+                .key(config.done_jobs_set())
+                .key(config.dead_jobs_set())
+                .key(config.job_data_hash())
+                .key(config.job_meta_hash())
+                .arg(FORGET_CHUNK)
+                .arg(FORGET_CHUNKS_PER_CALL)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| QueueError(e.to_string()))?;
+            forgotten += now;
+            if bounded == 0 {
+                return Ok(forgotten);
+            }
+        }
     }
 
     pub async fn push(&self, kind: JobKind, job_id: Uuid) -> Result<(), QueueError> {
