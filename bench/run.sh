@@ -228,20 +228,30 @@ read_under_wrk list-users 32
 echo "== the database's ceiling for writes: MariaDB single-row inserts (sysbench oltp_insert, 32 threads)"
 insert_ceiling=$(sysbench oltp_insert "${sb[@]}" --threads=32 --time=10 run | awk '/queries:/ {gsub(/[(]/, "", $3); print $3}')
 echo "inserts          ${insert_ceiling}/s"
-echo "== task creates by wrk, user cache off, a dispatch-bench process listening to the user's stream"
-for connections in 32 64; do
-  exec {listening}< <("$bin/dispatch-bench" listen --base "http://127.0.0.1:$port" --seed-file "$tmp/seed")
-  listener=$!
-  read -r -u "$listening" ready
-  [[ $ready == ready ]] || { echo "the listening socket did not open" >&2; exit 1; }
-  line=$(TASKS_SEED="$tmp/seed" TASKS_MODE=create TASKS_CONNECTIONS="$connections" \
-    wrk -t2 -c"$connections" -d10s -s bench/wrk/tasks.lua "http://127.0.0.1:$port" | tail -1)
-  share_of "$line" "$insert_ceiling" "sysbench inserts"
-  read -r -u "$listening" heard
-  wait "$listener"; exec {listening}<&-
-  created=$(echo "$line" | awk '{print $2 - $NF}')
-  echo "   events: $heard reached the socket listening to their owner's stream, for $created creates wrk counted (it leaves out those still in flight when it stops)"
-done
+creates_under_wrk() { # 10 s of task creates by wrk at 32 and 64 connections, each beside
+  # the insert ceiling, while a dispatch-bench process listens to the user's stream.
+  local connections listening listener ready line heard created
+  for connections in 32 64; do
+    exec {listening}< <("$bin/dispatch-bench" listen --base "http://127.0.0.1:$port" --seed-file "$tmp/seed")
+    listener=$!
+    read -r -u "$listening" ready
+    [[ $ready == ready ]] || { echo "the listening socket did not open" >&2; exit 1; }
+    line=$(TASKS_SEED="$tmp/seed" TASKS_MODE=create TASKS_CONNECTIONS="$connections" \
+      wrk -t2 -c"$connections" -d10s -s bench/wrk/tasks.lua "http://127.0.0.1:$port" | tail -1)
+    share_of "$line" "$insert_ceiling" "sysbench inserts"
+    read -r -u "$listening" heard
+    wait "$listener"; exec {listening}<&-
+    created=$(echo "$line" | awk '{print $2 - $NF}')
+    echo "   events: $heard reached the socket listening to their owner's stream, for $created creates wrk counted (it leaves out those still in flight when it stops)"
+  done
+}
+echo "== task creates by wrk, user cache off (each request reads the user from MySQL), a dispatch-bench process listening to the user's stream"
+creates_under_wrk
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+echo "== the same in the default configuration (the user from the per-instance cache)"
+start_api ""
+"$bin/dispatch-bench" seed --base "http://127.0.0.1:$port" --seed-file "$tmp/seed"
+creates_under_wrk
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 fanout() { # sockets listener-processes writes [rate]: one fan-out run over both instances
