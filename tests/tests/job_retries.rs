@@ -1,5 +1,6 @@
 //! Transient failures are retried with backoff, give up after the configured attempts with a
-//! readable error, and finished rows are purged after the retention period.
+//! readable error, and finished rows are purged after the retention period (expired refresh
+//! tokens with them).
 
 use std::time::Duration;
 
@@ -103,4 +104,31 @@ async fn finished_jobs_are_purged_after_the_retention_period() {
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn expired_refresh_tokens_are_purged_and_live_ones_kept() {
+    let mut env = TestEnv::new();
+    // The upkeep then runs every second.
+    env.set("DISPATCH_JOB_RETENTION", "2s");
+    let app = TestApp::spawn_env(env, true).await;
+    let id = app.registration_job("token_holder").await;
+    let done = app.await_job(&id, None).await;
+    let user = done["result"]["id"].as_str().unwrap().to_owned();
+    for (token, expires) in
+        [("expired", "NOW(6) - INTERVAL 1 SECOND"), ("live", "NOW(6) + INTERVAL 1 DAY")]
+    {
+        app.env
+            .execute(&format!(
+                "INSERT INTO refresh_tokens (id, family_id, user_id, created_at, expires_at) \
+                 VALUES (UUID(), '{token}', '{user}', NOW(6), {expires})"
+            ))
+            .await;
+    }
+    wait_until(Duration::from_secs(15), "the expired refresh token to be purged", || {
+        let env = &app.env;
+        async move { (env.count_rows("refresh_tokens").await == 1).then_some(()) }
+    })
+    .await;
+    assert_eq!(app.env.execute("DELETE FROM refresh_tokens WHERE family_id = 'live'").await, 1);
 }

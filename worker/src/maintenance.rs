@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, utc};
-use dispatch_shared::repo::{job_operations, jobs, schedule_runs};
+use dispatch_shared::repo::{job_operations, jobs, refresh_tokens, schedule_runs};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -101,6 +101,8 @@ async fn purge_once(ctx: &JobContext) -> Result<usize, Box<dyn std::error::Error
     let purged = jobs::purge_finished(&mut conn, ctx.settings.job_retention, BATCH).await?;
     schedule_runs::purge_before(&mut conn, now_naive() - FIRINGS_KEPT).await?;
     dispatch_shared::repo::idempotency_keys::purge_expired(&mut conn).await?;
+    // Bounded statements, as many as a backlog needs.
+    while refresh_tokens::purge_expired(&mut conn, BATCH).await? == BATCH as usize {}
     job_operations::forget_finished_minutes(&mut conn).await?;
     for kind in JobKind::ALL {
         ctx.queues.vacuum(kind).await?;

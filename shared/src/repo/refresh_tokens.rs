@@ -58,6 +58,16 @@ pub async fn insert_many(conn: &mut Conn, rows: &[RefreshTokenRow]) -> QueryResu
         .map(|_| ())
 }
 
+/// Deletes up to `limit` tokens past their expiry; how many went. An expired token is
+/// refused by its own signature's expiry, so its row no longer decides anything.
+pub async fn purge_expired(conn: &mut Conn, limit: i64) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM refresh_tokens WHERE expires_at < ? LIMIT ?")
+        .bind::<diesel::sql_types::Datetime, _>(now_naive())
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .execute(conn)
+        .await
+}
+
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<RefreshTokenRow>> {
     find_by_id(conn, dsl::refresh_tokens, id).await
 }
