@@ -23,14 +23,19 @@ struct Counter {
     value: String,
 }
 
-/// Statements this connection has prepared so far, not counting the read itself (itself a
-/// one-off prepared statement).
-async fn prepares_before(conn: &mut AsyncMysqlConnection) -> i64 {
-    let row: Counter = diesel::sql_query("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")
+/// This connection's count of `name` (`SHOW SESSION STATUS`). The read is itself a one-off
+/// prepared statement, and counted.
+async fn session_counter(conn: &mut AsyncMysqlConnection, name: &str) -> i64 {
+    let row: Counter = diesel::sql_query(format!("SHOW SESSION STATUS LIKE '{name}'"))
         .get_result(conn)
         .await
         .expect("session status");
-    row.value.parse::<i64>().expect("a count") - 1
+    row.value.parse::<i64>().expect("a count")
+}
+
+/// Statements this connection has prepared so far, not counting the read itself.
+async fn prepares_before(conn: &mut AsyncMysqlConnection) -> i64 {
+    session_counter(conn, "Com_stmt_prepare").await - 1
 }
 
 fn new_user(id: Uuid, now: chrono::NaiveDateTime) -> NewUser {
@@ -130,14 +135,6 @@ async fn pipeline_writes_are_prepared_once_per_connection() {
     let second = after_second - after_first - 1;
     assert!(first >= 8, "the first round prepares its statements ({first})");
     assert_eq!(second, 0, "the second round prepared {second} statements again");
-}
-
-async fn session_counter(conn: &mut AsyncMysqlConnection, name: &str) -> i64 {
-    let row: Counter = diesel::sql_query(format!("SHOW SESSION STATUS LIKE '{name}'"))
-        .get_result(conn)
-        .await
-        .expect("session status");
-    row.value.parse::<i64>().expect("a count")
 }
 
 /// A list shape the client picks beyond the usual ones (here an ordering of two fields) is

@@ -165,7 +165,7 @@ pub async fn complete(
     let new_user = new_user(payload, now_naive());
     match users::insert(conn, &new_user).await {
         Ok(()) => {
-            if let Some(session) = first_session(payload) {
+            if let Some(session) = session_row(payload) {
                 refresh_tokens::insert_many(conn, std::slice::from_ref(&session)).await?;
             }
             // The insert knows the row it leaves: no read-back.
@@ -175,7 +175,7 @@ pub async fn complete(
             if let Some(existing) = users::find(conn, payload.user_id).await? {
                 // A run that stored the user may not have stored its session (the
                 // general way commits the user on its own).
-                if let (Some(ids), Some(row)) = (payload.first_session, first_session(payload)) {
+                if let (Some(ids), Some(row)) = (payload.first_session, session_row(payload)) {
                     if refresh_tokens::find(conn, ids.refresh_id).await?.is_none() {
                         refresh_tokens::insert_many(conn, &[row]).await?;
                     }
@@ -203,7 +203,7 @@ pub async fn complete_together(
     let now = now_naive();
     let new_users: Vec<NewUser> = payloads.iter().map(|p| new_user(p, now)).collect();
     users::insert_many(conn, &new_users).await.ok()?;
-    let sessions: Vec<RefreshTokenRow> = payloads.iter().filter_map(first_session).collect();
+    let sessions: Vec<RefreshTokenRow> = payloads.iter().filter_map(session_row).collect();
     if !sessions.is_empty() {
         refresh_tokens::insert_many(conn, &sessions).await.ok()?;
     }
@@ -211,7 +211,7 @@ pub async fn complete_together(
 }
 
 /// The refresh-token row of the session a waiting request opens with the user.
-fn first_session(payload: &RegisterUserPayload) -> Option<RefreshTokenRow> {
+fn session_row(payload: &RegisterUserPayload) -> Option<RefreshTokenRow> {
     payload
         .first_session
         .map(|s| RefreshTokenRow::issued(s.refresh_id, s.family, payload.user_id, s.expires_at))
