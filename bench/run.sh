@@ -217,13 +217,17 @@ read_under_wrk get 32
 read_under_wrk get 64
 read_under_wrk list 32
 read_under_wrk list 64
-echo "== task lists by wrk, user cache off, each request a different one of 32 users (equal lists rarely meet)"
+echo "== task lists by wrk, user cache off, each request a different one of 32 users (equal lists rarely meet; each answered from the instance's kept page after a read of its owner's list version)"
 : > "$tmp/tokens"
 for n in $(seq 1 32); do
   "$bin/dispatch-bench" seed --base "http://127.0.0.1:$port" --seed-file "$tmp/seed-$n"
   head -1 "$tmp/seed-$n" >> "$tmp/tokens"
 done
 export TASKS_TOKENS="$tmp/tokens"
+read_under_wrk list-users 32
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+start_api "DISPATCH_USER_CACHE_TTL=0 DISPATCH_TASK_PAGE_CACHE_ROWS=0"
+echo "== the same with no kept pages (DISPATCH_TASK_PAGE_CACHE_ROWS=0): every list reads its page, as one read just after a change of its owner's tasks does"
 read_under_wrk list-users 32
 echo "== the database's ceiling for writes: MariaDB single-row inserts (sysbench oltp_insert, 32 threads)"
 insert_ceiling=$(sysbench oltp_insert "${sb[@]}" --threads=32 --time=10 run | awk '/queries:/ {gsub(/[(]/, "", $3); print $3}')

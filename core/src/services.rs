@@ -28,6 +28,7 @@ use crate::reads::in_flight;
 use crate::reads::users::UserCache;
 use crate::shopping::carts::Carts;
 use crate::shopping::orders::Orders;
+use crate::tasks::kept_pages::KeptTaskPages;
 use crate::tasks::reads::{TaskPages, TaskReads};
 use crate::tasks::writes::TaskInserts;
 use crate::tasks::Tasks;
@@ -98,7 +99,12 @@ impl Services {
             tasks: Tasks::new(
                 db.clone(),
                 TaskReads::spawn(db.clone(), settings.db_pool_size),
-                TaskPages::spawn(db.clone(), in_flight(settings.db_pool_size)),
+                KeptTaskPages::new(
+                    TaskPages::spawn(db.clone(), in_flight(settings.db_pool_size)),
+                    db.clone(),
+                    settings.db_pool_size,
+                    settings.task_page_cache_rows,
+                ),
                 TaskInserts::spawn(db.clone(), in_flight(settings.db_pool_size)),
                 publisher.clone(),
             ),

@@ -1,6 +1,7 @@
 //! The caller's tasks: create, read, change, delete, and tell the owner's live streams.
 //! Another user's task does not exist for the caller.
 
+pub mod kept_pages;
 pub mod reads;
 pub mod stream;
 pub mod writes;
@@ -17,7 +18,8 @@ use uuid::Uuid;
 
 use crate::listing::{Listed, Ordering, Window};
 use crate::Failure;
-use reads::{TaskKey, TaskPageKey, TaskPages, TaskReads};
+use kept_pages::KeptTaskPages;
+use reads::{TaskKey, TaskPageKey, TaskReads};
 use writes::TaskInserts;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +66,7 @@ impl TaskInput {
 pub struct Tasks {
     db: DbPool,
     reads: TaskReads,
-    pages: TaskPages,
+    pages: KeptTaskPages,
     inserts: TaskInserts,
     publisher: EventPublisher,
 }
@@ -73,7 +75,7 @@ impl Tasks {
     pub fn new(
         db: DbPool,
         reads: TaskReads,
-        pages: TaskPages,
+        pages: KeptTaskPages,
         inserts: TaskInserts,
         publisher: EventPublisher,
     ) -> Self {
@@ -116,8 +118,7 @@ impl Tasks {
         window: Window,
     ) -> Result<Listed<TaskView>, Failure> {
         let key = TaskPageKey { owner, filter, ordering, window };
-        let (rows, count) = self.pages.read(key).await?;
-        Ok(Listed::of(rows, count, |r| r.view()))
+        self.pages.read(key).await
     }
 
     pub async fn update(

@@ -86,6 +86,8 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// How long an instance may serve a user from memory; zero disables the cache.
     pub user_cache_ttl: Duration,
+    /// How many tasks an instance keeps in the list pages it may answer again; 0 keeps none.
+    pub task_page_cache_rows: u64,
 }
 
 /// Where the variables come from; tests pass a closure over a map instead of the process env.
@@ -346,6 +348,12 @@ impl Settings {
             trusted_proxies,
             db_pool_size,
             user_cache_ttl: user_cache_ttl(src)?,
+            task_page_cache_rows: parsed(
+                src,
+                "DISPATCH_TASK_PAGE_CACHE_ROWS",
+                100_000u64,
+                "a whole number",
+            )?,
         })
     }
 }
@@ -431,5 +439,16 @@ mod tests {
         ])
         .unwrap();
         assert!(!s.jwt_secret.generated);
+    }
+
+    #[test]
+    fn the_task_page_cache_holds_a_number_of_rows_and_zero_turns_it_off() {
+        assert_eq!(settings(&[]).unwrap().task_page_cache_rows, 100_000);
+        let off = settings(&[("DISPATCH_TASK_PAGE_CACHE_ROWS", "0")]).unwrap();
+        assert_eq!(off.task_page_cache_rows, 0);
+        for bad in ["-1", "lots", "1e6"] {
+            let e = settings(&[("DISPATCH_TASK_PAGE_CACHE_ROWS", bad)]).unwrap_err();
+            assert_eq!(e.variable, "DISPATCH_TASK_PAGE_CACHE_ROWS", "{e}");
+        }
     }
 }

@@ -65,6 +65,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    task_list_versions (owner_id) {
+        owner_id -> Char,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     assignments (id) {
         id -> Char,
         task_id -> Char,
@@ -192,6 +199,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     jobs,
     tasks,
+    task_list_versions,
     assignments,
     assignment_days,
     schedule_runs,

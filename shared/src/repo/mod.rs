@@ -13,6 +13,7 @@ pub mod point_reads;
 pub mod products;
 pub mod refresh_tokens;
 pub mod schedule_runs;
+pub mod task_list_versions;
 pub mod tasks;
 pub mod users;
 pub mod welcome_mail;

@@ -106,10 +106,17 @@ pub async fn find_any(conn: &mut Conn, id: Uuid) -> QueryResult<Option<TaskRow>>
 /// The most tasks `insert_many` takes: each row count is its own prepared statement.
 pub const MAX_INSERT_BATCH: usize = 16;
 
-/// Several tasks in one statement, so one commit; at most `MAX_INSERT_BATCH`.
+/// Several tasks in one statement, so one commit; at most `MAX_INSERT_BATCH`. Each row's
+/// trigger locks its owner's list version until the commit, so the rows go in owner order:
+/// two batches for the same owners then lock them in the same order and cannot deadlock.
 pub async fn insert_many(conn: &mut Conn, tasks: &[TaskRow]) -> QueryResult<()> {
     debug_assert!(tasks.len() <= MAX_INSERT_BATCH);
-    keep_prepared(diesel::insert_into(dsl::tasks).values(tasks)).execute(conn).await.map(|_| ())
+    let mut in_owner_order: Vec<&TaskRow> = tasks.iter().collect();
+    in_owner_order.sort_by_key(|t| t.owner_id.0);
+    keep_prepared(diesel::insert_into(dsl::tasks).values(in_owner_order))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// The columns an update sets; `None` leaves a column as it is.
