@@ -226,8 +226,8 @@ done
 export TASKS_TOKENS="$tmp/tokens"
 read_under_wrk list-users 32
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-start_api "DISPATCH_USER_CACHE_TTL=0 DISPATCH_TASK_PAGE_CACHE_ROWS=0"
-echo "== the same with no kept pages (DISPATCH_TASK_PAGE_CACHE_ROWS=0): every list reads its page, as one read just after a change of its owner's tasks does"
+start_api "DISPATCH_USER_CACHE_TTL=0 DISPATCH_TASK_PAGE_CACHE_MIB=0"
+echo "== the same with no kept pages (DISPATCH_TASK_PAGE_CACHE_MIB=0): every list reads its page, as one read just after a change of its owner's tasks does"
 read_under_wrk list-users 32
 echo "== the database's ceiling for writes: MariaDB single-row inserts (sysbench oltp_insert, 32 threads)"
 insert_ceiling=$(sysbench oltp_insert "${sb[@]}" --threads=32 --time=10 run | awk '/queries:/ {gsub(/[(]/, "", $3); print $3}')

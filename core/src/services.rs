@@ -103,7 +103,7 @@ impl Services {
                     TaskPages::spawn(db.clone(), in_flight(settings.db_pool_size)),
                     db.clone(),
                     settings.db_pool_size,
-                    settings.task_page_cache_rows,
+                    settings.task_page_cache_bytes,
                 ),
                 TaskInserts::spawn(db.clone(), in_flight(settings.db_pool_size)),
                 publisher.clone(),

@@ -52,6 +52,15 @@ impl PointRead for ListVersionByOwner {
     }
 }
 
+/// About what a kept page holds in memory: descriptions run to 10,000 characters, so a
+/// count of pages or rows would say little.
+fn footprint(key: &TaskPageKey, page: &Listed<TaskView>) -> usize {
+    let texts = |t: &TaskView| t.title.len() + t.description.len() + t.status_task.len();
+    let key_text = key.filter.search.as_ref().map_or(0, String::len);
+    let tasks: usize = page.items.iter().map(|t| size_of::<TaskView>() + texts(t)).sum();
+    size_of::<TaskPageKey>() + size_of::<KeptPage>() + key_text + tasks
+}
+
 struct KeptPage {
     version: i64,
     page: Listed<TaskView>,
@@ -66,15 +75,14 @@ pub struct KeptTaskPages {
 }
 
 impl KeptTaskPages {
-    /// Keeps pages holding at most `max_rows` tasks in all (0 keeps none), reading
+    /// Keeps pages taking about `max_bytes` of memory in all (0 keeps none), reading
     /// versions through `db`, whose pool holds `pool_size` connections.
-    pub fn new(pages: TaskPages, db: DbPool, pool_size: u32, max_rows: u64) -> Self {
-        let kept = (max_rows > 0).then(|| {
+    pub fn new(pages: TaskPages, db: DbPool, pool_size: u32, max_bytes: u64) -> Self {
+        let kept = (max_bytes > 0).then(|| {
             Cache::builder()
-                .max_capacity(max_rows)
-                // An empty page still takes an entry.
-                .weigher(|_, kept: &Arc<KeptPage>| {
-                    u32::try_from(kept.page.items.len() + 1).unwrap_or(u32::MAX)
+                .max_capacity(max_bytes)
+                .weigher(|key: &TaskPageKey, kept: &Arc<KeptPage>| {
+                    u32::try_from(footprint(key, &kept.page)).unwrap_or(u32::MAX)
                 })
                 .time_to_idle(IDLE)
                 .build()

@@ -86,8 +86,8 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// How long an instance may serve a user from memory; zero disables the cache.
     pub user_cache_ttl: Duration,
-    /// How many tasks an instance keeps in the list pages it may answer again; 0 keeps none.
-    pub task_page_cache_rows: u64,
+    /// The memory an instance gives the list pages it may answer again, in bytes; 0 keeps none.
+    pub task_page_cache_bytes: u64,
 }
 
 /// Where the variables come from; tests pass a closure over a map instead of the process env.
@@ -348,12 +348,13 @@ impl Settings {
             trusted_proxies,
             db_pool_size,
             user_cache_ttl: user_cache_ttl(src)?,
-            task_page_cache_rows: parsed(
+            task_page_cache_bytes: parsed(
                 src,
-                "DISPATCH_TASK_PAGE_CACHE_ROWS",
-                100_000u64,
-                "a whole number",
-            )?,
+                "DISPATCH_TASK_PAGE_CACHE_MIB",
+                64u64,
+                "a whole number of MiB",
+            )?
+            .saturating_mul(1 << 20),
         })
     }
 }
@@ -442,13 +443,13 @@ mod tests {
     }
 
     #[test]
-    fn the_task_page_cache_holds_a_number_of_rows_and_zero_turns_it_off() {
-        assert_eq!(settings(&[]).unwrap().task_page_cache_rows, 100_000);
-        let off = settings(&[("DISPATCH_TASK_PAGE_CACHE_ROWS", "0")]).unwrap();
-        assert_eq!(off.task_page_cache_rows, 0);
-        for bad in ["-1", "lots", "1e6"] {
-            let e = settings(&[("DISPATCH_TASK_PAGE_CACHE_ROWS", bad)]).unwrap_err();
-            assert_eq!(e.variable, "DISPATCH_TASK_PAGE_CACHE_ROWS", "{e}");
+    fn the_task_page_cache_is_a_number_of_mib_and_zero_turns_it_off() {
+        assert_eq!(settings(&[]).unwrap().task_page_cache_bytes, 64 << 20);
+        let off = settings(&[("DISPATCH_TASK_PAGE_CACHE_MIB", "0")]).unwrap();
+        assert_eq!(off.task_page_cache_bytes, 0);
+        for bad in ["-1", "lots", "1.5", "64MiB"] {
+            let e = settings(&[("DISPATCH_TASK_PAGE_CACHE_MIB", bad)]).unwrap_err();
+            assert_eq!(e.variable, "DISPATCH_TASK_PAGE_CACHE_MIB", "{e}");
         }
     }
 }
