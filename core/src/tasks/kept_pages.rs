@@ -70,7 +70,7 @@ struct KeptPage {
 pub struct KeptTaskPages {
     pages: TaskPages,
     versions: BatchedReads<ListVersionByOwner>,
-    /// `None` when no rows may be kept: every page is read.
+    /// `None` when pages are given no memory: every page is read.
     kept: Option<Cache<TaskPageKey, Arc<KeptPage>>>,
 }
 
