@@ -60,3 +60,24 @@ sched_per_job() {
         $1, ($2 - run[$1]) / 1e6 / jobs, ($3 - wait[$1]) / 1e6 / jobs, ($4 - n[$1]) / jobs
     }' "$1" "$2" | sort
 }
+
+# children_cpu_ms FILE: the CPU (user + system, ms) of this shell's children that have ended,
+# from bash's `times`; the difference around one command is that command's.
+children_cpu_ms() {
+  # Not in a pipe or $(…): a subshell's `times` would count the subshell's children.
+  times > "$1"
+  awk 'NR == 2 {
+    for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] }
+    printf "%.0f\n", s * 1000 }' "$1"
+}
+
+# hashing_ticks PID: "user system" clock ticks of the process's hashing threads (argon2-*),
+# from /proc/PID/task/*/stat: how much of hashing is the kernel's (mapping the memory block).
+hashing_ticks() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    [[ $(cat "$task/comm" 2>/dev/null) == argon2-* ]] || continue
+    # Fields after the command name, which is in parentheses: utime and stime are 12th and 13th.
+    sed 's/^.*) //' "$task/stat" 2>/dev/null | awk '{print $12, $13}'
+  done | awk '{u += $1; s += $2} END {print u + 0, s + 0}'
+}
