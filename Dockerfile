@@ -16,6 +16,8 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS build
 COPY --from=planner /src/recipe.json recipe.json
+# The build environment libsodium's configure must see (Argon2id's block from malloc).
+COPY .cargo .cargo
 RUN cargo chef cook --release --recipe-path recipe.json --bin dispatch-api --bin dispatch-worker
 COPY . .
 RUN cargo build --release --bin dispatch-api --bin dispatch-worker

@@ -1,33 +1,184 @@
 //! Keeps resident memory proportional to the work in hand, and allocation cheap.
 
+use std::ffi::{c_uint, c_void, CString};
+use std::sync::OnceLock;
+
 // glibc's malloc/free were the largest single cost in the API's profile; jemalloc takes
-// 15-20 % less CPU per request (docs/performance.md). Every binary linking this crate uses it.
+// 15-20 % less CPU per request (docs/performance.md). Every binary linking this crate uses
+// it, and on Linux its unprefixed symbols serve the C libraries too (libsodium,
+// libjpeg-turbo), so one allocator decides what is kept and what is given back.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Two arenas (the machines are small), and freed pages handed back within a second by
 /// jemalloc's own thread, so an idle process is as small as it was under glibc.
 #[allow(non_upper_case_globals)]
-#[export_name = "_rjem_malloc_conf"]
+#[cfg_attr(all(target_os = "linux", target_env = "gnu"), export_name = "malloc_conf")]
+#[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), export_name = "_rjem_malloc_conf")]
 pub static malloc_conf: &[u8] =
     b"narenas:2,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
-/// C libraries (libjpeg-turbo) still allocate through glibc. Argon2 allocated a ~19 MiB
-/// block per hash on a blocking thread when it was pure Rust. glibc raises its mmap
-/// threshold after such a block is freed, so later blocks come from per-thread arenas that
-/// are never given back: a burst of logins left the API at 2 GiB resident. A fixed threshold
-/// keeps large blocks in mmap, returned to the system as soon as they are freed.
-pub fn return_large_blocks_to_the_system() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        const THRESHOLD: libc::c_int = 1024 * 1024;
-        // SAFETY: mallopt only changes allocator tuning; it is called at start-up, before
-        // other threads allocate.
-        let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD) };
-        if ok != 1 {
-            tracing::warn!(
-                "mallopt(M_MMAP_THRESHOLD) was refused; memory may stay high after bursts"
-            );
+/// A jemalloc arena that keeps what its threads free until told to give it back.
+///
+/// An Argon2id hash takes a 19 MiB block and frees it. From the usual arenas each block
+/// came back fresh from the kernel, which zeroed and mapped it page by page: 30-45 % of a
+/// hash's time (docs/performance.md). Threads bound here reuse the same block from one
+/// hash to the next; `give_back` returns it once no hash is running.
+pub struct KeptArena {
+    index: c_uint,
+}
+
+impl KeptArena {
+    /// The process's one kept arena; `None` if jemalloc refused to make it, and the
+    /// threads then allocate as every other thread does.
+    pub fn get() -> Option<&'static KeptArena> {
+        static ARENA: OnceLock<Option<KeptArena>> = OnceLock::new();
+        ARENA
+            .get_or_init(|| match KeptArena::create() {
+                Ok(arena) => Some(arena),
+                Err(code) => {
+                    tracing::warn!(code, "no kept arena for the hashing threads");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    fn create() -> Result<KeptArena, i32> {
+        let mut index: c_uint = 0;
+        let mut len = std::mem::size_of::<c_uint>();
+        // SAFETY: `arenas.create` writes the new arena's index, a c_uint, into `index`,
+        // whose size `len` gives.
+        check(unsafe {
+            tikv_jemalloc_sys::mallctl(
+                c"arenas.create".as_ptr(),
+                (&raw mut index).cast::<c_void>(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        })?;
+        let arena = KeptArena { index };
+        // Never decay: only `give_back` returns pages.
+        arena.set(&format!("arena.{index}.dirty_decay_ms"), -1)?;
+        arena.set(&format!("arena.{index}.muzzy_decay_ms"), -1)?;
+        Ok(arena)
+    }
+
+    fn set(&self, name: &str, mut value: isize) -> Result<(), i32> {
+        let name = CString::new(name).map_err(|_| libc::EINVAL)?;
+        // SAFETY: the decay settings take an ssize_t, which `value` is, read through the
+        // pointer for its size.
+        check(unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                (&raw mut value).cast::<c_void>(),
+                std::mem::size_of::<isize>(),
+            )
+        })
+    }
+
+    /// Makes the calling thread allocate from this arena from now on.
+    pub fn bind_this_thread(&self) {
+        let mut index = self.index;
+        // SAFETY: `thread.arena` reads a c_uint, the index of an arena that exists.
+        let bound = check(unsafe {
+            tikv_jemalloc_sys::mallctl(
+                c"thread.arena".as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                (&raw mut index).cast::<c_void>(),
+                std::mem::size_of::<c_uint>(),
+            )
+        });
+        if let Err(code) = bound {
+            tracing::warn!(code, "a hashing thread allocates from the usual arenas");
         }
+    }
+
+    /// Returns the arena's free pages to the system; blocks still in use stay.
+    pub fn give_back(&self) {
+        let Ok(name) = CString::new(format!("arena.{}.purge", self.index)) else { return };
+        // SAFETY: `arena.<i>.purge` takes no value and returns none.
+        let purged = check(unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+            )
+        });
+        if let Err(code) = purged {
+            tracing::warn!(code, "the hashing arena kept its free pages");
+        }
+    }
+}
+
+fn check(code: i32) -> Result<(), i32> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(code)
+    }
+}
+
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+mod tests {
+    use super::KeptArena;
+    use crate::auth::argon2id;
+
+    /// Minor page faults taken by the calling thread so far.
+    fn faults_of_this_thread() -> i64 {
+        // SAFETY: getrusage fills the zeroed struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) }, 0);
+        usage.ru_minflt
+    }
+
+    fn faults_of_one_hash() -> i64 {
+        let before = faults_of_this_thread();
+        argon2id::hash(b"correct horse battery staple").expect("hashed");
+        faults_of_this_thread() - before
+    }
+
+    // The block is 19 MiB: 4,864 pages of 4 KiB.
+    const BLOCK_PAGES: i64 = 19 * 1024 / 4;
+
+    #[test]
+    fn a_bound_thread_reuses_its_hashing_block_until_it_is_given_back() {
+        std::thread::spawn(|| {
+            let arena = KeptArena::get().expect("the kept arena");
+            arena.bind_this_thread();
+            let first = faults_of_one_hash();
+            let second = faults_of_one_hash();
+            arena.give_back();
+            let after_giving_back = faults_of_one_hash();
+            arena.give_back();
+            assert!(first > BLOCK_PAGES / 2, "the first hash maps its block: {first} faults");
+            assert!(second < BLOCK_PAGES / 10, "the second hash reuses it: {second} faults");
+            assert!(
+                after_giving_back > BLOCK_PAGES / 2,
+                "a hash after give_back maps a block again: {after_giving_back} faults"
+            );
+        })
+        .join()
+        .expect("the hashing thread");
+    }
+
+    #[test]
+    fn an_unbound_thread_takes_a_fresh_block_for_each_hash() {
+        std::thread::spawn(|| {
+            faults_of_one_hash();
+            let second = faults_of_one_hash();
+            assert!(
+                second > BLOCK_PAGES / 2,
+                "the second hash maps a block again: {second} faults"
+            );
+        })
+        .join()
+        .expect("the hashing thread");
     }
 }

@@ -2,8 +2,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::{fmt, EnvFilter};
 
-/// What both binaries do around their own work: freed large blocks go back to the system,
-/// `.env` is read, logging starts, and `work` runs on the runtime's worker threads. Not in
+/// What both binaries do around their own work: `.env` is read, logging starts, and `work` runs on the runtime's worker threads. Not in
 /// `block_on` on the main thread: there every wake-up from the I/O driver (an accepted
 /// connection, a Redis reply, a MySQL row) would cross threads. A failure is logged and ends
 /// the process with status 1.
@@ -11,7 +10,6 @@ pub async fn run_binary<F>(name: &str, work: impl FnOnce() -> F)
 where
     F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
-    crate::memory::return_large_blocks_to_the_system();
     let _ = dotenvy::dotenv();
     if let Err(e) = init() {
         eprintln!("{name}: {e}");

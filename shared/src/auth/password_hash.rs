@@ -4,13 +4,17 @@ use tokio::sync::Semaphore;
 
 use super::argon2id;
 use crate::domain::Password;
+use crate::memory::KeptArena;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
 
 /// At most one hash per core at a time: more would only queue on the CPU while each holds its
 /// ~19 MiB block, so a burst costs latency instead of memory.
 fn permits() -> &'static Semaphore {
     static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS
-        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+    PERMITS.get_or_init(|| Semaphore::new(cores()))
 }
 
 /// The hashing threads: one per core, at the lowest priority there is (`SCHED_IDLE`), so
@@ -19,13 +23,21 @@ fn permits() -> &'static Semaphore {
 /// not enough: the kernel lets a woken nice-0 thread wait out a nice-19 thread's slice.
 /// The price: while the cores are saturated by other work, hashes wait for it, and the
 /// semaphore above keeps their number and memory bounded meanwhile.
+///
+/// They allocate from the kept arena, so a run of hashes reuses its blocks instead of
+/// having the kernel map and zero 19 MiB for each.
 fn hashing_pool() -> Result<&'static rayon::ThreadPool, PasswordHashError> {
     static POOL: OnceLock<Result<rayon::ThreadPool, String>> = OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .num_threads(cores())
             .thread_name(|i| format!("argon2-{i}"))
-            .start_handler(|_| run_this_thread_only_when_idle())
+            .start_handler(|_| {
+                run_this_thread_only_when_idle();
+                if let Some(arena) = KeptArena::get() {
+                    arena.bind_this_thread();
+                }
+            })
             // A panicking hash drops its sender, and the request gets an error; rayon's
             // default would abort the process.
             .panic_handler(|_| tracing::error!("a password hashing job panicked"))
@@ -57,8 +69,16 @@ async fn on_hashing_thread<T: Send + 'static>(
     let _permit = permits().acquire().await.map_err(|e| PasswordHashError::Join(e.to_string()))?;
     let (done, outcome) = tokio::sync::oneshot::channel();
     hashing_pool()?.spawn(move || {
+        let outcome = work();
+        // The last hash of a burst (no other permit taken, nobody waiting for one) hands
+        // the blocks back, so an idle process holds none.
+        if permits().available_permits() + 1 >= cores() {
+            if let Some(arena) = KeptArena::get() {
+                arena.give_back();
+            }
+        }
         // The receiver is gone only if the request was dropped; nothing to tell then.
-        let _ = done.send(work());
+        let _ = done.send(outcome);
     });
     outcome.await.map_err(|e| PasswordHashError::Join(e.to_string()))?
 }
