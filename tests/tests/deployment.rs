@@ -44,8 +44,8 @@ fn exported(text: &str) -> BTreeSet<String> {
 }
 
 /// The Dockerfile, read by dockerfile-parse (building it needs a container engine and a
-/// registry): the dependencies are cooked from cargo-chef's recipe before the sources are
-/// copied, so a code change reuses that layer; the image runs as the non-root user the pods
+/// registry): the dependencies are cooked from cargo-chef's recipe and the build
+/// configuration before the sources are copied, so a code change reuses that layer; the image runs as the non-root user the pods
 /// ask for, checks `/healthz`, and ships both binaries, which need nothing beyond the C
 /// library the slim base image has.
 fn the_image_caches_dependencies_and_runs_as_the_pods_user(
@@ -76,11 +76,20 @@ fn the_image_caches_dependencies_and_runs_as_the_pods_user(
     let cook = position(&|(_, v)| v.starts_with("cargo chef cook"));
     let sources = position(&|(i, v)| i == "COPY" && v == ". .");
     assert!(cook < sources, "the cook runs before the sources are copied");
+    // Before the cook, only what the dependencies' build depends on: the recipe, and the
+    // build configuration (the environment libsodium's configure sees).
     for (instruction, value) in &cooking[..cook] {
         if instruction == "COPY" {
-            assert!(value.ends_with("recipe.json recipe.json"), "{value}");
+            assert!(
+                value.ends_with("recipe.json recipe.json") || value == ".cargo .cargo",
+                "{value}"
+            );
         }
     }
+    assert!(
+        cooking[..cook].iter().any(|(i, v)| i == "COPY" && v == ".cargo .cargo"),
+        "the cook sees .cargo/config.toml"
+    );
 
     let runtime = steps(stages.last().expect("a final stage"));
     let user = runtime

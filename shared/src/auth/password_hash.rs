@@ -71,14 +71,15 @@ async fn on_hashing_thread<T: Send + 'static>(
     hashing_pool()?.spawn(move || {
         let outcome = work();
         // The last hash of a burst (no other permit taken, nobody waiting for one) hands
-        // the blocks back, so an idle process holds none.
-        if permits().available_permits() + 1 >= cores() {
+        // the blocks back once its answer is on its way, so an idle process holds none.
+        let last_of_burst = permits().available_permits() + 1 >= cores();
+        // The receiver is gone only if the request was dropped; nothing to tell then.
+        let _ = done.send(outcome);
+        if last_of_burst {
             if let Some(arena) = KeptArena::get() {
                 arena.give_back();
             }
         }
-        // The receiver is gone only if the request was dropped; nothing to tell then.
-        let _ = done.send(outcome);
     });
     outcome.await.map_err(|e| PasswordHashError::Join(e.to_string()))?
 }
