@@ -1,12 +1,17 @@
 //! Registration jobs that a worker takes together share one transaction. Sharing must not
 //! change any job's outcome: a name or email taken by a job of the same transaction fails
 //! only that job, and a job whose statement the database refuses for another reason rolls
-//! the shared transaction back without holding back the jobs that were in it.
+//! the shared transaction back without holding back the jobs that were in it. A job refused
+//! by a user committed after its transaction's snapshot names the key that refused it.
 
 use std::time::Duration;
 
+use diesel_async::AsyncConnection;
+use dispatch_core::accounts::registration::{complete, CompletionError};
+use dispatch_core::accounts::Taken;
 use dispatch_shared::jobs::error_codes;
-use dispatch_shared::repo::jobs;
+use dispatch_shared::jobs::register_user::RegisterUserPayload;
+use dispatch_shared::repo::{jobs, users};
 use dispatch_tests::queued::Registrations;
 use dispatch_tests::TestApp;
 use uuid::Uuid;
@@ -100,4 +105,41 @@ async fn succeeded_counted(conn: &mut diesel_async::AsyncMysqlConnection) -> i64
                WHERE status = 'succeeded'";
     let total: Total = diesel::sql_query(sql).get_result(conn).await.expect("the counts");
     total.jobs
+}
+
+fn registration(username: &str, email: &str) -> RegisterUserPayload {
+    RegisterUserPayload {
+        user_id: Uuid::new_v4(),
+        username: username.into(),
+        email: email.into(),
+        first_name: String::new(),
+        last_name: String::new(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+        first_session: None,
+    }
+}
+
+/// A transaction reads from the snapshot its first read took. A registration refused by a
+/// user committed after that (by a concurrent transaction, as in a shared batch) cannot see
+/// that user, and still fails naming the key that refused it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_by_a_user_newer_than_the_snapshot_names_the_key() {
+    let env = dispatch_tests::TestEnv::new();
+    let mut other = env.migrated_connection().await;
+    let mut conn = env.connection().await;
+    conn.begin_test_transaction().await.expect("a transaction");
+    // The snapshot starts here, before the rival's commit.
+    assert!(users::find(&mut conn, Uuid::new_v4()).await.expect("a read").is_none());
+    complete(&mut other, &registration("alice", "alice@example.com")).await.expect("committed");
+
+    let refused = complete(&mut conn, &registration("alice", "bob@example.com")).await;
+    assert!(
+        matches!(refused, Err(CompletionError::Taken(Taken { username: true, email: false }))),
+        "{refused:?}"
+    );
+    let refused = complete(&mut conn, &registration("carol", "alice@example.com")).await;
+    assert!(
+        matches!(refused, Err(CompletionError::Taken(Taken { username: false, email: true }))),
+        "{refused:?}"
+    );
 }

@@ -163,33 +163,37 @@ pub async fn complete(
     payload: &RegisterUserPayload,
 ) -> Result<UserRow, CompletionError> {
     let new_user = new_user(payload, now_naive());
-    match users::insert(conn, &new_user).await {
+    let refusal = match users::insert(conn, &new_user).await {
         Ok(()) => {
             if let Some(session) = session_row(payload) {
                 refresh_tokens::insert_many(conn, std::slice::from_ref(&session)).await?;
             }
             // The insert knows the row it leaves: no read-back.
-            Ok(new_user.into_stored())
+            return Ok(new_user.into_stored());
         }
-        Err(e) if is_unique_violation(&e).is_some() => {
-            if let Some(existing) = users::find(conn, payload.user_id).await? {
-                // A run that stored the user may not have stored its session (the
-                // general way commits the user on its own).
-                if let (Some(ids), Some(row)) = (payload.first_session, session_row(payload)) {
-                    if refresh_tokens::find(conn, ids.refresh_id).await?.is_none() {
-                        refresh_tokens::insert_many(conn, &[row]).await?;
-                    }
-                }
-                return Ok(existing);
+        Err(e) => match is_unique_violation(&e) {
+            Some(refusal) => refusal,
+            None => return Err(CompletionError::Failure(e.into())),
+        },
+    };
+    if let Some(existing) = users::find(conn, payload.user_id).await? {
+        // A run that stored the user may not have stored its session (the general way
+        // commits the user on its own).
+        if let (Some(ids), Some(row)) = (payload.first_session, session_row(payload)) {
+            if refresh_tokens::find(conn, ids.refresh_id).await?.is_none() {
+                refresh_tokens::insert_many(conn, &[row]).await?;
             }
-            let (username, email) =
-                users::taken(conn, &payload.username, &payload.email, None).await?;
-            // The unique keys refused the row, so one of the two is taken even if the
-            // holder has gone since.
-            Err(Taken::of(username, email).unwrap_or(Taken { username: false, email: true }).into())
         }
-        Err(e) => Err(CompletionError::Failure(e.into())),
+        return Ok(existing);
     }
+    let (username, email) = users::taken(conn, &payload.username, &payload.email, None).await?;
+    // The read sees this transaction's snapshot, which may predate the row that refused
+    // this one (committed by a concurrent transaction since), and the holder may have gone
+    // since: the refusal itself names the key.
+    let on_username = users::refused_on_username(&refusal);
+    Err(Taken::of(username, email)
+        .unwrap_or(Taken { username: on_username, email: !on_username })
+        .into())
 }
 
 /// The rule of `complete` for several jobs at once, in one statement: the users, in the

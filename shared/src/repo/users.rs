@@ -60,6 +60,12 @@ pub async fn taken(
     Ok((rows.iter().any(|(u, _)| u == username), rows.iter().any(|(_, e)| e == email)))
 }
 
+/// Whether a unique-key refusal of a user row (its MariaDB message) names the username's key;
+/// otherwise it was the email's or the id's. The message is all MariaDB says of the key.
+pub fn refused_on_username(refusal: &str) -> bool {
+    refusal.contains("users_username_key")
+}
+
 /// Records a login now and returns the time recorded.
 pub async fn touch_last_login(conn: &mut Conn, id: Uuid) -> QueryResult<chrono::NaiveDateTime> {
     let now = now_naive();
