@@ -1,6 +1,6 @@
 //! Keeps resident memory proportional to the work in hand, and allocation cheap.
 
-use std::ffi::{c_uint, c_void, CString};
+use std::ffi::{c_uint, c_void, CStr, CString};
 use std::sync::OnceLock;
 
 // glibc's malloc/free were the largest single cost in the API's profile; jemalloc takes
@@ -65,35 +65,14 @@ impl KeptArena {
         Ok(arena)
     }
 
-    fn set(&self, name: &str, mut value: isize) -> Result<(), i32> {
+    fn set(&self, name: &str, value: isize) -> Result<(), i32> {
         let name = CString::new(name).map_err(|_| libc::EINVAL)?;
-        // SAFETY: the decay settings take an ssize_t, which `value` is, read through the
-        // pointer for its size.
-        check(unsafe {
-            tikv_jemalloc_sys::mallctl(
-                name.as_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                (&raw mut value).cast::<c_void>(),
-                std::mem::size_of::<isize>(),
-            )
-        })
+        write(&name, Some(value))
     }
 
     /// Makes the calling thread allocate from this arena from now on.
     pub fn bind_this_thread(&self) {
-        let mut index = self.index;
-        // SAFETY: `thread.arena` reads a c_uint, the index of an arena that exists.
-        let bound = check(unsafe {
-            tikv_jemalloc_sys::mallctl(
-                c"thread.arena".as_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                (&raw mut index).cast::<c_void>(),
-                std::mem::size_of::<c_uint>(),
-            )
-        });
-        if let Err(code) = bound {
+        if let Err(code) = write(c"thread.arena", Some(self.index)) {
             tracing::warn!(code, "a hashing thread allocates from the usual arenas");
         }
     }
@@ -101,20 +80,31 @@ impl KeptArena {
     /// Returns the arena's free pages to the system; blocks still in use stay.
     pub fn give_back(&self) {
         let Ok(name) = CString::new(format!("arena.{}.purge", self.index)) else { return };
-        // SAFETY: `arena.<i>.purge` takes no value and returns none.
-        let purged = check(unsafe {
-            tikv_jemalloc_sys::mallctl(
-                name.as_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                0,
-            )
-        });
-        if let Err(code) = purged {
+        if let Err(code) = write::<()>(&name, None) {
             tracing::warn!(code, "the hashing arena kept its free pages");
         }
     }
+}
+
+/// Sets jemalloc's control `name` to `value`, whose type must be the one the control takes
+/// (`thread.arena` a c_uint, the decay settings an ssize_t); `None` for a control that
+/// takes no value (`arena.<i>.purge`).
+fn write<T>(name: &CStr, mut value: Option<T>) -> Result<(), i32> {
+    let (new, len) = match value.as_mut() {
+        Some(value) => ((value as *mut T).cast::<c_void>(), std::mem::size_of::<T>()),
+        None => (std::ptr::null_mut(), 0),
+    };
+    // SAFETY: `new` points into `value`, which outlives the call, at `len` readable bytes
+    // (or is null with `len` 0), and nothing is read back.
+    check(unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            new,
+            len,
+        )
+    })
 }
 
 fn check(code: i32) -> Result<(), i32> {
