@@ -9,7 +9,7 @@
 #
 # Builds COMMIT's dispatch-api and dispatch-worker (release, from `git archive`, once, in
 # $TMPDIR/dispatch-baseline/), then, for each round and each side: a fresh database and Redis
-# namespace, the worker and the API, 48 registrations to warm them, then 400 registrations
+# namespace, the API and the worker, 48 registrations to warm them, then 400 registrations
 # at 16 concurrent with `Prefer: wait`, counted from each process's threads' schedstat.
 # Needs the repository's history (a clone has it).
 set -euo pipefail
@@ -52,7 +52,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# measure SIDE BIN_DIR ROUND: one side's registrations; appends "side outside api worker mariadb redis rate"
+# measure SIDE BIN_DIR ROUND: one side's registrations; appends "side outside api worker mariadb
+# redis hashing rate" to the results
 measure() {
   local side=$1 dir=$2 round=$3
   db="dispatch_baseline_$$_${side}_$round"
