@@ -61,7 +61,12 @@ measure() {
   export DISPATCH_REDIS_NAMESPACE="$db"
   # The API first: it applies the migrations the worker waits for.
   DISPATCH_BIND="127.0.0.1:$port" "$dir/dispatch-api" & pids+=($!); local api=$!
-  for _ in $(seq 1 500); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.02; done
+  local ready=
+  for _ in $(seq 1 500); do
+    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && { ready=1; break; }
+    sleep 0.02
+  done
+  [[ -n $ready ]] || { echo "the $side API did not become ready" >&2; exit 1; }
   "$dir/dispatch-worker" & pids+=($!); local worker=$!
   local servers=($(pgrep -x mariadbd) $(pgrep -x redis-server))
   target/release/dispatch-bench register --base "http://127.0.0.1:$port" --requests 48 --concurrency 16 >/dev/null
@@ -73,12 +78,9 @@ measure() {
   mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS \`$db\`"
   redis-cli --scan --pattern "$db*" | xargs -r redis-cli del >/dev/null
   sched_per_job "$tmp/s0" "$tmp/s1" "$registrations" > "$tmp/per"
-  local rate
-  rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
-  awk -v side="$side" -v rate="$rate" '
+  awk -v side="$side" -v rate="$(rate_of "$line")" -v out="$(outside_hashing_ms "$tmp/per")" '
     {for (i = 1; i <= NF; i++) if ($i == "core") ms[$1] = $(i + 1)}
     END {
-      out = ms["dispatch-api"] + ms["dispatch-worker"] + ms["mariadbd"] + ms["redis-server"];
       printf "%s %.2f %.2f %.2f %.2f %.2f %.2f %.1f\n", side, out, ms["dispatch-api"],
         ms["dispatch-worker"], ms["mariadbd"], ms["redis-server"], ms["dispatch-api:hashing"], rate
     }' "$tmp/per" | tee -a "$tmp/results" | awk -v r="$round" '{

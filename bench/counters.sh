@@ -81,3 +81,14 @@ hashing_ticks() {
     sed 's/^.*) //' "$task/stat" 2>/dev/null | awk '{print $12, $13}'
   done | awk '{u += $1; s += $2} END {print u + 0, s + 0}'
 }
+
+# outside_hashing_ms SCHED_PER_JOB_OUTPUT: the time on a core per job of every process but
+# the API's hashing threads (what a registration costs outside hashing, the client apart).
+outside_hashing_ms() {
+  awk '!/hashing/ {for (i = 1; i <= NF; i++) if ($i == "core") s += $(i + 1)} END {printf "%.2f\n", s}' "$1"
+}
+
+# rate_of BENCH_LINE: the req/s figure of a dispatch-bench or wrk summary line.
+rate_of() {
+  echo "$1" | awk '{for (i = 1; i <= NF; i++) if ($(i + 1) == "req/s") print $i}'
+}

@@ -104,7 +104,7 @@ hash_ceiling=$(awk -v a="$hash_ceiling" -v b="$sodium_rate" 'BEGIN {print (b > a
 echo "the hashing ceiling: ${hash_ceiling} hashes/s (the faster of the two)"
 share_of() { # bench-line ceiling name: the line, with its req/s as a share of the ceiling
   local rate
-  rate=$(echo "$1" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
+  rate=$(rate_of "$1")
   echo "$1   = $(awk -v a="$rate" -v b="$2" 'BEGIN {printf "%.0f %%", 100 * a / b}') of $3"
 }
 of_hashing() { share_of "$1" "$hash_ceiling" "the Argon2 ceiling"; }
@@ -125,7 +125,7 @@ sched_counters "$api_pid" "$worker_pid" "${servers[@]}" > "$tmp/reg1"
 of_hashing "$(cat "$tmp/register")"
 echo "each registration's CPU (its process's threads' schedstat), and what it spends outside hashing:"
 sched_per_job "$tmp/reg0" "$tmp/reg1" "$registrations" | tee "$tmp/reg"
-awk '!/hashing/ {for (i = 1; i <= NF; i++) if ($i == "core") s += $(i + 1)} END {printf "  outside hashing: %.2f ms of CPU per registration (the load client apart)\n", s}' "$tmp/reg"
+echo "  outside hashing: $(outside_hashing_ms "$tmp/reg") ms of CPU per registration (the load client apart)"
 awk -v a="$(cat "$tmp/client0")" -v b="$(cat "$tmp/client1")" -v n="$registrations" 'BEGIN {printf "  the load client (dispatch-bench): %.2f ms of CPU per registration\n", (b - a) / n}'
 paste "$tmp/ticks0" "$tmp/ticks1" | awk '{u = $3 - $1; s = $4 - $2; if (u + s > 0) printf "  the hashing threads'"'"' time in the kernel: %.0f %%\n", 100 * s / (u + s)}'
 of_hashing "$("$bin/dispatch-bench" login    --base "http://127.0.0.1:$port" --requests 200 --concurrency 16)"
@@ -206,7 +206,7 @@ read_under_wrk() { # get|list|list-users connections: 10 s of task reads by wrk,
     wrk -t2 -c"$2" -d10s -s bench/wrk/tasks.lua "http://127.0.0.1:$port" | tail -1)
   share_of "$line" "$ceiling" "point selects"
   local rate
-  rate=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($(i+1) == "req/s") print $i}')
+  rate=$(rate_of "$line")
   if [[ $1 == get ]]; then
     by_id[$2]=$rate
   elif [[ $1 == list* && -n ${by_id[$2]:-} ]]; then
