@@ -1,13 +1,15 @@
 //! The worker's wake-up on job announcements, against a real Redis: every message wakes the
 //! worker, also after one was already taken, and a storage request that was on its way
-//! when a message arrived wakes it again when it completes.
+//! when a message arrived wakes it again when it completes. A fetch that cannot find a task
+//! is answered without going to Redis, and a tick counts as an announcement.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use dispatch_shared::jobs::{JobKind, JobQueues};
+use apalis_core::backend::TaskSink;
+use dispatch_shared::jobs::{JobKind, JobMessage, JobQueues};
 use dispatch_shared::redis_conn;
 use dispatch_tests::{wait_until, TestEnv};
 use dispatch_worker::wake::{Announced, Announcements, QueueSignal, WatchedConnection};
@@ -16,6 +18,9 @@ use futures::Stream;
 use redis::aio::ConnectionLike;
 use redis::AsyncConnectionConfig;
 use tokio_util::sync::CancellationToken;
+
+/// A tick period no test reaches.
+const NO_TICK: Duration = Duration::from_secs(3600);
 
 #[derive(Default)]
 struct CountingWaker(AtomicUsize);
@@ -45,6 +50,7 @@ struct Subscribed {
     /// Holds the subscribed connection open.
     _announcements: Announcements,
     env: TestEnv,
+    queues: JobQueues,
     channel: String,
     signal: Arc<QueueSignal>,
     stream: Announced,
@@ -64,10 +70,11 @@ impl Subscribed {
                 .expect("subscribed");
         let signal = announcements.signal(&channel).unwrap();
         Self {
-            stream: Announced::new(signal.clone()),
+            stream: Announced::new(signal.clone(), NO_TICK),
             counter: Arc::new(CountingWaker::default()),
             _announcements: announcements,
             env,
+            queues,
             channel,
             signal,
         }
@@ -120,7 +127,8 @@ async fn a_request_in_flight_when_a_job_is_announced_wakes_the_worker_again() {
         .await
         .unwrap();
     let client_id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut raw).await.unwrap();
-    let mut conn = WatchedConnection::new(raw, sub.signal.clone());
+    let config = sub.queues.config(JobKind::RegisterUser);
+    let mut conn = WatchedConnection::new(raw, sub.signal.clone(), &config);
     assert_eq!(sub.poll(), Poll::Pending);
 
     // A request that ends before any message: nothing to repeat.
@@ -163,4 +171,122 @@ async fn a_request_in_flight_when_a_job_is_announced_wakes_the_worker_again() {
     // A request sent after the announcement saw the job already: no repeat.
     let _: redis::Value = conn.req_packed_command(&redis::cmd("PING")).await.unwrap();
     assert_eq!(sub.poll(), Poll::Pending);
+}
+
+/// A worker's connection to its queue, as `Announcements::storage` makes it, with the id
+/// Redis knows it by.
+struct Fetching {
+    conn: WatchedConnection,
+    raw: redis::aio::MultiplexedConnection,
+    client_id: i64,
+    /// Another connection, to ask Redis what `raw` last sent.
+    watcher: redis::aio::MultiplexedConnection,
+    config: apalis_redis::Config,
+    worker: apalis_core::worker::context::WorkerContext,
+}
+
+impl Fetching {
+    /// A worker registered on the queue, fetching up to `batch` tasks at a time.
+    async fn new(sub: &Subscribed, batch: usize) -> Self {
+        let mut raw = redis::Client::open(sub.env.redis_url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let client_id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut raw).await.unwrap();
+        let config = sub.queues.consumer_config(JobKind::RegisterUser, batch);
+        let worker = apalis_core::worker::context::WorkerContext::new("wake-test-worker");
+        // apalis-redis's fetch script refuses a worker its workers set does not hold.
+        let _: () = redis::cmd("ZADD")
+            .arg(config.workers_set())
+            .arg(0)
+            .arg(worker.name())
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        let conn = WatchedConnection::new(raw.clone(), sub.signal.clone(), &config);
+        let watcher = sub.env.redis().await;
+        Self { conn, raw, client_id, watcher, config, worker }
+    }
+
+    /// apalis-redis's own fetch, through the watched connection: the tasks' count, and
+    /// whether the script ran in Redis (the last command Redis has from the connection).
+    async fn fetch(&mut self) -> (usize, bool) {
+        let _: String = redis::cmd("PING").query_async(&mut self.raw).await.unwrap();
+        let tasks = apalis_redis::queries::fetch_next(&mut self.conn, &self.worker, &self.config)
+            .await
+            .expect("fetched");
+        let line: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .arg("ID")
+            .arg(self.client_id)
+            .query_async(&mut self.watcher)
+            .await
+            .unwrap();
+        (tasks.len(), line.contains("cmd=evalsha"))
+    }
+}
+
+async fn announced_beyond(signal: &QueueSignal, count: u64) {
+    wait_until(Duration::from_secs(5), "the announcement to arrive", || async {
+        (signal.announcements() > count).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_fetch_that_cannot_find_a_task_is_answered_without_redis() {
+    let sub = Subscribed::new().await;
+    let mut worker = Fetching::new(&sub, 4).await;
+
+    assert_eq!(worker.fetch().await, (0, true), "the first fetch goes to Redis");
+    assert_eq!(worker.fetch().await, (0, false), "nothing was announced since");
+
+    let seen = sub.signal.announcements();
+    sub.queues.push(JobKind::RegisterUser, uuid::Uuid::new_v4()).await.unwrap();
+    announced_beyond(&sub.signal, seen).await;
+    assert_eq!(worker.fetch().await, (1, true), "an announced task is fetched");
+    // apalis fetches again as soon as it hands the task over, and when the task is done.
+    assert_eq!(worker.fetch().await, (0, false));
+    assert_eq!(worker.fetch().await, (0, false));
+}
+
+#[tokio::test]
+async fn a_fetch_that_came_back_full_is_followed_by_one_that_goes_to_redis() {
+    let sub = Subscribed::new().await;
+    let mut worker = Fetching::new(&sub, 2).await;
+    assert_eq!(worker.fetch().await, (0, true));
+
+    let seen = sub.signal.announcements();
+    for _ in 0..3 {
+        sub.queues.push(JobKind::RegisterUser, uuid::Uuid::new_v4()).await.unwrap();
+    }
+    wait_until(Duration::from_secs(5), "the three announcements", || async {
+        (sub.signal.announcements() >= seen + 3).then_some(())
+    })
+    .await;
+    assert_eq!(worker.fetch().await, (2, true));
+    assert_eq!(worker.fetch().await, (1, true), "the full fetch may have left tasks");
+    assert_eq!(worker.fetch().await, (0, false));
+}
+
+#[tokio::test]
+async fn a_task_no_message_announced_is_fetched_at_the_next_tick() {
+    let mut sub = Subscribed::new().await;
+    sub.stream = Announced::new(sub.signal.clone(), Duration::from_millis(200));
+    let mut worker = Fetching::new(&sub, 4).await;
+    assert_eq!(worker.fetch().await, (0, true));
+
+    // Pushed the way apalis-redis pushes, with no announcement: lost, as far as the worker
+    // can tell.
+    let mut storage = sub.queues.storage(JobKind::RegisterUser);
+    storage.push(JobMessage { job_id: uuid::Uuid::new_v4() }).await.unwrap();
+    assert_eq!(worker.fetch().await, (0, false), "no announcement, no fetch");
+
+    let seen = sub.signal.announcements();
+    assert_eq!(sub.poll(), Poll::Pending);
+    sub.counter.until_woken(0).await;
+    assert_eq!(sub.poll(), Poll::Ready(Some(())), "the tick wakes the worker");
+    assert_eq!(sub.signal.announcements(), seen + 1, "and counts as an announcement");
+    assert_eq!(worker.fetch().await, (1, true), "so the next fetch goes to Redis");
 }

@@ -186,11 +186,11 @@ fn monitor(
         let config = ctx.queues.consumer_config(kind, concurrency);
         let poll = ctx.settings.worker_poll;
         let backend = announcements
-            .storage(&ctx.queues.announcement_channel(kind), config)
+            .storage(&ctx.queues.announcement_channel(kind), config, poll)
             .context("job queue")?;
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
-                .backend(backend.clone().poll_with_interval(poll))
+                .backend(backend.clone())
                 .data(ctx.clone())
                 .data(kind)
                 .concurrency(concurrency)

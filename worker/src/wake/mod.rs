@@ -12,14 +12,16 @@
 //!   that was in flight when a message arrived wakes the worker again when it completes
 //!   (see `watched`), so the fetch that follows is one that can see the job.
 //!
-//! A slow interval poll (`DISPATCH_WORKER_POLL`) stays beside it for what no message
-//! announces (one missed while resubscribing, say).
+//! A slow tick (`DISPATCH_WORKER_POLL`) counts as an announcement, for what no message
+//! announces (one missed while resubscribing, say). The storage's connection answers a
+//! fetch that cannot find anything without going to Redis (see `watched`).
 
 mod signal;
 mod watched;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use apalis_core::backend::ext::poll_strategy::{PollWith, StreamStrategy};
 use apalis_redis::{Config, RedisStorage};
@@ -73,13 +75,19 @@ impl Announcements {
         self.signals.get(channel).cloned()
     }
 
-    /// The queue `config` names, woken by announcements on `channel`.
-    pub fn storage(&self, channel: &str, config: Config) -> anyhow::Result<AnnouncedStorage> {
+    /// The queue `config` names, woken by announcements on `channel`, and fetched from at
+    /// least once per `poll` for tasks no message announced.
+    pub fn storage(
+        &self,
+        channel: &str,
+        config: Config,
+        poll: Duration,
+    ) -> anyhow::Result<AnnouncedStorage> {
         let signal =
             self.signal(channel).ok_or_else(|| anyhow::anyhow!("not subscribed to {channel}"))?;
-        let conn = WatchedConnection::new(self.conn.clone(), signal.clone());
+        let conn = WatchedConnection::new(self.conn.clone(), signal.clone(), &config);
         let storage = RedisStorage::new(conn).with_config(config);
-        Ok(PollWith::new(storage, StreamStrategy::new(Announced::new(signal))))
+        Ok(PollWith::new(storage, StreamStrategy::new(Announced::new(signal, poll))))
     }
 }
 
