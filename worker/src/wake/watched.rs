@@ -113,8 +113,13 @@ impl FetchShape {
 
     /// The batch size, if `cmd` is this queue's fetch.
     fn batch_of(&self, cmd: &Cmd) -> Option<usize> {
-        let args: Vec<&[u8]> = cmd
-            .args_iter()
+        // Every request on the queue's connection passes here: most are told apart by their
+        // length alone, before anything is collected.
+        let args = cmd.args_iter();
+        if args.len() != FETCH_ARGS {
+            return None;
+        }
+        let args: Vec<&[u8]> = args
             .map(|arg| match arg {
                 Arg::Simple(bytes) => bytes,
                 _ => &[],
@@ -137,6 +142,9 @@ impl FetchShape {
         std::str::from_utf8(batch).ok()?.parse().ok()
     }
 }
+
+/// The verb, the script, the key count, 7 keys and 3 arguments.
+const FETCH_ARGS: usize = 13;
 
 /// How many tasks a fetch's reply (`{task data, task metadata}`) holds; `None` for a reply
 /// of another shape, which counts as one that may have left tasks.
