@@ -34,9 +34,11 @@ impl AppState {
         let db = db::build_pool(&settings.database_url, settings.db_pool_size);
         let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
         let redis = redis_conn::connect_lazy(&client).context("REDIS_URL")?;
-        let events = events::spawn_subscriber(client, &settings.redis_namespace);
+        let job_followers = events::JobFollowers::default();
+        let events =
+            events::spawn_subscriber(client, &settings.redis_namespace, job_followers.clone());
         let task_streams = TaskHub::spawn(&events, task_stream_message);
-        let clients = Clients { db: db.clone(), redis, events };
+        let clients = Clients { db: db.clone(), redis, events, job_followers };
         Ok(Arc::new(Self {
             services: Services::new(&settings, &clients),
             settings,

@@ -4,13 +4,11 @@
 use std::time::Duration;
 
 use dispatch_shared::db::DbPool;
-use dispatch_shared::events::Event;
+use dispatch_shared::events::{FollowedJob, Heard, JobFollowers};
 use dispatch_shared::jobs::{error_codes, JobKind, JobQueues, JobStatus};
 pub use dispatch_shared::models::JobView;
 use dispatch_shared::models::{JobRow, NewJob};
 use dispatch_shared::repo::jobs;
-use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::listing::{Listed, Window};
@@ -82,13 +80,13 @@ fn visible_to(job: &JobRow, caller: Option<&Caller>) -> bool {
 pub struct Jobs {
     db: DbPool,
     queues: JobQueues,
-    /// Every instance's and worker's events, as this process hears them.
-    events: broadcast::Sender<Event>,
+    /// Every instance's and worker's job events, as this process hears them.
+    followers: JobFollowers,
 }
 
 impl Jobs {
-    pub fn new(db: DbPool, queues: JobQueues, events: broadcast::Sender<Event>) -> Self {
-        Self { db, queues, events }
+    pub fn new(db: DbPool, queues: JobQueues, followers: JobFollowers) -> Self {
+        Self { db, queues, followers }
     }
 
     /// Writes the row (the durable record), then wakes a worker through Redis. If Redis is
@@ -187,7 +185,7 @@ pub const RECHECK_EVERY: Duration = Duration::from_secs(2);
 pub struct JobWatch<'a> {
     jobs: &'a Jobs,
     id: Uuid,
-    events: broadcast::Receiver<Event>,
+    events: FollowedJob,
     seed: Option<JobView>,
     last: Option<JobView>,
 }
@@ -195,7 +193,7 @@ pub struct JobWatch<'a> {
 impl<'a> JobWatch<'a> {
     /// Subscribes before the first read, so no change between the read and the wait is lost.
     pub fn new(jobs: &'a Jobs, id: Uuid) -> Self {
-        Self { events: jobs.events.subscribe(), jobs, id, seed: None, last: None }
+        Self { events: jobs.followers.follow(id), jobs, id, seed: None, last: None }
     }
 
     /// The first change is `job`, read by the caller after `new` (so no read is repeated).
@@ -220,15 +218,9 @@ impl<'a> JobWatch<'a> {
             } else {
                 tokio::select! {
                     _ = recheck.tick() => self.read().await?,
-                    received = self.events.recv() => match received {
-                        Ok(Event::Job(view)) if view.id == self.id => Some(view),
-                        Ok(_) => continue,
-                        Err(RecvError::Lagged(_)) => self.read().await?,
-                        // The subscriber lives as long as the process; poll meanwhile.
-                        Err(RecvError::Closed) => {
-                            recheck.tick().await;
-                            self.read().await?
-                        }
+                    heard = self.events.next() => match heard {
+                        Heard::Change(view) => Some(view),
+                        Heard::Missed => self.read().await?,
                     }
                 }
             };

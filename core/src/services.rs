@@ -5,7 +5,7 @@ use std::sync::Arc;
 use dispatch_shared::auth::TokenService;
 use dispatch_shared::config::Settings;
 use dispatch_shared::db::DbPool;
-use dispatch_shared::events::{Event, EventPublisher};
+use dispatch_shared::events::{Event, EventPublisher, JobFollowers};
 use dispatch_shared::jobs::JobQueues;
 use dispatch_shared::product_cache::ProductCache;
 use redis::aio::ConnectionManager;
@@ -37,8 +37,10 @@ use crate::tasks::Tasks;
 pub struct Clients {
     pub db: DbPool,
     pub redis: ConnectionManager,
-    /// Events from every instance and worker, as this process hears them.
+    /// Events from every instance and worker, as this process hears them, but the jobs'.
     pub events: broadcast::Sender<Event>,
+    /// The jobs' events, each for the followers of its job.
+    pub job_followers: JobFollowers,
 }
 
 pub struct Services {
@@ -61,7 +63,7 @@ pub struct Services {
 
 impl Services {
     pub fn new(settings: &Arc<Settings>, clients: &Clients) -> Self {
-        let Clients { db, redis, events } = clients;
+        let Clients { db, redis, events, job_followers } = clients;
         let namespace = settings.redis_namespace.as_str();
         let limit = settings.daily_task_limit;
         let publisher = EventPublisher::new(redis.clone(), namespace);
@@ -71,7 +73,8 @@ impl Services {
             UserCache::new(settings.user_cache_ttl, events, db.clone(), settings.db_pool_size);
         let tokens =
             TokenService::new(&settings.jwt_secret, settings.access_ttl, settings.refresh_ttl);
-        let jobs = Jobs::new(db.clone(), JobQueues::new(redis.clone(), namespace), events.clone());
+        let jobs =
+            Jobs::new(db.clone(), JobQueues::new(redis.clone(), namespace), job_followers.clone());
         let sessions = Sessions::new(
             db.clone(),
             tokens,

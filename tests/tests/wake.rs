@@ -1,7 +1,8 @@
 //! The worker's wake-up on job announcements, against a real Redis: every message wakes the
 //! worker, also after one was already taken, and a storage request that was on its way
 //! when a message arrived wakes it again when it completes. A fetch that cannot find a task
-//! is answered without going to Redis, and a tick counts as an announcement.
+//! is answered without going to Redis, and a tick counts as an announcement. A push announces
+//! its task once it is queued.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -289,4 +290,25 @@ async fn a_task_no_message_announced_is_fetched_at_the_next_tick() {
     assert_eq!(sub.poll(), Poll::Ready(Some(())), "the tick wakes the worker");
     assert_eq!(sub.signal.announcements(), seen + 1, "and counts as an announcement");
     assert_eq!(worker.fetch().await, (1, true), "so the next fetch goes to Redis");
+}
+
+#[tokio::test]
+async fn a_push_announces_its_task_once_queued_also_when_redis_lost_the_script() {
+    let sub = Subscribed::new().await;
+    let mut worker = Fetching::new(&sub, 4).await;
+    assert_eq!(worker.fetch().await, (0, true));
+
+    let seen = sub.signal.announcements();
+    sub.queues.push(JobKind::RegisterUser, uuid::Uuid::new_v4()).await.unwrap();
+    announced_beyond(&sub.signal, seen).await;
+    assert_eq!(worker.fetch().await, (1, true), "the announced task is there to fetch");
+
+    // A restarted Redis has no scripts: the push's first call is refused, and the push
+    // loads its script and calls again; the announcement after that call finds the task.
+    let mut admin = sub.env.redis().await;
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut admin).await.unwrap();
+    let seen = sub.signal.announcements();
+    sub.queues.push(JobKind::RegisterUser, uuid::Uuid::new_v4()).await.unwrap();
+    announced_beyond(&sub.signal, seen).await;
+    assert_eq!(worker.fetch().await, (1, true), "the task pushed at the retry is fetched");
 }

@@ -1,5 +1,6 @@
 //! Job kinds, states, payloads and the queue that carries job ids to the workers.
 
+mod announcing;
 mod backlog;
 pub mod daily_mail;
 mod queue;

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 use uuid::Uuid;
 
+use super::announcing::AnnouncingConnection;
 use super::JobKind;
 
 /// What travels through Redis: only the id. The payload stays in the `jobs` row, so secrets
@@ -105,33 +106,24 @@ impl JobQueues {
         }
     }
 
+    /// Queues the job for a worker and announces it on the kind's `available` channel, in
+    /// one round trip. apalis-redis 1.0's push script announces only tasks it puts straight
+    /// on the active list, and it puts every task in the scheduled set (its run time is
+    /// clamped to "now"), so without this an idle worker would learn of the job only at its
+    /// next poll.
     pub async fn push(&self, kind: JobKind, job_id: Uuid) -> Result<(), QueueError> {
-        let mut storage = self.storage(kind);
-        storage.push(JobMessage { job_id }).await.map_err(|e| QueueError(e.to_string()))?;
-        self.announce(kind, job_id).await;
-        Ok(())
+        let announcing = AnnouncingConnection::new(
+            self.conn.clone(),
+            &self.announcement_channel(kind),
+            &job_id.to_string(),
+        );
+        let mut storage = RedisStorage::new(announcing).with_config(self.config(kind));
+        storage.push(JobMessage { job_id }).await.map_err(|e| QueueError(e.to_string()))
     }
 
     /// Where a new job of `kind` is announced: the channel apalis-redis's own push script
     /// would publish on, so an apalis-redis `RedisStorageFactory` would wake on it too.
     pub fn announcement_channel(&self, kind: JobKind) -> String {
         format!("tasks:{}:available", self.config(kind).active_jobs_list())
-    }
-
-    /// Publishes the `available` message a worker wakes on.
-    /// apalis-redis 1.0's push script sends it only for tasks it puts straight on the active
-    /// list, and it puts every task in the scheduled set (its run time is clamped to "now"),
-    /// so without this an idle worker would learn of the job only at its next poll. The job
-    /// is stored already: if this fails, that poll still finds it.
-    async fn announce(&self, kind: JobKind, job_id: Uuid) {
-        let mut conn = self.conn.clone();
-        if let Err(e) = redis::cmd("PUBLISH")
-            .arg(self.announcement_channel(kind))
-            .arg(job_id.to_string())
-            .query_async::<()>(&mut conn)
-            .await
-        {
-            tracing::warn!(error = %e, %job_id, "could not announce the job; workers will poll for it");
-        }
     }
 }

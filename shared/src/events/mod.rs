@@ -1,6 +1,10 @@
 //! Live events over Redis pub/sub: workers and API instances publish, every API instance
 //! subscribes once and fans the events out to its WebSocket clients through a bounded
-//! broadcast channel.
+//! broadcast channel. A job's events go to that job's followers alone (`JobFollowers`).
+
+mod job_followers;
+
+pub use job_followers::{FollowedJob, Heard, JobFollowers};
 
 use std::time::Duration;
 
@@ -120,14 +124,19 @@ async fn send_in_order(
 }
 
 /// Subscribes in the background, reconnecting after Redis restarts, and returns the local
-/// fan-out sender (subscribe to it for a receiver).
-pub fn spawn_subscriber(client: redis::Client, namespace: &str) -> broadcast::Sender<Event> {
+/// fan-out sender (subscribe to it for a receiver) of every event but the jobs', which go to
+/// `jobs`.
+pub fn spawn_subscriber(
+    client: redis::Client,
+    namespace: &str,
+    jobs: JobFollowers,
+) -> broadcast::Sender<Event> {
     let (tx, _) = broadcast::channel(1024);
     let sender = tx.clone();
     let channel = channel(namespace);
     tokio::spawn(async move {
         loop {
-            match run_subscription(&client, &channel, &sender).await {
+            match run_subscription(&client, &channel, &sender, &jobs).await {
                 Ok(()) => tracing::warn!("event subscription ended; reconnecting"),
                 Err(e) => tracing::warn!(error = %e, "event subscription failed; retrying"),
             }
@@ -141,6 +150,7 @@ async fn run_subscription(
     client: &redis::Client,
     channel: &str,
     sender: &broadcast::Sender<Event>,
+    jobs: &JobFollowers,
 ) -> redis::RedisResult<()> {
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(channel).await?;
@@ -152,6 +162,7 @@ async fn run_subscription(
             Err(_) => continue,
         };
         match serde_json::from_str::<Event>(&payload) {
+            Ok(Event::Job(job)) => jobs.deliver(job),
             // No receivers is normal when no client is connected.
             Ok(event) => {
                 let _ = sender.send(event);
