@@ -21,6 +21,18 @@ use crate::extract::client_address::client_address;
 use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
+
+/// The id the job of a keyed request takes (`Scope::job_id`), for the routes that enqueue
+/// one: every repeat of the request names the same job.
+#[derive(Clone, Copy)]
+pub struct JobOfRequest(pub uuid::Uuid);
+
+impl JobOfRequest {
+    /// The id for the job `request` enqueues, if it came with a key.
+    pub fn of(request: &Request) -> Option<uuid::Uuid> {
+        request.extensions().get::<Self>().map(|job| job.0)
+    }
+}
 const REPLAYED: &str = "idempotent-replayed";
 /// The largest body a creating request may have: an image upload and its multipart framing.
 const MAX_BODY: usize = MAX_UPLOAD_BYTES as usize + 64 * 1024;
@@ -88,6 +100,7 @@ where
         Begin::Proceed => {}
     }
     request.set_body(Body::from_bytes(body));
+    request.extensions_mut().insert(JobOfRequest(scope.job_id(secret)));
     let handled = tokio::spawn(async move {
         let response = next.call(request).await.map(IntoResponse::into_response);
         // An error still becomes a problem response further out; answer it as that.

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use uuid::Uuid;
+
 use dispatch_shared::db::id::Id;
 use dispatch_shared::jobs::daily_mail::DailyMailPayload;
 use dispatch_shared::jobs::JobKind;
@@ -34,11 +36,13 @@ impl DailyMail {
     }
 
     /// Enqueues a run owned by the admin, who can then follow it and its `send_mail` jobs.
-    /// With `wait`, follows the run for that long and answers it if it has succeeded.
+    /// With `wait`, follows the run for that long and answers it if it has succeeded. `job`
+    /// is the id the run takes, when each repeat of the request must name the same one.
     pub async fn start(
         &self,
         caller: &Caller,
         wait: Option<Duration>,
+        job: Option<Uuid>,
     ) -> Result<Followed<JobView>, DailyMailError> {
         caller.require_admin()?;
         let payload = serde_json::to_string(&DailyMailPayload {
@@ -48,7 +52,7 @@ impl DailyMail {
         .map_err(Failure::internal)?;
         let (job, done) = self
             .jobs
-            .enqueue_and_await(JobKind::DailyMail, Some(caller.id), Some(payload), wait)
+            .enqueue_and_await(JobKind::DailyMail, Some(caller.id), Some(payload), wait, job)
             .await?;
         Ok(match done {
             Some(done) => Followed::Finished(done),

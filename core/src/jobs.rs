@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use dispatch_shared::db::DbPool;
+use dispatch_shared::db::id::Id;
+use dispatch_shared::db::{is_unique_violation, DbPool};
 use dispatch_shared::events::{FollowedJob, Heard, JobFollowers};
 use dispatch_shared::jobs::{error_codes, JobKind, JobQueues, JobStatus};
 pub use dispatch_shared::models::JobView;
@@ -76,6 +77,13 @@ fn visible_to(job: &JobRow, caller: Option<&Caller>) -> bool {
     }
 }
 
+/// Where an enqueued job's row came from.
+enum Stored {
+    Now,
+    /// An earlier request with the same job id stored it.
+    Before,
+}
+
 #[derive(Clone)]
 pub struct Jobs {
     db: DbPool,
@@ -105,33 +113,56 @@ impl Jobs {
     /// Enqueues a job and, given a `wait`, follows it for that long: its id, and its view
     /// once it has succeeded within the wait; its problem once it has failed. The watch
     /// starts before the insert, from the row as inserted, so a job that succeeds costs its
-    /// follower no read of the row.
+    /// follower no read of the row. The job takes the id `id` if given (a request whose
+    /// repeats name one job); if that job is stored already, it is answered as it is, not
+    /// followed.
     pub async fn enqueue_and_await(
         &self,
         kind: JobKind,
         owner: Option<Uuid>,
         payload: Option<String>,
         wait: Option<Duration>,
+        id: Option<Uuid>,
     ) -> Result<(Uuid, Option<JobView>), JobError> {
-        let job = jobs::new_job(kind, owner, payload, crate::correlation::current());
+        let mut job = jobs::new_job(kind, owner, payload, crate::correlation::current());
+        if let Some(id) = id {
+            job.id = Id(id);
+        }
         let id = job.id.0;
         let Some(wait) = wait else {
             self.store_and_wake(kind, &job).await?;
             return Ok((id, None));
         };
         let watch = JobWatch::new(self, id).starting_from(job.view());
-        self.store_and_wake(kind, &job).await?;
-        Ok((id, self.await_success_of(watch, wait).await?))
+        match self.store_and_wake(kind, &job).await? {
+            Stored::Now => Ok((id, self.await_success_of(watch, wait).await?)),
+            Stored::Before => Ok((id, None)),
+        }
     }
 
-    async fn store_and_wake(&self, kind: JobKind, job: &NewJob) -> Result<(), Failure> {
-        {
+    async fn store_and_wake(&self, kind: JobKind, job: &NewJob) -> Result<Stored, Failure> {
+        let inserted = {
             let mut conn = self.db.get().await?;
-            jobs::insert(&mut conn, job).await?;
-        }
+            jobs::insert(&mut conn, job).await
+        };
+        let stored = match inserted {
+            Ok(()) => Stored::Now,
+            // The id is the only unique key: a repeat of the request that stored it. Waking
+            // a worker for it again is harmless (a run finds it taken or finished), and
+            // makes up for a wake-up the first request may not have sent.
+            Err(e) if is_unique_violation(&e).is_some() => Stored::Before,
+            Err(e) => return Err(e.into()),
+        };
         self.wake(kind, job.id.0).await;
-        metrics::counter!("dispatch_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
-        Ok(())
+        if let Stored::Now = stored {
+            metrics::counter!("dispatch_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
+        }
+        Ok(stored)
+    }
+
+    /// Whether job `id` is stored, whoever may see it.
+    pub async fn is_stored(&self, id: Uuid) -> Result<bool, Failure> {
+        Ok(self.load(id).await?.is_some())
     }
 
     /// Tells a worker that job `id` is queued. The row is the record: if Redis cannot take

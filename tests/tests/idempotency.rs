@@ -1,7 +1,7 @@
 //! `Idempotency-Key` on every creating POST: a repeat with the same body answers the first
 //! outcome again (`Idempotent-Replayed: true`) and creates nothing; another body is a 422;
 //! a repeat while the first is handled is a 409; keys belong to their caller; outcomes
-//! expire after 24 h.
+//! expire after 24 h. A repeat of a request whose answer was lost names the job it stored.
 
 use dispatch_tests::catalogue::{category, picture, products};
 use dispatch_tests::Calls;
@@ -189,6 +189,44 @@ async fn registrations_and_the_daily_mail_trigger_enqueue_one_job_per_key() {
     let admin = app.admin("root").await;
     sent_twice(&app, "/api/v1/admin/jobs/daily-mail/", Some(&admin.token), None, 202).await;
     assert_eq!(app.env.count_matching("jobs", "kind = 'daily_mail'").await, 1);
+}
+
+/// A keyed request whose job was stored but whose answer was lost (the database went away
+/// before the outcome was kept, so the key was given back): its repeat names the same job,
+/// before the job has run and after, and stores no second one.
+#[tokio::test]
+async fn a_repeat_of_a_registration_whose_answer_was_lost_answers_its_job() {
+    let mut app = TestApp::spawn_without_worker().await;
+    let registration =
+        json!({"username": "lost", "email": "lost@example.com", "password": "lost-password-1"});
+    let path = "/api/v1/auth/register/";
+    let first = keyed(&app, path, None, "lost-answer", Some(&registration)).await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    let job = first.body["job_id"].as_str().expect("job id").to_owned();
+    let forget_the_outcome = "DELETE FROM idempotency_keys";
+
+    app.env.execute(forget_the_outcome).await;
+    let queued = keyed(&app, path, None, "lost-answer", Some(&registration)).await;
+    assert_eq!((queued.status, queued.replayed), (202, false), "{}", queued.body);
+    assert_eq!(queued.body["job_id"], job.as_str());
+    assert_eq!(queued.location, first.location);
+    assert_eq!(app.env.count_matching("jobs", "kind = 'register_user'").await, 1);
+
+    // The job has run and the user exists: the repeat is still the registration that made
+    // them, not one refused as taken.
+    app.env.execute(forget_the_outcome).await;
+    app.env.execute("DELETE FROM jobs").await;
+    let again = keyed(&app, path, None, "lost-answer", Some(&registration)).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    let job = again.body["job_id"].as_str().expect("job id").to_owned();
+    app.start_worker();
+    assert_eq!(app.await_job(&job, None).await["status"], "succeeded");
+    app.env.execute(forget_the_outcome).await;
+    let after = keyed(&app, path, None, "lost-answer", Some(&registration)).await;
+    assert_eq!(after.status, 202, "{}", after.body);
+    assert_eq!(after.body["job_id"], job.as_str());
+    assert_eq!(app.env.count_matching("jobs", "kind = 'register_user'").await, 1);
+    assert_eq!(app.env.count_rows("users").await, 1);
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use crate::extract::auth::ACCESS_COOKIE;
 use crate::extract::client_address::{came_over_https, client_address};
 use crate::extract::prefer::wait_and_applied;
 use crate::extract::{AuthUser, JsonBody};
+use crate::idempotency::JobOfRequest;
 use crate::routes::ApiTags;
 use crate::schemas::{
     EmailText, JobAccepted, Message, NameText, NewPasswordText, Tokens, UserWithTokens,
@@ -146,7 +147,8 @@ impl AuthApi {
         )?;
         let address = client_address(request, &state.settings.trusted_proxies);
         let (wait, applied) = wait_and_applied(request);
-        let registered = state.registrations.register(registration, address, wait).await?;
+        let job = JobOfRequest::of(request);
+        let registered = state.registrations.register(registration, address, wait, job).await?;
         Ok(match registered {
             Registered::Finished(session) => {
                 RegisterResponse::Created(Json((*session).into()), applied.unwrap_or_default())

@@ -82,14 +82,24 @@ impl Registrations {
     /// Checks uniqueness now (the common case is refused at once), hashes off the runtime,
     /// and enqueues the insert; the worker's unique keys settle races between concurrent
     /// requests. Each client address has its registrations per minute. With `wait`, follows
-    /// the job for that long and signs the new user in if it has succeeded.
+    /// the job for that long and signs the new user in if it has succeeded. `job` is the id
+    /// the job takes when every repeat of the request names the same one: a repeat whose
+    /// job is stored already is answered with it, whatever became of it since.
     pub async fn register(
         &self,
         registration: Registration,
         address: IpAddr,
         wait: Option<Duration>,
+        job: Option<Uuid>,
     ) -> Result<Registered, AccountError> {
         self.rate_limit.check("register", &address.to_string(), self.per_minute).await?;
+        if let Some(id) = job {
+            // Its answer was lost (the database went away after the job was stored); the
+            // user it creates would now refuse the request as taken.
+            if self.jobs.is_stored(id).await? {
+                return Ok(Registered::Accepted { job: id });
+            }
+        }
         {
             let mut conn = self.db.get().await?;
             let (username, email) = users::taken(
@@ -121,13 +131,15 @@ impl Registrations {
             first_session,
         };
         let payload = serde_json::to_string(&payload).map_err(Failure::internal)?;
-        let (job, done) =
-            self.jobs.enqueue_and_await(JobKind::RegisterUser, None, Some(payload), wait).await?;
+        let (enqueued, done) = self
+            .jobs
+            .enqueue_and_await(JobKind::RegisterUser, None, Some(payload), wait, job)
+            .await?;
         match (done, first_session) {
             (Some(done), Some(session)) => {
                 Ok(Registered::Finished(Box::new(self.sign_in(done, &session)?)))
             }
-            _ => Ok(Registered::Accepted { job }),
+            _ => Ok(Registered::Accepted { job: enqueued }),
         }
     }
 
