@@ -22,8 +22,8 @@ use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 
-/// The id the job of a keyed request takes (`Scope::job_id`), for the routes that enqueue
-/// one: every repeat of the request names the same job.
+/// The id the job of a keyed request takes (`Scope::job_id`), for a route whose repeats must
+/// name one job (a registration: a second job would be refused as taken).
 #[derive(Clone, Copy)]
 pub struct JobOfRequest(pub uuid::Uuid);
 
@@ -100,7 +100,7 @@ where
         Begin::Proceed => {}
     }
     request.set_body(Body::from_bytes(body));
-    request.extensions_mut().insert(JobOfRequest(scope.job_id(secret)));
+    request.extensions_mut().insert(JobOfRequest(scope.job_id(&fingerprint, secret)));
     let handled = tokio::spawn(async move {
         let response = next.call(request).await.map(IntoResponse::into_response);
         // An error still becomes a problem response further out; answer it as that.

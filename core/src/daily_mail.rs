@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use uuid::Uuid;
-
 use dispatch_shared::db::id::Id;
 use dispatch_shared::jobs::daily_mail::DailyMailPayload;
 use dispatch_shared::jobs::JobKind;
@@ -36,13 +34,11 @@ impl DailyMail {
     }
 
     /// Enqueues a run owned by the admin, who can then follow it and its `send_mail` jobs.
-    /// With `wait`, follows the run for that long and answers it if it has succeeded. `job`
-    /// is the id the run takes, when each repeat of the request must name the same one.
+    /// With `wait`, follows the run for that long and answers it if it has succeeded.
     pub async fn start(
         &self,
         caller: &Caller,
         wait: Option<Duration>,
-        job: Option<Uuid>,
     ) -> Result<Followed<JobView>, DailyMailError> {
         caller.require_admin()?;
         let payload = serde_json::to_string(&DailyMailPayload {
@@ -52,7 +48,7 @@ impl DailyMail {
         .map_err(Failure::internal)?;
         let (job, done) = self
             .jobs
-            .enqueue_and_await(JobKind::DailyMail, Some(caller.id), Some(payload), wait, job)
+            .enqueue_and_await(JobKind::DailyMail, Some(caller.id), Some(payload), wait, None)
             .await?;
         Ok(match done {
             Some(done) => Followed::Finished(done),

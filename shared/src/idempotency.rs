@@ -70,15 +70,17 @@ impl Scope {
         Self(digest.finalize().into())
     }
 
-    /// The id of the job a request in this scope enqueues, the same for every repeat: a
-    /// repeat of a request whose answer was lost after its job was stored (the database
-    /// went away before the answer) finds that job instead of storing a second. Keyed with
-    /// the server's secret: the id of an ownerless job is what lets one read it, so it must
-    /// not follow from the key.
-    pub fn job_id(&self, secret: &[u8]) -> Uuid {
+    /// The id of the job a request in this scope with this body enqueues, the same for every
+    /// repeat: a repeat of a request whose answer was lost after its job was stored (the
+    /// database went away before the answer) finds that job instead of storing a second.
+    /// Another body under the same key once its outcome has expired is another request, so
+    /// the body is part of it. Keyed with the server's secret: the id of an ownerless job is
+    /// what lets one read it, so it must not follow from the key.
+    pub fn job_id(&self, body: &Fingerprint, secret: &[u8]) -> Uuid {
         let mut mac = Fingerprint::mac(secret);
         mac.update(b"job id:");
         mac.update(&self.0);
+        mac.update(&body.0);
         let digest: [u8; 32] = mac.finalize().into_bytes().into();
         let mut random = [0u8; 16];
         random.copy_from_slice(&digest[..16]);

@@ -227,6 +227,17 @@ async fn a_repeat_of_a_registration_whose_answer_was_lost_answers_its_job() {
     assert_eq!(after.body["job_id"], job.as_str());
     assert_eq!(app.env.count_matching("jobs", "kind = 'register_user'").await, 1);
     assert_eq!(app.env.count_rows("users").await, 1);
+
+    // Once the outcome has expired, another body under the key is another registration.
+    app.env.execute("UPDATE idempotency_keys SET expires_at = NOW(6) - INTERVAL 1 SECOND").await;
+    let other =
+        json!({"username": "found", "email": "found@example.com", "password": "found-password-1"});
+    let another = keyed(&app, path, None, "lost-answer", Some(&other)).await;
+    assert_eq!(another.status, 202, "{}", another.body);
+    assert_ne!(another.body["job_id"], job.as_str());
+    let another = another.body["job_id"].as_str().expect("job id").to_owned();
+    assert_eq!(app.await_job(&another, None).await["status"], "succeeded");
+    assert_eq!(app.env.count_rows("users").await, 2);
 }
 
 #[tokio::test]

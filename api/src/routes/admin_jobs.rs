@@ -13,7 +13,6 @@ use dispatch_core::jobs::Followed;
 use crate::error::ApiResult;
 use crate::extract::prefer::wait_and_applied;
 use crate::extract::AuthUser;
-use crate::idempotency::JobOfRequest;
 use crate::routes::ApiTags;
 use crate::schemas::{Job, JobAccepted};
 use crate::state::AppState;
@@ -55,7 +54,7 @@ impl AdminJobsApi {
         _prefer: Header<Option<String>>,
     ) -> ApiResult<DailyMailResponse> {
         let (wait, applied) = wait_and_applied(request);
-        Ok(match state.daily_mail.start(&auth, wait, JobOfRequest::of(request)).await? {
+        Ok(match state.daily_mail.start(&auth, wait).await? {
             Followed::Finished(job) => {
                 DailyMailResponse::Finished(Json(job.into()), applied.unwrap_or_default())
             }
