@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use dispatch_shared::db::DbError;
 use dispatch_shared::idempotency::{
     self, Begin, Fingerprint, IdempotencyKey, KeyOwner, Outcome, Scope,
 };
@@ -93,7 +94,22 @@ where
         Some(boundary) => Fingerprint::of_multipart(secret, &body, &boundary),
         None => Fingerprint::of(secret, &body),
     };
-    match idempotency::begin(&state.db, &scope, &fingerprint).await? {
+    let begun = match idempotency::begin(&state.db, &scope, &fingerprint).await {
+        Ok(begun) => begun,
+        Err(failed) => {
+            let claim = failed.claim;
+            let db = state.db.clone();
+            tokio::spawn(until_mysql_takes_it(
+                "an unanswered claim was never given back",
+                move || {
+                    let (db, claim) = (db.clone(), claim.clone());
+                    async move { idempotency::give_back(&db, &claim).await }
+                },
+            ));
+            return Err(failed.error.into());
+        }
+    };
+    match begun {
         Begin::Replay(outcome) => return Ok(replay(outcome)),
         Begin::InUse => return Err(ApiError::IdempotencyKeyInUse),
         Begin::Reused => return Err(ApiError::IdempotencyKeyReused),
@@ -115,25 +131,36 @@ where
         };
         if let Err(e) = idempotency::finish(&state.db, &scope, &outcome).await {
             tracing::warn!(error = %e, "the outcome of an idempotent request is not kept yet");
-            tokio::spawn(keep_trying(state, scope, outcome));
+            let (db, kept) = (state.db.clone(), outcome.clone());
+            tokio::spawn(until_mysql_takes_it(
+                "the outcome of an idempotent request was never kept",
+                move || {
+                    let (db, scope, outcome) = (db.clone(), scope.clone(), kept.clone());
+                    async move { idempotency::finish(&db, &scope, &outcome).await }
+                },
+            ));
         }
         Response::from_parts(parts, Body::from_vec(body))
     });
     handled.await.map_err(|e| ApiError::internal(anyhow::anyhow!("idempotent request task: {e}")))
 }
 
-/// Records `outcome` once MySQL takes it (it failed just now: the database is down, often
-/// the very cause of the outcome). Until then repeats are told the key is in use; after the
-/// claim's lease a repeat runs the request again.
-async fn keep_trying(state: Arc<AppState>, scope: Scope, outcome: Outcome) {
+/// Runs `attempt` until MySQL takes it (it failed just now: the database is down, often the
+/// very cause of the failure), for as long as a claim's lease. Until an outcome is kept,
+/// repeats are told the key is in use; after the lease a repeat runs the request again.
+async fn until_mysql_takes_it<F, Fut>(gave_up: &'static str, mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), DbError>>,
+{
     let deadline = tokio::time::Instant::now() + idempotency::LEASE;
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(RETRY_EVERY).await;
-        if idempotency::finish(&state.db, &scope, &outcome).await.is_ok() {
+        if attempt().await.is_ok() {
             return;
         }
     }
-    tracing::error!("the outcome of an idempotent request was never kept");
+    tracing::error!("{gave_up}");
 }
 
 const RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(500);

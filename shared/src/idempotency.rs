@@ -159,14 +159,54 @@ pub enum Begin {
     Reused,
 }
 
+/// A claim `begin` may have stored before MySQL failed it (the insert committed, its answer
+/// lost): left alone, it would hold the key until its lease ran out, and every repeat would
+/// be told the key is in use. Told apart from a repeat's claim by its lease's end.
+#[derive(Debug, Clone)]
+pub struct UnsettledClaim {
+    scope: Scope,
+    locked_until: chrono::NaiveDateTime,
+}
+
+impl UnsettledClaim {
+    /// When the claim's lease ends: what tells it apart from a repeat's claim.
+    pub fn lease_ends(&self) -> chrono::NaiveDateTime {
+        self.locked_until
+    }
+}
+
+/// `begin` failed: the database's error, and the claim it may have left.
+#[derive(Debug)]
+pub struct BeginFailed {
+    pub error: DbError,
+    pub claim: UnsettledClaim,
+}
+
 /// Claims `scope` for a request whose body is `fingerprint`, or says why it may not proceed.
 pub async fn begin(
     pool: &DbPool,
     scope: &Scope,
     fingerprint: &Fingerprint,
-) -> Result<Begin, DbError> {
+) -> Result<Begin, BeginFailed> {
+    let claim = claim_row(scope, fingerprint);
+    let locked_until = claim.locked_until;
+    claim_or_say_why(pool, scope, claim).await.map_err(|error| BeginFailed {
+        error,
+        claim: UnsettledClaim { scope: scope.clone(), locked_until },
+    })
+}
+
+/// Gives back the claim a failed `begin` may have stored, if it is there and still
+/// unanswered; another request's claim stays.
+pub async fn give_back(pool: &DbPool, claim: &UnsettledClaim) -> Result<(), DbError> {
+    let mut conn = pool.get().await?;
+    repo::release_claim(&mut conn, &claim.scope.0, claim.locked_until).await?;
+    Ok(())
+}
+
+fn claim_row(scope: &Scope, fingerprint: &Fingerprint) -> IdempotencyRow {
     let now = now_naive();
-    let claim = IdempotencyRow {
+    IdempotencyRow {
         scope: scope.0.to_vec(),
         request_hash: fingerprint.0.to_vec(),
         status: None,
@@ -175,7 +215,14 @@ pub async fn begin(
         body: None,
         locked_until: now + chrono::Duration::from_std(LEASE).unwrap_or_default(),
         expires_at: now + chrono::Duration::from_std(KEEP_FOR).unwrap_or_default(),
-    };
+    }
+}
+
+async fn claim_or_say_why(
+    pool: &DbPool,
+    scope: &Scope,
+    claim: IdempotencyRow,
+) -> Result<Begin, DbError> {
     let mut conn = pool.get().await?;
     // A row may vanish (purged, released) or be taken over between two statements: look
     // again, a few times at most.

@@ -346,3 +346,42 @@ async fn a_retry_after_the_client_hung_up_gets_the_first_outcome() {
     assert!(replayed.replayed);
     assert_eq!(app.env.count_matching("jobs", "kind = 'register_user'").await, 1);
 }
+
+/// A claim `begin` may have stored before MySQL failed it is given back once MySQL answers,
+/// by its own lease's end: an unanswered claim of another request, and a kept outcome, stay.
+#[tokio::test]
+async fn a_claim_left_by_a_failed_begin_is_given_back_and_no_other() {
+    use dispatch_shared::idempotency::{
+        begin, finish, give_back, Begin, Fingerprint, IdempotencyKey, KeyOwner, Outcome, Scope,
+    };
+
+    let app = TestApp::spawn_without_worker().await;
+    let pool = dispatch_shared::db::build_pool(&app.env.database_url, 2);
+    let unreachable =
+        dispatch_shared::db::build_pool("mysql://root@127.0.0.1:1/nowhere?prefer_socket=false", 1);
+    let key = IdempotencyKey::parse("unsettled").unwrap();
+    let scope = Scope::new(KeyOwner::Address([127, 0, 0, 1].into()), "POST", "/x/", &key);
+    let body = Fingerprint::of(b"secret", b"{}");
+
+    // The request whose begin failed; meanwhile a repeat holds the key.
+    let failed = begin(&unreachable, &scope, &body).await.expect_err("MySQL is not there");
+    assert_eq!(begin(&pool, &scope, &body).await.unwrap(), Begin::Proceed);
+    give_back(&pool, &failed.claim).await.unwrap();
+    assert_eq!(app.env.count_rows("idempotency_keys").await, 1, "the repeat's claim stays");
+    assert_eq!(begin(&pool, &scope, &body).await.unwrap(), Begin::InUse);
+
+    // The failed request's own claim, as MySQL stored it before the answer was lost: the
+    // row as `begin` writes it, with that request's lease.
+    let lease_ends = failed.claim.lease_ends().format("%Y-%m-%d %H:%M:%S%.6f");
+    app.env.execute(&format!("UPDATE idempotency_keys SET locked_until = '{lease_ends}'")).await;
+    give_back(&pool, &failed.claim).await.unwrap();
+    assert_eq!(app.env.count_rows("idempotency_keys").await, 0, "its own claim is given back");
+    assert_eq!(begin(&pool, &scope, &body).await.unwrap(), Begin::Proceed);
+
+    // A kept outcome is never given back.
+    let kept = Outcome { status: 201, content_type: None, location: None, body: b"{}".to_vec() };
+    finish(&pool, &scope, &kept).await.unwrap();
+    app.env.execute(&format!("UPDATE idempotency_keys SET locked_until = '{lease_ends}'")).await;
+    give_back(&pool, &failed.claim).await.unwrap();
+    assert_eq!(begin(&pool, &scope, &body).await.unwrap(), Begin::Replay(kept));
+}

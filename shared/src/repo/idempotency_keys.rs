@@ -86,6 +86,24 @@ pub async fn release(conn: &mut Conn, scope: &[u8]) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Gives back the unanswered claim whose lease ends at `locked_until` (the one a caller
+/// wrote), and no other.
+pub async fn release_claim(
+    conn: &mut Conn,
+    scope: &[u8],
+    locked_until: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::delete(
+        dsl::idempotency_keys
+            .find(scope)
+            .filter(dsl::status.is_null())
+            .filter(dsl::locked_until.eq(locked_until)),
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// Removes outcomes kept past their 24 h.
 pub async fn purge_expired(conn: &mut Conn) -> QueryResult<usize> {
     diesel::delete(dsl::idempotency_keys.filter(dsl::expires_at.lt(now_naive())))
