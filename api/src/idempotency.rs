@@ -22,6 +22,9 @@ use crate::extract::client_address::client_address;
 use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
+const REPLAYED: &str = "idempotent-replayed";
+/// The largest body a creating request may have: an image upload and its multipart framing.
+const MAX_BODY: usize = MAX_UPLOAD_BYTES as usize + 64 * 1024;
 
 /// The id the job of a keyed request takes (`Scope::job_id`), for a route whose repeats must
 /// name one job (a registration: a second job would be refused as taken).
@@ -34,9 +37,6 @@ impl JobOfRequest {
         request.extensions().get::<Self>().map(|job| job.0)
     }
 }
-const REPLAYED: &str = "idempotent-replayed";
-/// The largest body a creating request may have: an image upload and its multipart framing.
-const MAX_BODY: usize = MAX_UPLOAD_BYTES as usize + 64 * 1024;
 
 /// Creating requests: every POST of the API but the session ones (login, logout, tokens,
 /// password), which create nothing a repeat could duplicate.
