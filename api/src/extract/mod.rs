@@ -1,4 +1,5 @@
 pub mod auth;
+mod body_rules;
 pub mod client_address;
 pub mod image_upload;
 pub mod json;
