@@ -64,7 +64,7 @@ impl BodyRules {
             .properties
             .iter()
             .map(|(name, property)| FieldRules {
-                name: *name,
+                name,
                 schemas: resolved(&registry, property)
                     .into_iter()
                     .map(|schema| Constraints {
