@@ -6,6 +6,7 @@ pub mod registration;
 pub mod sessions;
 pub mod superuser;
 pub mod throttle;
+mod verified_tokens;
 
 use dispatch_shared::domain::ValidationErrors;
 pub use dispatch_shared::models::UserView;

@@ -13,6 +13,7 @@ use dispatch_shared::repo::{refresh_tokens, users};
 use uuid::Uuid;
 
 use super::throttle::{account_key, LoginThrottle};
+use super::verified_tokens::VerifiedTokens;
 use super::AccountError;
 use crate::reads::users::UserCache;
 use crate::{Caller, Failure};
@@ -48,6 +49,7 @@ pub enum Unauthenticated {
 pub struct Sessions {
     db: DbPool,
     tokens: TokenService,
+    verified: VerifiedTokens,
     users: UserCache,
     throttle: LoginThrottle,
     default_daily_limit: u32,
@@ -61,7 +63,8 @@ impl Sessions {
         throttle: LoginThrottle,
         default_daily_limit: u32,
     ) -> Self {
-        Self { db, tokens, users, throttle, default_daily_limit }
+        let verified = VerifiedTokens::new(tokens.clone());
+        Self { db, tokens, verified, users, throttle, default_daily_limit }
     }
 
     async fn issue_pair(
@@ -83,7 +86,7 @@ impl Sessions {
     /// Who an access token speaks for: an active user whose tokens have not been revoked
     /// since it was issued. The claims say until when (a socket ends with its token).
     pub async fn authenticate(&self, token: &str) -> Result<(Caller, Claims), AccountError> {
-        let claims = self.tokens.decode_kind(token, TokenKind::Access).map_err(|e| match e {
+        let claims = self.verified.access_claims(token).map_err(|e| match e {
             TokenError::Expired => Unauthenticated::Expired,
             TokenError::WrongKind => Unauthenticated::NotAnAccessToken,
             TokenError::Invalid => Unauthenticated::Invalid,
@@ -110,7 +113,7 @@ impl Sessions {
     /// Whose access token this is, by its signature alone (no account check): for keys
     /// that only need an owner, such as idempotency keys.
     pub fn token_subject(&self, token: &str) -> Option<Uuid> {
-        self.tokens.decode_kind(token, TokenKind::Access).ok().map(|claims| claims.sub)
+        self.verified.access_claims(token).ok().map(|claims| claims.sub)
     }
 
     /// How long an access token lives.
