@@ -31,7 +31,9 @@ pub type Session = Box<dyn FnOnce(WebSocketStream) -> BoxFuture<'static, ()> + S
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(1024)
-        .write_buffer_size(0)
+        // Frames gather until a flush or 8 KiB, so that messages sent together leave in one
+        // write; a lone message is flushed as it is sent.
+        .write_buffer_size(8 * 1024)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(Some(64 * 1024))
         .max_frame_size(Some(64 * 1024))
@@ -86,6 +88,21 @@ impl ApiResponse for Upgrade {
 /// Sends `message`, giving up after `SEND_TIMEOUT`; false when the connection is done for.
 pub async fn send(socket: &mut WebSocketStream, message: Message) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await, Ok(Ok(())))
+}
+
+/// Sends `messages` with one flush at the end, giving up after `SEND_TIMEOUT` for them all;
+/// false when the connection is done for.
+pub async fn send_all(
+    socket: &mut WebSocketStream,
+    messages: impl IntoIterator<Item = Message>,
+) -> bool {
+    let sent = async {
+        for message in messages {
+            socket.feed(message).await?;
+        }
+        socket.flush().await
+    };
+    matches!(tokio::time::timeout(SEND_TIMEOUT, sent).await, Ok(Ok(())))
 }
 
 /// A close frame with `code` and `reason`, then the end of the connection.

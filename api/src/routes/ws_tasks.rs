@@ -14,7 +14,8 @@ use poem::Request;
 use poem_openapi::OpenApi;
 
 use crate::routes::ws::{
-    close, end_after_read_error, expiry, send, socket_caller, still_authorized, Session, Upgrade,
+    close, end_after_read_error, expiry, send, send_all, socket_caller, still_authorized, Session,
+    Upgrade,
 };
 use crate::routes::ApiTags;
 use crate::state::AppState;
@@ -30,6 +31,9 @@ pub const CLOSE_RECONNECT: u16 = 1013;
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// The account is re-checked this often (and at once when it changes through the API).
 const RECHECK_EVERY: Duration = Duration::from_secs(1);
+/// Events a socket's queue holds when its turn comes leave in one write, up to this many:
+/// a socket that fell behind catches up with one system call instead of one per event.
+const SENT_TOGETHER: usize = 32;
 
 pub struct TaskStreamApi;
 
@@ -73,26 +77,35 @@ async fn stream(
     tokio::pin!(expires);
     let mut recheck = tokio::time::interval(RECHECK_EVERY);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut queued = Vec::with_capacity(SENT_TOGETHER);
     loop {
         tokio::select! {
-            item = subscription.queue.recv() => match item {
-                Some(StreamItem::Message(text)) => {
-                    if !send(&mut socket, Message::Text(text.to_string())).await {
-                        return;
-                    }
-                }
-                Some(StreamItem::Recheck) => {
-                    if !still_authorized(&state, &claims).await {
-                        close(&mut socket, CLOSE_UNAUTHORIZED, "account inactive or token revoked").await;
-                        return;
-                    }
-                }
-                None => {
+            taken = subscription.queue.recv_many(&mut queued, SENT_TOGETHER) => {
+                if taken == 0 {
                     let (code, reason) = match subscription.ended() {
                         Ended::TooSlow => (CLOSE_TOO_SLOW, "too slow: events overflowed"),
                         _ => (CLOSE_RECONNECT, "events missed: reconnect"),
                     };
                     close(&mut socket, code, reason).await;
+                    return;
+                }
+                let mut messages = Vec::with_capacity(taken);
+                for item in queued.drain(..) {
+                    match item {
+                        StreamItem::Message(text) => messages.push(Message::Text(text.to_string())),
+                        // What came before the change leaves before the check, as it was.
+                        StreamItem::Recheck => {
+                            if !send_all(&mut socket, messages.drain(..)).await {
+                                return;
+                            }
+                            if !still_authorized(&state, &claims).await {
+                                close(&mut socket, CLOSE_UNAUTHORIZED, "account inactive or token revoked").await;
+                                return;
+                            }
+                        }
+                    }
+                }
+                if !send_all(&mut socket, messages).await {
                     return;
                 }
             },
