@@ -77,7 +77,8 @@ async fn stream(
     tokio::pin!(expires);
     let mut recheck = tokio::time::interval(RECHECK_EVERY);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
-    let mut queued = Vec::with_capacity(SENT_TOGETHER);
+    // Empty until the first event: an idle socket holds no room for a burst.
+    let mut queued = Vec::new();
     loop {
         tokio::select! {
             taken = subscription.queue.recv_many(&mut queued, SENT_TOGETHER) => {
