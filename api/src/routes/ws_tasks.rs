@@ -90,23 +90,7 @@ async fn stream(
                     close(&mut socket, code, reason).await;
                     return;
                 }
-                let mut messages = Vec::with_capacity(taken);
-                for item in queued.drain(..) {
-                    match item {
-                        StreamItem::Message(text) => messages.push(Message::Text(text.to_string())),
-                        // What came before the change leaves before the check, as it was.
-                        StreamItem::Recheck => {
-                            if !send_all(&mut socket, messages.drain(..)).await {
-                                return;
-                            }
-                            if !still_authorized(&state, &claims).await {
-                                close(&mut socket, CLOSE_UNAUTHORIZED, "account inactive or token revoked").await;
-                                return;
-                            }
-                        }
-                    }
-                }
-                if !send_all(&mut socket, messages).await {
+                if !send_queued(&mut socket, &state, &claims, &mut queued).await {
                     return;
                 }
             },
@@ -115,8 +99,7 @@ async fn stream(
                 return;
             }
             _ = recheck.tick() => {
-                if !still_authorized(&state, &claims).await {
-                    close(&mut socket, CLOSE_UNAUTHORIZED, "account inactive or token revoked").await;
+                if !account_still_valid(&mut socket, &state, &claims).await {
                     return;
                 }
             }
@@ -132,4 +115,42 @@ async fn stream(
             },
         }
     }
+}
+
+/// Sends what the queue gave, in order, in as few writes as it can; a change of the account
+/// among them sends what came before it, then checks the account. False when the socket is
+/// done for (closed here when the account no longer holds).
+async fn send_queued(
+    socket: &mut WebSocketStream,
+    state: &AppState,
+    claims: &Claims,
+    queued: &mut Vec<StreamItem>,
+) -> bool {
+    let mut messages = Vec::with_capacity(queued.len());
+    for item in queued.drain(..) {
+        match item {
+            StreamItem::Message(text) => messages.push(Message::Text(text.to_string())),
+            StreamItem::Recheck => {
+                if !send_all(socket, messages.drain(..)).await
+                    || !account_still_valid(socket, state, claims).await
+                {
+                    return false;
+                }
+            }
+        }
+    }
+    send_all(socket, messages).await
+}
+
+/// Whether the socket's account still holds; if not, the socket is closed with 4401.
+async fn account_still_valid(
+    socket: &mut WebSocketStream,
+    state: &AppState,
+    claims: &Claims,
+) -> bool {
+    if still_authorized(state, claims).await {
+        return true;
+    }
+    close(socket, CLOSE_UNAUTHORIZED, "account inactive or token revoked").await;
+    false
 }
