@@ -1,7 +1,8 @@
 //! Routes task events to the sockets of the user they belong to, on this instance.
 //!
 //! One dispatcher reads the instance's event fan-out and hands each task event, rendered
-//! once in the client's wire format (which the adapter supplies), to that user's sockets only. Every socket has a bounded queue: a socket whose queue
+//! once in the client's wire format (which the adapter supplies), to that user's sockets only;
+//! an event for a user with no socket on this instance is not rendered at all. Every socket has a bounded queue: a socket whose queue
 //! is full is cut off (its queue closes with `Ended::TooSlow`) instead of slowing the
 //! dispatcher or holding unbounded memory.
 
@@ -89,9 +90,11 @@ impl TaskHub {
                 };
                 match received {
                     Ok(Event::Task { user_id, change }) => {
-                        hub.deliver(user_id, StreamItem::Message(render(&change).into()))
+                        hub.deliver(user_id, || StreamItem::Message(render(&change).into()))
                     }
-                    Ok(Event::UserChanged { user_id }) => hub.deliver(user_id, StreamItem::Recheck),
+                    Ok(Event::UserChanged { user_id }) => {
+                        hub.deliver(user_id, || StreamItem::Recheck)
+                    }
                     Ok(Event::Job(_)) => {}
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(
@@ -134,11 +137,13 @@ impl TaskHub {
         self.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn deliver(&self, user: Uuid, item: StreamItem) {
+    /// `item` is made only if the user has a socket here.
+    fn deliver(&self, user: Uuid, item: impl FnOnce() -> StreamItem) {
         let mut sockets = self.lock();
         let Some(subscribers) = sockets.get_mut(&user) else {
             return;
         };
+        let item = item();
         subscribers.retain(|s| match s.queue.try_send(item.clone()) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -168,5 +173,42 @@ impl TaskHub {
                 sockets.remove(&user);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    static RENDERED: AtomicUsize = AtomicUsize::new(0);
+
+    fn counting_render(change: &TaskChange) -> String {
+        RENDERED.fetch_add(1, Ordering::SeqCst);
+        match change {
+            TaskChange::Deleted(id) => id.to_string(),
+            TaskChange::Created(_) | TaskChange::Updated(_) => String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_event_is_rendered_only_for_a_user_with_a_socket_here() {
+        let (events, _) = broadcast::channel(16);
+        let hub = TaskHub::spawn(&events, counting_render);
+        let listening = Uuid::new_v4();
+        let mut socket = hub.subscribe(listening);
+        let deleted = Uuid::new_v4();
+        let elsewhere =
+            Event::Task { user_id: Uuid::new_v4(), change: TaskChange::Deleted(Uuid::new_v4()) };
+        let here = Event::Task { user_id: listening, change: TaskChange::Deleted(deleted) };
+        assert!(events.send(elsewhere).is_ok() && events.send(here).is_ok());
+
+        // One dispatcher handles the events in order: when the second arrives, the first is done.
+        match socket.queue.recv().await {
+            Some(StreamItem::Message(text)) => assert_eq!(&*text, deleted.to_string()),
+            other => panic!("expected the second event's message, got {other:?}"),
+        }
+        assert_eq!(RENDERED.load(Ordering::SeqCst), 1);
     }
 }
