@@ -2,9 +2,9 @@
 //!
 //! One dispatcher reads the instance's event fan-out and hands each task event, rendered
 //! once in the client's wire format (which the adapter supplies), to that user's sockets only;
-//! an event for a user with no socket on this instance is not rendered at all. Every socket has a bounded queue: a socket whose queue
-//! is full is cut off (its queue closes with `Ended::TooSlow`) instead of slowing the
-//! dispatcher or holding unbounded memory.
+//! an event for a user with no socket on this instance is not rendered at all. Every socket
+//! has a bounded queue: a socket whose queue is full is cut off (its queue closes with
+//! `Ended::TooSlow`) instead of slowing the dispatcher or holding unbounded memory.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -205,8 +205,10 @@ mod tests {
         assert!(events.send(elsewhere).is_ok() && events.send(here).is_ok());
 
         // One dispatcher handles the events in order: when the second arrives, the first is done.
-        match socket.queue.recv().await {
-            Some(StreamItem::Message(text)) => assert_eq!(&*text, deleted.to_string()),
+        let received =
+            tokio::time::timeout(std::time::Duration::from_secs(10), socket.queue.recv()).await;
+        match received {
+            Ok(Some(StreamItem::Message(text))) => assert_eq!(&*text, deleted.to_string()),
             other => panic!("expected the second event's message, got {other:?}"),
         }
         assert_eq!(RENDERED.load(Ordering::SeqCst), 1);
