@@ -8,15 +8,17 @@
 //! requeue (or apalis's orphan recovery) delivers it again. A transient failure rolls back and
 //! the delivery takes the general way (`crate::runner`), which counts attempts and retries.
 //!
-//! Deliveries that arrive together share one such transaction (`SharedCommits`).
+//! Deliveries that arrive together share one such transaction (`SharedCommits`). Its
+//! connections have `autocommit` off, so the transaction needs no `BEGIN` of its own
+//! (`db::implicit_begin`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel_async::{AsyncConnection, AsyncMysqlConnection};
+use diesel_async::AsyncMysqlConnection;
 use dispatch_core::batching::{next_batch, Asked, Batcher};
-use dispatch_shared::db::DbPool;
+use dispatch_shared::db::{self, implicit_begin, Commits, DbPool};
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, JobRow};
 use dispatch_shared::repo::jobs;
@@ -78,8 +80,10 @@ pub struct SharedCommits {
 const MAX_BATCH: usize = 16;
 
 impl SharedCommits {
-    /// Runs through `db`, at most `in_flight` transactions at once.
-    pub fn spawn(db: DbPool, in_flight: usize) -> Self {
+    /// Runs at most `in_flight` transactions at once, each on a connection of its own to
+    /// `database_url` (a pool whose sessions commit explicitly).
+    pub fn spawn(database_url: &str, in_flight: usize) -> Self {
+        let db = db::build_pool_with(database_url, in_flight as u32, Commits::Explicit);
         Self { queue: Batcher::spawn("one-transaction job runner".into(), db, in_flight, dispatch) }
     }
 
@@ -119,7 +123,8 @@ async fn run_batch(db: &DbPool, batch: Vec<Asked<Delivering, Outcome>>) {
     };
     if batch.len() > 1 {
         let deliveries: Vec<&Delivering> = batch.iter().map(|asked| &asked.question).collect();
-        let together = conn.transaction(async |conn| run(conn, &deliveries).await).await;
+        let together =
+            implicit_begin::transaction(&mut conn, async |conn| run(conn, &deliveries).await).await;
         match together {
             Ok(runs) => {
                 for (asked, run) in batch.into_iter().zip(runs) {
@@ -136,10 +141,11 @@ async fn run_batch(db: &DbPool, batch: Vec<Asked<Delivering, Outcome>>) {
         }
     }
     for asked in batch {
-        let alone = conn
-            .transaction(async |conn| run(conn, &[&asked.question]).await)
-            .await
-            .map(|mut runs| runs.pop().unwrap_or(Delivery::NotClaimable));
+        let alone = implicit_begin::transaction(&mut conn, async |conn| {
+            run(conn, &[&asked.question]).await
+        })
+        .await
+        .map(|mut runs| runs.pop().unwrap_or(Delivery::NotClaimable));
         let _ = asked.reply.send(alone);
     }
 }

@@ -49,7 +49,10 @@ pub async fn run(
     let in_hand = Arc::new(InHand::default());
     let ctx = Arc::new(JobContext {
         settings: settings.clone(),
-        shared_commits: SharedCommits::spawn(pool.clone(), in_flight(settings.db_pool_size)),
+        shared_commits: SharedCommits::spawn(
+            &settings.database_url,
+            in_flight(settings.db_pool_size),
+        ),
         db: pool,
         events: EventPublisher::new(conn.clone(), &settings.redis_namespace),
         products: ProductCache::new(conn.clone(), &settings.redis_namespace),

@@ -12,13 +12,14 @@
 //! is unfinished. [`MysqlManager::has_broken`] asks it when the connection comes back: such
 //! a connection is closed instead of returned, and the pool opens a fresh one. This costs
 //! nothing on a healthy checkout (no round trip), and holds at every call site by
-//! construction. Open transactions are already refused by diesel-async's own check.
+//! construction. Open transactions are already refused by diesel-async's own check, and
+//! those it does not know of (`implicit_begin`) by the watch's own mark.
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, PoolError, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures::FutureExt;
 
 use super::liveness;
@@ -31,15 +32,26 @@ pub const IDLE_TRANSACTION_TIMEOUT_SECS: u32 = 30;
 #[derive(Debug, Default)]
 pub struct StatementWatch {
     unfinished: u32,
+    /// A transaction diesel-async does not track (see `implicit_begin`) was opened and not
+    /// yet committed or rolled back.
+    transaction_open: bool,
 }
 
 impl StatementWatch {
-    /// Whether a statement was started on `conn` and its answer never read. A connection
-    /// without a watch (not made by this pool) is in doubt too.
+    /// Whether a statement was started on `conn` and its answer never read, or a transaction
+    /// opened outside diesel-async's tracking was left open. A connection without a watch
+    /// (not made by this pool) is in doubt too.
     pub fn left_unfinished(conn: &mut AsyncMysqlConnection) -> bool {
         conn.instrumentation()
             .downcast_ref::<StatementWatch>()
-            .is_none_or(|watch| watch.unfinished > 0)
+            .is_none_or(|watch| watch.unfinished > 0 || watch.transaction_open)
+    }
+
+    /// Marks a transaction diesel-async does not track as open or ended on `conn`.
+    pub(super) fn mark_transaction(conn: &mut AsyncMysqlConnection, open: bool) {
+        if let Some(watch) = conn.instrumentation().downcast_mut::<StatementWatch>() {
+            watch.transaction_open = open;
+        }
     }
 }
 
@@ -64,13 +76,32 @@ pub struct MysqlManager {
     inner: AsyncDieselConnectionManager<AsyncMysqlConnection>,
 }
 
+/// How a connection's statements are committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commits {
+    /// Each statement outside `transaction` commits on its own (the server's default).
+    EachStatement,
+    /// The session's `autocommit` is off: a transaction begins with the first statement and
+    /// lasts until a `COMMIT` or `ROLLBACK` (`implicit_begin`).
+    Explicit,
+}
+
 impl MysqlManager {
     pub fn new(database_url: &str) -> Self {
+        Self::with_commits(database_url, Commits::EachStatement)
+    }
+
+    pub fn with_commits(database_url: &str, commits: Commits) -> Self {
         let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
-        config.custom_setup = Box::new(|url| {
+        config.custom_setup = Box::new(move |url| {
             async move {
                 let mut conn = AsyncMysqlConnection::establish(url).await?;
                 end_transactions_left_idle(&mut conn).await;
+                if commits == Commits::Explicit {
+                    conn.batch_execute("SET SESSION autocommit = 0")
+                        .await
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                }
                 conn.set_instrumentation(StatementWatch::default());
                 Ok(conn)
             }

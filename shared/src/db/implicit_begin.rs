@@ -1,0 +1,43 @@
+//! Transactions without a `BEGIN`: on a connection whose session has `autocommit` off
+//! (`Commits::Explicit`), the first statement opens the transaction, so a transaction costs
+//! its statements and a `COMMIT`, one round trip fewer than diesel-async's `transaction`.
+//! The job pipeline's shared transactions run this way: each is a handful of statements,
+//! and each round trip wakes the worker and MariaDB once more.
+//!
+//! diesel-async does not know of these transactions, so its own check cannot keep a
+//! connection with one open out of the pool; the connection's `StatementWatch` carries a
+//! mark instead, set before the first statement and cleared only once the `COMMIT` or
+//! `ROLLBACK` has been answered. A future dropped in between leaves the mark, and the pool
+//! closes the connection (the server then rolls the transaction back) instead of lending it
+//! with the transaction open.
+//!
+//! The work must not call diesel-async's `transaction` on the connection: its `BEGIN` would
+//! commit what the work had written so far.
+
+use diesel_async::{AsyncMysqlConnection, SimpleAsyncConnection};
+
+use super::lending::StatementWatch;
+
+/// Runs `work` as one transaction on `conn`, a connection of a `Commits::Explicit` pool:
+/// commits if it succeeds, rolls back if it fails.
+pub async fn transaction<T, E, F>(conn: &mut AsyncMysqlConnection, work: F) -> Result<T, E>
+where
+    F: AsyncFnOnce(&mut AsyncMysqlConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    StatementWatch::mark_transaction(conn, true);
+    match work(&mut *conn).await {
+        Ok(value) => {
+            conn.batch_execute("COMMIT").await?;
+            StatementWatch::mark_transaction(conn, false);
+            Ok(value)
+        }
+        Err(e) => {
+            // A failed ROLLBACK leaves the mark: the pool closes the connection.
+            if conn.batch_execute("ROLLBACK").await.is_ok() {
+                StatementWatch::mark_transaction(conn, false);
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Transactions that begin with their first statement (`db::implicit_begin`), as the
+//! worker's shared job transactions run: they commit or roll back as a whole, send no
+//! `BEGIN`, and a connection whose transaction was dropped midway is never lent again.
+
+use diesel::QueryableByName;
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl, SimpleAsyncConnection};
+use dispatch_shared::db::{self, implicit_begin, Commits};
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Number {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+async fn numbers(conn: &mut AsyncMysqlConnection) -> Vec<i64> {
+    diesel::sql_query("SELECT CAST(n AS SIGNED) AS n FROM marks ORDER BY n")
+        .load::<Number>(conn)
+        .await
+        .expect("the marks")
+        .into_iter()
+        .map(|row| row.n)
+        .collect()
+}
+
+async fn single(conn: &mut AsyncMysqlConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Number>(conn).await.expect(sql).n
+}
+
+/// A test database with a table of numbers, and a connection that commits each statement.
+async fn database() -> (dispatch_tests::TestEnv, db::DbPool) {
+    let env = dispatch_tests::TestEnv::new();
+    db::migrate(&env.database_url).await.expect("test database");
+    let plain = db::build_pool(&env.database_url, 1);
+    let mut conn = plain.get().await.expect("a connection");
+    conn.batch_execute("CREATE TABLE marks (n INT PRIMARY KEY) ENGINE=InnoDB")
+        .await
+        .expect("the marks table");
+    drop(conn);
+    (env, plain)
+}
+
+#[tokio::test]
+async fn a_transaction_commits_or_rolls_back_as_a_whole_without_a_begin() {
+    let (env, plain) = database().await;
+    let pool = db::build_pool_with(&env.database_url, 1, Commits::Explicit);
+    let mut conn = pool.get().await.expect("a connection");
+
+    let committed: Result<(), diesel::result::Error> =
+        implicit_begin::transaction(&mut conn, async |conn| {
+            conn.batch_execute("INSERT INTO marks VALUES (1)").await?;
+            conn.batch_execute("INSERT INTO marks VALUES (2)").await
+        })
+        .await;
+    assert!(committed.is_ok(), "{committed:?}");
+    let failed: Result<(), diesel::result::Error> =
+        implicit_begin::transaction(&mut conn, async |conn| {
+            conn.batch_execute("INSERT INTO marks VALUES (3)").await?;
+            // A duplicate key: the whole transaction rolls back, 3 with it.
+            conn.batch_execute("INSERT INTO marks VALUES (1)").await
+        })
+        .await;
+    assert!(failed.is_err(), "the duplicate was taken");
+
+    assert_eq!(single(&mut conn, "SELECT CAST(@@in_transaction AS SIGNED) AS n").await, 0);
+    let begins = single(
+        &mut conn,
+        "SELECT CAST(VARIABLE_VALUE AS SIGNED) AS n FROM information_schema.SESSION_STATUS \
+         WHERE VARIABLE_NAME = 'COM_BEGIN'",
+    )
+    .await;
+    assert_eq!(begins, 0, "a transaction sent BEGIN");
+    drop(conn);
+    let mut other = plain.get().await.expect("a connection");
+    assert_eq!(numbers(&mut other).await, vec![1, 2]);
+}
+
+#[tokio::test]
+async fn a_transaction_dropped_midway_never_reaches_the_next_checkout() {
+    let (env, plain) = database().await;
+    // One connection, so every checkout would get the one the dropped transaction used.
+    let pool = db::build_pool_with(&env.database_url, 1, Commits::Explicit);
+    for round in 0..3_i64 {
+        let first = {
+            let mut conn = pool.get().await.expect("a connection");
+            let id = single(&mut conn, "SELECT CAST(CONNECTION_ID() AS SIGNED) AS n").await;
+            let stalled = implicit_begin::transaction(&mut conn, async |conn| {
+                conn.batch_execute(&format!("INSERT INTO marks VALUES ({})", 100 + round)).await?;
+                std::future::pending::<Result<(), diesel::result::Error>>().await
+            });
+            let dropped =
+                tokio::time::timeout(std::time::Duration::from_millis(100), stalled).await;
+            assert!(dropped.is_err(), "the stalled transaction ended");
+            id
+        };
+        let mut conn = pool.get().await.expect("a connection");
+        let next = single(&mut conn, "SELECT CAST(CONNECTION_ID() AS SIGNED) AS n").await;
+        assert_ne!(next, first, "round {round}: the connection was lent again");
+        assert_eq!(single(&mut conn, "SELECT CAST(@@in_transaction AS SIGNED) AS n").await, 0);
+        let mut other = plain.get().await.expect("a connection");
+        assert_eq!(numbers(&mut other).await, Vec::<i64>::new(), "round {round}");
+    }
+}
