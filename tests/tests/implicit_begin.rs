@@ -100,3 +100,30 @@ async fn a_transaction_dropped_midway_never_reaches_the_next_checkout() {
         assert_eq!(numbers(&mut other).await, Vec::<i64>::new(), "round {round}");
     }
 }
+
+#[tokio::test]
+async fn a_connection_whose_transaction_was_left_open_refuses_the_next() {
+    let (env, plain) = database().await;
+    let pool = db::build_pool_with(&env.database_url, 1, Commits::Explicit);
+    let mut conn = pool.get().await.expect("a connection");
+    let stalled = implicit_begin::transaction(&mut conn, async |conn| {
+        conn.batch_execute("INSERT INTO marks VALUES (1)").await?;
+        std::future::pending::<Result<(), diesel::result::Error>>().await
+    });
+    let dropped = tokio::time::timeout(std::time::Duration::from_millis(100), stalled).await;
+    assert!(dropped.is_err(), "the stalled transaction ended");
+
+    // Its statements would run inside the open transaction, and its COMMIT commit both.
+    let next: Result<(), diesel::result::Error> =
+        implicit_begin::transaction(&mut conn, async |conn| {
+            conn.batch_execute("INSERT INTO marks VALUES (2)").await
+        })
+        .await;
+    assert!(
+        matches!(next, Err(diesel::result::Error::BrokenTransactionManager)),
+        "the next transaction ran: {next:?}"
+    );
+    drop(conn);
+    let mut other = plain.get().await.expect("a connection");
+    assert_eq!(numbers(&mut other).await, Vec::<i64>::new());
+}

@@ -19,12 +19,18 @@ use diesel_async::{AsyncMysqlConnection, SimpleAsyncConnection};
 use super::lending::StatementWatch;
 
 /// Runs `work` as one transaction on `conn`, a connection of a `Commits::Explicit` pool:
-/// commits if it succeeds, rolls back if it fails.
+/// commits if it succeeds, rolls back if it fails. A connection with a transaction still
+/// open (an earlier one dropped midway or not rolled back) refuses with
+/// `BrokenTransactionManager`, as diesel-async's `transaction` does.
 pub async fn transaction<T, E, F>(conn: &mut AsyncMysqlConnection, work: F) -> Result<T, E>
 where
     F: AsyncFnOnce(&mut AsyncMysqlConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    // One whose ROLLBACK failed: its statements would join that transaction.
+    if StatementWatch::left_unfinished(conn) {
+        return Err(diesel::result::Error::BrokenTransactionManager.into());
+    }
     StatementWatch::mark_transaction(conn, true);
     match work(&mut *conn).await {
         Ok(value) => {
