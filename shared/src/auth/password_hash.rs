@@ -1,6 +1,5 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
-
-use tokio::sync::Semaphore;
 
 use super::argon2id;
 use crate::domain::Password;
@@ -10,19 +9,41 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// At most one hash per core at a time: more would only queue on the CPU while each holds its
-/// ~19 MiB block, so a burst costs latency instead of memory.
-fn permits() -> &'static Semaphore {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| Semaphore::new(cores()))
+/// Hashes handed to the pool and not yet finished, queued or running.
+static IN_HAND: AtomicUsize = AtomicUsize::new(0);
+
+/// One hash in hand, from its hand-over to the end of its job (or the job's unwinding).
+struct InHand;
+
+impl InHand {
+    fn take() -> Self {
+        IN_HAND.fetch_add(1, Ordering::SeqCst);
+        InHand
+    }
+}
+
+impl Drop for InHand {
+    fn drop(&mut self) {
+        // The last hash of a burst (none other queued or running) hands the blocks back
+        // once its answer is on its way, so an idle process holds none.
+        if IN_HAND.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if let Some(arena) = KeptArena::get() {
+                arena.give_back();
+            }
+        }
+    }
 }
 
 /// The hashing threads: one per core, at the lowest priority there is (`SCHED_IDLE`), so
 /// that any other thread that wakes (a request, the job pipeline's handoffs, a worker,
 /// MariaDB or Redis on the same machine) takes the core from a hash at once. Nice levels are
 /// not enough: the kernel lets a woken nice-0 thread wait out a nice-19 thread's slice.
-/// The price: while the cores are saturated by other work, hashes wait for it, and the
-/// semaphore above keeps their number and memory bounded meanwhile.
+/// The price: while the cores are saturated by other work, hashes wait for it.
+///
+/// At most one hash per core runs at a time, each holding its ~19 MiB block; the others wait
+/// in the pool's queue, in the order they came, holding only their input. A thread that
+/// finishes a hash takes the next one from the queue at once, without waiting for the
+/// requests' runtime to hand it over.
 ///
 /// They allocate from the kept arena, so a run of hashes reuses its blocks instead of
 /// having the kernel map and zero 19 MiB for each.
@@ -66,20 +87,17 @@ fn run_this_thread_only_when_idle() {}
 async fn on_hashing_thread<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, PasswordHashError> + Send + 'static,
 ) -> Result<T, PasswordHashError> {
-    let _permit = permits().acquire().await.map_err(|e| PasswordHashError::Join(e.to_string()))?;
+    let pool = hashing_pool()?;
     let (done, outcome) = tokio::sync::oneshot::channel();
-    hashing_pool()?.spawn(move || {
-        let outcome = work();
-        // The last hash of a burst (no other permit taken, nobody waiting for one) hands
-        // the blocks back once its answer is on its way, so an idle process holds none.
-        let last_of_burst = permits().available_permits() + 1 >= cores();
-        // The receiver is gone only if the request was dropped; nothing to tell then.
-        let _ = done.send(outcome);
-        if last_of_burst {
-            if let Some(arena) = KeptArena::get() {
-                arena.give_back();
-            }
+    let in_hand = InHand::take();
+    pool.spawn(move || {
+        // A request that went away while its hash waited (a client that hung up, a timeout)
+        // costs no hash.
+        if !done.is_closed() {
+            // The receiver is gone only if the request was dropped; nothing to tell then.
+            let _ = done.send(work());
         }
+        drop(in_hand);
     });
     outcome.await.map_err(|e| PasswordHashError::Join(e.to_string()))?
 }
@@ -133,6 +151,65 @@ mod tests {
         assert!(verify_password("correct horse battery".into(), Some(hash.clone())).await.unwrap());
         assert!(!verify_password("wrong".into(), Some(hash)).await.unwrap());
         assert!(!verify_password("anything".into(), None).await.unwrap());
+    }
+
+    /// Signals when dropped: the job that held it is over, whether its work ran or not.
+    struct Consumed(tokio::sync::mpsc::UnboundedSender<()>);
+
+    impl Drop for Consumed {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hash_whose_request_went_away_before_its_turn_never_runs() {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::{Arc, Mutex};
+        use std::time::Duration;
+
+        // Every hashing thread held until released.
+        let (started, mut holding) = tokio::sync::mpsc::unbounded_channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        let holders: Vec<_> = (0..cores())
+            .map(|_| {
+                let started = started.clone();
+                let released = released.clone();
+                tokio::spawn(on_hashing_thread(move || {
+                    let _ = started.send(());
+                    let _ = released.lock().map(|r| r.recv());
+                    Ok(())
+                }))
+            })
+            .collect();
+        for _ in 0..cores() {
+            holding.recv().await.expect("a holder started");
+        }
+
+        let ran = Arc::new(AtomicBool::new(false));
+        let (consumed, mut over) = tokio::sync::mpsc::unbounded_channel();
+        let waiting = {
+            let ran = ran.clone();
+            let consumed = Consumed(consumed);
+            on_hashing_thread(move || {
+                let _held = &consumed;
+                ran.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+        };
+        // The request goes away while its hash waits for a thread.
+        assert!(tokio::time::timeout(Duration::from_millis(50), waiting).await.is_err());
+        for _ in 0..cores() {
+            release.send(()).expect("a holder waits");
+        }
+        for holder in holders {
+            holder.await.expect("the holder's task").expect("the holder's job");
+        }
+        tokio::time::timeout(Duration::from_secs(10), over.recv())
+            .await
+            .expect("the dropped request's job came off the queue");
+        assert!(!ran.load(Ordering::SeqCst), "the hash of a request that went away ran");
     }
 
     #[cfg(target_os = "linux")]
