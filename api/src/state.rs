@@ -2,10 +2,11 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use anyhow::Context;
+use dispatch_core::reads::in_flight;
 use dispatch_core::services::{Clients, Services};
 use dispatch_core::tasks::stream::TaskHub;
 use dispatch_shared::config::Settings;
-use dispatch_shared::db::{self, DbPool};
+use dispatch_shared::db::{self, DbPool, Session};
 use dispatch_shared::{events, redis_conn};
 
 use crate::schemas::task_stream_message;
@@ -32,13 +33,20 @@ impl Deref for AppState {
 impl AppState {
     pub async fn build(settings: Arc<Settings>) -> anyhow::Result<Arc<Self>> {
         let db = db::build_pool(&settings.database_url, settings.db_pool_size);
+        // A registration's job row goes in one at a time per hash that finishes: one
+        // connection per core serves them.
+        let admissions = db::build_pool_with(
+            &settings.database_url,
+            in_flight(settings.db_pool_size) as u32,
+            Session::READ_COMMITTED,
+        );
         let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
         let redis = redis_conn::connect_lazy(&client).context("REDIS_URL")?;
         let job_followers = events::JobFollowers::default();
         let events =
             events::spawn_subscriber(client, &settings.redis_namespace, job_followers.clone());
         let task_streams = TaskHub::spawn(&events, task_stream_message);
-        let clients = Clients { db: db.clone(), redis, events, job_followers };
+        let clients = Clients { db: db.clone(), admissions, redis, events, job_followers };
         Ok(Arc::new(Self {
             services: Services::new(&settings, &clients),
             settings,

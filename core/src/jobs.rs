@@ -9,7 +9,7 @@ use dispatch_shared::events::{FollowedJob, Heard, JobFollowers};
 use dispatch_shared::jobs::{error_codes, JobKind, JobQueues, JobStatus};
 pub use dispatch_shared::models::JobView;
 use dispatch_shared::models::{JobRow, NewJob};
-use dispatch_shared::repo::jobs;
+use dispatch_shared::repo::jobs::{self, Unless};
 use uuid::Uuid;
 
 use crate::listing::{Listed, Window};
@@ -68,6 +68,20 @@ pub enum Followed<T> {
     Finished(T),
 }
 
+/// A queued row for a job of `kind`, with the id `id` when the request names one.
+fn new_row(
+    kind: JobKind,
+    owner: Option<Uuid>,
+    payload: Option<String>,
+    id: Option<Uuid>,
+) -> NewJob {
+    let mut job = jobs::new_job(kind, owner, payload, crate::correlation::current());
+    if let Some(id) = id {
+        job.id = Id(id);
+    }
+    job
+}
+
 /// The job if `caller` may see it: their own, any for admins, and ownerless ones (whose id
 /// is the capability) for anyone.
 fn visible_to(job: &JobRow, caller: Option<&Caller>) -> bool {
@@ -84,17 +98,28 @@ enum Stored {
     Before,
 }
 
+/// What became of a job enqueued on a condition (`Jobs::enqueue_and_await_unless`).
+#[derive(Debug)]
+pub enum Admission {
+    /// Its row is stored: its id, and its view if it succeeded within the wait.
+    Stored { job: Uuid, done: Option<JobView> },
+    /// What the condition names exists; nothing was stored.
+    Refused,
+}
+
 #[derive(Clone)]
 pub struct Jobs {
     db: DbPool,
+    /// Sessions that read committed rows without locking them: the conditional inserts.
+    admissions: DbPool,
     queues: JobQueues,
     /// Every instance's and worker's job events, as this process hears them.
     followers: JobFollowers,
 }
 
 impl Jobs {
-    pub fn new(db: DbPool, queues: JobQueues, followers: JobFollowers) -> Self {
-        Self { db, queues, followers }
+    pub fn new(db: DbPool, admissions: DbPool, queues: JobQueues, followers: JobFollowers) -> Self {
+        Self { db, admissions, queues, followers }
     }
 
     /// Writes the row (the durable record), then wakes a worker through Redis. If Redis is
@@ -124,19 +149,56 @@ impl Jobs {
         wait: Option<Duration>,
         id: Option<Uuid>,
     ) -> Result<(Uuid, Option<JobView>), JobError> {
-        let mut job = jobs::new_job(kind, owner, payload, crate::correlation::current());
-        if let Some(id) = id {
-            job.id = Id(id);
-        }
-        let id = job.id.0;
-        let Some(wait) = wait else {
-            self.store_and_wake(kind, &job).await?;
-            return Ok((id, None));
+        let job = new_row(kind, owner, payload, id);
+        let watch = self.watch_if_waiting(&job, wait);
+        let stored = self.store_and_wake(kind, &job).await?;
+        Ok((job.id.0, self.follow(watch, stored).await?))
+    }
+
+    /// `enqueue_and_await`, storing the job only if what `unless` names does not exist when
+    /// the row is inserted: the check and the insert are one statement.
+    pub async fn enqueue_and_await_unless(
+        &self,
+        kind: JobKind,
+        owner: Option<Uuid>,
+        payload: Option<String>,
+        wait: Option<Duration>,
+        id: Option<Uuid>,
+        unless: Unless<'_>,
+    ) -> Result<Admission, JobError> {
+        let job = new_row(kind, owner, payload, id);
+        let watch = self.watch_if_waiting(&job, wait);
+        let inserted = {
+            let mut conn = self.admissions.get().await?;
+            jobs::insert_unless(&mut conn, &job, unless).await
         };
-        let watch = JobWatch::new(self, id).starting_from(job.view());
-        match self.store_and_wake(kind, &job).await? {
-            Stored::Now => Ok((id, self.await_success_of(watch, wait).await?)),
-            Stored::Before => Ok((id, None)),
+        if let Ok(false) = inserted {
+            return Ok(Admission::Refused);
+        }
+        let stored = self.wake_once_stored(kind, &job, inserted.map(|_| ())).await?;
+        Ok(Admission::Stored { job: job.id.0, done: self.follow(watch, stored).await? })
+    }
+
+    /// With a `wait`, a watch on `job` from before its insert, starting from the row as
+    /// inserted: a job that succeeds costs its follower no read of the row.
+    fn watch_if_waiting(
+        &self,
+        job: &NewJob,
+        wait: Option<Duration>,
+    ) -> Option<(JobWatch<'_>, Duration)> {
+        wait.map(|wait| (JobWatch::new(self, job.id.0).starting_from(job.view()), wait))
+    }
+
+    /// The job's view once it has succeeded within the watch's wait. A job an earlier
+    /// request stored is answered as it is, not followed.
+    async fn follow(
+        &self,
+        watch: Option<(JobWatch<'_>, Duration)>,
+        stored: Stored,
+    ) -> Result<Option<JobView>, JobError> {
+        match (watch, stored) {
+            (Some((watch, wait)), Stored::Now) => self.await_success_of(watch, wait).await,
+            _ => Ok(None),
         }
     }
 
@@ -145,6 +207,16 @@ impl Jobs {
             let mut conn = self.db.get().await?;
             jobs::insert(&mut conn, job).await
         };
+        self.wake_once_stored(kind, job, inserted).await
+    }
+
+    /// Wakes a worker for `job` once its insert has stored it, or found it stored.
+    async fn wake_once_stored(
+        &self,
+        kind: JobKind,
+        job: &NewJob,
+        inserted: diesel::QueryResult<()>,
+    ) -> Result<Stored, Failure> {
         let stored = match inserted {
             Ok(()) => Stored::Now,
             // The id is the only unique key: a repeat of the request that stored it. Waking

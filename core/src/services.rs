@@ -33,9 +33,13 @@ use crate::tasks::reads::{TaskPages, TaskReads};
 use crate::tasks::writes::TaskInserts;
 use crate::tasks::Tasks;
 
-/// The clients every service draws from: one pool, one Redis connection, one event bus.
+/// The clients every service draws from: one pool (and a small one for conditional
+/// inserts), one Redis connection, one event bus.
 pub struct Clients {
     pub db: DbPool,
+    /// Sessions that read committed rows without locking them (`Session::READ_COMMITTED`),
+    /// for inserts that depend on what another table holds: a registration's job.
+    pub admissions: DbPool,
     pub redis: ConnectionManager,
     /// Events from every instance and worker, as this process hears them, but the jobs'.
     pub events: broadcast::Sender<Event>,
@@ -63,7 +67,7 @@ pub struct Services {
 
 impl Services {
     pub fn new(settings: &Arc<Settings>, clients: &Clients) -> Self {
-        let Clients { db, redis, events, job_followers } = clients;
+        let Clients { db, admissions, redis, events, job_followers } = clients;
         let namespace = settings.redis_namespace.as_str();
         let limit = settings.daily_task_limit;
         let publisher = EventPublisher::new(redis.clone(), namespace);
@@ -73,8 +77,12 @@ impl Services {
             UserCache::new(settings.user_cache_ttl, events, db.clone(), settings.db_pool_size);
         let tokens =
             TokenService::new(&settings.jwt_secret, settings.access_ttl, settings.refresh_ttl);
-        let jobs =
-            Jobs::new(db.clone(), JobQueues::new(redis.clone(), namespace), job_followers.clone());
+        let jobs = Jobs::new(
+            db.clone(),
+            admissions.clone(),
+            JobQueues::new(redis.clone(), namespace),
+            job_followers.clone(),
+        );
         let sessions = Sessions::new(
             db.clone(),
             tokens,

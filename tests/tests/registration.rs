@@ -1,6 +1,9 @@
 use std::collections::HashSet;
 
-use dispatch_tests::TestApp;
+use std::time::Duration;
+
+use diesel_async::SimpleAsyncConnection;
+use dispatch_tests::{wait_until, TestApp};
 use futures::future::join_all;
 use serde_json::{json, Value};
 
@@ -152,6 +155,7 @@ async fn invalid_registrations_get_field_errors_and_create_nothing() {
 async fn taken_username_or_email_is_refused_at_once_with_409() {
     let app = TestApp::spawn().await;
     app.register("taken_name", "password-123").await;
+    let jobs_before = app.env.count_rows("jobs").await;
     let cases = [
         (("Taken_Name", "other@example.com"), "username"),
         (("someone_else", "TAKEN_NAME@example.com"), "email"),
@@ -168,6 +172,45 @@ async fn taken_username_or_email_is_refused_at_once_with_409() {
         assert!(problem["type"].as_str().unwrap().ends_with(&format!("{field}-taken")));
         assert!(problem["errors"][field].is_array(), "{problem}");
     }
+    assert_eq!(
+        app.env.count_rows("jobs").await,
+        jobs_before,
+        "a refused registration stores no job"
+    );
+}
+
+/// The check that no account holds the name is part of the job's insert, and reads
+/// committed rows without locking them. Under `REPEATABLE READ` it would lock the gap in the
+/// users' index where the name would go until the insert commits, and hold up a worker
+/// inserting another user into that gap meanwhile.
+#[tokio::test]
+async fn the_check_inside_a_registration_insert_locks_no_user_rows() {
+    let app = TestApp::spawn_without_worker().await;
+    // Every job insert waits while this transaction holds the whole job table.
+    let mut jobs_held = app.env.connection().await;
+    jobs_held.batch_execute("BEGIN; SELECT COUNT(*) FROM jobs FOR UPDATE").await.unwrap();
+    let registration = tokio::spawn({
+        let request = app.client.post(app.url("/api/v1/auth/register/")).json(
+            &json!({"username": "gap_a", "email": "gap_a@example.com", "password": "gap-pass-1"}),
+        );
+        async move { request.send().await.map(|r| r.status().as_u16()) }
+    });
+    wait_until(Duration::from_secs(10), "the registration's insert to wait", || async {
+        (app.env.statements_running("INSERT INTO jobs").await == 1).then_some(())
+    })
+    .await;
+    // Its check has run: another account goes into the same gaps of both indexes.
+    let mut inserter = app.env.connection().await;
+    let beside = inserter
+        .batch_execute(
+            "SET SESSION innodb_lock_wait_timeout = 5; \
+             INSERT INTO users (id, username, email, password_hash, date_joined, last_updated) \
+             VALUES (UUID(), 'gap_b', 'gap_b@example.com', 'not-a-hash', NOW(6), NOW(6))",
+        )
+        .await;
+    jobs_held.batch_execute("ROLLBACK").await.unwrap();
+    assert!(beside.is_ok(), "the insert beside the name waited for its lock: {beside:?}");
+    assert_eq!(registration.await.unwrap().unwrap(), 202);
 }
 
 #[tokio::test]

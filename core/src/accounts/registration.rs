@@ -13,6 +13,7 @@ use dispatch_shared::domain::{Email, Password, PersonName, Username, ValidationE
 use dispatch_shared::jobs::register_user::{FirstSession, RegisterUserPayload};
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, JobView, NewUser, UserRow, UserView};
+use dispatch_shared::repo::jobs::Unless;
 use dispatch_shared::repo::refresh_tokens::{self, RefreshTokenRow};
 use dispatch_shared::repo::users;
 use uuid::Uuid;
@@ -20,7 +21,7 @@ use uuid::Uuid;
 use super::sessions::{Session, Sessions};
 use super::throttle::RateLimit;
 use super::{AccountError, Taken};
-use crate::jobs::{Followed, Jobs};
+use crate::jobs::{Admission, Followed, Jobs};
 use crate::Failure;
 
 pub struct Registration {
@@ -56,6 +57,10 @@ impl Registration {
     }
 }
 
+/// How many times a registration is stored on the condition that no account holds its
+/// names, when each refusal's holder is gone by the time it is looked up.
+const ADMISSION_ATTEMPTS: usize = 3;
+
 /// A registration as its client sees it: the job to follow, or the new user signed in.
 pub type Registered = Followed<Box<Session>>;
 
@@ -79,12 +84,14 @@ impl Registrations {
         Self { db, jobs, sessions, rate_limit, per_minute }
     }
 
-    /// Checks uniqueness now (the common case is refused at once), hashes off the runtime,
-    /// and enqueues the insert; the worker's unique keys settle races between concurrent
-    /// requests. Each client address has its registrations per minute. With `wait`, follows
-    /// the job for that long and signs the new user in if it has succeeded. `job` is the id
-    /// the job takes when every repeat of the request names the same one: a repeat whose
-    /// job is stored already is answered with it, whatever became of it since.
+    /// Hashes off the runtime, then stores the job in one statement with the check that no
+    /// account holds the username or email, so a taken one is refused at once and nothing is
+    /// stored; the worker's unique keys settle races between concurrent requests. Each
+    /// client address has its registrations per minute, which bounds the hashes spent on
+    /// refusals as it bounds those spent on new names. With `wait`, follows the job for that
+    /// long and signs the new user in if it has succeeded. `job` is the id the job takes
+    /// when every repeat of the request names the same one: a repeat whose job is stored
+    /// already is answered with it, whatever became of it since.
     pub async fn register(
         &self,
         registration: Registration,
@@ -100,21 +107,8 @@ impl Registrations {
                 return Ok(Registered::Accepted { job: id });
             }
         }
-        {
-            let mut conn = self.db.get().await?;
-            let (username, email) = users::taken(
-                &mut conn,
-                registration.username.as_str(),
-                registration.email.as_str(),
-                None,
-            )
-            .await?;
-            if let Some(taken) = Taken::of(username, email) {
-                return Err(taken.into());
-            }
-        }
-        let password_hash =
-            hash_password(registration.password).await.map_err(Failure::internal)?;
+        let Registration { username, email, password, first_name, last_name } = registration;
+        let password_hash = hash_password(password).await.map_err(Failure::internal)?;
         // A request that waits signs the user in if the job finishes in time; its session
         // is written by the job, with the user.
         let first_session = match wait {
@@ -123,24 +117,54 @@ impl Registrations {
         };
         let payload = RegisterUserPayload {
             user_id: Uuid::new_v4(),
-            username: registration.username.as_str().to_owned(),
-            email: registration.email.as_str().to_owned(),
-            first_name: registration.first_name.as_str().to_owned(),
-            last_name: registration.last_name.as_str().to_owned(),
+            username: username.as_str().to_owned(),
+            email: email.as_str().to_owned(),
+            first_name: first_name.as_str().to_owned(),
+            last_name: last_name.as_str().to_owned(),
             password_hash,
             first_session,
         };
         let payload = serde_json::to_string(&payload).map_err(Failure::internal)?;
-        let (enqueued, done) = self
-            .jobs
-            .enqueue_and_await(JobKind::RegisterUser, None, Some(payload), wait, job)
-            .await?;
-        match (done, first_session) {
-            (Some(done), Some(session)) => {
-                Ok(Registered::Finished(Box::new(self.sign_in(done, &session)?)))
+        let unless = Unless::UserHolds { username: username.as_str(), email: email.as_str() };
+        for _ in 0..ADMISSION_ATTEMPTS {
+            let admission = self
+                .jobs
+                .enqueue_and_await_unless(
+                    JobKind::RegisterUser,
+                    None,
+                    Some(payload.clone()),
+                    wait,
+                    job,
+                    unless,
+                )
+                .await?;
+            match admission {
+                Admission::Stored { job, done } => {
+                    return match (done, first_session) {
+                        (Some(done), Some(session)) => {
+                            Ok(Registered::Finished(Box::new(self.sign_in(done, &session)?)))
+                        }
+                        _ => Ok(Registered::Accepted { job }),
+                    };
+                }
+                Admission::Refused => {
+                    if let Some(taken) = self.taken(&username, &email).await? {
+                        return Err(taken.into());
+                    }
+                    // The account that held it went away since: try again.
+                }
             }
-            _ => Ok(Registered::Accepted { job: enqueued }),
         }
+        // Held and given up again at every attempt: a name someone is contending for.
+        Err(Taken { username: true, email: false }.into())
+    }
+
+    /// Which of the two another account holds now.
+    async fn taken(&self, username: &Username, email: &Email) -> Result<Option<Taken>, Failure> {
+        let mut conn = self.db.get().await?;
+        let (username, email) =
+            users::taken(&mut conn, username.as_str(), email.as_str(), None).await?;
+        Ok(Taken::of(username, email))
     }
 
     /// The new user's first session: the user the job's result describes, and tokens for the

@@ -86,19 +86,50 @@ pub enum Commits {
     Explicit,
 }
 
+/// What a statement sees of other transactions' rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// The server's default, `REPEATABLE READ`. The rows an `INSERT … SELECT` reads are
+    /// locked (shared, with the gaps beside them) until it commits.
+    RepeatableRead,
+    /// `READ COMMITTED`: every statement reads the rows committed when it starts, without
+    /// locking them, also the rows an `INSERT … SELECT` reads.
+    ReadCommitted,
+}
+
+/// How a pool's sessions are set up when they open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub commits: Commits,
+    pub isolation: Isolation,
+}
+
+impl Session {
+    /// The server's defaults.
+    pub const DEFAULT: Self =
+        Self { commits: Commits::EachStatement, isolation: Isolation::RepeatableRead };
+    /// Transactions without `BEGIN` (`implicit_begin`).
+    pub const EXPLICIT_COMMITS: Self =
+        Self { commits: Commits::Explicit, isolation: Isolation::RepeatableRead };
+    /// Statements that commit on their own and read without locking: an insert that
+    /// depends on what another table holds, without holding that table's writers up.
+    pub const READ_COMMITTED: Self =
+        Self { commits: Commits::EachStatement, isolation: Isolation::ReadCommitted };
+}
+
 impl MysqlManager {
     pub fn new(database_url: &str) -> Self {
-        Self::with_commits(database_url, Commits::EachStatement)
+        Self::with_session(database_url, Session::DEFAULT)
     }
 
-    pub fn with_commits(database_url: &str, commits: Commits) -> Self {
+    pub fn with_session(database_url: &str, session: Session) -> Self {
         let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
         config.custom_setup = Box::new(move |url| {
             async move {
                 let mut conn = AsyncMysqlConnection::establish(url).await?;
                 end_transactions_left_idle(&mut conn).await;
-                if commits == Commits::Explicit {
-                    conn.batch_execute("SET SESSION autocommit = 0")
+                for set in session.setup() {
+                    conn.batch_execute(set)
                         .await
                         .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 }
@@ -135,6 +166,23 @@ impl bb8::ManageConnection for MysqlManager {
 
     fn has_broken(&self, conn: &mut Self::Connection) -> bool {
         self.inner.has_broken(conn) || StatementWatch::left_unfinished(conn)
+    }
+}
+
+impl Session {
+    /// The statements that set the session up where it differs from the server's defaults.
+    fn setup(self) -> impl Iterator<Item = &'static str> {
+        let commits = match self.commits {
+            Commits::EachStatement => None,
+            Commits::Explicit => Some("SET SESSION autocommit = 0"),
+        };
+        let isolation = match self.isolation {
+            Isolation::RepeatableRead => None,
+            Isolation::ReadCommitted => {
+                Some("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            }
+        };
+        commits.into_iter().chain(isolation)
     }
 }
 

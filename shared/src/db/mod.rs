@@ -14,7 +14,7 @@ use diesel_async::pooled_connection::bb8::RunError;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-pub use lending::{Commits, MysqlManager, IDLE_TRANSACTION_TIMEOUT_SECS};
+pub use lending::{Commits, Isolation, MysqlManager, Session, IDLE_TRANSACTION_TIMEOUT_SECS};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
@@ -51,17 +51,17 @@ impl From<diesel::ConnectionError> for DbError {
 /// verified on checkout only while the database is suspect (see `liveness`), and never lent
 /// again after a statement on them was left unfinished (see `lending`).
 pub fn build_pool(database_url: &str, max_size: u32) -> DbPool {
-    build_pool_with(database_url, max_size, Commits::EachStatement)
+    build_pool_with(database_url, max_size, Session::DEFAULT)
 }
 
-/// `build_pool`, with the sessions' commits as `commits` says.
-pub fn build_pool_with(database_url: &str, max_size: u32, commits: Commits) -> DbPool {
+/// `build_pool`, with its sessions set up as `session` says.
+pub fn build_pool_with(database_url: &str, max_size: u32, session: Session) -> DbPool {
     bb8::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(3))
         .idle_timeout(Some(Duration::from_secs(300)))
-        .build_unchecked(MysqlManager::with_commits(database_url, commits))
+        .build_unchecked(MysqlManager::with_session(database_url, session))
 }
 
 /// Splits `mysql://user@host:port/name?opts` into the server URL and the database name.

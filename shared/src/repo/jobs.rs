@@ -2,6 +2,7 @@ use crate::db::id::Id;
 use std::time::Duration;
 
 use diesel::prelude::*;
+use diesel::sql_types::{Datetime, Integer, Nullable, Text, Unsigned};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
@@ -44,6 +45,46 @@ pub fn new_job(
 
 pub async fn insert(conn: &mut Conn, job: &NewJob) -> QueryResult<()> {
     insert_row(conn, dsl::jobs, job).await
+}
+
+/// What must not exist for a job row to be stored (`insert_unless`).
+#[derive(Debug, Clone, Copy)]
+pub enum Unless<'a> {
+    /// A user holds this username or this email: a registration's job.
+    UserHolds { username: &'a str, email: &'a str },
+}
+
+/// Stores `job` unless what `unless` names exists, in one statement: whether it was stored.
+/// The check reads the rows committed when the statement starts, as a read of its own
+/// would, on a connection whose session reads committed rows (`Session::READ_COMMITTED`);
+/// under `REPEATABLE READ` it would lock the index gaps it looked at until its commit, and
+/// hold up the workers inserting users beside them.
+pub async fn insert_unless(conn: &mut Conn, job: &NewJob, unless: Unless<'_>) -> QueryResult<bool> {
+    let Unless::UserHolds { username, email } = unless;
+    let stored = keep_prepared(
+        diesel::sql_query(
+            "INSERT INTO jobs (id, kind, status, attempts, owner_id, payload, created_at, \
+             updated_at, enqueued_at, request_id) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL \
+             WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = ?) \
+             AND NOT EXISTS (SELECT 1 FROM users WHERE email = ?)",
+        )
+        .bind::<Text, _>(&job.id)
+        .bind::<Text, _>(&job.kind)
+        .bind::<Text, _>(&job.status)
+        .bind::<Unsigned<Integer>, _>(job.attempts)
+        .bind::<Nullable<Text>, _>(job.owner_id.as_ref())
+        .bind::<Nullable<Text>, _>(job.payload.as_deref())
+        .bind::<Datetime, _>(job.created_at)
+        .bind::<Datetime, _>(job.updated_at)
+        .bind::<Datetime, _>(job.enqueued_at)
+        .bind::<Nullable<Text>, _>(job.request_id.as_deref())
+        .bind::<Text, _>(username)
+        .bind::<Text, _>(email),
+    )
+    .execute(conn)
+    .await?;
+    Ok(stored == 1)
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<JobRow>> {
