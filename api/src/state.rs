@@ -6,7 +6,7 @@ use dispatch_core::reads::in_flight;
 use dispatch_core::services::{Clients, Services};
 use dispatch_core::tasks::stream::TaskHub;
 use dispatch_shared::config::Settings;
-use dispatch_shared::db::{self, DbPool, Session};
+use dispatch_shared::db::{self, DbPool, SessionSettings};
 use dispatch_shared::{events, redis_conn};
 
 use crate::schemas::task_stream_message;
@@ -38,7 +38,7 @@ impl AppState {
         let admissions = db::build_pool_with(
             &settings.database_url,
             in_flight(settings.db_pool_size) as u32,
-            Session::READ_COMMITTED,
+            SessionSettings::READ_COMMITTED,
         );
         let client = redis::Client::open(settings.redis_url.as_str()).context("REDIS_URL")?;
         let redis = redis_conn::connect_lazy(&client).context("REDIS_URL")?;

@@ -37,7 +37,7 @@ use crate::tasks::Tasks;
 /// inserts), one Redis connection, one event bus.
 pub struct Clients {
     pub db: DbPool,
-    /// Sessions that read committed rows without locking them (`Session::READ_COMMITTED`),
+    /// Sessions that read committed rows without locking them (`SessionSettings::READ_COMMITTED`),
     /// for inserts that depend on what another table holds: a registration's job.
     pub admissions: DbPool,
     pub redis: ConnectionManager,

@@ -4,7 +4,7 @@
 
 use diesel::QueryableByName;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl, SimpleAsyncConnection};
-use dispatch_shared::db::{self, implicit_begin, Session};
+use dispatch_shared::db::{self, implicit_begin, SessionSettings};
 
 #[derive(QueryableByName, Debug, PartialEq)]
 struct Number {
@@ -42,7 +42,7 @@ async fn database() -> (dispatch_tests::TestEnv, db::DbPool) {
 #[tokio::test]
 async fn a_transaction_commits_or_rolls_back_as_a_whole_without_a_begin() {
     let (env, plain) = database().await;
-    let pool = db::build_pool_with(&env.database_url, 1, Session::EXPLICIT_COMMITS);
+    let pool = db::build_pool_with(&env.database_url, 1, SessionSettings::EXPLICIT_COMMITS);
     let mut conn = pool.get().await.expect("a connection");
 
     let committed: Result<(), diesel::result::Error> =
@@ -78,7 +78,7 @@ async fn a_transaction_commits_or_rolls_back_as_a_whole_without_a_begin() {
 async fn a_transaction_dropped_midway_never_reaches_the_next_checkout() {
     let (env, plain) = database().await;
     // One connection, so every checkout would get the one the dropped transaction used.
-    let pool = db::build_pool_with(&env.database_url, 1, Session::EXPLICIT_COMMITS);
+    let pool = db::build_pool_with(&env.database_url, 1, SessionSettings::EXPLICIT_COMMITS);
     for round in 0..3_i64 {
         let first = {
             let mut conn = pool.get().await.expect("a connection");
@@ -104,7 +104,7 @@ async fn a_transaction_dropped_midway_never_reaches_the_next_checkout() {
 #[tokio::test]
 async fn a_connection_whose_transaction_was_left_open_refuses_the_next() {
     let (env, plain) = database().await;
-    let pool = db::build_pool_with(&env.database_url, 1, Session::EXPLICIT_COMMITS);
+    let pool = db::build_pool_with(&env.database_url, 1, SessionSettings::EXPLICIT_COMMITS);
     let mut conn = pool.get().await.expect("a connection");
     let stalled = implicit_begin::transaction(&mut conn, async |conn| {
         conn.batch_execute("INSERT INTO marks VALUES (1)").await?;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use diesel_async::AsyncMysqlConnection;
 use dispatch_core::batching::{next_batch, Asked, Batcher};
-use dispatch_shared::db::{self, implicit_begin, DbPool, Session};
+use dispatch_shared::db::{self, implicit_begin, DbPool, SessionSettings};
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, JobRow};
 use dispatch_shared::repo::jobs;
@@ -83,7 +83,8 @@ impl SharedCommits {
     /// Runs at most `in_flight` transactions at once, each on a connection of its own to
     /// `database_url` (a pool whose sessions commit explicitly).
     pub fn spawn(database_url: &str, in_flight: usize) -> Self {
-        let db = db::build_pool_with(database_url, in_flight as u32, Session::EXPLICIT_COMMITS);
+        let db =
+            db::build_pool_with(database_url, in_flight as u32, SessionSettings::EXPLICIT_COMMITS);
         Self { queue: Batcher::spawn("one-transaction job runner".into(), db, in_flight, dispatch) }
     }
 

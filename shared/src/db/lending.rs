@@ -99,12 +99,12 @@ pub enum Isolation {
 
 /// How a pool's sessions are set up when they open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Session {
+pub struct SessionSettings {
     pub commits: Commits,
     pub isolation: Isolation,
 }
 
-impl Session {
+impl SessionSettings {
     /// The server's defaults.
     pub const DEFAULT: Self =
         Self { commits: Commits::EachStatement, isolation: Isolation::RepeatableRead };
@@ -119,10 +119,10 @@ impl Session {
 
 impl MysqlManager {
     pub fn new(database_url: &str) -> Self {
-        Self::with_session(database_url, Session::DEFAULT)
+        Self::with_session(database_url, SessionSettings::DEFAULT)
     }
 
-    pub fn with_session(database_url: &str, session: Session) -> Self {
+    pub fn with_session(database_url: &str, session: SessionSettings) -> Self {
         let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
         config.custom_setup = Box::new(move |url| {
             async move {
@@ -169,7 +169,7 @@ impl bb8::ManageConnection for MysqlManager {
     }
 }
 
-impl Session {
+impl SessionSettings {
     /// The statements that set the session up where it differs from the server's defaults.
     fn setup(self) -> impl Iterator<Item = &'static str> {
         let commits = match self.commits {

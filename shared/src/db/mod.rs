@@ -14,7 +14,9 @@ use diesel_async::pooled_connection::bb8::RunError;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-pub use lending::{Commits, Isolation, MysqlManager, Session, IDLE_TRANSACTION_TIMEOUT_SECS};
+pub use lending::{
+    Commits, Isolation, MysqlManager, SessionSettings, IDLE_TRANSACTION_TIMEOUT_SECS,
+};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
@@ -51,11 +53,11 @@ impl From<diesel::ConnectionError> for DbError {
 /// verified on checkout only while the database is suspect (see `liveness`), and never lent
 /// again after a statement on them was left unfinished (see `lending`).
 pub fn build_pool(database_url: &str, max_size: u32) -> DbPool {
-    build_pool_with(database_url, max_size, Session::DEFAULT)
+    build_pool_with(database_url, max_size, SessionSettings::DEFAULT)
 }
 
 /// `build_pool`, with its sessions set up as `session` says.
-pub fn build_pool_with(database_url: &str, max_size: u32, session: Session) -> DbPool {
+pub fn build_pool_with(database_url: &str, max_size: u32, session: SessionSettings) -> DbPool {
     bb8::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))

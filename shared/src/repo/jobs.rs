@@ -56,7 +56,7 @@ pub enum Unless<'a> {
 
 /// Stores `job` unless what `unless` names exists, in one statement: whether it was stored.
 /// The check reads the rows committed when the statement starts, as a read of its own
-/// would, on a connection whose session reads committed rows (`Session::READ_COMMITTED`);
+/// would, on a connection whose session reads committed rows (`SessionSettings::READ_COMMITTED`);
 /// under `REPEATABLE READ` it would lock the index gaps it looked at until its commit, and
 /// hold up the workers inserting users beside them.
 pub async fn insert_unless(conn: &mut Conn, job: &NewJob, unless: Unless<'_>) -> QueryResult<bool> {
