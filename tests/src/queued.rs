@@ -3,7 +3,7 @@
 
 use dispatch_shared::auth::argon2id;
 use dispatch_shared::db::DbPool;
-use dispatch_shared::jobs::register_user::RegisterUserPayload;
+use dispatch_shared::jobs::register_user::{FirstSession, RegisterUserPayload};
 use dispatch_shared::jobs::{JobKind, JobQueues};
 use dispatch_shared::repo::jobs;
 use uuid::Uuid;
@@ -32,6 +32,25 @@ impl Registrations {
 
     /// Queues the registration of `username` with `email`; the job's id.
     pub async fn queue(&self, username: &str, email: &str) -> Uuid {
+        self.queue_with(username, email, None).await
+    }
+
+    /// `queue`, for a request that waits and signs the new user in with `session`.
+    pub async fn queue_signing_in(
+        &self,
+        username: &str,
+        email: &str,
+        session: FirstSession,
+    ) -> Uuid {
+        self.queue_with(username, email, Some(session)).await
+    }
+
+    async fn queue_with(
+        &self,
+        username: &str,
+        email: &str,
+        first_session: Option<FirstSession>,
+    ) -> Uuid {
         let payload = RegisterUserPayload {
             user_id: Uuid::new_v4(),
             username: username.to_owned(),
@@ -39,7 +58,7 @@ impl Registrations {
             first_name: String::new(),
             last_name: String::new(),
             password_hash: self.password_hash.clone(),
-            first_session: None,
+            first_session,
         };
         let payload = serde_json::to_string(&payload).expect("a payload");
         let job = jobs::new_job(JobKind::RegisterUser, None, Some(payload), None);

@@ -4,10 +4,11 @@
 
 use diesel::QueryableByName;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use dispatch_shared::db::compound::Compound;
 use dispatch_shared::db::id::Id;
 use dispatch_shared::domain::{Ordering, TaskStatus};
 use dispatch_shared::jobs::JobKind;
-use dispatch_shared::models::{now_naive, NewUser, TaskRow};
+use dispatch_shared::models::{now_naive, JobRow, NewUser, TaskRow};
 use dispatch_shared::repo::listing::Window;
 use dispatch_shared::repo::refresh_tokens::{self, RefreshTokenRow};
 use dispatch_shared::repo::tasks::TaskFilter;
@@ -71,25 +72,34 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     let row = jobs::find(conn, job_id).await.expect("job read").expect("the job");
     let finished = row.succeeded(&serde_json::json!({"id": user_id}), now_naive());
     assert!(jobs::finish(conn, &finished).await.expect("finish"));
-    // A shared transaction's statements: two users in one insert (one signed in by its
-    // registration, one not), the first one's session, two outcomes in one upsert.
+    // A worker's compound statements (users, sessions and outcomes in one round trip),
+    // alone and shared: one user signed in by its registration, then two users
+    // in one insert (one signed in, one not), the first one's session, two outcomes.
+    let expires = now + chrono::Duration::days(1);
+    let mut single = new_user(Uuid::new_v4(), now);
+    single.last_login = Some(now);
+    let session = RefreshTokenRow::issued(Uuid::new_v4(), Uuid::new_v4(), single.id.0, expires);
+    let alone = queued_and_finished(conn, 1).await;
+    Compound::of(vec![
+        users::inserting(vec![single]),
+        refresh_tokens::inserting(vec![session]),
+        jobs::finishing(alone),
+    ])
+    .execute(conn)
+    .await
+    .expect("a job's compound statement");
     let mut pair: Vec<NewUser> = (0..2).map(|_| new_user(Uuid::new_v4(), now)).collect();
     pair[0].last_login = Some(now);
-    users::insert_many(conn, &pair).await.expect("users insert");
-    let expires = now + chrono::Duration::days(1);
     let session = RefreshTokenRow::issued(Uuid::new_v4(), Uuid::new_v4(), pair[0].id.0, expires);
-    refresh_tokens::insert_many(conn, &[session]).await.expect("session insert");
-    let jobs_pair = [
-        jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None),
-        jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None),
-    ];
-    let mut rows = Vec::new();
-    for job in &jobs_pair {
-        jobs::insert(conn, job).await.expect("job insert");
-        let row = jobs::find(conn, job.id.0).await.expect("job read").expect("the job");
-        rows.push(row.succeeded(&serde_json::json!({}), now_naive()));
-    }
-    jobs::finish_many(conn, &rows).await.expect("finish many");
+    let rows = queued_and_finished(conn, 2).await;
+    Compound::of(vec![
+        users::inserting(pair),
+        refresh_tokens::inserting(vec![session]),
+        jobs::finishing(rows),
+    ])
+    .execute(conn)
+    .await
+    .expect("a shared transaction's compound statement");
     let task = TaskRow {
         id: Id::random(),
         owner_id: Id(user_id),
@@ -115,6 +125,18 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
             .expect("task list");
         assert_eq!((page.len(), count), (1, 1), "the user's one task");
     }
+}
+
+/// `n` queued registration jobs, stored, and their rows as a run that succeeded leaves them.
+async fn queued_and_finished(conn: &mut AsyncMysqlConnection, n: usize) -> Vec<JobRow> {
+    let mut rows = Vec::with_capacity(n);
+    for _ in 0..n {
+        let job = jobs::new_job(JobKind::RegisterUser, None, Some("{}".into()), None);
+        jobs::insert(conn, &job).await.expect("job insert");
+        let row = jobs::find(conn, job.id.0).await.expect("job read").expect("the job");
+        rows.push(row.succeeded(&serde_json::json!({}), now_naive()));
+    }
+    rows
 }
 
 const WINDOW: Window = Window { offset: 0, limit: 20 };

@@ -3,6 +3,9 @@
 //! only that job, and a job whose statement the database refuses for another reason rolls
 //! the shared transaction back without holding back the jobs that were in it. A job refused
 //! by a user committed after its transaction's snapshot names the key that refused it.
+//!
+//! A registration's writes go to the database with its outcome and the commit, in one
+//! compound statement: a job refused there leaves nothing of its own but its failure.
 
 use std::time::Duration;
 
@@ -10,8 +13,9 @@ use diesel_async::AsyncConnection;
 use dispatch_core::accounts::registration::{complete, CompletionError};
 use dispatch_core::accounts::Taken;
 use dispatch_shared::jobs::error_codes;
-use dispatch_shared::jobs::register_user::RegisterUserPayload;
-use dispatch_shared::repo::{jobs, users};
+use dispatch_shared::jobs::register_user::{FirstSession, RegisterUserPayload};
+use dispatch_shared::models::now_naive;
+use dispatch_shared::repo::{jobs, refresh_tokens, users};
 use dispatch_tests::queued::Registrations;
 use dispatch_tests::TestApp;
 use uuid::Uuid;
@@ -142,4 +146,44 @@ async fn a_refusal_by_a_user_newer_than_the_snapshot_names_the_key() {
         matches!(refused, Err(CompletionError::Taken(Taken { username: false, email: true }))),
         "{refused:?}"
     );
+}
+
+fn session() -> FirstSession {
+    FirstSession {
+        refresh_id: Uuid::new_v4(),
+        family: Uuid::new_v4(),
+        expires_at: now_naive() + chrono::Duration::days(1),
+    }
+}
+
+/// One job at a time (each alone in its transaction): the one whose name is free writes its
+/// user and its session with its outcome; the one whose name was taken after the request
+/// was checked fails with the name, and its session, user and outcome are not half written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_registration_writes_its_user_and_session_with_its_outcome_or_nothing() {
+    let mut app = TestApp::spawn_without_worker().await;
+    let mut conn = app.env.connection().await;
+    complete(&mut conn, &registration("holder", "holder@example.com")).await.expect("the holder");
+    let registrations = Registrations::open(&app).await;
+    app.start_worker();
+    let env = &app.env;
+
+    let (free, refused) = (session(), session());
+    let succeeded = registrations.queue_signing_in("newcomer", "new@example.com", free).await;
+    env.await_rows("jobs", "status IN ('succeeded', 'failed')", 1, Duration::from_secs(30)).await;
+    let failed = registrations.queue_signing_in("holder", "other@example.com", refused).await;
+    env.await_rows("jobs", "status IN ('succeeded', 'failed')", 2, Duration::from_secs(30)).await;
+
+    let row = jobs::find(&mut conn, succeeded).await.expect("a read").expect("the job row");
+    assert_eq!((row.status.as_str(), row.attempts), ("succeeded", 1), "{row:?}");
+    let user = users::find_by_login(&mut conn, "newcomer").await.expect("a read").expect("a user");
+    let token = refresh_tokens::find(&mut conn, free.refresh_id).await.expect("a read");
+    assert_eq!(token.map(|t| t.user_id), Some(user.id.0.to_string()), "the session's row");
+
+    let row = jobs::find(&mut conn, failed).await.expect("a read").expect("the job row");
+    assert_eq!(row.status, "failed", "{row:?}");
+    assert_eq!(row.error_code.as_deref(), Some(error_codes::USERNAME_TAKEN));
+    assert!(refresh_tokens::find(&mut conn, refused.refresh_id).await.expect("a read").is_none());
+    assert_eq!(env.count_matching("users", "email = 'other@example.com'").await, 0);
+    assert_eq!(env.count_matching("users", "username = 'holder'").await, 1);
 }

@@ -11,6 +11,13 @@
 //! Deliveries that arrive together share one such transaction (`SharedCommits`). Its
 //! connections have `autocommit` off, so the transaction needs no `BEGIN` of its own
 //! (`db::implicit_begin`).
+//!
+//! Registrations' transactions are three round trips: the statement that locks the job rows,
+//! one compound statement (`db::compound`) with the users, their sessions and the outcomes,
+//! and the `COMMIT`. Their writes can wait until the end because nothing in the run reads
+//! them. If the database refuses them (a name taken since the request was checked), the
+//! transaction rolls back and each job runs again alone, a statement at a time, and settles
+//! the refusal as its permanent failure.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use diesel_async::AsyncMysqlConnection;
 use dispatch_core::batching::{next_batch, Asked, Batcher};
+use dispatch_shared::db::compound::Statement;
 use dispatch_shared::db::{self, implicit_begin, DbPool, SessionSettings};
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, JobRow};
@@ -69,8 +77,8 @@ type Outcome = Result<Delivery, RolledBack>;
 /// Deliveries that arrive while earlier transactions are at the database share the next
 /// one, so a backlog pays one commit (and one log flush) per batch instead of per job. Each
 /// delivery is answered after the shared commit. If the shared transaction rolls back, each
-/// delivery of the batch runs in a transaction of its own, so only the one that caused it
-/// takes the general way.
+/// delivery of the batch runs in a transaction of its own, a statement at a time, so only
+/// the one that caused it takes the general way.
 #[derive(Clone)]
 pub struct SharedCommits {
     queue: Batcher<Delivering, Outcome>,
@@ -111,6 +119,17 @@ async fn dispatch(
     }
 }
 
+/// How a transaction's jobs send their writes.
+#[derive(Clone, Copy)]
+enum Writes {
+    /// With the outcomes, in one round trip before the `COMMIT`, where the jobs' kind allows
+    /// (`handlers::first_run_writes`). A refusal (a name taken since the request) rolls the
+    /// whole transaction back.
+    WithTheCommit,
+    /// A statement at a time: each job settles a refusal itself, as its permanent failure.
+    OneByOne,
+}
+
 async fn run_batch(db: &DbPool, batch: Vec<Asked<Delivering, Outcome>>) {
     let mut conn = match db.get().await {
         Ok(conn) => conn,
@@ -122,43 +141,58 @@ async fn run_batch(db: &DbPool, batch: Vec<Asked<Delivering, Outcome>>) {
             return;
         }
     };
-    if batch.len() > 1 {
-        let deliveries: Vec<&Delivering> = batch.iter().map(|asked| &asked.question).collect();
-        let together =
-            implicit_begin::transaction(&mut conn, async |conn| run(conn, &deliveries).await).await;
-        match together {
-            Ok(runs) => {
-                for (asked, run) in batch.into_iter().zip(runs) {
-                    // The receiver is gone only if its delivery was dropped.
-                    let _ = asked.reply.send(Ok(run));
-                }
-                return;
+    let deliveries: Vec<&Delivering> = batch.iter().map(|asked| &asked.question).collect();
+    let started = Instant::now();
+    let together = implicit_begin::transaction_ending_with(&mut conn, async |conn| {
+        run(conn, &deliveries, Writes::WithTheCommit).await
+    })
+    .await;
+    match together {
+        Ok(runs) => {
+            let runs = timed(runs, started);
+            for (asked, run) in batch.into_iter().zip(runs) {
+                // The receiver is gone only if its delivery was dropped.
+                let _ = asked.reply.send(Ok(run));
             }
-            Err(e) => tracing::debug!(
-                error = %e,
-                jobs = batch.len(),
-                "a shared job transaction rolled back; running each job alone"
-            ),
+            return;
         }
+        Err(e) => tracing::debug!(
+            error = %e,
+            jobs = batch.len(),
+            "a job transaction rolled back; running each job alone, a statement at a time"
+        ),
     }
     for asked in batch {
-        let alone = implicit_begin::transaction(&mut conn, async |conn| {
-            run(conn, &[&asked.question]).await
+        let started = Instant::now();
+        let alone = implicit_begin::transaction_ending_with(&mut conn, async |conn| {
+            run(conn, &[&asked.question], Writes::OneByOne).await
         })
         .await
-        .map(|mut runs| runs.pop().unwrap_or(Delivery::NotClaimable));
+        .map(|runs| timed(runs, started).pop().unwrap_or(Delivery::NotClaimable));
         let _ = asked.reply.send(alone);
     }
 }
 
-/// Takes, runs and finishes these jobs inside the caller's transaction: one delivery each,
-/// in their order. Their rows are locked together, and jobs of a kind that can share a
-/// statement (registrations) insert their effects together when the database takes them
-/// all; otherwise each runs on its own.
+/// Each finished run's share of the transaction's time since `started`.
+fn timed(mut runs: Vec<Delivery>, started: Instant) -> Vec<Delivery> {
+    let share = started.elapsed() / runs.len().max(1) as u32;
+    for run in &mut runs {
+        if let Delivery::Finished(run) = run {
+            run.elapsed = share;
+        }
+    }
+    runs
+}
+
+/// Takes and runs these jobs inside the caller's transaction: one delivery each, in their
+/// order. Their rows are locked together. Returns the runs and the statements that end the
+/// transaction (the outcomes, and the jobs' own writes if `writes` and their kind let them
+/// wait), for the caller to send together before the `COMMIT`.
 async fn run(
     conn: &mut AsyncMysqlConnection,
     deliveries: &[&Delivering],
-) -> Result<Vec<Delivery>, RolledBack> {
+    writes: Writes,
+) -> Result<(Vec<Delivery>, Vec<Statement<'static>>), RolledBack> {
     let ids: Vec<String> = deliveries.iter().map(|d| d.job_id.to_string()).collect();
     let mut locked: HashMap<Uuid, JobRow> =
         jobs::lock_for_run(conn, &ids).await?.into_iter().map(|row| (row.uuid(), row)).collect();
@@ -175,27 +209,29 @@ async fn run(
         claims.push(claim);
     }
     let Some(ctx) = deliveries.first().map(|d| &d.ctx) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let running: Vec<(JobKind, JobRow)> = claims.iter().flatten().cloned().collect();
-    let started = Instant::now();
-    let outcomes: Vec<Result<serde_json::Value, JobFailure>> =
-        match handlers::run_together_in_transaction(conn, ctx, &running).await {
-            Some(results) => results.into_iter().map(Ok).collect(),
-            None => {
-                let mut outcomes = Vec::with_capacity(running.len());
-                for (kind, row) in &running {
-                    let outcome = handlers::run_in_transaction(conn, ctx, *kind, row)
-                        .await
-                        .ok_or(RolledBack::OtherKind)?;
-                    outcomes.push(outcome);
-                }
-                outcomes
+    let first_run = match writes {
+        Writes::WithTheCommit => handlers::first_run_writes(ctx, &running),
+        Writes::OneByOne => None,
+    };
+    let (outcomes, mut ending): (Vec<Result<serde_json::Value, JobFailure>>, _) = match first_run {
+        Some((results, writes)) => (results.into_iter().map(Ok).collect(), writes),
+        None => {
+            let mut outcomes = Vec::with_capacity(running.len());
+            for (kind, row) in &running {
+                let outcome = handlers::run_in_transaction(conn, ctx, *kind, row)
+                    .await
+                    .ok_or(RolledBack::OtherKind)?;
+                outcomes.push(outcome);
             }
-        };
-    let elapsed = started.elapsed() / running.len().max(1) as u32;
+            (outcomes, Vec::new())
+        }
+    };
     let mut outcomes = outcomes.into_iter();
     let mut runs = Vec::with_capacity(claims.len());
+    let mut finished = Vec::with_capacity(running.len());
     for claim in claims {
         let Some((kind, running)) = claim else {
             runs.push(Delivery::NotClaimable);
@@ -208,21 +244,12 @@ async fn run(
             }
             Err(JobFailure::Transient(reason)) => return Err(RolledBack::Transient(reason)),
         };
+        finished.push(row.clone());
+        let elapsed = Duration::ZERO;
         runs.push(Delivery::Finished(Box::new(Finished { row, kind, elapsed, failure })));
     }
-    let finished: Vec<JobRow> = runs
-        .iter()
-        .filter_map(|run| match run {
-            Delivery::Finished(run) => Some(run.row.clone()),
-            Delivery::NotClaimable => None,
-        })
-        .collect();
-    match finished.as_slice() {
-        [] => {}
-        [row] => {
-            jobs::finish(conn, row).await?;
-        }
-        rows => jobs::finish_many(conn, rows).await?,
+    if !finished.is_empty() {
+        ending.push(jobs::finishing(finished));
     }
-    Ok(runs)
+    Ok((runs, ending))
 }

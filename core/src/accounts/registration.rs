@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 
 use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::auth::hash_password;
+use dispatch_shared::db::compound::Statement;
 use dispatch_shared::db::id::Id;
 use dispatch_shared::db::{is_unique_violation, DbPool};
 use dispatch_shared::domain::{Email, Password, PersonName, Username, ValidationErrors};
@@ -232,22 +233,21 @@ pub async fn complete(
         .into())
 }
 
-/// The rule of `complete` for several jobs at once, in one statement: the users, in the
-/// payloads' order, with the sessions of those that sign in, if the database takes all of
-/// them. `None` if it refuses (a name or email taken, a job run before, a value it rejects);
-/// `complete` then settles each job alone, taking a user inserted here for its own.
-pub async fn complete_together(
-    conn: &mut AsyncMysqlConnection,
-    payloads: &[RegisterUserPayload],
-) -> Option<Vec<UserRow>> {
+/// What a first run of these jobs writes when the database takes it all (no name or email
+/// taken, no job run before): one insert of the users, in the payloads' order, and one of the
+/// sessions of those that sign in. Unsent, so that the caller sends them with its own
+/// statements in one round trip; the users they leave come with them. If the database
+/// refuses them, the caller rolls back and settles each job with `complete`.
+pub fn first_run(payloads: &[RegisterUserPayload]) -> (Vec<UserRow>, Vec<Statement<'static>>) {
     let now = now_naive();
     let new_users: Vec<NewUser> = payloads.iter().map(|p| new_user(p, now)).collect();
-    users::insert_many(conn, &new_users).await.ok()?;
+    let stored = new_users.iter().cloned().map(NewUser::into_stored).collect();
+    let mut writes = vec![users::inserting(new_users)];
     let sessions: Vec<RefreshTokenRow> = payloads.iter().filter_map(session_row).collect();
     if !sessions.is_empty() {
-        refresh_tokens::insert_many(conn, &sessions).await.ok()?;
+        writes.push(refresh_tokens::inserting(sessions));
     }
-    Some(new_users.into_iter().map(NewUser::into_stored).collect())
+    (stored, writes)
 }
 
 /// The refresh-token row of the session a waiting request opens with the user.

@@ -14,8 +14,9 @@
 //! The work must not call diesel-async's `transaction` on the connection: its `BEGIN` would
 //! commit what the work had written so far.
 
-use diesel_async::{AsyncMysqlConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl, SimpleAsyncConnection};
 
+use super::compound::{Compound, Statement};
 use super::lending::StatementWatch;
 
 /// Runs `work` as one transaction on `conn`, a connection of a `Commits::Explicit` pool:
@@ -27,14 +28,35 @@ where
     F: AsyncFnOnce(&mut AsyncMysqlConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    transaction_ending_with(conn, async |conn| Ok((work(conn).await?, Vec::new()))).await
+}
+
+/// `transaction`, whose work hands back the statements that end it unsent: they go to the
+/// database together, as one compound statement (`compound::Compound`), then the `COMMIT`.
+/// The transaction's last writes cost one round trip however many they are. If one of them
+/// fails, the transaction rolls back and the error is returned.
+pub async fn transaction_ending_with<T, E, F>(
+    conn: &mut AsyncMysqlConnection,
+    work: F,
+) -> Result<T, E>
+where
+    F: AsyncFnOnce(&mut AsyncMysqlConnection) -> Result<(T, Vec<Statement<'static>>), E>,
+    E: From<diesel::result::Error>,
+{
     // One whose ROLLBACK failed: its statements would join that transaction.
     if StatementWatch::left_unfinished(conn) {
         return Err(diesel::result::Error::BrokenTransactionManager.into());
     }
     StatementWatch::mark_transaction(conn, true);
-    match work(&mut *conn).await {
+    let ended = match work(&mut *conn).await {
+        Ok((value, ending)) => match end(conn, ending).await {
+            Ok(()) => Ok(value),
+            Err(e) => Err(E::from(e)),
+        },
+        Err(e) => Err(e),
+    };
+    match ended {
         Ok(value) => {
-            conn.batch_execute("COMMIT").await?;
             StatementWatch::mark_transaction(conn, false);
             Ok(value)
         }
@@ -46,4 +68,22 @@ where
             Err(e)
         }
     }
+}
+
+/// Sends `ending` (one statement as itself, several as one compound statement), then the
+/// `COMMIT`.
+async fn end(
+    conn: &mut AsyncMysqlConnection,
+    mut ending: Vec<Statement<'static>>,
+) -> diesel::QueryResult<()> {
+    match ending.len() {
+        0 => {}
+        1 => {
+            ending.swap_remove(0).execute(&mut *conn).await?;
+        }
+        _ => {
+            Compound::of(ending).execute(&mut *conn).await?;
+        }
+    }
+    conn.batch_execute("COMMIT").await
 }

@@ -1,5 +1,6 @@
 //! The MySQL/MariaDB pool, database creation and embedded migrations.
 
+pub mod compound;
 pub mod id;
 pub mod implicit_begin;
 pub mod keep_prepared;

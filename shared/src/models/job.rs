@@ -8,7 +8,7 @@ use crate::db::schema::jobs;
 use crate::jobs::{JobKind, JobStatus};
 
 // Insertable only to write several finished rows back in one statement
-// (`repo::jobs::finish_many`); a `None` is a bound NULL, so the SQL has one shape.
+// (`repo::jobs::finishing`); a `None` is a bound NULL, so the SQL has one shape.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = jobs)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]

@@ -6,6 +6,7 @@ use diesel::sql_types::{Datetime, Integer, Nullable, Text, Unsigned};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use crate::db::compound::Statement;
 use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::jobs::dsl;
 use crate::jobs::{JobKind, JobStatus};
@@ -108,8 +109,19 @@ pub async fn list_for_owner(
 
 /// The rows of these jobs, each locked until the caller's transaction ends, in no particular
 /// order. A job whose row is gone, or held by another transaction, is left out: that one is
-/// running or moving the job, and decides it. Eight ids to a statement, so it stays prepared.
+/// running or moving the job, and decides it. Eight ids to a statement, so it stays prepared;
+/// one id alone is looked up by its key, which MariaDB plans as a single row where eight
+/// alternatives cost it a range analysis.
 pub async fn lock_for_run(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<JobRow>> {
+    if let [id] = ids {
+        return dsl::jobs
+            .find(id)
+            .select(JobRow::as_select())
+            .for_update()
+            .skip_locked()
+            .load(conn)
+            .await;
+    }
     let mut rows = Vec::with_capacity(ids.len());
     for group in padded_groups(ids) {
         let locked: Vec<JobRow> = dsl::jobs
@@ -159,28 +171,30 @@ pub async fn renew_lease(conn: &mut Conn, id: Uuid, lease: Duration) -> QueryRes
 /// it, so what is written and what is then published are one value. `false` when the row is
 /// gone (acknowledged and deleted meanwhile).
 pub async fn finish(conn: &mut Conn, row: &JobRow) -> QueryResult<bool> {
-    keep_prepared(diesel::update(dsl::jobs.find(&row.id)).set((
-        dsl::status.eq(&row.status),
-        dsl::attempts.eq(row.attempts),
-        dsl::result.eq(&row.result),
-        dsl::error.eq(&row.error),
-        dsl::error_code.eq(&row.error_code),
-        dsl::payload.eq(&row.payload),
-        dsl::lease_until.eq(row.lease_until),
-        dsl::updated_at.eq(row.updated_at),
-        dsl::finished_at.eq(row.finished_at),
-    )))
-    .execute(conn)
-    .await
-    .map(|updated| updated == 1)
+    finishing(vec![row.clone()]).execute(conn).await.map(|updated| updated == 1)
 }
 
-/// Writes several finished rows back in one statement, as `finish` does one: an upsert on
-/// rows the caller's transaction holds locked, so every row exists and only the outcome's
-/// columns change. Each row count is its own prepared statement; callers keep batches small.
-pub async fn finish_many(conn: &mut Conn, rows: &[JobRow]) -> QueryResult<()> {
+/// The statement that writes these finished rows back, unsent (a part of a
+/// `db::compound::Compound`). One row is an `UPDATE`; several are one upsert on rows the
+/// caller's transaction holds locked, so every row exists and only the outcome's columns
+/// change. Each row count is its own prepared statement; callers keep batches small.
+pub fn finishing(mut rows: Vec<JobRow>) -> Statement<'static> {
     use diesel::dsl::sql;
-    use diesel::sql_types::{Datetime, Integer, Longtext, Nullable, Text, Unsigned, Varchar};
+    use diesel::sql_types::{Longtext, Varchar};
+    if rows.len() == 1 {
+        let row = rows.swap_remove(0);
+        return Statement::new(keep_prepared(diesel::update(dsl::jobs.find(row.id)).set((
+            dsl::status.eq(row.status),
+            dsl::attempts.eq(row.attempts),
+            dsl::result.eq(row.result),
+            dsl::error.eq(row.error),
+            dsl::error_code.eq(row.error_code),
+            dsl::payload.eq(row.payload),
+            dsl::lease_until.eq(row.lease_until),
+            dsl::updated_at.eq(row.updated_at),
+            dsl::finished_at.eq(row.finished_at),
+        ))));
+    }
     let upsert = diesel::insert_into(dsl::jobs)
         .values(rows)
         .on_conflict(diesel::dsl::DuplicatedKeys)
@@ -196,7 +210,7 @@ pub async fn finish_many(conn: &mut Conn, rows: &[JobRow]) -> QueryResult<()> {
             dsl::updated_at.eq(sql::<Datetime>("VALUES(`updated_at`)")),
             dsl::finished_at.eq(sql::<Nullable<Datetime>>("VALUES(`finished_at`)")),
         ));
-    keep_prepared(upsert).execute(conn).await.map(|_| ())
+    Statement::new(keep_prepared(upsert))
 }
 
 /// Back to `queued` between attempts, with the last error visible to pollers.

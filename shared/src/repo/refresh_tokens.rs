@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::compound::Statement;
 use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::refresh_tokens::dsl;
 use crate::models::now_naive;
@@ -52,10 +53,12 @@ pub async fn insert(
 /// Several tokens in one statement; each row count is its own prepared statement, so callers
 /// keep batches small.
 pub async fn insert_many(conn: &mut Conn, rows: &[RefreshTokenRow]) -> QueryResult<()> {
-    keep_prepared(diesel::insert_into(dsl::refresh_tokens).values(rows))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    inserting(rows.to_vec()).execute(conn).await.map(|_| ())
+}
+
+/// `insert_many`'s statement, unsent (a part of a `db::compound::Compound`).
+pub fn inserting(rows: Vec<RefreshTokenRow>) -> Statement<'static> {
+    Statement::new(keep_prepared(diesel::insert_into(dsl::refresh_tokens).values(rows)))
 }
 
 /// Deletes up to `limit` tokens past their expiry; how many went. An expired token is

@@ -2,6 +2,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::compound::Statement;
 use crate::db::keep_prepared::keep_prepared;
 use crate::db::schema::users::dsl;
 use crate::load_by_ids;
@@ -14,10 +15,10 @@ pub async fn insert(conn: &mut Conn, user: &NewUser) -> QueryResult<()> {
     insert_row(conn, dsl::users, user).await
 }
 
-/// Several users in one statement (so one commit); each row count is its own prepared
-/// statement, so callers keep batches small.
-pub async fn insert_many(conn: &mut Conn, users: &[NewUser]) -> QueryResult<()> {
-    keep_prepared(diesel::insert_into(dsl::users).values(users)).execute(conn).await.map(|_| ())
+/// The insert of these users as one statement, unsent (a part of a `db::compound::Compound`).
+/// Each row count is its own prepared statement, so callers keep batches small.
+pub fn inserting(users: Vec<NewUser>) -> Statement<'static> {
+    Statement::new(keep_prepared(diesel::insert_into(dsl::users).values(users)))
 }
 
 pub async fn find(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {

@@ -7,6 +7,7 @@ pub mod resize_image;
 pub mod send_mail;
 
 use diesel_async::AsyncMysqlConnection;
+use dispatch_shared::db::compound::Statement;
 use dispatch_shared::jobs::{error_codes, JobKind};
 use dispatch_shared::models::JobRow;
 
@@ -47,19 +48,19 @@ pub async fn run_in_transaction(
     }
 }
 
-/// Runs jobs of a kind that can share one statement on `conn` together; `None` when the kind
-/// cannot or the database refused the shared statement, and each job must run alone
-/// (`run_in_transaction`).
-pub async fn run_together_in_transaction(
-    conn: &mut AsyncMysqlConnection,
+/// The writes of a first run of these jobs, unsent, with the result each gives: for a caller
+/// that sends them with its own statements in one round trip. `None` unless every job is of a
+/// kind whose first run writes without reading first (registrations) and every payload reads;
+/// each job then runs with `run_in_transaction`.
+pub fn first_run_writes(
     ctx: &JobContext,
     jobs: &[(JobKind, JobRow)],
-) -> Option<Vec<serde_json::Value>> {
-    if jobs.len() < 2 || jobs.iter().any(|(kind, _)| *kind != JobKind::RegisterUser) {
+) -> Option<(Vec<serde_json::Value>, Vec<Statement<'static>>)> {
+    if jobs.is_empty() || jobs.iter().any(|(kind, _)| *kind != JobKind::RegisterUser) {
         return None;
     }
     let rows: Vec<&JobRow> = jobs.iter().map(|(_, row)| row).collect();
-    register_user::run_together_on(conn, ctx, &rows).await
+    register_user::first_run_writes(ctx, &rows)
 }
 
 pub fn payload<T: serde::de::DeserializeOwned>(job: &JobRow) -> Result<T, JobFailure> {

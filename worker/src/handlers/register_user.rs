@@ -3,6 +3,7 @@
 
 use diesel_async::AsyncMysqlConnection;
 use dispatch_core::accounts::registration::{self, CompletionError};
+use dispatch_shared::db::compound::Statement;
 use dispatch_shared::jobs::error_codes;
 use dispatch_shared::jobs::register_user::RegisterUserPayload;
 use dispatch_shared::models::{JobRow, UserRow};
@@ -36,17 +37,16 @@ pub async fn run_on(
     }
 }
 
-/// Several runs on `conn` with one insert (`registration::complete_together`); `None` when
-/// that is refused or a payload is unreadable, and each job must then run alone.
-pub async fn run_together_on(
-    conn: &mut AsyncMysqlConnection,
+/// The writes of a first run of these jobs, unsent (`registration::first_run`), with each
+/// job's result; `None` if a payload does not read.
+pub fn first_run_writes(
     ctx: &JobContext,
     jobs: &[&JobRow],
-) -> Option<Vec<serde_json::Value>> {
+) -> Option<(Vec<serde_json::Value>, Vec<Statement<'static>>)> {
     let payloads: Vec<RegisterUserPayload> =
         jobs.iter().map(|job| super::payload(job)).collect::<Result<_, _>>().ok()?;
-    let users = registration::complete_together(conn, &payloads).await?;
-    Some(users.iter().map(|user| result(ctx, user)).collect())
+    let (users, writes) = registration::first_run(&payloads);
+    Some((users.iter().map(|user| result(ctx, user)).collect(), writes))
 }
 
 /// What a successful run records: the user as the API shows it.
