@@ -4,13 +4,14 @@
 
 use diesel::QueryableByName;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use dispatch_core::accounts::registration;
 use dispatch_shared::db::compound::Compound;
 use dispatch_shared::db::id::Id;
 use dispatch_shared::domain::{Ordering, TaskStatus};
+use dispatch_shared::jobs::register_user::{FirstSession, RegisterUserPayload};
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, JobRow, NewUser, TaskRow};
 use dispatch_shared::repo::listing::Window;
-use dispatch_shared::repo::refresh_tokens::{self, RefreshTokenRow};
 use dispatch_shared::repo::tasks::TaskFilter;
 use dispatch_shared::repo::{jobs, tasks, users};
 use dispatch_tests::env::TestEnv;
@@ -72,34 +73,15 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
     let row = jobs::find(conn, job_id).await.expect("job read").expect("the job");
     let finished = row.succeeded(&serde_json::json!({"id": user_id}), now_naive());
     assert!(jobs::finish(conn, &finished).await.expect("finish"));
-    // A worker's compound statements (users, sessions and outcomes in one round trip),
-    // alone and shared: one user signed in by its registration, then two users
-    // in one insert (one signed in, one not), the first one's session, two outcomes.
-    let expires = now + chrono::Duration::days(1);
-    let mut single = new_user(Uuid::new_v4(), now);
-    single.last_login = Some(now);
-    let session = RefreshTokenRow::issued(Uuid::new_v4(), Uuid::new_v4(), single.id.0, expires);
-    let alone = queued_and_finished(conn, 1).await;
-    Compound::of(vec![
-        users::inserting(vec![single]),
-        refresh_tokens::inserting(vec![session]),
-        jobs::finishing(alone),
-    ])
-    .execute(conn)
-    .await
-    .expect("a job's compound statement");
-    let mut pair: Vec<NewUser> = (0..2).map(|_| new_user(Uuid::new_v4(), now)).collect();
-    pair[0].last_login = Some(now);
-    let session = RefreshTokenRow::issued(Uuid::new_v4(), Uuid::new_v4(), pair[0].id.0, expires);
-    let rows = queued_and_finished(conn, 2).await;
-    Compound::of(vec![
-        users::inserting(pair),
-        refresh_tokens::inserting(vec![session]),
-        jobs::finishing(rows),
-    ])
-    .execute(conn)
-    .await
-    .expect("a shared transaction's compound statement");
+    // A worker's compound statements (a registration's writes and the outcomes in one round
+    // trip, as `registration::first_run` builds them): one job alone, then two that both
+    // sign in.
+    for signing_in in [vec![true], vec![true, true]] {
+        let payloads: Vec<RegisterUserPayload> = signing_in.into_iter().map(payload).collect();
+        let (_, mut writes) = registration::first_run(&payloads);
+        writes.push(jobs::finishing(queued_and_finished(conn, payloads.len()).await));
+        Compound::of(writes).execute(conn).await.expect("a job transaction's compound statement");
+    }
     let task = TaskRow {
         id: Id::random(),
         owner_id: Id(user_id),
@@ -124,6 +106,25 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
             .await
             .expect("task list");
         assert_eq!((page.len(), count), (1, 1), "the user's one task");
+    }
+}
+
+/// A registration's payload, for a request that waits (and signs in) or not.
+fn payload(signs_in: bool) -> RegisterUserPayload {
+    let user_id = Uuid::new_v4();
+    let name = format!("kp_{}", &user_id.simple().to_string()[..10]);
+    RegisterUserPayload {
+        user_id,
+        username: name.clone(),
+        email: format!("{name}@example.com"),
+        first_name: String::new(),
+        last_name: String::new(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        first_session: signs_in.then(|| FirstSession {
+            refresh_id: Uuid::new_v4(),
+            family: Uuid::new_v4(),
+            expires_at: now_naive() + chrono::Duration::days(1),
+        }),
     }
 }
 
@@ -157,6 +158,27 @@ async fn pipeline_writes_are_prepared_once_per_connection() {
     let second = after_second - after_first - 1;
     assert!(first >= 8, "the first round prepares its statements ({first})");
     assert_eq!(second, 0, "the second round prepared {second} statements again");
+}
+
+/// A batch of registrations in which only some sign in is a compound statement of a shape of
+/// its own, prepared for its run and closed, so that a connection keeps two shapes per batch
+/// size whatever mix of requests the batches hold.
+#[tokio::test]
+async fn a_batch_in_which_only_some_sign_in_is_closed_after_its_run() {
+    let env = TestEnv::new();
+    let mut conn = env.migrated_connection().await;
+    let prepared = session_counter(&mut conn, "Com_stmt_prepare").await;
+    let closed = session_counter(&mut conn, "Com_stmt_close").await;
+    for _ in 0..3 {
+        let (users, writes) = registration::first_run(&[payload(true), payload(false)]);
+        assert_eq!(users.len(), 2);
+        Compound::of(writes).execute(&mut conn).await.expect("the batch's writes");
+    }
+    let prepared = session_counter(&mut conn, "Com_stmt_prepare").await - prepared;
+    let closed = session_counter(&mut conn, "Com_stmt_close").await - closed;
+    // Each counter read is itself a one-off statement, prepared and then closed.
+    assert!(prepared >= 5, "each run prepares its compound statement again ({prepared})");
+    assert!(closed >= 3, "each run's compound statement is closed ({closed})");
 }
 
 /// A list shape the client picks beyond the usual ones (here an ordering of two fields) is

@@ -9,6 +9,7 @@ use diesel_async::AsyncMysqlConnection;
 use dispatch_shared::auth::hash_password;
 use dispatch_shared::db::compound::Statement;
 use dispatch_shared::db::id::Id;
+use dispatch_shared::db::keep_prepared::keep_prepared_if;
 use dispatch_shared::db::{is_unique_violation, DbPool};
 use dispatch_shared::domain::{Email, Password, PersonName, Username, ValidationErrors};
 use dispatch_shared::jobs::register_user::{FirstSession, RegisterUserPayload};
@@ -245,7 +246,11 @@ pub fn first_run(payloads: &[RegisterUserPayload]) -> (Vec<UserRow>, Vec<Stateme
     let mut writes = vec![users::inserting(new_users)];
     let sessions: Vec<RefreshTokenRow> = payloads.iter().filter_map(session_row).collect();
     if !sessions.is_empty() {
-        writes.push(refresh_tokens::inserting(sessions));
+        // A batch in which only some sign in is a shape of its own: prepared for its run and
+        // closed, so that a connection keeps two shapes per batch size (all sign in, or none)
+        // rather than one per count of sessions.
+        let usual = sessions.len() == payloads.len();
+        writes.push(Statement::new(keep_prepared_if(usual, refresh_tokens::inserting(sessions))));
     }
     (stored, writes)
 }
