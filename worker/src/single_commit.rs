@@ -122,10 +122,10 @@ async fn dispatch(
 /// How a transaction's jobs send their writes.
 #[derive(Clone, Copy)]
 enum Writes {
-    /// With the outcomes, in one round trip before the `COMMIT`, where the jobs' kind allows
-    /// (`handlers::first_run_writes`). A refusal (a name taken since the request) rolls the
-    /// whole transaction back.
-    WithTheCommit,
+    /// Held back and sent with the outcomes, in one round trip before the `COMMIT`, where the
+    /// jobs' kind allows (`handlers::first_run_writes`). A refusal (a name taken since the
+    /// request) rolls the whole transaction back.
+    AtTheEnd,
     /// A statement at a time: each job settles a refusal itself, as its permanent failure.
     OneByOne,
 }
@@ -144,7 +144,7 @@ async fn run_batch(db: &DbPool, batch: Vec<Asked<Delivering, Outcome>>) {
     let deliveries: Vec<&Delivering> = batch.iter().map(|asked| &asked.question).collect();
     let started = Instant::now();
     let together = implicit_begin::transaction_ending_with(&mut conn, async |conn| {
-        run(conn, &deliveries, Writes::WithTheCommit).await
+        run(conn, &deliveries, Writes::AtTheEnd).await
     })
     .await;
     match together {
@@ -213,7 +213,7 @@ async fn run(
     };
     let running: Vec<(JobKind, JobRow)> = claims.iter().flatten().cloned().collect();
     let first_run = match writes {
-        Writes::WithTheCommit => handlers::first_run_writes(ctx, &running),
+        Writes::AtTheEnd => handlers::first_run_writes(ctx, &running),
         Writes::OneByOne => None,
     };
     let (outcomes, mut ending): (Vec<Result<serde_json::Value, JobFailure>>, _) = match first_run {
