@@ -6,6 +6,7 @@ use dispatch_shared::events::EventPublisher;
 use dispatch_shared::jobs::JobQueues;
 use dispatch_shared::product_cache::ProductCache;
 
+use crate::acked_events::AckedEvents;
 use crate::heartbeat::InHand;
 use crate::mail::Mailer;
 use crate::single_commit::SharedCommits;
@@ -15,6 +16,8 @@ pub struct JobContext {
     pub settings: Arc<Settings>,
     pub db: DbPool,
     pub events: EventPublisher,
+    /// A one-transaction run's outcome event, sent with its task's acknowledgement.
+    pub acked_events: Arc<AckedEvents>,
     pub queues: JobQueues,
     pub mailer: Mailer,
     /// Image changes show in product lists at once.

@@ -1,5 +1,6 @@
 //! dispatch-worker as a library, so tests can run the real worker in-process.
 
+pub mod acked_events;
 pub mod context;
 pub mod failure;
 pub mod handlers;

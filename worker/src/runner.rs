@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apalis::prelude::{AbortError, BoxDynError, Data};
+use apalis::prelude::{AbortError, BoxDynError, Data, TaskId};
 use dispatch_shared::events::Event;
 use dispatch_shared::jobs::{error_codes, JobKind, JobMessage};
 use dispatch_shared::models::{now_naive, JobRow};
@@ -29,6 +29,7 @@ pub async fn execute(
     message: JobMessage,
     ctx: Data<Arc<JobContext>>,
     queue: Data<JobKind>,
+    task: Option<TaskId>,
 ) -> Result<(), BoxDynError> {
     let ctx: Arc<JobContext> = Arc::clone(&ctx);
     let kind = *queue;
@@ -38,7 +39,8 @@ pub async fn execute(
     tokio::spawn(async move {
         let _held = ctx.in_hand.hold();
         if handlers::effects_only_in_mysql(kind) {
-            if let Some(done) = deliver_in_one_transaction(&ctx, kind, message.job_id).await {
+            let delivered = deliver_in_one_transaction(&ctx, kind, message.job_id, task).await;
+            if let Some(done) = delivered {
                 return done;
             }
         }
@@ -53,6 +55,7 @@ async fn deliver_in_one_transaction(
     ctx: &Arc<JobContext>,
     kind: JobKind,
     job_id: Uuid,
+    task: Option<TaskId>,
 ) -> Option<Result<(), BoxDynError>> {
     let span = tracing::info_span!(
         "job",
@@ -62,7 +65,7 @@ async fn deliver_in_one_transaction(
     );
     async {
         let delivery = ctx.shared_commits.deliver(ctx.clone(), job_id).await;
-        settle_one_transaction(ctx, job_id, delivery)
+        settle_one_transaction(ctx, job_id, task, delivery)
     }
     .instrument(span)
     .await
@@ -71,6 +74,7 @@ async fn deliver_in_one_transaction(
 fn settle_one_transaction(
     ctx: &JobContext,
     job_id: Uuid,
+    task: Option<TaskId>,
     delivery: Result<Delivery, single_commit::RolledBack>,
 ) -> Option<Result<(), BoxDynError>> {
     match delivery {
@@ -82,7 +86,13 @@ fn settle_one_transaction(
             if let Some(request_id) = &run.row.request_id {
                 tracing::Span::current().record("request_id", request_id.as_str());
             }
-            publish_row(ctx, &run.row);
+            // Its only event: it goes out with the task's acknowledgement, which apalis
+            // sends once this returns.
+            let outcome = Event::Job(run.row.view());
+            match &task {
+                Some(task) => ctx.acked_events.hold(task, &outcome),
+                None => ctx.events.publish_in_background(&outcome),
+            }
             Some(match run.failure {
                 None => {
                     count_success(job_id, run.kind, run.elapsed, run.row.attempts);

@@ -18,6 +18,7 @@ use dispatch_shared::product_cache::ProductCache;
 use dispatch_shared::redis_conn;
 use tokio_util::sync::CancellationToken;
 
+use crate::acked_events::{AckedEvents, ACK_PATIENCE};
 use crate::context::JobContext;
 use crate::health::ConsumerHealth;
 use crate::heartbeat::{self, InHand};
@@ -47,6 +48,7 @@ pub async fn run(
     let conn = patience::until_ok("Redis", || redis_conn::connect(&client)).await;
     let registry_conn = conn.clone();
     let in_hand = Arc::new(InHand::default());
+    let events = EventPublisher::new(conn.clone(), &settings.redis_namespace);
     let ctx = Arc::new(JobContext {
         settings: settings.clone(),
         shared_commits: SharedCommits::spawn(
@@ -54,7 +56,8 @@ pub async fn run(
             in_flight(settings.db_pool_size),
         ),
         db: pool,
-        events: EventPublisher::new(conn.clone(), &settings.redis_namespace),
+        events: events.clone(),
+        acked_events: AckedEvents::spawn(events, &settings.redis_namespace, ACK_PATIENCE),
         products: ProductCache::new(conn.clone(), &settings.redis_namespace),
         queues: JobQueues::new(conn, &settings.redis_namespace),
         mailer,
@@ -189,7 +192,7 @@ fn monitor(
         let config = ctx.queues.consumer_config(kind, concurrency);
         let poll = ctx.settings.worker_poll;
         let backend = announcements
-            .storage(&ctx.queues.announcement_channel(kind), config, poll)
+            .storage(&ctx.queues.announcement_channel(kind), config, poll, ctx.acked_events.clone())
             .context("job queue")?;
         monitor = monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())

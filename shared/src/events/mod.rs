@@ -85,13 +85,24 @@ impl EventPublisher {
     /// Best effort, and returns at once: the event goes out after every event handed over
     /// before it. A full queue (Redis far behind or away) drops it.
     pub fn publish_in_background(&self, event: &Event) {
-        let Some(payload) = serialise(event) else {
-            return;
-        };
+        if let Some(payload) = serialise(event) {
+            self.publish_message_in_background(payload);
+        }
+    }
+
+    /// `publish_in_background` for an event already made its message (`Event::message`).
+    pub fn publish_message_in_background(&self, payload: String) {
         let outgoing = Outgoing { payload, sent: None };
         if let Err(e) = self.queue.try_send(outgoing) {
             tracing::warn!(error = %e, "event not published");
         }
+    }
+}
+
+impl Event {
+    /// What is published on the events channel for this event.
+    pub fn message(&self) -> Option<String> {
+        serialise(self)
     }
 }
 

@@ -30,6 +30,8 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::acked_events::AckedEvents;
+
 pub use signal::{Announced, QueueSignal};
 pub use watched::WatchedConnection;
 
@@ -76,16 +78,19 @@ impl Announcements {
     }
 
     /// The queue `config` names, woken by announcements on `channel`, and fetched from at
-    /// least once per `poll` for tasks no message announced.
+    /// least once per `poll` for tasks no message announced. Its acknowledgements carry the
+    /// events `acked` holds for their tasks.
     pub fn storage(
         &self,
         channel: &str,
         config: Config,
         poll: Duration,
+        acked: Arc<AckedEvents>,
     ) -> anyhow::Result<AnnouncedStorage> {
         let signal =
             self.signal(channel).ok_or_else(|| anyhow::anyhow!("not subscribed to {channel}"))?;
-        let conn = WatchedConnection::new(self.conn.clone(), signal.clone(), &config);
+        let conn = WatchedConnection::new(self.conn.clone(), signal.clone(), &config)
+            .sending(acked, &config);
         let storage = RedisStorage::new(conn).with_config(config);
         Ok(PollWith::new(storage, StreamStrategy::new(Announced::new(signal, poll))))
     }

@@ -17,6 +17,9 @@
 //! starts with no announcement since the last one started, when that one came back with
 //! room to spare, is answered here with no tasks: the last fetch saw every task pushed before
 //! it ran, and any pushed since has been announced (`QueueSignal::fetch_may_find_work`).
+//!
+//! An acknowledgement of tasks whose runs hold their outcome events goes to Redis with those
+//! events, in one pipeline (`crate::acked_events`).
 
 use std::sync::Arc;
 
@@ -25,18 +28,32 @@ use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{Arg, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::QueueSignal;
+use crate::acked_events::{AckShape, AckedEvents, Outgoing};
 
 #[derive(Clone)]
 pub struct WatchedConnection {
     inner: MultiplexedConnection,
     signal: Arc<QueueSignal>,
     fetches: FetchShape,
+    acks: Option<(AckShape, Arc<AckedEvents>)>,
 }
 
 impl WatchedConnection {
     /// The connection of the storage `config` describes, woken by `signal`.
     pub fn new(inner: MultiplexedConnection, signal: Arc<QueueSignal>, config: &Config) -> Self {
-        Self { inner, signal, fetches: FetchShape::of(config) }
+        Self { inner, signal, fetches: FetchShape::of(config), acks: None }
+    }
+
+    /// Sends the events `acked` holds with the acknowledgements of their tasks.
+    pub fn sending(mut self, acked: Arc<AckedEvents>, config: &Config) -> Self {
+        self.acks = Some((AckShape::of(config), acked));
+        self
+    }
+
+    /// `cmd` as a pipeline with the events held for the tasks it acknowledges, if any.
+    fn with_events(&self, cmd: &Cmd) -> Option<(Outgoing, Arc<AckedEvents>)> {
+        let (shape, acked) = self.acks.as_ref()?;
+        Some((acked.with_acknowledgement(shape, cmd)?, acked.clone()))
     }
 }
 
@@ -50,6 +67,22 @@ impl ConnectionLike for WatchedConnection {
                 return Box::pin(async { Ok(nothing_fetched()) });
             }
             signal.fetch_started(seen);
+        }
+        if let Some((outgoing, acked)) = self.with_events(cmd) {
+            let mut inner = self.inner.clone();
+            return Box::pin(async move {
+                let Outgoing { pipeline, messages } = outgoing;
+                let replies = inner.req_packed_commands(&pipeline, 0, messages.len() + 1).await;
+                overlapped(&signal, seen);
+                match replies {
+                    // The acknowledgement's reply; the events' are counts of listeners.
+                    Ok(replies) => Ok(replies.into_iter().next().unwrap_or(Value::Nil)),
+                    Err(e) => {
+                        acked.publish_apart(messages);
+                        Err(e)
+                    }
+                }
+            });
         }
         let reply = self.inner.req_packed_command(cmd);
         Box::pin(async move {
