@@ -8,13 +8,14 @@ use dispatch_core::accounts::registration;
 use dispatch_shared::db::compound::Compound;
 use dispatch_shared::db::id::Id;
 use dispatch_shared::domain::{Ordering, TaskStatus};
-use dispatch_shared::jobs::register_user::{FirstSession, RegisterUserPayload};
+use dispatch_shared::jobs::register_user::RegisterUserPayload;
 use dispatch_shared::jobs::JobKind;
 use dispatch_shared::models::{now_naive, JobRow, NewUser, TaskRow};
 use dispatch_shared::repo::listing::Window;
 use dispatch_shared::repo::tasks::TaskFilter;
 use dispatch_shared::repo::{jobs, tasks, users};
 use dispatch_tests::env::TestEnv;
+use dispatch_tests::queued::{self, UNUSED_HASH};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -48,7 +49,7 @@ fn new_user(id: Uuid, now: chrono::NaiveDateTime) -> NewUser {
         email: format!("{name}@example.com"),
         first_name: String::new(),
         last_name: String::new(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        password_hash: UNUSED_HASH.into(),
         is_active: true,
         is_superuser: false,
         date_joined: now,
@@ -111,21 +112,9 @@ async fn one_round(conn: &mut AsyncMysqlConnection) {
 
 /// A registration's payload, for a request that waits (and signs in) or not.
 fn payload(signs_in: bool) -> RegisterUserPayload {
-    let user_id = Uuid::new_v4();
-    let name = format!("kp_{}", &user_id.simple().to_string()[..10]);
-    RegisterUserPayload {
-        user_id,
-        username: name.clone(),
-        email: format!("{name}@example.com"),
-        first_name: String::new(),
-        last_name: String::new(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
-        first_session: signs_in.then(|| FirstSession {
-            refresh_id: Uuid::new_v4(),
-            family: Uuid::new_v4(),
-            expires_at: now_naive() + chrono::Duration::days(1),
-        }),
-    }
+    let name = format!("kp_{}", &Uuid::new_v4().simple().to_string()[..10]);
+    let session = signs_in.then(queued::first_session);
+    queued::payload(&name, &format!("{name}@example.com"), UNUSED_HASH, session)
 }
 
 /// `n` queued registration jobs, stored, and their rows as a run that succeeded leaves them.

@@ -13,10 +13,9 @@ use diesel_async::AsyncConnection;
 use dispatch_core::accounts::registration::{complete, CompletionError};
 use dispatch_core::accounts::Taken;
 use dispatch_shared::jobs::error_codes;
-use dispatch_shared::jobs::register_user::{FirstSession, RegisterUserPayload};
-use dispatch_shared::models::now_naive;
+use dispatch_shared::jobs::register_user::RegisterUserPayload;
 use dispatch_shared::repo::{jobs, refresh_tokens, users};
-use dispatch_tests::queued::Registrations;
+use dispatch_tests::queued::{self, Registrations, UNUSED_HASH};
 use dispatch_tests::TestApp;
 use uuid::Uuid;
 
@@ -112,15 +111,7 @@ async fn succeeded_counted(conn: &mut diesel_async::AsyncMysqlConnection) -> i64
 }
 
 fn registration(username: &str, email: &str) -> RegisterUserPayload {
-    RegisterUserPayload {
-        user_id: Uuid::new_v4(),
-        username: username.into(),
-        email: email.into(),
-        first_name: String::new(),
-        last_name: String::new(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
-        first_session: None,
-    }
+    queued::payload(username, email, UNUSED_HASH, None)
 }
 
 /// A transaction reads from the snapshot its first read took. A registration refused by a
@@ -148,14 +139,6 @@ async fn a_refusal_by_a_user_newer_than_the_snapshot_names_the_key() {
     );
 }
 
-fn session() -> FirstSession {
-    FirstSession {
-        refresh_id: Uuid::new_v4(),
-        family: Uuid::new_v4(),
-        expires_at: now_naive() + chrono::Duration::days(1),
-    }
-}
-
 /// One job at a time (each alone in its transaction): the one whose name is free writes its
 /// user and its session with its outcome; the one whose name was taken after the request
 /// was checked fails with the name, and its session, user and outcome are not half written.
@@ -168,7 +151,7 @@ async fn a_lone_registration_writes_its_user_and_session_with_its_outcome_or_not
     app.start_worker();
     let env = &app.env;
 
-    let (free, refused) = (session(), session());
+    let (free, refused) = (queued::first_session(), queued::first_session());
     let succeeded = registrations.queue_signing_in("newcomer", "new@example.com", free).await;
     env.await_rows("jobs", "status IN ('succeeded', 'failed')", 1, Duration::from_secs(30)).await;
     let failed = registrations.queue_signing_in("holder", "other@example.com", refused).await;
