@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use apalis::prelude::TaskId;
 use apalis_redis::Config;
 use dispatch_shared::events::{self, Event, EventPublisher};
-use redis::{Arg, Cmd, Pipeline};
+use redis::{Cmd, Pipeline};
+
+use crate::script_call::script_call;
 use tokio::sync::Notify;
 
 /// How long an event waits for its task's acknowledgement. The acknowledgement follows the
@@ -112,15 +114,11 @@ impl AckedEvents {
 
     /// Publishes apart the events held longer than the patience; whether any are left.
     fn publish_overdue(&self) -> bool {
-        let overdue: Vec<String> = {
-            let mut held = self.held();
-            let late: Vec<String> = held
-                .iter()
-                .filter(|(_, held)| held.since.elapsed() >= self.patience)
-                .map(|(task, _)| task.clone())
-                .collect();
-            late.iter().filter_map(|task| held.remove(task)).map(|held| held.message).collect()
-        };
+        let overdue: Vec<String> = self
+            .held()
+            .extract_if(|_, held| held.since.elapsed() >= self.patience)
+            .map(|(_, held)| held.message)
+            .collect();
         if !overdue.is_empty() {
             tracing::debug!(
                 events = overdue.len(),
@@ -200,20 +198,11 @@ impl AckShape {
         if count < ACK_HEAD + ACK_PER_TASK || !(count - ACK_HEAD).is_multiple_of(ACK_PER_TASK) {
             return None;
         }
-        let args: Vec<&[u8]> = cmd
-            .args_iter()
-            .map(|arg| match arg {
-                Arg::Simple(bytes) => bytes,
-                _ => &[],
-            })
-            .collect();
-        let [verb, _script, keys, _in_flight, done, dead, ..] = args.as_slice() else {
+        let args = script_call(cmd, b"5")?;
+        let [_verb, _script, _keys, _in_flight, done, dead, ..] = args.as_slice() else {
             return None;
         };
-        let is_ack = (verb.eq_ignore_ascii_case(b"EVALSHA") || verb.eq_ignore_ascii_case(b"EVAL"))
-            && *keys == b"5"
-            && *done == self.done_set.as_slice()
-            && *dead == self.dead_set.as_slice();
+        let is_ack = *done == self.done_set.as_slice() && *dead == self.dead_set.as_slice();
         is_ack.then(|| args[ACK_HEAD..].iter().step_by(ACK_PER_TASK).copied().collect())
     }
 }

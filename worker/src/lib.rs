@@ -13,6 +13,7 @@ pub mod metrics_server;
 pub mod patience;
 pub mod runner;
 pub mod schedule;
+pub mod script_call;
 pub mod single_commit;
 pub mod wake;
 pub mod workers;

@@ -25,10 +25,11 @@ use std::sync::Arc;
 
 use apalis_redis::Config;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
-use redis::{Arg, Cmd, Pipeline, RedisFuture, RedisResult, Value};
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::QueueSignal;
 use crate::acked_events::{AckShape, AckedEvents, Outgoing};
+use crate::script_call::script_call;
 
 #[derive(Clone)]
 pub struct WatchedConnection {
@@ -152,21 +153,13 @@ impl FetchShape {
         if args.len() != FETCH_ARGS {
             return None;
         }
-        let args: Vec<&[u8]> = args
-            .map(|arg| match arg {
-                Arg::Simple(bytes) => bytes,
-                _ => &[],
-            })
-            .collect();
-        let [verb, _script, keys, _workers, active, _in_flight, _data, signal, _meta, scheduled, _now, batch, _worker] =
+        let args = script_call(cmd, b"7")?;
+        let [_verb, _script, _keys, _workers, active, _in_flight, _data, signal, _meta, scheduled, _now, batch, _worker] =
             args.as_slice()
         else {
             return None;
         };
-        let is_fetch = (verb.eq_ignore_ascii_case(b"EVALSHA")
-            || verb.eq_ignore_ascii_case(b"EVAL"))
-            && *keys == b"7"
-            && *active == self.active_list.as_slice()
+        let is_fetch = *active == self.active_list.as_slice()
             && *signal == self.signal_list.as_slice()
             && *scheduled == self.scheduled_set.as_slice();
         if !is_fetch {
