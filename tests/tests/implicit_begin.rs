@@ -1,7 +1,7 @@
 //! Transactions that begin with their first statement (`db::implicit_begin`), as the
 //! worker's shared job transactions run: they commit or roll back as a whole, send no
 //! `BEGIN`, and a connection whose transaction was dropped midway is never lent again. The
-//! statements that end one go in one round trip before its `COMMIT`, and a failure among them
+//! statements that end one go in one round trip with its `COMMIT`, and a failure among them
 //! rolls back all of the transaction.
 
 use diesel::sql_types::Integer;
@@ -151,8 +151,9 @@ async fn the_statements_that_end_a_transaction_go_in_one_round_trip() {
     let pool = db::build_pool_with(&env.database_url, 1, SessionSettings::EXPLICIT_COMMITS);
     let mut conn = pool.get().await.expect("a connection");
 
-    // Counted after the counter's own read (one statement).
-    let before = session_count(&mut conn, "COM_STMT_EXECUTE").await + 1;
+    // Counted after the counters' own reads (one statement each).
+    let questions = session_count(&mut conn, "QUESTIONS").await + 2;
+    let executed = session_count(&mut conn, "COM_STMT_EXECUTE").await + 1;
     let committed: Result<(), diesel::result::Error> =
         implicit_begin::transaction_ending_with(&mut conn, async |conn| {
             conn.batch_execute("INSERT INTO marks VALUES (1)").await?;
@@ -160,8 +161,10 @@ async fn the_statements_that_end_a_transaction_go_in_one_round_trip() {
         })
         .await;
     assert!(committed.is_ok(), "{committed:?}");
-    let executed = session_count(&mut conn, "COM_STMT_EXECUTE").await - before;
+    let executed = session_count(&mut conn, "COM_STMT_EXECUTE").await - executed;
+    let questions = session_count(&mut conn, "QUESTIONS").await - 1 - questions;
     assert_eq!(executed, 1, "the ending was {executed} statements");
+    assert_eq!(questions, 2, "the insert and the ending were {questions} round trips");
     assert_eq!(single(&mut conn, "SELECT CAST(@@in_transaction AS SIGNED) AS n").await, 0);
 
     // The duplicate ends the compound statement: 4, and 5 before it, roll back, and 6
@@ -191,12 +194,11 @@ async fn the_statements_that_end_a_transaction_go_in_one_round_trip() {
     assert_eq!(numbers(&mut other).await, vec![1, 2, 3, 7]);
 }
 
-/// An ending dropped while MariaDB runs it (here, waiting for a row another transaction
-/// holds) leaves its connection out of the pool. MariaDB finishes the compound statement on
-/// its own, but the `COMMIT` was never sent: the transaction rolls back when the server ends
-/// the closed connection.
-#[tokio::test]
-async fn an_ending_dropped_midway_never_reaches_the_next_checkout_nor_commits() {
+/// Drops a transaction's ending (marks 1 and 2, with the `COMMIT`) while MariaDB runs it,
+/// waiting for mark 2, which another transaction holds, and checks that the connection is
+/// not lent again. Then that other transaction ends with `holder_ends_with`, and once the
+/// dropped connection's session is gone, the marks the table holds are returned.
+async fn marks_after_a_dropped_ending(holder_ends_with: &str) -> Vec<i64> {
     let (env, plain) = database().await;
     let pool = db::build_pool_with(&env.database_url, 1, SessionSettings::EXPLICIT_COMMITS);
     let mut holder = plain.get().await.expect("a connection");
@@ -217,9 +219,7 @@ async fn an_ending_dropped_midway_never_reaches_the_next_checkout_nor_commits() 
     assert_ne!(next, first, "the connection was lent again");
     drop(conn);
 
-    // Mark 2 let go: the dropped ending's inserts both succeed on the server, and then
-    // nothing commits them.
-    holder.batch_execute("ROLLBACK").await.expect("mark 2 released");
+    holder.batch_execute(holder_ends_with).await.expect("mark 2 let go");
     let gone = format!(
         "SELECT CAST(COUNT(*) AS SIGNED) AS n FROM information_schema.PROCESSLIST WHERE ID = {first}"
     );
@@ -228,5 +228,19 @@ async fn an_ending_dropped_midway_never_reaches_the_next_checkout_nor_commits() 
         (single(&mut conn, &gone).await == 0).then_some(())
     })
     .await;
-    assert_eq!(numbers(&mut holder).await, Vec::<i64>::new());
+    numbers(&mut holder).await
+}
+
+/// The row let go, MariaDB finishes the dropped ending on its own, its `COMMIT` included:
+/// the transaction lands whole, as one whose lone `COMMIT` was dropped unanswered may.
+#[tokio::test]
+async fn an_ending_dropped_midway_never_reaches_the_next_checkout_and_lands_whole() {
+    assert_eq!(marks_after_a_dropped_ending("ROLLBACK").await, vec![1, 2]);
+}
+
+/// The row committed by the other transaction, the dropped ending's mark 2 is a duplicate:
+/// MariaDB stops there, before the `COMMIT`, and mark 1 goes with the closed session.
+#[tokio::test]
+async fn an_ending_dropped_midway_that_fails_commits_nothing() {
+    assert_eq!(marks_after_a_dropped_ending("COMMIT").await, vec![2]);
 }

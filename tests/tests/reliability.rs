@@ -83,15 +83,31 @@ async fn flushing_redis_while_jobs_are_queued_loses_none() {
     assert_eq!(app.env.count_rows("users").await, 5);
 }
 
+/// Holds a read lock on the job table: a worker's `SELECT … FOR UPDATE` of a job row waits
+/// for it, so its run is provably under way and has written nothing. Jobs are stored before
+/// it is taken. `UNLOCK TABLES` (or dropping the connection) releases it.
+async fn block_job_locks(env: &TestEnv) -> AsyncMysqlConnection {
+    let mut conn = env.connection().await;
+    diesel::sql_query("LOCK TABLES jobs READ").execute(&mut conn).await.unwrap();
+    conn
+}
+
 #[tokio::test]
 async fn a_worker_killed_mid_job_loses_nothing_and_the_job_completes_once() {
     let mut env = TestEnv::new();
     env.set("DISPATCH_JOB_LEASE", "3s");
     env.set("DISPATCH_REQUEUE_AFTER", "2s");
-    let (_api, mut worker, blocker, status_url) =
-        job_in_the_middle_of_its_run(&mut env, "victim").await;
+    let (_api, base) = start_api(&mut env, &[]).await;
+    let id = enqueue_registration(&reqwest::Client::new(), &base, "victim").await;
+    let status_url = format!("{base}/api/v1/jobs/{id}/");
+    let mut blocker = block_job_locks(&env).await;
+    let mut worker = Binary::start("dispatch-worker", &env, &[]);
+    wait_until(Duration::from_secs(20), "the run's lock of its job to wait", || async {
+        (env.statements_running("SELECT%FOR UPDATE").await > 0).then_some(())
+    })
+    .await;
     worker.kill();
-    release(blocker).await;
+    diesel::sql_query("UNLOCK TABLES").execute(&mut blocker).await.unwrap();
     let job = job_at(&status_url).await;
     assert_eq!(
         (&job["status"], &job["attempts"]),
@@ -111,6 +127,45 @@ async fn a_worker_killed_mid_job_loses_nothing_and_the_job_completes_once() {
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["attempts"], 1, "the killed run left no trace, the completed one counts: {job}");
     assert_eq!(env.count_rows("users").await, 1);
+}
+
+/// A run's writes and its `COMMIT` go to MariaDB as one statement: a worker killed while
+/// MariaDB runs it leaves the outcome to MariaDB, which finishes the run whole. The job
+/// counts one run, and a worker started afterwards does not run it again.
+#[tokio::test]
+async fn a_worker_killed_while_its_last_statement_runs_leaves_the_job_done_once() {
+    let mut env = TestEnv::new();
+    env.set("DISPATCH_JOB_LEASE", "3s");
+    env.set("DISPATCH_REQUEUE_AFTER", "2s");
+    let (_api, mut worker, blocker, status_url) =
+        job_in_the_middle_of_its_run(&mut env, "finisher").await;
+    worker.kill();
+    release(blocker).await;
+    let job = await_job_state(
+        &status_url,
+        Duration::from_secs(20),
+        "MariaDB to finish the killed run's statement",
+        finished,
+    )
+    .await;
+    assert_eq!((&job["status"], &job["attempts"]), (&json!("succeeded"), &json!(1)), "{job}");
+    assert_eq!(env.count_rows("users").await, 1);
+
+    // The restarted worker has run a later job, and left this one as it was.
+    let _worker = Binary::start("dispatch-worker", &env, &[]);
+    let base = status_url.split("/api/").next().unwrap_or_default().to_owned();
+    let later = enqueue_registration(&reqwest::Client::new(), &base, "later").await;
+    let later = await_job_state(
+        &format!("{base}/api/v1/jobs/{later}/"),
+        Duration::from_secs(60),
+        "the later job to finish",
+        finished,
+    )
+    .await;
+    assert_eq!(later["status"], "succeeded", "{later}");
+    let job = job_at(&status_url).await;
+    assert_eq!((&job["status"], &job["attempts"]), (&json!("succeeded"), &json!(1)), "{job}");
+    assert_eq!(env.count_rows("users").await, 2);
 }
 
 #[tokio::test]

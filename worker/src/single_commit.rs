@@ -12,8 +12,8 @@
 //! connections have `autocommit` off, so the transaction needs no `BEGIN` of its own
 //! (`db::implicit_begin`).
 //!
-//! Registrations' transactions are three round trips: the statement that locks the job rows,
-//! one compound statement (`db::compound`) with the users, their sessions and the outcomes,
+//! Registrations' transactions are two round trips: the statement that locks the job rows,
+//! and one compound statement (`db::compound`) with the users, their sessions, the outcomes
 //! and the `COMMIT`. Their writes can wait until the end because nothing in the run reads
 //! them. If the database refuses them (a name taken since the request was checked), the
 //! transaction rolls back and each job runs again alone, a statement at a time, and settles

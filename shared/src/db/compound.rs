@@ -7,10 +7,9 @@
 //! (`implicit_begin::transaction_ending_with`), they are one.
 //!
 //! A statement that fails ends the compound statement there: the statements before it have
-//! written inside the transaction, those after it never ran. The caller rolls the transaction
-//! back. The `COMMIT` stays a statement of its own, sent once the compound statement has
-//! succeeded: a client that dies while MariaDB runs the compound statement leaves the
-//! transaction to be rolled back, never committed.
+//! written inside the transaction, those after it never ran. That is why the `COMMIT` can be
+//! the compound statement's last part: it runs only if every write before it succeeded, and
+//! otherwise the caller rolls the transaction back.
 
 use diesel::mysql::Mysql;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};

@@ -8,8 +8,8 @@
 //! connection with one open out of the pool; the connection's `StatementWatch` carries a
 //! mark instead, set before the first statement and cleared only once the `COMMIT` or
 //! `ROLLBACK` has been answered. A future dropped in between leaves the mark, and the pool
-//! closes the connection (the server then rolls the transaction back) instead of lending it
-//! with the transaction open.
+//! closes the connection instead of lending it with the transaction open; the server rolls
+//! back whatever the transaction had not committed.
 //!
 //! The work must not call diesel-async's `transaction` on the connection: its `BEGIN` would
 //! commit what the work had written so far.
@@ -17,6 +17,7 @@
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl, SimpleAsyncConnection};
 
 use super::compound::{Compound, Statement};
+use super::keep_prepared::keep_prepared;
 use super::lending::StatementWatch;
 
 /// Runs `work` as one transaction on `conn`, a connection of a `Commits::Explicit` pool:
@@ -32,9 +33,10 @@ where
 }
 
 /// `transaction`, whose work hands back the statements that end it unsent: they go to the
-/// database together, as one compound statement (`compound::Compound`), then the `COMMIT`.
-/// The transaction's last writes cost one round trip however many they are. If one of them
-/// fails, the transaction rolls back and the error is returned.
+/// database together with the `COMMIT`, as one compound statement (`compound::Compound`).
+/// The transaction's last writes and its commit cost one round trip however many writes
+/// there are. If one of them fails, MariaDB runs nothing after it, the `COMMIT` included:
+/// the transaction rolls back and the error is returned.
 pub async fn transaction_ending_with<T, E, F>(
     conn: &mut AsyncMysqlConnection,
     work: F,
@@ -70,20 +72,16 @@ where
     }
 }
 
-/// Sends `ending` (one statement as itself, several as one compound statement), then the
-/// `COMMIT`.
+/// Sends `ending` and the `COMMIT` as one compound statement (the `COMMIT` alone when there
+/// is no ending). A client that goes away while MariaDB runs it leaves the outcome to the
+/// server, whole or not at all, as one that goes away while a lone `COMMIT` is answered does.
 async fn end(
     conn: &mut AsyncMysqlConnection,
     mut ending: Vec<Statement<'static>>,
 ) -> diesel::QueryResult<()> {
-    match ending.len() {
-        0 => {}
-        1 => {
-            ending.swap_remove(0).execute(&mut *conn).await?;
-        }
-        _ => {
-            Compound::of(ending).execute(&mut *conn).await?;
-        }
+    if ending.is_empty() {
+        return conn.batch_execute("COMMIT").await;
     }
-    conn.batch_execute("COMMIT").await
+    ending.push(Statement::new(keep_prepared(diesel::sql_query("COMMIT"))));
+    Compound::of(ending).execute(&mut *conn).await.map(drop)
 }
