@@ -5,7 +5,7 @@
 #
 # Usage: bench/baseline.sh [COMMIT] [ROUNDS]
 #   COMMIT  the baseline (default 0ab4e59, the code the performance targets were set against)
-#   ROUNDS  baseline/current pairs, alternated so that drift in the machine hits both (default 3)
+#   ROUNDS  baseline/current pairs, alternated so that drift in the machine hits both (default 5)
 #
 # Builds COMMIT's dispatch-api and dispatch-worker (release, from `git archive`, once, in
 # $TMPDIR/dispatch-baseline/), then, for each round and each side: a fresh database and Redis
@@ -19,7 +19,7 @@ ensure_services
 source bench/counters.sh
 
 baseline=${1:-0ab4e59}
-rounds=${2:-3}
+rounds=${2:-5}
 registrations=400
 commit=$(git rev-parse --verify "$baseline^{commit}")
 short=$(git rev-parse --short "$commit")

@@ -308,7 +308,7 @@ wait 2>/dev/null || true
 pids=()
 echo "== registrations' CPU outside hashing, beside the code the targets were set against"
 if git rev-parse -q --verify "0ab4e59^{commit}" >/dev/null 2>&1; then
-  bench/baseline.sh 0ab4e59 3 || echo "the baseline could not be built or measured (its output is above)"
+  bench/baseline.sh 0ab4e59 5 || echo "the baseline could not be built or measured (its output is above)"
 else
   echo "skipped: this copy has no git history to build 0ab4e59 from (a clone has it)"
 fi
