@@ -122,7 +122,7 @@ async fn dispatch(
 /// How a transaction's jobs send their writes.
 #[derive(Clone, Copy)]
 enum Writes {
-    /// Held back and sent with the outcomes, in one round trip before the `COMMIT`, where the
+    /// Held back and sent with the outcomes and the `COMMIT`, in one round trip, where the
     /// jobs' kind allows (`handlers::first_run_writes`). A refusal (a name taken since the
     /// request) rolls the whole transaction back.
     AtTheEnd,
@@ -187,7 +187,7 @@ fn timed(mut runs: Vec<Delivery>, started: Instant) -> Vec<Delivery> {
 /// Takes and runs these jobs inside the caller's transaction: one delivery each, in their
 /// order. Their rows are locked together. Returns the runs and the statements that end the
 /// transaction (the outcomes, and the jobs' own writes if `writes` and their kind let them
-/// wait), for the caller to send together before the `COMMIT`.
+/// wait), for the caller to send together with the `COMMIT`.
 async fn run(
     conn: &mut AsyncMysqlConnection,
     deliveries: &[&Delivering],
