@@ -38,10 +38,11 @@ async fn release(mut blocker: AsyncMysqlConnection) {
 /// Starts the API and a worker, and enqueues a registration that blocks mid-run. A
 /// registration runs in one transaction, so pollers still see it `queued`: the run is
 /// known to be under way when its INSERT is still running, waiting for the blocker's lock.
+/// Returns the API, the worker, the blocker, the API's base URL and the job's status URL.
 async fn job_in_the_middle_of_its_run(
     env: &mut TestEnv,
     username: &str,
-) -> (Binary, Binary, AsyncMysqlConnection, String) {
+) -> (Binary, Binary, AsyncMysqlConnection, String, String) {
     let (api, base) = start_api(env, &[]).await;
     let blocker = block_inserts_of(env, username).await;
     let worker = Binary::start("dispatch-worker", env, &[]);
@@ -53,7 +54,7 @@ async fn job_in_the_middle_of_its_run(
     .await;
     let job = job_at(&status_url).await;
     assert_eq!(job["status"], "queued", "nothing of a run shows until it commits: {job}");
-    (api, worker, blocker, status_url)
+    (api, worker, blocker, base, status_url)
 }
 
 async fn job_at(status_url: &str) -> Value {
@@ -137,7 +138,7 @@ async fn a_worker_killed_while_its_last_statement_runs_leaves_the_job_done_once(
     let mut env = TestEnv::new();
     env.set("DISPATCH_JOB_LEASE", "3s");
     env.set("DISPATCH_REQUEUE_AFTER", "2s");
-    let (_api, mut worker, blocker, status_url) =
+    let (_api, mut worker, blocker, base, status_url) =
         job_in_the_middle_of_its_run(&mut env, "finisher").await;
     worker.kill();
     release(blocker).await;
@@ -153,7 +154,6 @@ async fn a_worker_killed_while_its_last_statement_runs_leaves_the_job_done_once(
 
     // The restarted worker has run a later job, and left this one as it was.
     let _worker = Binary::start("dispatch-worker", &env, &[]);
-    let base = status_url.split("/api/").next().unwrap_or_default().to_owned();
     let later = enqueue_registration(&reqwest::Client::new(), &base, "later").await;
     let later = await_job_state(
         &format!("{base}/api/v1/jobs/{later}/"),
@@ -171,7 +171,7 @@ async fn a_worker_killed_while_its_last_statement_runs_leaves_the_job_done_once(
 #[tokio::test]
 async fn sigterm_lets_the_job_in_hand_finish() {
     let mut env = TestEnv::new();
-    let (_api, mut worker, blocker, status_url) =
+    let (_api, mut worker, blocker, _base, status_url) =
         job_in_the_middle_of_its_run(&mut env, "patient").await;
     // SIGTERM while the job is blocked; release the lock only afterwards.
     let sent = std::process::Command::new("kill")
