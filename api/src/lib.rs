@@ -22,10 +22,13 @@ use anyhow::Context;
 use dispatch_shared::config::Settings;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::Server;
+use tokio::runtime::Handle;
 
-/// Applies migrations when configured, then serves until `shutdown` resolves.
+/// Applies migrations when configured, then serves until `shutdown` resolves, with the
+/// WebSocket sessions on `sessions` (the current runtime's handle to keep them beside HTTP).
 pub async fn serve(
     settings: Arc<Settings>,
+    sessions: Handle,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let bind = settings.bind;
@@ -33,12 +36,13 @@ pub async fn serve(
         .into_acceptor()
         .await
         .with_context(|| format!("DISPATCH_BIND: cannot listen on {bind}"))?;
-    serve_on(settings, acceptor, shutdown).await
+    serve_on(settings, acceptor, sessions, shutdown).await
 }
 
 pub async fn serve_on<A: Acceptor + 'static>(
     settings: Arc<Settings>,
     acceptor: A,
+    sessions: Handle,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     if settings.auto_migrate {
@@ -48,7 +52,7 @@ pub async fn serve_on<A: Acceptor + 'static>(
         tracing::warn!("DISPATCH_JWT_SECRET is not set: using a random secret, so tokens die with this process");
     }
     metrics::install();
-    let state = state::AppState::build(settings.clone()).await?;
+    let state = state::AppState::build(settings.clone(), sessions).await?;
     bootstrap::ensure_admin_from_env(&state).await?;
     let app = app::build(state);
     Server::new_with_acceptor(acceptor)

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use dispatch_core::accounts::superuser::{create_superuser, Outcome};
-use dispatch_shared::config::Settings;
+use dispatch_shared::config::{ApiThreads, Settings};
 use dispatch_shared::{db, telemetry};
+use tokio::runtime::{Handle, Runtime};
 
 #[derive(Parser)]
 #[command(name = "dispatch-api", version, about = "The Dispatch HTTP and WebSocket API")]
@@ -33,12 +34,47 @@ enum Command {
     Openapi,
 }
 
-#[tokio::main]
-async fn main() {
-    telemetry::run_binary("dispatch-api", || run(Cli::parse())).await;
+fn main() {
+    let cli = Cli::parse();
+    let _ = dotenvy::dotenv();
+    let runtimes = match Runtimes::build() {
+        Ok(runtimes) => runtimes,
+        Err(e) => {
+            eprintln!("dispatch-api: {e:#}");
+            std::process::exit(1);
+        }
+    };
+    let sessions = runtimes.sessions();
+    runtimes.http.block_on(telemetry::run_binary("dispatch-api", || run(cli, sessions)));
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// HTTP on one runtime and the WebSocket sessions on another (see `ApiThreads`).
+struct Runtimes {
+    http: Runtime,
+    sockets: Option<Runtime>,
+}
+
+impl Runtimes {
+    fn build() -> anyhow::Result<Self> {
+        let threads = ApiThreads::from_env()?;
+        let runtime = |name: &str, threads: usize| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name(name)
+                .enable_all()
+                .build()
+                .with_context(|| format!("starting the {name} runtime"))
+        };
+        let sockets = threads.sockets.map(|n| runtime("sockets", n)).transpose()?;
+        Ok(Self { http: runtime("http", threads.http)?, sockets })
+    }
+
+    fn sessions(&self) -> Handle {
+        self.sockets.as_ref().unwrap_or(&self.http).handle().clone()
+    }
+}
+
+async fn run(cli: Cli, sessions: Handle) -> anyhow::Result<()> {
     if let Some(Command::Openapi) = cli.command {
         println!("{}", dispatch_api::app::spec_json());
         return Ok(());
@@ -50,7 +86,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "dispatch-api listening on http://{0} (Swagger UI: http://{0}/api-docs)",
                 settings.bind
             );
-            dispatch_api::serve(settings, shutdown_signal()).await
+            dispatch_api::serve(settings, sessions, shutdown_signal()).await
         }
         Command::Migrate => {
             let applied = db::migrate(&settings.database_url).await?;

@@ -8,6 +8,7 @@ use dispatch_core::tasks::stream::TaskHub;
 use dispatch_shared::config::Settings;
 use dispatch_shared::db::{self, DbPool, SessionSettings};
 use dispatch_shared::{events, redis_conn};
+use tokio::runtime::Handle;
 
 use crate::schemas::task_stream_message;
 
@@ -20,6 +21,8 @@ pub struct AppState {
     pub db: DbPool,
     /// This instance's task-stream sockets, by user.
     pub task_streams: Arc<TaskHub>,
+    /// Where WebSocket sessions run once upgraded.
+    pub sessions_runtime: Handle,
 }
 
 impl Deref for AppState {
@@ -31,7 +34,10 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub async fn build(settings: Arc<Settings>) -> anyhow::Result<Arc<Self>> {
+    pub async fn build(
+        settings: Arc<Settings>,
+        sessions_runtime: Handle,
+    ) -> anyhow::Result<Arc<Self>> {
         let db = db::build_pool(&settings.database_url, settings.db_pool_size);
         // A registration's job row goes in one at a time per hash that finishes: one
         // connection per core serves them.
@@ -52,6 +58,7 @@ impl AppState {
             settings,
             db,
             task_streams,
+            sessions_runtime,
         }))
     }
 }

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use poem::listener::{Acceptor, Listener, TcpListener};
 use serde_json::{json, Value};
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -42,6 +43,12 @@ impl TestApp {
     }
 
     pub async fn spawn_env(env: TestEnv, with_worker: bool) -> Self {
+        Self::spawn_with_sessions_on(env, with_worker, Handle::current()).await
+    }
+
+    /// An app whose WebSocket sessions run on `sessions`, as the binary runs them on a
+    /// runtime of their own.
+    pub async fn spawn_with_sessions_on(env: TestEnv, with_worker: bool, sessions: Handle) -> Self {
         let settings = env.settings();
         dispatch_shared::db::migrate(&settings.database_url)
             .await
@@ -53,7 +60,8 @@ impl TestApp {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(e) = dispatch_api::serve_on(api_settings, acceptor, shutdown).await {
+            if let Err(e) = dispatch_api::serve_on(api_settings, acceptor, sessions, shutdown).await
+            {
                 eprintln!("test API stopped: {e:#}");
             }
         });
@@ -80,7 +88,13 @@ impl TestApp {
         let (acceptor, port) = random_port().await;
         let settings = self.env.settings();
         tokio::spawn(async move {
-            let _ = dispatch_api::serve_on(settings, acceptor, std::future::pending()).await;
+            let _ = dispatch_api::serve_on(
+                settings,
+                acceptor,
+                Handle::current(),
+                std::future::pending(),
+            )
+            .await;
         });
         let base = format!("http://127.0.0.1:{port}");
         let client = self.client.clone();

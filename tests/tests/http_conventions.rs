@@ -237,7 +237,12 @@ async fn readiness_is_503_with_retry_after_while_mysql_is_unreachable() {
         (a, addr)
     };
     let (acceptor, addr) = acceptor;
-    let server = tokio::spawn(dispatch_api::serve_on(settings, acceptor, std::future::pending()));
+    let server = tokio::spawn(dispatch_api::serve_on(
+        settings,
+        acceptor,
+        tokio::runtime::Handle::current(),
+        std::future::pending(),
+    ));
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/readyz");
     let response =

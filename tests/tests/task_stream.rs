@@ -266,3 +266,55 @@ async fn an_oversized_message_is_closed_with_1009() {
         assert_eq!(code, Some(1009), "{path}");
     }
 }
+
+/// The binary runs sessions on a runtime apart from HTTP: a session lives there for as long
+/// as its socket and no longer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_run_on_the_runtime_given_to_them_and_end_with_their_socket() {
+    let sockets = SessionsRuntime(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime for the sessions"),
+    ));
+    let alive = || sockets.handle().metrics().num_alive_tasks();
+    let app = TestApp::spawn_with_sessions_on(
+        dispatch_tests::TestEnv::new(),
+        true,
+        sockets.handle().clone(),
+    )
+    .await;
+    let ada = app.user("ada").await;
+    assert_eq!(alive(), 0);
+
+    let mut socket = open(&app.address, &ada).await;
+    until_subscribed(&app, &ada, &mut socket).await;
+    assert!(alive() >= 1, "the session runs on the sessions' runtime");
+    let created = app.created("/api/v1/tasks/", &ada.token, &json!({"title": "t"})).await;
+    let message = next_json(&mut socket, PROMPTLY).await;
+    assert_eq!((&message["id"], &message["action"]), (&created["id"], &json!("task_create")));
+
+    socket.close(None).await.expect("the close frame goes out");
+    dispatch_tests::wait_until(PROMPTLY, "the session to end", || async {
+        (alive() == 0).then_some(())
+    })
+    .await;
+}
+
+/// A runtime dropped inside a test's runtime must not block, even when the test fails.
+struct SessionsRuntime(Option<tokio::runtime::Runtime>);
+
+impl SessionsRuntime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("running").handle()
+    }
+}
+
+impl Drop for SessionsRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

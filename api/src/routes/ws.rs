@@ -12,6 +12,8 @@ use poem::{IntoResponse, Response};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::ApiResponse;
+use tokio::runtime::Handle;
+use tokio::task::JoinSet;
 
 use dispatch_shared::auth::Claims;
 use poem::Request;
@@ -44,8 +46,24 @@ fn config() -> WebSocketConfig {
 pub struct Upgrade(WebSocketUpgraded<Session>);
 
 impl Upgrade {
-    pub fn new(ws: WebSocket, session: Session) -> Self {
-        Self(ws.config(config()).on_upgrade(session))
+    /// The session runs on `runtime` (see `ApiThreads`) and ends with the task poem gives
+    /// the upgraded connection: a runtime that shuts down takes its sessions with it.
+    pub fn new(ws: WebSocket, runtime: &Handle, session: Session) -> Self {
+        let runtime = runtime.clone();
+        let on_runtime: Session = Box::new(move |socket| {
+            Box::pin(async move {
+                // A `JoinSet` aborts what it holds when dropped; a bare `JoinHandle` would
+                // leave the session running.
+                let mut running = JoinSet::new();
+                running.spawn_on(session(socket), &runtime);
+                if let Some(Err(e)) = running.join_next().await {
+                    if e.is_panic() {
+                        tracing::error!("a WebSocket session panicked");
+                    }
+                }
+            })
+        });
+        Self(ws.config(config()).on_upgrade(on_runtime))
     }
 }
 

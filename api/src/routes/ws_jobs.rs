@@ -52,10 +52,11 @@ impl JobStreamApi {
     ) -> Upgrade {
         let caller = socket_caller(state.0, request).await;
         let state = state.0.clone();
+        let runtime = state.sessions_runtime.clone();
         let job_id = Uuid::parse_str(&id.0).ok();
         let session: Session =
             Box::new(move |socket| Box::pin(follow(state, job_id, caller, socket)));
-        Upgrade::new(ws, session)
+        Upgrade::new(ws, &runtime, session)
     }
 }
 

@@ -58,8 +58,9 @@ impl TaskStreamApi {
     ) -> Upgrade {
         let caller = socket_caller(state.0, request).await;
         let state = state.0.clone();
+        let runtime = state.sessions_runtime.clone();
         let session: Session = Box::new(move |socket| Box::pin(stream(state, caller, socket)));
-        Upgrade::new(ws, session)
+        Upgrade::new(ws, &runtime, session)
     }
 }
 

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod threads;
 mod workers;
 
 use crate::jobs::JobKind;
+pub use threads::ApiThreads;
 pub use workers::{parse_kinds, WorkerConcurrency};
 
 #[derive(Debug, thiserror::Error)]
