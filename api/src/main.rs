@@ -37,7 +37,9 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let _ = dotenvy::dotenv();
-    let runtimes = match Runtimes::build() {
+    // Only serving has sessions; the maintenance subcommands run on the HTTP runtime alone.
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let runtimes = match Runtimes::build(serving) {
         Ok(runtimes) => runtimes,
         Err(e) => {
             eprintln!("dispatch-api: {e:#}");
@@ -55,7 +57,7 @@ struct Runtimes {
 }
 
 impl Runtimes {
-    fn build() -> anyhow::Result<Self> {
+    fn build(serving: bool) -> anyhow::Result<Self> {
         let threads = ApiThreads::from_env()?;
         let runtime = |name: &str, threads: usize| {
             tokio::runtime::Builder::new_multi_thread()
@@ -65,7 +67,8 @@ impl Runtimes {
                 .build()
                 .with_context(|| format!("starting the {name} runtime"))
         };
-        let sockets = threads.sockets.map(|n| runtime("sockets", n)).transpose()?;
+        let sockets =
+            threads.sockets.filter(|_| serving).map(|n| runtime("sockets", n)).transpose()?;
         Ok(Self { http: runtime("http", threads.http)?, sockets })
     }
 

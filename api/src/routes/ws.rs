@@ -48,8 +48,7 @@ pub struct Upgrade(WebSocketUpgraded<Session>);
 impl Upgrade {
     /// The session runs on `runtime` (see `ApiThreads`) and ends with the task poem gives
     /// the upgraded connection: a runtime that shuts down takes its sessions with it.
-    pub fn new(ws: WebSocket, runtime: &Handle, session: Session) -> Self {
-        let runtime = runtime.clone();
+    pub fn new(ws: WebSocket, runtime: Handle, session: Session) -> Self {
         let on_runtime: Session = Box::new(move |socket| {
             Box::pin(async move {
                 // A `JoinSet` aborts what it holds when dropped; a bare `JoinHandle` would

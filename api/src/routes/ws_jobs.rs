@@ -56,7 +56,7 @@ impl JobStreamApi {
         let job_id = Uuid::parse_str(&id.0).ok();
         let session: Session =
             Box::new(move |socket| Box::pin(follow(state, job_id, caller, socket)));
-        Upgrade::new(ws, &runtime, session)
+        Upgrade::new(ws, runtime, session)
     }
 }
 

@@ -60,7 +60,7 @@ impl TaskStreamApi {
         let state = state.0.clone();
         let runtime = state.sessions_runtime.clone();
         let session: Session = Box::new(move |socket| Box::pin(stream(state, caller, socket)));
-        Upgrade::new(ws, &runtime, session)
+        Upgrade::new(ws, runtime, session)
     }
 }
 
